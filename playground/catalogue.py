@@ -1,0 +1,463 @@
+"""The three GPT Image models as data: every documented parameter, default and limit.
+
+Source: ../shared/evolink-api.md and the product pages in ../shared/seeds/. Forms,
+validation, the price estimate, the simulator and the tests all read this module;
+no other module hardcodes a model id, a default or a limit.
+
+Points the upstream documents only by example are marked INFERRED, and each lives
+in exactly one constant here, so a correction is a one-line change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+QUALITIES = ("low", "medium", "high")
+QUALITY_LABELS = {"low": gettext_lazy("Low"), "medium": gettext_lazy("Medium"), "high": gettext_lazy("High")}
+
+# Reference images (VERIFIED for all three models).
+MAX_REFERENCE_IMAGES = 16
+MAX_REFERENCE_BYTES = 50 * 1024 * 1024
+REFERENCE_FORMATS = ("JPEG", "PNG", "WEBP")
+MAX_CALLBACK_URL_LENGTH = 2048
+
+# Billing: 68 credits buy one US dollar (VERIFIED).
+CREDITS_PER_USD = Decimal(68)
+# INFERRED (fitted to the pages' published price ranges): every reference image is
+# billed as 1536 image-input tokens, whatever its size.
+REFERENCE_IMAGE_INPUT_TOKENS = 1536
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Credits per 1,000 tokens, per token category."""
+
+    image_output: Decimal
+    image_input: Decimal
+    image_cached_input: Decimal
+    text_input: Decimal
+    text_cached_input: Decimal
+    output_text: Decimal | None  # None: not billed for this model
+
+
+@dataclass(frozen=True)
+class CustomSizeRules:
+    """gpt-image-2's explicit WxH rules (VERIFIED)."""
+
+    multiple_of: int = 16
+    max_edge: int = 3840
+    min_pixels: int = 655_360
+    max_pixels: int = 8_294_400
+    max_aspect: int = 3
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    label: str
+    summary: str
+    prompt_limit: int
+    prompt_unit: Literal["tokens", "characters"]
+    # "fixed": a short list of size values; "flexible": auto, ratio + tier, or WxH.
+    size_mode: Literal["fixed", "flexible"]
+    default_size: str
+    default_quality: str
+    rates: Rates
+    sizes: tuple[str, ...] = ()
+    # fixed models: what each size value means in pixels (ratio forms INFERRED).
+    size_pixels: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # fixed models: OpenAI's published output-token table, quality -> (W, H) -> tokens.
+    output_tokens: Mapping[str, Mapping[tuple[int, int], int]] = field(default_factory=dict)
+    # flexible models:
+    ratios: tuple[str, ...] = ()
+    resolutions: tuple[str, ...] = ()
+    default_resolution: str = ""
+    resolution_budgets: Mapping[str, int] = field(default_factory=dict)
+    custom: CustomSizeRules | None = None
+    quality_tile_base: Mapping[str, int] = field(default_factory=dict)
+    auto_estimate_size: tuple[int, int] = (0, 0)
+    n_min: int = 1
+    n_max: int = 10
+    default_n: int = 1
+    qualities: tuple[str, ...] = QUALITIES
+
+    @property
+    def is_flexible(self) -> bool:
+        return self.size_mode == "flexible"
+
+    def defaults(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "model": self.id,
+            "size": self.default_size,
+            "quality": self.default_quality,
+            "n": self.default_n,
+        }
+        if self.is_flexible:
+            values["resolution"] = self.default_resolution
+        return values
+
+
+_FIXED_SIZES = ("1:1", "2:3", "3:2", "1024x1024", "1024x1536", "1536x1024")
+# INFERRED: the ratio forms of gpt-image-1 / 1.5 are aliases of the three pixel sizes.
+_FIXED_SIZE_PIXELS = {
+    "1:1": (1024, 1024),
+    "2:3": (1024, 1536),
+    "3:2": (1536, 1024),
+    "1024x1024": (1024, 1024),
+    "1024x1536": (1024, 1536),
+    "1536x1024": (1536, 1024),
+}
+_FIXED_OUTPUT_TOKENS = {
+    "low": {(1024, 1024): 272, (1024, 1536): 408, (1536, 1024): 400},
+    "medium": {(1024, 1024): 1056, (1024, 1536): 1584, (1536, 1024): 1568},
+    "high": {(1024, 1024): 4160, (1024, 1536): 6240, (1536, 1024): 6208},
+}
+
+MODELS: dict[str, ModelSpec] = {
+    spec.id: spec
+    for spec in (
+        ModelSpec(
+            id="gpt-image-1",
+            label="GPT Image 1",
+            summary=gettext_lazy("Flexible editing route; legacy-compatible."),
+            prompt_limit=2000,
+            prompt_unit="tokens",
+            size_mode="fixed",
+            sizes=_FIXED_SIZES,
+            default_size="1024x1024",
+            size_pixels=_FIXED_SIZE_PIXELS,
+            output_tokens=_FIXED_OUTPUT_TOKENS,
+            default_quality="high",
+            rates=Rates(
+                image_output=Decimal("2.448"),
+                image_input=Decimal("0.612"),
+                image_cached_input=Decimal("0.153"),
+                text_input=Decimal("0.306"),
+                text_cached_input=Decimal("0.0765"),
+                output_text=None,
+            ),
+        ),
+        ModelSpec(
+            id="gpt-image-1.5",
+            label="GPT Image 1.5",
+            summary=gettext_lazy("Cheaper per image than GPT Image 1, same controls."),
+            prompt_limit=2000,
+            prompt_unit="tokens",
+            size_mode="fixed",
+            sizes=_FIXED_SIZES,
+            default_size="1:1",
+            size_pixels=_FIXED_SIZE_PIXELS,
+            output_tokens=_FIXED_OUTPUT_TOKENS,
+            default_quality="high",
+            # INFERRED: the product page says 1-10; one docs version says only 1.
+            n_max=10,
+            rates=Rates(
+                image_output=Decimal("1.9584"),
+                image_input=Decimal("0.4896"),
+                image_cached_input=Decimal("0.1224"),
+                text_input=Decimal("0.306"),
+                text_cached_input=Decimal("0.0765"),
+                output_text=Decimal("0.612"),
+            ),
+        ),
+        ModelSpec(
+            id="gpt-image-2",
+            label="GPT Image 2",
+            summary=gettext_lazy("Newest: any aspect ratio up to 4K, long prompts."),
+            prompt_limit=32_000,
+            prompt_unit="characters",
+            size_mode="flexible",
+            default_size="auto",
+            ratios=(
+                "1:1", "1:2", "2:1", "1:3", "3:1", "2:3", "3:2", "3:4",
+                "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "9:21",
+            ),
+            resolutions=("1K", "2K", "4K"),
+            default_resolution="1K",
+            resolution_budgets={"1K": 1024 * 1024, "2K": 2048 * 2048, "4K": 8_294_400},
+            custom=CustomSizeRules(),
+            quality_tile_base={"low": 16, "medium": 48, "high": 96},
+            # The pages estimate `auto` as its conservative cap.
+            auto_estimate_size=(2048, 2048),
+            default_quality="medium",
+            rates=Rates(
+                image_output=Decimal("1.836"),
+                image_input=Decimal("0.4896"),
+                image_cached_input=Decimal("0.1224"),
+                text_input=Decimal("0.306"),
+                text_cached_input=Decimal("0.0765"),
+                output_text=None,
+            ),
+        ),
+    )
+}
+MODEL_IDS = tuple(MODELS)
+DEFAULT_MODEL = "gpt-image-2"
+
+# Task failure codes (VERIFIED list) and whether trying again later can help.
+FAILURE_CODES: dict[str, bool] = {
+    "content_policy_violation": False,
+    "invalid_parameters": False,
+    "image_processing_error": False,
+    "image_dimension_mismatch": False,
+    "resource_not_found": False,
+    "service_error": True,
+    "generation_timeout": True,
+    "resource_exhausted": True,
+    "quota_exceeded": True,
+    "service_unavailable": True,
+    "request_cancelled": False,
+    "generation_failed_no_content": True,
+    "unknown_error": True,
+}
+
+
+def get_model(model_id: str) -> ModelSpec:
+    return MODELS[model_id]
+
+
+# --- Sizes --------------------------------------------------------------------------
+
+
+def parse_ratio(ratio: str) -> tuple[int, int]:
+    a, b = ratio.split(":")
+    return int(a), int(b)
+
+
+def parse_wxh(size: str) -> tuple[int, int] | None:
+    """'1536x1024' -> (1536, 1024); anything else -> None."""
+    parts = size.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def _round16(value: float, step: int) -> int:
+    return math.floor(value / step + 0.5) * step
+
+
+def ratio_pixels(spec: ModelSpec, ratio: str, resolution: str) -> tuple[int, int]:
+    """Pixel size of a ratio at a resolution tier (gpt-image-2).
+
+    INFERRED rule that reproduces every cell of EvoLink's table: solve w*h = budget
+    at the ratio, shrink so the long edge fits, round each edge to the nearest
+    multiple of 16, and floor instead when rounding overshoots a limit.
+    """
+    assert spec.custom is not None
+    rules = spec.custom
+    a, b = parse_ratio(ratio)
+    budget = spec.resolution_budgets[resolution]
+    w = math.sqrt(budget * a / b)
+    h = math.sqrt(budget * b / a)
+    long_edge = max(w, h)
+    if long_edge > rules.max_edge:
+        w, h = w * rules.max_edge / long_edge, h * rules.max_edge / long_edge
+    step = rules.multiple_of
+    rw, rh = _round16(w, step), _round16(h, step)
+    if rw * rh > rules.max_pixels or max(rw, rh) > rules.max_edge:
+        rw, rh = math.floor(w / step) * step, math.floor(h / step) * step
+    return rw, rh
+
+
+def custom_size_errors(spec: ModelSpec, width: int, height: int) -> dict[str, list[str]]:
+    """Every violated WxH rule, keyed by the field it belongs to (width, height, size)."""
+    assert spec.custom is not None
+    rules = spec.custom
+    errors: dict[str, list[str]] = {}
+    for name, label, value in (("width", _("Width"), width), ("height", _("Height"), height)):
+        if value <= 0:
+            errors.setdefault(name, []).append(
+                _("%(label)s must be a positive number (got %(value)s).")
+                % {"label": label, "value": value}
+            )
+            continue
+        if value % rules.multiple_of:
+            errors.setdefault(name, []).append(
+                _("%(label)s must be a multiple of %(step)d (got %(value)d).")
+                % {"label": label, "step": rules.multiple_of, "value": value}
+            )
+        if value > rules.max_edge:
+            errors.setdefault(name, []).append(
+                _("%(label)s must be at most %(max)s px (got %(value)s).")
+                % {"label": label, "max": f"{rules.max_edge:,}", "value": f"{value:,}"}
+            )
+    if errors:
+        return errors
+    pixels = width * height
+    if not rules.min_pixels <= pixels <= rules.max_pixels:
+        errors.setdefault("size", []).append(
+            _(
+                "Width × height must be between %(min)s and %(max)s pixels "
+                "(got %(w)d×%(h)d = %(px)s)."
+            )
+            % {
+                "min": f"{rules.min_pixels:,}",
+                "max": f"{rules.max_pixels:,}",
+                "w": width,
+                "h": height,
+                "px": f"{pixels:,}",
+            }
+        )
+    long_edge, short_edge = max(width, height), min(width, height)
+    if long_edge > rules.max_aspect * short_edge:
+        errors.setdefault("size", []).append(
+            _(
+                "The long edge may be at most %(max)d× the short edge "
+                "(got %(w)d×%(h)d, %(ratio).2f:1)."
+            )
+            % {"max": rules.max_aspect, "w": width, "h": height, "ratio": long_edge / short_edge}
+        )
+    return errors
+
+
+def resolve_size(spec: ModelSpec, size: str, resolution: str | None = None) -> tuple[int, int] | None:
+    """The pixel size a request will produce; None for gpt-image-2's `auto`.
+
+    Assumes the values are valid (see `request_errors`).
+    """
+    if not spec.is_flexible:
+        return spec.size_pixels[size]
+    if size == "auto":
+        return None
+    if size in spec.ratios:
+        return ratio_pixels(spec, size, resolution or spec.default_resolution)
+    parsed = parse_wxh(size)
+    assert parsed is not None
+    return parsed
+
+
+# --- Whole-request validation (shared by the forms and the simulator) ---------------
+
+
+def prompt_length(spec: ModelSpec, prompt: str) -> int:
+    """The prompt's length in the unit its model limits it by."""
+    if spec.prompt_unit == "tokens":
+        from playground.tokenizer import count_tokens  # heavy: load on first use
+
+        return count_tokens(prompt)
+    return len(prompt)  # Python strings count Unicode code points, as EvoLink does.
+
+
+def prompt_errors(spec: ModelSpec, prompt: str) -> list[str]:
+    if not prompt.strip():
+        return [_("Describe the image you want: the prompt is required.")]
+    length = prompt_length(spec, prompt)
+    if length > spec.prompt_limit:
+        unit = _("tokens") if spec.prompt_unit == "tokens" else _("characters")
+        return [
+            _("The prompt is %(length)s %(unit)s long; %(model)s accepts at most %(limit)s.")
+            % {
+                "length": f"{length:,}",
+                "unit": unit,
+                "model": spec.label,
+                "limit": f"{spec.prompt_limit:,}",
+            }
+        ]
+    return []
+
+
+def size_errors(spec: ModelSpec, size: str, resolution: str | None) -> dict[str, list[str]]:
+    if not spec.is_flexible:
+        if size not in spec.sizes:
+            return {
+                "size": [
+                    _("%(model)s accepts these sizes: %(sizes)s (got %(size)s).")
+                    % {"model": spec.label, "sizes": ", ".join(spec.sizes), "size": size}
+                ]
+            }
+        return {}
+    errors: dict[str, list[str]] = {}
+    if resolution is not None and resolution not in spec.resolutions:
+        errors["resolution"] = [
+            _("Resolution must be one of %(choices)s (got %(value)s).")
+            % {"choices": ", ".join(spec.resolutions), "value": resolution}
+        ]
+    if size == "auto" or size in spec.ratios:
+        return errors
+    parsed = parse_wxh(size)
+    if parsed is None:
+        errors["size"] = [
+            _("Size must be auto, an aspect ratio such as 16:9, or WIDTHxHEIGHT (got %(size)s).")
+            % {"size": size}
+        ]
+        return errors
+    for name, messages in custom_size_errors(spec, *parsed).items():
+        errors.setdefault(name, []).extend(messages)
+    return errors
+
+
+def request_errors(payload: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every rule EvoLink documents for `POST /v1/images/generations`.
+
+    Returns field name -> messages (empty when the request is valid). Field names
+    are the upstream parameter names, except that gpt-image-2's custom size rules
+    report against `width` / `height` when they concern one edge.
+    """
+    model_id = payload.get("model")
+    if model_id not in MODELS:
+        return {
+            "model": [
+                _("Unknown model %(model)s; choose one of %(models)s.")
+                % {"model": model_id, "models": ", ".join(MODEL_IDS)}
+            ]
+        }
+    spec = MODELS[model_id]
+    errors: dict[str, list[str]] = {}
+
+    prompt = payload.get("prompt")
+    if not isinstance(prompt, str):
+        errors["prompt"] = [_("Describe the image you want: the prompt is required.")]
+    elif messages := prompt_errors(spec, prompt):
+        errors["prompt"] = messages
+
+    size = payload.get("size", spec.default_size)
+    resolution = payload.get("resolution") if spec.is_flexible else None
+    if not isinstance(size, str):
+        errors["size"] = [_("Size must be text such as 1024x1024.")]
+    else:
+        for name, messages in size_errors(spec, size, resolution).items():
+            errors.setdefault(name, []).extend(messages)
+
+    quality = payload.get("quality", spec.default_quality)
+    if quality not in spec.qualities:
+        errors["quality"] = [
+            _("Quality must be one of %(choices)s (got %(value)s).")
+            % {"choices": ", ".join(spec.qualities), "value": quality}
+        ]
+
+    n = payload.get("n", spec.default_n)
+    if isinstance(n, bool) or not isinstance(n, int) or not spec.n_min <= n <= spec.n_max:
+        errors["n"] = [
+            _("Number of images must be a whole number from %(min)d to %(max)d (got %(value)s).")
+            % {"min": spec.n_min, "max": spec.n_max, "value": n}
+        ]
+
+    if "image_urls" in payload:
+        urls = payload["image_urls"]
+        if not isinstance(urls, list) or not 1 <= len(urls) <= MAX_REFERENCE_IMAGES:
+            errors["image_urls"] = [
+                _("Send between 1 and %(max)d reference images.") % {"max": MAX_REFERENCE_IMAGES}
+            ]
+        elif not all(isinstance(u, str) and urlsplit(u).scheme in {"http", "https"} for u in urls):
+            errors["image_urls"] = [_("Every reference image must be an http(s) URL.")]
+
+    if "callback_url" in payload:
+        callback = payload["callback_url"]
+        if (
+            not isinstance(callback, str)
+            or urlsplit(callback).scheme != "https"
+            or len(callback) > MAX_CALLBACK_URL_LENGTH
+        ):
+            errors["callback_url"] = [
+                _("The callback URL must be HTTPS and at most %(max)d characters.")
+                % {"max": MAX_CALLBACK_URL_LENGTH}
+            ]
+    return errors
