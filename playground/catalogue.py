@@ -21,7 +21,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 QUALITIES = ("low", "medium", "high")
-QUALITY_LABELS = {"low": gettext_lazy("Low"), "medium": gettext_lazy("Medium"), "high": gettext_lazy("High")}
+QUALITY_LABELS = {
+    "low": gettext_lazy("Low"),
+    "medium": gettext_lazy("Medium"),
+    "high": gettext_lazy("High"),
+}
 
 # Reference images (VERIFIED for all three models).
 MAX_REFERENCE_IMAGES = 16
@@ -177,8 +181,21 @@ MODELS: dict[str, ModelSpec] = {
             size_mode="flexible",
             default_size="auto",
             ratios=(
-                "1:1", "1:2", "2:1", "1:3", "3:1", "2:3", "3:2", "3:4",
-                "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "9:21",
+                "1:1",
+                "1:2",
+                "2:1",
+                "1:3",
+                "3:1",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "9:16",
+                "16:9",
+                "21:9",
+                "9:21",
             ),
             resolutions=("1K", "2K", "4K"),
             default_resolution="1K",
@@ -318,7 +335,9 @@ def custom_size_errors(spec: ModelSpec, width: int, height: int) -> dict[str, li
     return errors
 
 
-def resolve_size(spec: ModelSpec, size: str, resolution: str | None = None) -> tuple[int, int] | None:
+def resolve_size(
+    spec: ModelSpec, size: str, resolution: str | None = None
+) -> tuple[int, int] | None:
     """The pixel size a request will produce; None for gpt-image-2's `auto`.
 
     Assumes the values are valid (see `request_errors`).

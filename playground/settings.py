@@ -77,11 +77,14 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "playground.context_processors.upstream_mode",
             ],
         },
     },
 ]
 
+if not os.getenv("DATABASE_URL"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         os.getenv("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'playground.sqlite3'}",
@@ -97,6 +100,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file, not memory: tests start real worker processes that share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-playground.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -121,18 +126,18 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", VAR_DIR / "media"))
+# Hashed, compressed static files once `collectstatic` has run (the Docker image does);
+# plain finders otherwise, so tests and a fresh clone need no build step.
+_STATIC_MANIFEST = (STATIC_ROOT / "staticfiles.json").exists()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if _STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Tests and `runserver` work without `collectstatic`; the Docker image runs it.
-WHITENOISE_USE_FINDERS = DEBUG or envbool("WHITENOISE_USE_FINDERS", "1")
+WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST
 WHITENOISE_MANIFEST_STRICT = False
 
 SESSION_COOKIE_HTTPONLY = True
@@ -169,6 +174,14 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# Polling cadence (EvoLink asks for a first read after ~3 s, then every 3-5 s) and the
+# local deadline after which we stop waiting; tests and benchmarks shorten them.
+PLAYGROUND_FIRST_POLL_SECONDS = float(os.getenv("PLAYGROUND_FIRST_POLL_SECONDS", "3"))
+PLAYGROUND_POLL_SECONDS = float(os.getenv("PLAYGROUND_POLL_SECONDS", "3"))
+PLAYGROUND_POLL_DEADLINE_SECONDS = float(os.getenv("PLAYGROUND_POLL_DEADLINE_SECONDS", "1800"))
+PLAYGROUND_POLLER_LOOP_SECONDS = float(os.getenv("PLAYGROUND_POLLER_LOOP_SECONDS", "50"))
+PLAYGROUND_POLLER_TICK_SECONDS = float(os.getenv("PLAYGROUND_POLLER_TICK_SECONDS", "0.5"))
 
 LOGGING = {
     "version": 1,

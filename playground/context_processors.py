@@ -1,0 +1,9 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from playground import upstream
+
+
+def upstream_mode(request: HttpRequest) -> dict[str, Any]:
+    return {"upstream": upstream.describe()}

@@ -1,0 +1,234 @@
+"""One generation form per model, built from the catalogue.
+
+Field names are the upstream parameter names (`model`, `prompt`, `size`,
+`resolution`, `quality`, `n`), plus `width` / `height` for gpt-image-2's custom size.
+The server is the judge: every rule comes from `catalogue`, and the browser's own
+checks are only early hints.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from playground import catalogue
+from playground.catalogue import ModelSpec
+
+CUSTOM_SIZE = "custom"
+
+
+class GenerationForm(forms.Form):
+    spec: ModelSpec  # set on each model's subclass
+
+    model = forms.CharField(widget=forms.HiddenInput)
+    client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    prompt = forms.CharField(
+        label=gettext_lazy("Prompt"),
+        strip=False,
+        required=False,  # the catalogue says why it is missing, in our words
+        widget=forms.Textarea(
+            attrs={
+                "rows": 5,
+                "placeholder": gettext_lazy("A beautiful colourful sunset over the ocean"),
+            }
+        ),
+    )
+    quality = forms.ChoiceField(label=gettext_lazy("Quality"))
+    n = forms.CharField(label=gettext_lazy("Number of images"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        spec = self.spec
+        self.fields["model"].initial = spec.id
+        self.fields["client_token"].initial = uuid.uuid4()
+        self.fields["quality"].choices = [(q, catalogue.QUALITY_LABELS[q]) for q in spec.qualities]
+        self.fields["quality"].initial = spec.default_quality
+        self.fields["n"].initial = spec.default_n
+        self.fields["n"].widget = forms.NumberInput(
+            attrs={"min": spec.n_min, "max": spec.n_max, "step": 1}
+        )
+        if spec.prompt_unit == "characters":
+            self.fields["prompt"].widget.attrs["maxlength"] = spec.prompt_limit
+
+    def clean_model(self) -> str:
+        if self.cleaned_data["model"] != self.spec.id:
+            raise forms.ValidationError(_("The model changed while the form was open; try again."))
+        return self.spec.id
+
+    def clean_prompt(self) -> str:
+        prompt = self.cleaned_data["prompt"]
+        if errors := catalogue.prompt_errors(self.spec, prompt):
+            raise forms.ValidationError(errors)
+        return prompt
+
+    def clean_n(self) -> int:
+        raw = self.cleaned_data["n"].strip()
+        spec = self.spec
+        try:
+            n = int(raw)
+        except ValueError:
+            n = None
+        if n is None or not spec.n_min <= n <= spec.n_max:
+            raise forms.ValidationError(
+                _(
+                    "Number of images must be a whole number from %(min)d to %(max)d "
+                    "(got %(value)s)."
+                )
+                % {"min": spec.n_min, "max": spec.n_max, "value": raw or _("nothing")}
+            )
+        return n
+
+    def upstream_size(self) -> str:
+        return self.cleaned_data["size"]
+
+    def payload(self) -> dict[str, Any]:
+        """The request body for `POST /v1/images/generations` (valid forms only)."""
+        data = self.cleaned_data
+        body: dict[str, Any] = {
+            "model": self.spec.id,
+            "prompt": data["prompt"],
+            "size": self.upstream_size(),
+            "quality": data["quality"],
+            "n": data["n"],
+        }
+        if self.spec.is_flexible and body["size"] in self.spec.ratios:
+            body["resolution"] = data["resolution"]
+        return body
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        # A last guard: the whole request must pass the same rules the upstream
+        # (and our simulator) applies, so nothing we send is rejected for a rule
+        # the form forgot.
+        for name, messages in catalogue.request_errors(self.payload()).items():
+            field = name if name in self.fields else None
+            for message in messages:
+                self.add_error(field, message)
+        return cleaned
+
+
+class FixedSizeForm(GenerationForm):
+    """gpt-image-1 and gpt-image-1.5: six size values."""
+
+    size = forms.ChoiceField(label=gettext_lazy("Size"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["size"].choices = [(s, _size_label(self.spec, s)) for s in self.spec.sizes]
+        self.fields["size"].initial = self.spec.default_size
+        self.order_fields(["model", "client_token", "prompt", "size", "quality", "n"])
+
+
+class FlexibleSizeForm(GenerationForm):
+    """gpt-image-2: auto, an aspect ratio at a resolution tier, or a custom W×H."""
+
+    size = forms.ChoiceField(label=gettext_lazy("Size"))
+    resolution = forms.ChoiceField(label=gettext_lazy("Resolution"), required=False)
+    width = forms.IntegerField(label=gettext_lazy("Width (px)"), required=False)
+    height = forms.IntegerField(label=gettext_lazy("Height (px)"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        spec = self.spec
+        assert spec.custom is not None
+        self.fields["size"].choices = [
+            ("auto", _("Auto (the model decides)")),
+            (_("Aspect ratio"), [(r, r) for r in spec.ratios]),
+            (CUSTOM_SIZE, _("Custom W×H")),
+        ]
+        self.fields["size"].initial = spec.default_size
+        self.fields["resolution"].choices = [(r, r) for r in spec.resolutions]
+        self.fields["resolution"].initial = spec.default_resolution
+        for name in ("width", "height"):
+            self.fields[name].widget.attrs.update(
+                {
+                    "min": spec.custom.multiple_of,
+                    "max": spec.custom.max_edge,
+                    "step": spec.custom.multiple_of,
+                    "placeholder": "1024",
+                }
+            )
+            self.fields[name].error_messages["invalid"] = _(
+                "Enter the %(edge)s as a whole number of pixels."
+            ) % {"edge": _("width") if name == "width" else _("height")}
+        self.order_fields(
+            [
+                "model",
+                "client_token",
+                "prompt",
+                "size",
+                "resolution",
+                "width",
+                "height",
+                "quality",
+                "n",
+            ]
+        )
+
+    def clean_size(self) -> str:
+        size = self.cleaned_data["size"]
+        # Accept an explicit "WxH" as the upstream does (a re-run posts one).
+        if catalogue.parse_wxh(size):
+            return size
+        return size
+
+    def clean_resolution(self) -> str:
+        return self.cleaned_data["resolution"] or self.spec.default_resolution
+
+    def clean(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        if data.get("size") == CUSTOM_SIZE:
+            width, height = data.get("width"), data.get("height")
+            if width is None and "width" not in self.errors:
+                self.add_error("width", _("Enter a width for the custom size."))
+            if height is None and "height" not in self.errors:
+                self.add_error("height", _("Enter a height for the custom size."))
+            if width is not None and height is not None:
+                for name, messages in catalogue.custom_size_errors(
+                    self.spec, width, height
+                ).items():
+                    for message in messages:
+                        self.add_error(name, message)
+        return super().clean()
+
+    def upstream_size(self) -> str:
+        data = self.cleaned_data
+        if data["size"] == CUSTOM_SIZE:
+            return f"{data['width']}x{data['height']}"
+        return data["size"]
+
+    def full_clean(self) -> None:
+        # A posted "WxH" (from a re-run or an API-minded user) is shown as Custom.
+        if self.is_bound and (wxh := catalogue.parse_wxh(self.data.get("size", ""))):
+            data = self.data.copy()
+            data["size"], data["width"], data["height"] = CUSTOM_SIZE, str(wxh[0]), str(wxh[1])
+            self.data = data
+        super().full_clean()
+
+
+def _size_label(spec: ModelSpec, size: str) -> str:
+    w, h = spec.size_pixels[size]
+    if catalogue.parse_wxh(size):
+        return f"{w}×{h}"
+    return f"{size} ({w}×{h})"
+
+
+FORMS: dict[str, type[GenerationForm]] = {
+    spec.id: type(
+        f"{spec.label.replace(' ', '').replace('.', '_')}Form",
+        (FlexibleSizeForm if spec.is_flexible else FixedSizeForm,),
+        {"spec": spec},
+    )
+    for spec in catalogue.MODELS.values()
+}
+
+
+def form_for(model_id: str | None) -> type[GenerationForm]:
+    """The form class of a model; unknown or missing ids get the default model's."""
+    return FORMS.get(model_id or "", FORMS[catalogue.DEFAULT_MODEL])

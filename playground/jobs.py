@@ -1,0 +1,497 @@
+"""Background jobs (django-q2): submit → poll → archive, plus a reconciler.
+
+The row is the truth and the queue only wakes workers up (see
+../shared/reliability-notes.md). Every task takes a generation id, claims the row by
+compare-and-set before doing anything that costs money or time, and so does nothing
+when django-q2 delivers it twice.
+
+- `submit(pk)`: QUEUED → SUBMITTING → RUNNING. At most one POST upstream; a POST that
+  may have arrived without us learning the task id ends as UNCERTAIN, never re-sent.
+- `poller()`: one loop for the whole deployment (a database lease makes sure), which
+  reads every due RUNNING task with bounded concurrency, so no worker waits on a job.
+- `archive(pk)`: ARCHIVING → COMPLETED. Downloads results into our storage at
+  deterministic keys (a second run overwrites) while the 24 h upstream URLs live.
+- `reconcile()`: every minute. Re-wakes work whose worker vanished, without ever
+  re-submitting something that may exist upstream.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_q.tasks import async_task
+from PIL import Image
+
+from playground import evolink, upstream
+from playground.models import Generation, Lease, ResultImage, State
+
+log = logging.getLogger(__name__)
+
+POLLER_LEASE = "poller"
+
+
+def _setting(name: str, default: float) -> float:
+    # Tests and benchmarks tune the cadence; production keeps the documented one.
+    return float(getattr(settings, name, default))
+
+
+def first_poll_delay() -> float:
+    return _setting("PLAYGROUND_FIRST_POLL_SECONDS", 3.0)
+
+
+def poll_interval(polls: int) -> float:
+    """3 s while a job is young, then 5 s: EvoLink asks integrators to poll gently."""
+    base = _setting("PLAYGROUND_POLL_SECONDS", 3.0)
+    return base if polls < 20 else base * 5 / 3
+
+
+def poll_deadline() -> timedelta:
+    return timedelta(seconds=_setting("PLAYGROUND_POLL_DEADLINE_SECONDS", 30 * 60))
+
+
+MAX_SUBMIT_ATTEMPTS = 5
+MAX_RESULT_BYTES = 64 * 1024 * 1024
+THUMBNAIL_EDGE = 256
+# A SUBMITTING row older than this lost its worker mid-POST (twice the HTTP timeout).
+SUBMITTING_STALE = timedelta(seconds=90)
+ARCHIVE_LEASE = timedelta(minutes=5)
+
+
+# --- Enqueueing -----------------------------------------------------------------------
+
+
+def enqueue_submit(pk: int) -> None:
+    async_task("playground.jobs.submit", pk, task_name=f"submit-{pk}-{uuid.uuid4().hex[:6]}")
+
+
+def enqueue_archive(pk: int) -> None:
+    async_task("playground.jobs.archive", pk, task_name=f"archive-{pk}-{uuid.uuid4().hex[:6]}")
+
+
+def ensure_poller() -> None:
+    """Start a poller loop unless one is running (its lease is held)."""
+    if Lease.is_free(POLLER_LEASE):
+        async_task("playground.jobs.poller", task_name=f"poller-{uuid.uuid4().hex[:8]}")
+
+
+# --- Submit ---------------------------------------------------------------------------
+
+
+def submit(pk: int) -> str:
+    """Send one generation upstream. Safe to run twice: only one run claims the row."""
+    now = timezone.now()
+    claimed = (
+        Generation.objects.filter(pk=pk, state=State.QUEUED)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .update(state=State.SUBMITTING, submit_attempts=F("submit_attempts") + 1, updated_at=now)
+    )
+    if not claimed:
+        return "not claimed"
+    generation = Generation.objects.get(pk=pk)
+    try:
+        with upstream.client() as client:
+            task = client.create_task(generation.request_payload)
+    except evolink.EvoLinkError as error:
+        return _submit_failed(generation, error)
+    except Exception:
+        # Anything unexpected after the claim may have happened after the POST left:
+        # treat it as uncertain rather than risk paying twice.
+        log.exception("submit %s crashed", pk)
+        Generation.objects.transition(
+            pk,
+            State.SUBMITTING,
+            state=State.UNCERTAIN,
+            error_code="submission_uncertain",
+            error_message=_uncertain_message(),
+            finished_at=timezone.now(),
+        )
+        return "uncertain"
+
+    now = timezone.now()
+    reserved = task.usage.get("credits_reserved")
+    Generation.objects.transition(
+        pk,
+        State.SUBMITTING,
+        state=State.RUNNING,
+        upstream_task_id=task.id,
+        upstream_status=task.status,
+        progress=task.progress,
+        usage=dict(task.usage),
+        credits_reserved=reserved if isinstance(reserved, int | float) else None,
+        submitted_at=now,
+        next_poll_at=now + timedelta(seconds=first_poll_delay()),
+        poll_deadline=now + poll_deadline(),
+    )
+    ensure_poller()
+    return "submitted"
+
+
+def _uncertain_message() -> str:
+    return _(
+        "EvoLink may have received this request, but we never got its answer. It may still "
+        "run and be billed, so we did not send it again. Submit it again only if you accept "
+        "paying twice."
+    )
+
+
+def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
+    now = timezone.now()
+    if error.uncertain:
+        Generation.objects.transition(
+            generation.pk,
+            State.SUBMITTING,
+            state=State.UNCERTAIN,
+            error_code=error.code,
+            error_message=error.message,
+            finished_at=now,
+        )
+        return "uncertain"
+    if error.retryable and generation.submit_attempts < MAX_SUBMIT_ATTEMPTS:
+        # The upstream certainly created nothing (refused connection, 429): try again
+        # later. The reconciler picks the row up once `not_before` has passed.
+        delay = error.retry_after or 10 * 2 ** (generation.submit_attempts - 1)
+        Generation.objects.transition(
+            generation.pk,
+            State.SUBMITTING,
+            state=State.QUEUED,
+            not_before=now + timedelta(seconds=delay),
+            error_message=error.message,
+        )
+        return "retry later"
+    Generation.objects.transition(
+        generation.pk,
+        State.SUBMITTING,
+        state=State.FAILED,
+        error_code=error.code,
+        error_message=error.message,
+        finished_at=now,
+    )
+    return "failed"
+
+
+# --- Poll -----------------------------------------------------------------------------
+
+
+def poller() -> str:
+    """Poll every due RUNNING job until none is left or the loop's time is up.
+
+    Holds a lease so that one loop runs per deployment; it hands over to a fresh copy
+    of itself before the cluster's task timeout would kill it.
+    """
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    loop_seconds = _setting("PLAYGROUND_POLLER_LOOP_SECONDS", 50)
+    # The lease outlives one loop by half a loop: a dead poller is replaced soon after.
+    lease_seconds = loop_seconds * 1.5
+    if not Lease.acquire(POLLER_LEASE, holder, lease_seconds):
+        return "another poller holds the lease"
+    started = time.monotonic()
+    tick = _setting("PLAYGROUND_POLLER_TICK_SECONDS", 0.5)
+    with upstream.client() as client, ThreadPoolExecutor(max_workers=16) as pool:
+        while time.monotonic() - started < loop_seconds:
+            poll_due(client, pool)
+            # Renew the lease each pass (a slow pass must not let a second loop start);
+            # if another poller took over after it lapsed, leave the work to it.
+            if not Lease.acquire(POLLER_LEASE, holder, lease_seconds):
+                return "lease lost"
+            if not Generation.objects.filter(state=State.RUNNING).exists():
+                Lease.release(POLLER_LEASE, holder)
+                # A job may have started between the check and the release.
+                if not Generation.objects.filter(state=State.RUNNING).exists():
+                    return "idle"
+                if not Lease.acquire(POLLER_LEASE, holder, lease_seconds):
+                    return "handed over"
+            time.sleep(tick)
+    Lease.release(POLLER_LEASE, holder)
+    ensure_poller()
+    return "continued"
+
+
+def poll_due(client: evolink.Client, pool: ThreadPoolExecutor | None = None) -> int:
+    """Read every RUNNING job whose next poll is due; returns how many were read."""
+    now = timezone.now()
+    due = list(
+        Generation.objects.filter(state=State.RUNNING, next_poll_at__lte=now)
+        .order_by("next_poll_at")
+        .values_list("pk", "upstream_task_id", "polls", "poll_deadline")[:200]
+    )
+    if not due:
+        return 0
+
+    def read(task_id: str) -> evolink.Task | evolink.EvoLinkError:
+        try:
+            return client.get_task(task_id)
+        except evolink.EvoLinkError as error:
+            return error
+
+    task_ids = [row[1] for row in due]
+    answers = list(pool.map(read, task_ids)) if pool else [read(t) for t in task_ids]
+    # Rows are updated from this one thread: SQLite allows one writer at a time.
+    for (pk, _task_id, polls, deadline), answer in zip(due, answers, strict=True):
+        apply_poll(pk, polls, deadline, answer)
+    return len(due)
+
+
+def apply_poll(
+    pk: int, polls: int, deadline: Any, answer: evolink.Task | evolink.EvoLinkError
+) -> None:
+    now = timezone.now()
+    next_poll = now + timedelta(seconds=poll_interval(polls + 1))
+    if isinstance(answer, evolink.EvoLinkError):
+        if answer.retryable or answer.status is None:
+            Generation.objects.transition(
+                pk, State.RUNNING, polls=polls + 1, next_poll_at=next_poll
+            )
+        else:
+            Generation.objects.transition(
+                pk,
+                State.RUNNING,
+                state=State.FAILED,
+                error_code=answer.code,
+                error_message=answer.message,
+                finished_at=now,
+            )
+        _check_deadline(pk, deadline, now)
+        return
+    task = answer
+    if task.is_completed:
+        if not task.results:
+            error = evolink.EvoLinkError.from_code("generation_failed_no_content")
+            Generation.objects.transition(
+                pk,
+                State.RUNNING,
+                state=State.FAILED,
+                error_code=error.code,
+                error_message=error.message,
+                finished_at=now,
+                usage=dict(task.usage),
+                upstream_status=task.status,
+            )
+            return
+        moved = Generation.objects.transition(
+            pk,
+            State.RUNNING,
+            state=State.ARCHIVING,
+            upstream_status=task.status,
+            progress=100,
+            result_urls=list(task.results),
+            images_returned=len(task.results),
+            usage=dict(task.usage),
+            upstream_completed_at=now,
+            results_expire_at=now + timedelta(hours=24),
+            polls=polls + 1,
+        )
+        if moved:
+            enqueue_archive(pk)
+        return
+    if task.is_failed:
+        error = task.error or evolink.EvoLinkError.from_code("unknown_error")
+        Generation.objects.transition(
+            pk,
+            State.RUNNING,
+            state=State.FAILED,
+            upstream_status=task.status,
+            error_code=error.code,
+            error_message=error.message,
+            finished_at=now,
+            usage=dict(task.usage),
+        )
+        return
+    changes: dict[str, Any] = {
+        "upstream_status": task.status,
+        "progress": max(0, min(task.progress, 99)),
+        "polls": polls + 1,
+        "next_poll_at": next_poll,
+    }
+    if task.status == "processing":
+        Generation.objects.filter(pk=pk, processing_at__isnull=True).update(processing_at=now)
+    Generation.objects.transition(pk, State.RUNNING, **changes)
+    _check_deadline(pk, deadline, now)
+
+
+def _check_deadline(pk: int, deadline: Any, now: Any) -> None:
+    if deadline and now > deadline:
+        minutes = int(poll_deadline().total_seconds() // 60)
+        Generation.objects.transition(
+            pk,
+            State.RUNNING,
+            state=State.TIMED_OUT,
+            error_code="local_deadline",
+            error_message=_(
+                "We stopped checking after %(minutes)d minutes. The task may still finish at "
+                "EvoLink: press “Check again” to look."
+            )
+            % {"minutes": minutes},
+            finished_at=now,
+        )
+
+
+def check_again(pk: int) -> bool:
+    """A person asks us to look at a job we gave up on; resumes polling."""
+    now = timezone.now()
+    resumed = Generation.objects.transition(
+        pk,
+        State.TIMED_OUT,
+        state=State.RUNNING,
+        error_code="",
+        error_message="",
+        finished_at=None,
+        next_poll_at=now,
+        poll_deadline=now + poll_deadline(),
+    )
+    if resumed:
+        ensure_poller()
+    return resumed
+
+
+# --- Archive --------------------------------------------------------------------------
+
+
+def archive(pk: int) -> str:
+    """Download every result into our storage, verify it, make thumbnails."""
+    now = timezone.now()
+    claimed = (
+        Generation.objects.filter(pk=pk, state=State.ARCHIVING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + ARCHIVE_LEASE, download_attempts=F("download_attempts") + 1)
+    )
+    if not claimed:
+        return "not claimed"
+    generation = Generation.objects.get(pk=pk)
+    done = set(generation.images.values_list("index", flat=True))
+    failures: list[str] = []
+    with upstream.client() as client:
+        for index, url in enumerate(generation.result_urls):
+            if index in done:
+                continue
+            try:
+                data = client.download(url, max_bytes=MAX_RESULT_BYTES)
+                save_result(generation, index, data)
+            except (evolink.EvoLinkError, OSError, ValueError) as error:
+                log.warning("archive %s image %s: %s", pk, index, error)
+                failures.append(str(error))
+    now = timezone.now()
+    if not failures:
+        Generation.objects.transition(
+            pk,
+            State.ARCHIVING,
+            state=State.COMPLETED,
+            lease_until=None,
+            finished_at=now,
+            error_message="",
+        )
+        return "completed"
+    expired = generation.results_expire_at is not None and now >= generation.results_expire_at
+    if expired:
+        saved = generation.images.count()
+        Generation.objects.transition(
+            pk,
+            State.ARCHIVING,
+            state=State.COMPLETED if saved else State.FAILED,
+            error_code="results_expired",
+            finished_at=now,
+            lease_until=None,
+            error_message=_(
+                "%(missing)d of %(total)d images could not be saved before EvoLink's links expired."
+            )
+            % {"missing": len(failures), "total": len(generation.result_urls)},
+        )
+        return "expired"
+    # Retry with backoff: the reconciler re-enqueues once the lease runs out.
+    backoff = min(15 * 2 ** (generation.download_attempts - 1), 600)
+    Generation.objects.transition(
+        pk,
+        State.ARCHIVING,
+        lease_until=now + timedelta(seconds=backoff),
+        error_message=_("Saving the images failed; retrying.") + f" ({failures[0]})",
+    )
+    return "retry later"
+
+
+def save_result(generation: Generation, index: int, data: bytes) -> ResultImage:
+    """Verify one downloaded image, store it and its thumbnail at deterministic keys."""
+    with Image.open(io.BytesIO(data)) as probe:
+        probe.verify()  # raises on a truncated or corrupt file
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        fmt = image.format or "PNG"
+        width, height = image.size
+        thumb = image.convert("RGB")
+        thumb.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))
+        buffer = io.BytesIO()
+        thumb.save(buffer, "WEBP", quality=80)
+    ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(fmt, fmt.lower())
+    base = f"results/{generation.public_id}"
+    file_name = _overwrite(f"{base}/{index}.{ext}", data)
+    thumb_name = _overwrite(f"{base}/{index}.thumb.webp", buffer.getvalue())
+    result, _created = ResultImage.objects.update_or_create(
+        generation=generation,
+        index=index,
+        defaults={
+            "file": file_name,
+            "thumbnail": thumb_name,
+            "format": fmt,
+            "width": width,
+            "height": height,
+            "bytes": len(data),
+        },
+    )
+    return result
+
+
+def _overwrite(name: str, data: bytes) -> str:
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    return default_storage.save(name, ContentFile(data))
+
+
+# --- Reconcile ------------------------------------------------------------------------
+
+
+def reconcile() -> dict[str, int]:
+    """Every minute: pick up work whose worker vanished. Never re-submits uncertain work."""
+    now = timezone.now()
+    counts = {"submit": 0, "uncertain": 0, "archive": 0, "poller": 0}
+    due = Generation.objects.filter(state=State.QUEUED).filter(
+        Q(not_before__isnull=True, created_at__lt=now - timedelta(seconds=30))
+        | Q(not_before__lte=now)
+    )
+    for pk in due.values_list("pk", flat=True)[:500]:
+        enqueue_submit(pk)
+        counts["submit"] += 1
+    # A worker died between claiming and answering: the POST may have gone out.
+    for pk in Generation.objects.filter(
+        state=State.SUBMITTING, updated_at__lt=now - SUBMITTING_STALE
+    ).values_list("pk", flat=True):
+        counts["uncertain"] += Generation.objects.transition(
+            pk,
+            State.SUBMITTING,
+            state=State.UNCERTAIN,
+            error_code="submission_uncertain",
+            error_message=_uncertain_message(),
+            finished_at=now,
+        )
+    for pk in (
+        Generation.objects.filter(state=State.ARCHIVING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .values_list("pk", flat=True)
+    ):
+        enqueue_archive(pk)
+        counts["archive"] += 1
+    if Generation.objects.filter(state=State.RUNNING).exists() and Lease.is_free(POLLER_LEASE):
+        ensure_poller()
+        counts["poller"] = 1
+    return counts

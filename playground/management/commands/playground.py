@@ -1,0 +1,123 @@
+"""Run the whole playground locally: web server, worker cluster and (offline) simulator.
+
+`python manage.py playground` migrates, makes sure a demo login exists and prints it,
+then starts its children and watches them. Ctrl-C stops them all: each child runs in
+its own process group and gets SIGTERM on its main PID only (django-q2's cluster can
+hang when the whole group is signalled, see ../shared/reliability-notes.md), then
+SIGKILL after a grace period.
+
+Without `EVOLINK_API_KEY` the jobs talk to the simulator started here; with one they
+talk to `EVOLINK_BASE_URL` (EvoLink by default).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-playground"  # noqa: S105 - a local demo login, printed on purpose
+
+
+class Command(BaseCommand):
+    help = "Run web server + worker cluster + EvoLink simulator until Ctrl-C."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--simulator-port", type=int, default=8765)
+        parser.add_argument("--task-seconds", type=float, default=8.0,
+                            help="How long a simulated task takes.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        env = dict(os.environ)
+        simulated = not settings.EVOLINK_API_KEY
+        if simulated:
+            simulator_url = f"http://127.0.0.1:{options['simulator_port']}"
+            env["EVOLINK_BASE_URL"] = simulator_url
+            env["EVOLINK_API_KEY"] = "sk-evo-simulator-demo"
+        env.setdefault("PUBLIC_BASE_URL", f"http://{options['host']}:{options['port']}")
+        env.setdefault("DJANGO_DEBUG", "1")
+
+        call_command("migrate", interactive=False, verbosity=0)
+        self._ensure_demo_user()
+
+        manage = [sys.executable, "manage.py"]
+        children: list[tuple[str, list[str]]] = []
+        if simulated:
+            children.append((
+                "simulator",
+                [*manage, "simulate_evolink", "--port", str(options["simulator_port"]),
+                 "--task-seconds", str(options["task_seconds"])],
+            ))
+        children.append(("worker", [*manage, "qcluster"]))
+        children.append((
+            "web",
+            [*manage, "runserver", "--noreload", f"{options['host']}:{options['port']}"],
+        ))
+
+        processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        try:
+            for name, argv in children:
+                # Our own manage.py with fixed arguments: no untrusted input.
+                process = subprocess.Popen(argv, env=env, start_new_session=True)  # noqa: S603
+                processes.append((name, process))
+                if name == "simulator":
+                    time.sleep(0.5)  # let it bind before the first job can start
+            self._banner(options, simulated)
+            while True:
+                for name, process in processes:
+                    if process.poll() is not None:
+                        self.stderr.write(f"{name} exited with {process.returncode}; stopping.")
+                        return
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+        finally:
+            stop_all(processes)
+
+    def _ensure_demo_user(self) -> None:
+        User = get_user_model()
+        user, created = User.objects.get_or_create(username=DEMO_USERNAME)
+        if created or not user.check_password(DEMO_PASSWORD):
+            user.set_password(DEMO_PASSWORD)
+            user.is_staff = True
+            user.is_superuser = True
+            user.save()
+
+    def _banner(self, options: dict[str, Any], simulated: bool) -> None:
+        url = f"http://{options['host']}:{options['port']}/"
+        upstream = (
+            f"the offline EvoLink simulator on port {options['simulator_port']}"
+            if simulated
+            else settings.EVOLINK_BASE_URL
+        )
+        self.stdout.write(self.style.SUCCESS(
+            f"\n  Playground: {url}\n"
+            f"  Log in as:  {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
+            f"  Upstream:   {upstream}\n"
+            "  Ctrl-C stops the web server, the worker cluster and the simulator.\n"
+        ))
+
+
+def stop_all(processes: list[tuple[str, subprocess.Popen[bytes]]], grace: float = 10.0) -> None:
+    for _name, process in reversed(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for _name, process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            # The cluster can hang on shutdown; kill its whole group so no worker lingers.
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

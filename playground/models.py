@@ -1,0 +1,228 @@
+"""Generations and their archived results.
+
+The database row is the truth about a job: the queue only wakes workers up, and the
+pages render from rows, never by asking the upstream inside a web request. Every
+state change is a compare-and-set (`Generation.objects.transition`), so a job
+function that runs twice does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from playground import catalogue
+
+
+class State(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SUBMITTING = "submitting", _("Submitting")
+    RUNNING = "running", _("Running")
+    ARCHIVING = "archiving", _("Saving images")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    # The POST may have reached the upstream, but we never learned the task id:
+    # it may exist and be billed, so only a person may decide to submit again.
+    UNCERTAIN = "uncertain", _("Submission uncertain")
+    # We stopped polling after the local deadline; the task may still finish upstream.
+    TIMED_OUT = "timed_out", _("Stopped waiting")
+
+
+IN_FLIGHT_STATES = (State.QUEUED, State.SUBMITTING, State.RUNNING, State.ARCHIVING)
+FINAL_STATES = (State.COMPLETED, State.FAILED, State.UNCERTAIN, State.TIMED_OUT)
+
+
+class GenerationQuerySet(models.QuerySet["Generation"]):
+    def visible_to(self, user: Any) -> GenerationQuerySet:
+        """Every read of a user's generations goes through this scope."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+    def in_flight(self) -> GenerationQuerySet:
+        return self.filter(state__in=IN_FLIGHT_STATES)
+
+    def search(self, text: str) -> GenerationQuerySet:
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(Q(prompt__icontains=text) | Q(model__icontains=text))
+
+    def transition(self, pk: int, from_states: tuple[str, ...] | str, **changes: Any) -> bool:
+        """Compare-and-set: move row `pk` on only if it is still in `from_states`.
+
+        Returns whether this caller won. `updated_at` is always stamped so the live
+        history can ask for "what changed since".
+        """
+        if isinstance(from_states, str):
+            from_states = (from_states,)
+        changes.setdefault("updated_at", timezone.now())
+        return self.filter(pk=pk, state__in=from_states).update(**changes) == 1
+
+
+class Generation(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
+    )
+    # A token rendered into each form: a double-clicked Generate (or a replayed POST)
+    # finds the job it already created instead of paying for a second one.
+    client_token = models.UUIDField(null=True, blank=True, editable=False)
+
+    model = models.CharField(max_length=40)
+    prompt = models.TextField()
+    size = models.CharField(max_length=20)
+    resolution = models.CharField(max_length=4, blank=True)
+    quality = models.CharField(max_length=10)
+    n = models.PositiveSmallIntegerField(default=1)
+
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+
+    # The exact request body sent upstream (never the API key).
+    request_payload = models.JSONField(default=dict, blank=True)
+    upstream_task_id = models.CharField(max_length=100, blank=True, db_index=True)
+    upstream_status = models.CharField(max_length=20, blank=True)
+    # Upstream result URLs live 24 h; they are never shown to the browser.
+    result_urls = models.JSONField(default=list, blank=True)
+    results_expire_at = models.DateTimeField(null=True, blank=True)
+
+    estimated_credits = models.DecimalField(max_digits=12, decimal_places=5, default=Decimal(0))
+    output_width = models.PositiveIntegerField(null=True, blank=True)
+    output_height = models.PositiveIntegerField(null=True, blank=True)
+    credits_reserved = models.DecimalField(max_digits=12, decimal_places=5, null=True, blank=True)
+    usage = models.JSONField(default=dict, blank=True)
+    images_returned = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    processing_at = models.DateTimeField(null=True, blank=True)
+    upstream_completed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    # Bookkeeping for the workers (see playground/jobs.py).
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    poll_deadline = models.DateTimeField(null=True, blank=True)
+    polls = models.PositiveIntegerField(default=0)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    download_attempts = models.PositiveSmallIntegerField(default=0)
+
+    objects = GenerationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "client_token"], name="unique_client_token_per_owner"
+            )
+        ]
+        # The history is a keyset walk over (owner, id).
+        indexes = [models.Index(fields=["owner", "-id"], name="history_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.model} #{self.pk} ({self.state})"
+
+    @property
+    def spec(self) -> catalogue.ModelSpec:
+        return catalogue.get_model(self.model)
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.state in IN_FLIGHT_STATES
+
+    @property
+    def size_label(self) -> str:
+        if self.spec.is_flexible and self.size in self.spec.ratios:
+            return f"{self.size} · {self.resolution}"
+        return self.size
+
+    @property
+    def elapsed(self) -> timedelta:
+        return (self.finished_at or timezone.now()) - self.created_at
+
+    @property
+    def usd_estimate(self) -> Decimal:
+        from playground.pricing import to_usd
+
+        return to_usd(self.estimated_credits)
+
+
+def result_upload_to(instance: ResultImage, filename: str) -> str:
+    # Deterministic keys: an archiving step that runs twice overwrites, never duplicates.
+    return f"results/{instance.generation.public_id}/{filename}"
+
+
+class ResultImage(models.Model):
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="images")
+    index = models.PositiveSmallIntegerField()
+    file = models.FileField(upload_to=result_upload_to, max_length=255)
+    thumbnail = models.FileField(upload_to=result_upload_to, max_length=255)
+    format = models.CharField(max_length=10)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "index"], name="unique_result_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.generation_id}/{self.index}"
+
+    @property
+    def extension(self) -> str:
+        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(self.format, "bin")
+
+
+class Lease(models.Model):
+    """A named, expiring lock held in the database (works on SQLite and PostgreSQL).
+
+    The poller takes one so that exactly one loop polls the upstream at a time, and a
+    loop whose worker died is replaced once its lease runs out.
+    """
+
+    name = models.CharField(max_length=40, primary_key=True)
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.holder or 'free'})"
+
+    @classmethod
+    def acquire(cls, name: str, holder: str, seconds: float) -> bool:
+        now = timezone.now()
+        cls.objects.get_or_create(name=name)
+        return (
+            cls.objects.filter(name=name)
+            .filter(Q(expires_at__lt=now) | Q(holder=holder) | Q(holder=""))
+            .update(holder=holder, expires_at=now + timedelta(seconds=seconds))
+            == 1
+        )
+
+    @classmethod
+    def release(cls, name: str, holder: str) -> None:
+        cls.objects.filter(name=name, holder=holder).update(holder="", expires_at=timezone.now())
+
+    @classmethod
+    def is_free(cls, name: str) -> bool:
+        return (
+            not cls.objects.filter(name=name, expires_at__gte=timezone.now())
+            .exclude(holder="")
+            .exists()
+        )

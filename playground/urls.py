@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from playground import views
+
+urlpatterns = [
+    path("", views.studio, name="studio"),
+    path("studio/live/", views.live, name="live"),
+    path("studio/history/", views.history, name="history"),
+    path("generations/<uuid:public_id>/", views.generation_detail, name="generation_detail"),
+    path(
+        "generations/<uuid:public_id>/check-again/",
+        views.generation_check_again,
+        name="generation_check_again",
+    ),
+    path(
+        "generations/<uuid:public_id>/resubmit/",
+        views.generation_resubmit,
+        name="generation_resubmit",
+    ),
+    path(
+        "generations/<uuid:public_id>/images/<int:index>",
+        views.result_image,
+        name="result_image",
+    ),
+    path(
+        "generations/<uuid:public_id>/images/<int:index>/thumbnail",
+        views.result_thumbnail,
+        name="result_thumbnail",
+    ),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.health, name="health"),
+    path("admin/", admin.site.urls),
+]

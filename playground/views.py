@@ -1,0 +1,333 @@
+"""Thin function views: fetch (scoped to the user) → validate (form) → act → render.
+
+Fragments are partials of the page that owns them (django-template-partials), named
+after the element id they replace. Every view checks permissions itself: a client
+can request any fragment directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from playground import catalogue, jobs, pricing
+from playground.forms import CUSTOM_SIZE, GenerationForm, form_for
+from playground.models import IN_FLIGHT_STATES, Generation, ResultImage, State
+
+HISTORY_PAGE_SIZE = 20
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@login_not_required
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@require_http_methods(["GET", "POST"])
+def studio(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = form_for(request.POST.get("model"))(request.POST)
+        if form.is_valid():
+            generation = create_generation(request.user, form)
+            if is_htmx(request):
+                # Keep every setting for the next variation; a new token makes the
+                # next press a new job. The history refreshes itself on the event.
+                fresh = type(form)(initial=_initial_from(form))
+                response = render(
+                    request, "playground/studio.html#generation-form", _form_context(fresh)
+                )
+                response["HX-Trigger"] = "history-changed"
+                return response
+            messages.success(request, _("Job #%(id)s is queued.") % {"id": generation.pk})
+            return redirect(f"{reverse('studio')}?{urlencode({'model': form.spec.id})}")
+        template = (
+            "playground/studio.html#generation-form"
+            if is_htmx(request)
+            else ("playground/studio.html")
+        )
+        return render(request, template, {**_form_context(form), **_history_context(request)})
+
+    form_class = form_for(request.GET.get("model"))
+    # Switching model keeps what the user already typed.
+    form = form_class(initial={"prompt": request.GET.get("prompt", "")})
+    if is_htmx(request):
+        return render(request, "playground/studio.html#generation-form", _form_context(form))
+    return render(
+        request, "playground/studio.html", {**_form_context(form), **_history_context(request)}
+    )
+
+
+def create_generation(user: Any, form: GenerationForm) -> Generation:
+    """Store the job and wake a worker once the row is committed.
+
+    The form's token makes a repeated POST (double click, browser resubmit) return
+    the job it already created: every submission costs money.
+    """
+    data = form.cleaned_data
+    token = data.get("client_token") or uuid.uuid4()
+    existing = Generation.objects.filter(owner=user, client_token=token).first()
+    if existing:
+        return existing
+    payload = form.payload()
+    spec = form.spec
+    estimate = pricing.estimate(
+        spec,
+        quality=payload["quality"],
+        size=payload["size"],
+        resolution=payload.get("resolution"),
+        n=payload["n"],
+    )
+    try:
+        with transaction.atomic():
+            generation = Generation.objects.create(
+                owner=user,
+                client_token=token,
+                model=spec.id,
+                prompt=payload["prompt"],
+                size=payload["size"],
+                resolution=payload.get("resolution", ""),
+                quality=payload["quality"],
+                n=payload["n"],
+                request_payload=payload,
+                estimated_credits=estimate.total_credits,
+                output_width=None if estimate.auto else estimate.width,
+                output_height=None if estimate.auto else estimate.height,
+            )
+            transaction.on_commit(lambda: jobs.enqueue_submit(generation.pk))
+    except IntegrityError:
+        # Two identical POSTs raced; the other one created the job.
+        return Generation.objects.get(owner=user, client_token=token)
+    return generation
+
+
+def _initial_from(form: GenerationForm) -> dict[str, Any]:
+    initial = {name: form.data.get(name) for name in form.fields if name != "client_token"}
+    return initial
+
+
+def _form_context(form: GenerationForm) -> dict[str, Any]:
+    return {
+        "form": form,
+        "spec": form.spec,
+        "models": catalogue.MODELS.values(),
+        "custom_size": CUSTOM_SIZE,
+        "live": live_summary(form.spec, form.data if form.is_bound else _initial_data(form)),
+    }
+
+
+def _initial_data(form: GenerationForm) -> QueryDict:
+    data = QueryDict(mutable=True)
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value is not None:
+            data[name] = str(value)
+    return data
+
+
+@require_GET
+def live(request: HttpRequest) -> HttpResponse:
+    """Token count, resolved pixel size and cost for the form's current values."""
+    spec = form_for(request.GET.get("model")).spec
+    return render(
+        request,
+        "playground/studio.html#live-content",
+        {"live": live_summary(spec, request.GET), "live_oob": True},
+    )
+
+
+def live_summary(spec: catalogue.ModelSpec, data: QueryDict | dict[str, Any]) -> dict[str, Any]:
+    """What the form's live panel shows, from raw (maybe invalid) form values.
+
+    Invalid values are reported, never raised: the panel is a hint, the server's
+    validation on Generate is the judge.
+    """
+    prompt = data.get("prompt") or ""
+    length = catalogue.prompt_length(spec, prompt)
+    quality = data.get("quality") if data.get("quality") in spec.qualities else spec.default_quality
+    try:
+        n = int(data.get("n") or spec.default_n)
+    except ValueError:
+        n = spec.default_n
+    n = min(max(n, spec.n_min), spec.n_max)
+    references = 0  # reference images arrive with the image-to-image issue
+
+    size = data.get("size") or spec.default_size
+    resolution = data.get("resolution") or spec.default_resolution or None
+    size_problems: list[str] = []
+    if spec.is_flexible and size == CUSTOM_SIZE:
+        try:
+            width, height = int(data.get("width") or 0), int(data.get("height") or 0)
+        except ValueError:
+            width, height = 0, 0
+        if not width or not height:
+            size_problems = [_("Enter a width and a height for the custom size.")]
+        else:
+            found = catalogue.custom_size_errors(spec, width, height)
+            size_problems = [m for messages_ in found.values() for m in messages_]
+        size = f"{width}x{height}"
+    elif catalogue.size_errors(spec, size, resolution if spec.is_flexible else None):
+        size, resolution = spec.default_size, spec.default_resolution or None
+
+    context: dict[str, Any] = {
+        "spec": spec,
+        "prompt_length": length,
+        "prompt_over": length > spec.prompt_limit,
+        "size_problems": size_problems,
+        "n": n,
+        "references": references,
+    }
+    if size_problems:
+        return context
+    estimate = pricing.estimate(
+        spec, quality=quality, size=size, resolution=resolution, n=n, reference_images=references
+    )
+    context["estimate"] = estimate
+    if estimate.auto:
+        context["size_text"] = _("Auto: the model picks the size (priced as %(w)d×%(h)d)") % {
+            "w": estimate.width,
+            "h": estimate.height,
+        }
+    elif spec.is_flexible and size in spec.ratios:
+        context["size_text"] = _("%(ratio)s at %(tier)s → %(w)d×%(h)d") % {
+            "ratio": size,
+            "tier": resolution,
+            "w": estimate.width,
+            "h": estimate.height,
+        }
+    elif catalogue.parse_wxh(size):
+        context["size_text"] = f"{estimate.width}×{estimate.height}"
+    else:
+        context["size_text"] = f"{size} → {estimate.width}×{estimate.height}"
+    return context
+
+
+# --- History ----------------------------------------------------------------------
+
+
+def _history_context(request: HttpRequest) -> dict[str, Any]:
+    query = request.GET.get("q", "")
+    before = request.GET.get("before")
+    generations = Generation.objects.visible_to(request.user).search(query)
+    if before and before.isdigit():
+        # Keyset pagination: constant cost however deep the history goes.
+        generations = generations.filter(id__lt=int(before))
+    page = list(generations.order_by("-id").prefetch_related("images")[: HISTORY_PAGE_SIZE + 1])
+    has_more = len(page) > HISTORY_PAGE_SIZE
+    page = page[:HISTORY_PAGE_SIZE]
+    counts = Generation.objects.visible_to(request.user).aggregate(
+        running=Count("id", filter=Q(state__in=IN_FLIGHT_STATES)),
+        completed=Count("id", filter=Q(state=State.COMPLETED)),
+    )
+    params = {"q": query} if query else {}
+    poll_params = {**params, "before": before} if before else params
+    return {
+        "history": page,
+        "history_query": query,
+        "history_before": before or "",
+        "history_counts": counts,
+        "history_in_flight": counts["running"] > 0,
+        "history_url": f"{reverse('history')}?{urlencode(poll_params)}",
+        "older_url": (
+            f"{reverse('studio')}?{urlencode({**params, 'before': page[-1].pk})}"
+            if has_more
+            else ""
+        ),
+    }
+
+
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    """The history fragment: the live poll and the search box swap it whole."""
+    return render(request, "playground/studio.html#history", _history_context(request))
+
+
+@require_GET
+def generation_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    generation = get_object_or_404(
+        Generation.objects.visible_to(request.user).prefetch_related("images"),
+        public_id=public_id,
+    )
+    return render(request, "playground/generation_detail.html", {"generation": generation})
+
+
+@require_POST
+def generation_check_again(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Resume polling a job we stopped waiting for (the upstream may have finished)."""
+    generation = get_object_or_404(Generation.objects.visible_to(request.user), public_id=public_id)
+    if not jobs.check_again(generation.pk):
+        raise Http404
+    return redirect("generation_detail", public_id=generation.public_id)
+
+
+@require_POST
+def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """A person chooses to send a job again (e.g. after "submission uncertain").
+
+    This is a new job with the same request: the old row keeps its history.
+    """
+    original = get_object_or_404(Generation.objects.visible_to(request.user), public_id=public_id)
+    form = form_for(original.model)(_resubmit_data(original))
+    if not form.is_valid():
+        messages.error(
+            request, _("This job's settings are no longer valid; adjust them in the studio.")
+        )
+        return redirect("generation_detail", public_id=original.public_id)
+    generation = create_generation(request.user, form)
+    messages.success(request, _("Submitted again as job #%(id)s.") % {"id": generation.pk})
+    return redirect("generation_detail", public_id=generation.public_id)
+
+
+def _resubmit_data(generation: Generation) -> dict[str, Any]:
+    data = {
+        name: generation.request_payload.get(name)
+        for name in ("model", "prompt", "size", "resolution", "quality", "n")
+    }
+    data["model"] = generation.model
+    data["client_token"] = str(uuid.uuid4())
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _result(request: HttpRequest, public_id: uuid.UUID, index: int) -> ResultImage:
+    return get_object_or_404(
+        ResultImage.objects.filter(generation__in=Generation.objects.visible_to(request.user)),
+        generation__public_id=public_id,
+        index=index,
+    )
+
+
+@require_GET
+def result_image(request: HttpRequest, public_id: uuid.UUID, index: int) -> FileResponse:
+    """A full-size result from our storage; the browser never sees upstream URLs."""
+    image = _result(request, public_id, index)
+    download = request.GET.get("download") == "1"
+    response = FileResponse(
+        image.file.open("rb"),
+        as_attachment=download,
+        filename=f"{image.generation.model}-{image.generation.pk}-{index + 1}.{image.extension}",
+        content_type=f"image/{image.extension.replace('jpg', 'jpeg')}",
+    )
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_GET
+def result_thumbnail(request: HttpRequest, public_id: uuid.UUID, index: int) -> FileResponse:
+    image = _result(request, public_id, index)
+    response = FileResponse(image.thumbnail.open("rb"), content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

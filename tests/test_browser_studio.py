@@ -1,0 +1,72 @@
+"""What a person sees in the studio, in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page: Page, base_url: str) -> None:
+    User.objects.create_user("alice", password="s3cret-pass-word")
+    page.goto(f"{base_url}/")
+    expect(page).to_have_url(re.compile(r"/login/"))
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("s3cret-pass-word")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Generate")).to_be_visible()
+
+
+def test_switch_models_see_live_size_and_estimate_and_a_size_error(page: Page, live_server) -> None:
+    log_in(page, live_server.url)
+    estimate = page.get_by_test_id("estimate")
+
+    # gpt-image-2 is the default: auto size, medium quality.
+    expect(page.get_by_label("Resolution")).to_be_hidden()
+    page.get_by_label("Prompt").fill("a lighthouse at dawn, watercolour")
+    expect(page.locator("#prompt-count")).to_contain_text("33 / 32,000 characters")
+
+    page.get_by_label("Size").select_option("16:9")
+    page.get_by_label("Resolution").select_option("4K")
+    expect(page.locator("#size-preview")).to_contain_text("16:9 at 4K → 3840×2160")
+    page.get_by_label("Quality").select_option("high")
+    expect(estimate).to_contain_text("≈ 24.49591 credits")
+    page.get_by_label("Number of images").fill("3")
+    expect(estimate).to_contain_text("× 3 = 73.48774 credits")
+
+    # gpt-image-1: six sizes, no resolution, a token count; the prompt survives.
+    page.get_by_role("link", name="GPT Image 1", exact=True).click()
+    wait_for_htmx(page)
+    expect(page.get_by_label("Prompt")).to_have_value("a lighthouse at dawn, watercolour")
+    expect(page.get_by_label("Resolution")).to_have_count(0)
+    expect(page.locator("#prompt-count")).to_contain_text(re.compile(r"\d+ / 2,000 tokens"))
+    expect(page.get_by_label("Size")).to_have_value("1024x1024")
+    expect(estimate).to_contain_text("10.18368 credits")  # high 1024×1024 = 4160 tokens
+    page.get_by_label("Quality").select_option("low")
+    expect(estimate).to_contain_text("≈ 0.66586 credits · $0.0098 per image")
+
+    page.get_by_role("link", name="GPT Image 1.5").click()
+    wait_for_htmx(page)
+    expect(page.get_by_label("Size")).to_have_value("1:1")
+    expect(estimate).to_contain_text("8.14694 credits")  # high, 4160 × 1.9584
+
+    # Back to gpt-image-2: an invalid custom size is explained, nothing is lost.
+    page.get_by_role("link", name="GPT Image 2").click()
+    wait_for_htmx(page)
+    page.get_by_label("Size").select_option("custom")
+    page.get_by_label("Width (px)").fill("1000")
+    page.get_by_label("Height (px)").fill("1024")
+    expect(page.locator("#size-preview")).to_contain_text("Width must be a multiple of 16")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#id_width-errors")).to_have_text(
+        "Width must be a multiple of 16 (got 1000)."
+    )
+    expect(page.get_by_label("Prompt")).to_have_value("a lighthouse at dawn, watercolour")
+    expect(page.get_by_label("Width (px)")).to_have_value("1000")
+    expect(page.locator("#history")).to_contain_text("Nothing yet")

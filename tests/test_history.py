@@ -1,0 +1,151 @@
+"""The history: scoped to its owner, newest first, paginated, searchable, live."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from playground.models import Generation, ResultImage, State
+
+pytestmark = pytest.mark.django_db
+
+
+def make(
+    owner: User,
+    count: int = 1,
+    state: str = State.COMPLETED,
+    prompt: str = "a fox",
+    model: str = "gpt-image-2",
+) -> list[Generation]:
+    return [
+        Generation.objects.create(
+            owner=owner,
+            model=model,
+            prompt=f"{prompt} {i}",
+            size="auto",
+            quality="low",
+            state=state,
+            request_payload={
+                "model": model,
+                "prompt": prompt,
+                "size": "auto",
+                "quality": "low",
+                "n": 1,
+            },
+        )
+        for i in range(count)
+    ]
+
+
+def test_newest_first_with_counters(alice_client: Client, alice: User) -> None:
+    make(alice, 2, State.COMPLETED)
+    running = make(alice, 1, State.RUNNING, prompt="in flight")
+    html = alice_client.get("/studio/history/").content.decode()
+    assert "1 running · 2 completed" in html
+    assert html.index(f'id="generation-{running[0].pk}"') < html.index("a fox 1")
+    assert "<progress" in html
+
+
+def test_the_history_polls_only_while_something_is_in_flight(
+    alice_client: Client, alice: User
+) -> None:
+    (job,) = make(alice, 1, State.RUNNING)
+    assert "every 2s" in alice_client.get("/studio/history/").content.decode()
+    Generation.objects.filter(pk=job.pk).update(state=State.COMPLETED)
+    html = alice_client.get("/studio/history/").content.decode()
+    assert "every 2s" not in html
+    assert 'hx-trigger="history-changed from:body"' in html
+
+
+def test_pagination_has_no_cap(alice_client: Client, alice: User) -> None:
+    jobs = make(alice, 45)
+    first = alice_client.get("/").content.decode()
+    assert first.count('class="history-item state-') == 20
+    assert f"before={jobs[25].pk}" in first  # the 20th newest
+    second = alice_client.get(f"/?before={jobs[25].pk}").content.decode()
+    assert second.count('class="history-item state-') == 20
+    third = alice_client.get(f"/?before={jobs[5].pk}").content.decode()
+    assert third.count('class="history-item state-') == 5
+    assert "Older jobs" not in third
+
+
+def test_search_filters_by_prompt(alice_client: Client, alice: User) -> None:
+    make(alice, 3, prompt="lighthouse")
+    make(alice, 2, prompt="tiger")
+    html = alice_client.get("/studio/history/?q=TIGER").content.decode()
+    assert html.count('class="history-item state-') == 2 and "lighthouse" not in html
+    assert "No job matches" in alice_client.get("/studio/history/?q=zebra").content.decode()
+
+
+def test_strangers_see_nothing(alice: User, charlie_client: Client) -> None:
+    (job,) = make(alice, 1, prompt="alice's secret")
+    ResultImage.objects.create(
+        generation=job,
+        index=0,
+        file="x.png",
+        thumbnail="x.webp",
+        format="PNG",
+        width=1,
+        height=1,
+        bytes=1,
+    )
+    assert "secret" not in charlie_client.get("/studio/history/").content.decode()
+    assert "secret" not in charlie_client.get("/").content.decode()
+    for url in (
+        f"/generations/{job.public_id}/",
+        f"/generations/{job.public_id}/images/0",
+        f"/generations/{job.public_id}/images/0/thumbnail",
+    ):
+        assert charlie_client.get(url).status_code == 404, url
+    for url in (
+        f"/generations/{job.public_id}/check-again/",
+        f"/generations/{job.public_id}/resubmit/",
+    ):
+        assert charlie_client.post(url).status_code == 404, url
+    assert Generation.objects.count() == 1
+
+
+def test_the_owner_sees_the_detail_page(alice_client: Client, alice: User) -> None:
+    (job,) = make(alice, 1, State.FAILED, prompt="a detailed prompt")
+    Generation.objects.filter(pk=job.pk).update(error_message="The content filter blocked it.")
+    html = alice_client.get(f"/generations/{job.public_id}/").content.decode()
+    assert "a detailed prompt 0" in html and "The content filter blocked it." in html
+    assert "Re-run" in html
+    assert alice_client.get(f"/generations/{uuid.uuid4()}/").status_code == 404
+
+
+def test_check_again_only_applies_to_jobs_we_stopped_waiting_for(
+    alice_client: Client, alice: User
+) -> None:
+    (job,) = make(alice, 1, State.COMPLETED)
+    assert alice_client.post(f"/generations/{job.public_id}/check-again/").status_code == 404
+
+
+def test_the_fragment_query_count_does_not_grow_with_history(
+    alice_client: Client, alice: User, django_assert_max_num_queries
+) -> None:
+    def queries_for_page() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert alice_client.get("/studio/history/").status_code == 200
+        return len(ctx.captured_queries)
+
+    make(alice, 3)
+    small = queries_for_page()
+    for job in make(alice, 60):
+        ResultImage.objects.create(
+            generation=job,
+            index=0,
+            file="x.png",
+            thumbnail="x.webp",
+            format="PNG",
+            width=1,
+            height=1,
+            bytes=1,
+        )
+    assert queries_for_page() == small

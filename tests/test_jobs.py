@@ -1,0 +1,376 @@
+"""The job pipeline against the simulator over real HTTP: submit → poll → archive.
+
+Tests run the tasks the pipeline really enqueued (tests/queue.py) and call one poll
+pass at a time, so every step is deterministic.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from PIL import Image
+
+from playground import catalogue, evolink, jobs, upstream
+from playground.models import Generation, Lease, State
+from playground.simulator import Simulator
+from tests.queue import drain, queued_tasks, wait_for
+
+pytestmark = pytest.mark.django_db
+
+CREATE = "POST /v1/images/generations"
+
+
+def generate(client: Client, capture, **data: str) -> Generation:  # type: ignore[no-untyped-def]
+    body = {
+        "model": "gpt-image-2",
+        "prompt": "a red fox in the snow",
+        "size": "custom",
+        "width": "1024",
+        "height": "640",
+        "quality": "low",
+        "n": "1",
+        "client_token": str(uuid.uuid4()),
+    }
+    body.update(data)
+    with capture(execute=True):
+        response = client.post("/", body)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return Generation.objects.latest("id")
+
+
+def submit_only(generation: Generation) -> None:
+    """Run just the submit task (and drop the poller wake-up it enqueues)."""
+    (task,) = queued_tasks()
+    assert (task["func"], task["args"]) == ("playground.jobs.submit", (generation.pk,))
+    jobs.submit(*task["args"])
+    queued_tasks()
+
+
+def run_until_final(pk: int, timeout: float = 15.0) -> Generation:
+    """Drain the queue and poll until the job reaches a final state."""
+    with upstream.client() as client:
+
+        def step() -> bool:
+            drain()
+            jobs.poll_due(client)
+            drain()
+            return not Generation.objects.get(pk=pk).is_in_flight
+
+        wait_for(step, timeout=timeout, step=0.05)
+    return Generation.objects.get(pk=pk)
+
+
+def test_a_job_runs_to_completion_and_its_images_are_archived(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    generation = generate(alice_client, django_capture_on_commit_callbacks, n="2")
+    assert generation.state == State.QUEUED
+    (task,) = queued_tasks()
+    assert (task["func"], task["args"]) == ("playground.jobs.submit", (generation.pk,))
+    jobs.submit(*task["args"])
+    generation.refresh_from_db()
+    assert generation.state == State.RUNNING
+    assert generation.upstream_task_id.startswith("task-unified-")
+    assert generation.credits_reserved is not None and generation.credits_reserved > 0
+    assert generation.submitted_at is not None and generation.next_poll_at is not None
+
+    generation = run_until_final(generation.pk)
+    assert generation.state == State.COMPLETED, generation.error_message
+    assert generation.images_returned == 2 and generation.progress == 100
+    assert generation.upstream_completed_at and generation.finished_at
+    assert generation.request_payload == {
+        "model": "gpt-image-2",
+        "prompt": "a red fox in the snow",
+        "size": "1024x640",
+        "quality": "low",
+        "n": 2,
+    }
+    images = list(generation.images.all())
+    assert [i.index for i in images] == [0, 1]
+    for image in images:
+        assert (image.width, image.height, image.format) == (1024, 640, "PNG")
+        with image.file.open("rb") as f:
+            data = f.read()
+        assert len(data) == image.bytes
+        assert Image.open(io.BytesIO(data)).size == (1024, 640)
+        with image.thumbnail.open("rb") as f:
+            assert max(Image.open(f).size) == jobs.THUMBNAIL_EDGE
+    assert fast_jobs.request_count(CREATE) == 1
+
+
+def test_a_job_that_runs_twice_submits_once(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    generation = generate(alice_client, django_capture_on_commit_callbacks)
+    assert jobs.submit(generation.pk) == "submitted"
+    assert jobs.submit(generation.pk) == "not claimed"
+    jobs.enqueue_submit(generation.pk)
+    drain()
+    assert fast_jobs.request_count(CREATE) == 1
+
+
+@pytest.mark.parametrize("code", sorted(catalogue.FAILURE_CODES))
+def test_each_failure_code_is_shown_with_its_meaning(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks, code: str
+) -> None:
+    fast_jobs.fail_tasks(code)
+    generation = run_until_final(generate(alice_client, django_capture_on_commit_callbacks).pk)
+    assert generation.state == State.FAILED
+    assert generation.error_code == code
+    assert generation.error_message == evolink.EvoLinkError.from_code(code).message
+    html = alice_client.get("/studio/history/").content.decode()
+    assert generation.error_message.replace("'", "&#x27;") in html
+
+
+def test_a_rejected_request_fails_without_retrying(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    fast_jobs.fail_creates(400, times=1)
+    generation = run_until_final(generate(alice_client, django_capture_on_commit_callbacks).pk)
+    assert generation.state == State.FAILED
+    assert fast_jobs.request_count(CREATE) == 1
+
+
+def test_429_then_success(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    fast_jobs.fail_creates(429, times=1, retry_after=0)
+    generation = run_until_final(generate(alice_client, django_capture_on_commit_callbacks).pk)
+    assert generation.state == State.COMPLETED
+    assert fast_jobs.request_count(CREATE) == 2
+    assert fast_jobs.tasks_created == 1
+
+
+def test_persistent_429_waits_and_the_reconciler_tries_later(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    fast_jobs.fail_creates(429, times=3, retry_after=0)
+    generation = generate(alice_client, django_capture_on_commit_callbacks)
+    drain()
+    generation.refresh_from_db()
+    assert generation.state == State.QUEUED  # nothing was created: safe to try later
+    assert generation.not_before is not None and fast_jobs.tasks_created == 0
+    assert "rate" in generation.error_message.lower() or generation.error_message
+
+    Generation.objects.filter(pk=generation.pk).update(not_before=timezone.now())
+    assert jobs.reconcile()["submit"] == 1
+    generation = run_until_final(generation.pk)
+    assert generation.state == State.COMPLETED
+    assert fast_jobs.tasks_created == 1
+
+
+@pytest.mark.parametrize("fault", ["500", "502", "503", "drop"])
+def test_a_create_that_may_have_arrived_is_never_sent_again(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks, fault: str
+) -> None:
+    if fault == "drop":
+        fast_jobs.drop_creates()
+    else:
+        fast_jobs.fail_creates(int(fault), times=5)
+    generation = generate(alice_client, django_capture_on_commit_callbacks)
+    drain()
+    generation.refresh_from_db()
+    assert generation.state == State.UNCERTAIN
+    assert "may have received" in generation.error_message
+    # Nothing automatic sends it again: not a duplicate delivery, not the reconciler.
+    jobs.submit(generation.pk)
+    jobs.reconcile()
+    drain()
+    assert fast_jobs.request_count(CREATE) == 1
+    assert fast_jobs.tasks_created == (1 if fault == "drop" else 0)
+    html = alice_client.get(f"/generations/{generation.public_id}/").content.decode()
+    assert "Submit again (may be billed twice)" in html
+
+
+def test_only_the_user_submits_an_uncertain_job_again(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    fast_jobs.drop_creates()
+    generation = generate(alice_client, django_capture_on_commit_callbacks)
+    drain()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(f"/generations/{generation.public_id}/resubmit/")
+    assert response.status_code == 302
+    again = Generation.objects.latest("id")
+    assert again.pk != generation.pk and again.request_payload == generation.request_payload
+    assert run_until_final(again.pk).state == State.COMPLETED
+    assert Generation.objects.get(pk=generation.pk).state == State.UNCERTAIN
+
+
+def test_task_reads_survive_429_and_5xx(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    generation = generate(alice_client, django_capture_on_commit_callbacks)
+    drain()
+    fast_jobs.fail_reads(503, times=2)
+    fast_jobs.fail_reads(429, times=1, retry_after=0)
+    assert run_until_final(generation.pk).state == State.COMPLETED
+
+
+def test_fewer_images_than_requested_is_recorded(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    fast_jobs.limit_results(1)
+    generation = run_until_final(
+        generate(alice_client, django_capture_on_commit_callbacks, n="3").pk
+    )
+    assert generation.state == State.COMPLETED
+    assert (generation.n, generation.images_returned, generation.images.count()) == (3, 1, 1)
+
+
+def test_results_stay_viewable_after_the_upstream_links_expired(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    generation = run_until_final(generate(alice_client, django_capture_on_commit_callbacks).pk)
+    fast_jobs.expire_results()
+    with (
+        evolink.Client(fast_jobs.api_key, fast_jobs.base_url) as client,
+        pytest.raises(evolink.EvoLinkError),
+    ):
+        client.download(generation.result_urls[0], max_bytes=jobs.MAX_RESULT_BYTES)
+    full = alice_client.get(f"/generations/{generation.public_id}/images/0")
+    assert full.status_code == 200 and full["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(b"".join(full.streaming_content))).size == (1024, 640)
+    download = alice_client.get(f"/generations/{generation.public_id}/images/0?download=1")
+    assert download["Content-Disposition"].startswith("attachment")
+    thumb = alice_client.get(f"/generations/{generation.public_id}/images/0/thumbnail")
+    assert thumb.status_code == 200 and thumb["Content-Type"] == "image/webp"
+    page = alice_client.get(f"/generations/{generation.public_id}/").content.decode()
+    assert fast_jobs.base_url not in page  # the browser never sees upstream URLs
+
+
+def test_a_failed_download_is_retried_until_the_links_expire(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    generation = generate(alice_client, django_capture_on_commit_callbacks)
+    submit_only(generation)
+    with upstream.client() as client:
+
+        def archiving() -> bool:
+            jobs.poll_due(client)
+            return Generation.objects.get(pk=generation.pk).state == State.ARCHIVING
+
+        wait_for(archiving)
+    fast_jobs.expire_results()
+    assert [t["func"] for t in queued_tasks()] == ["playground.jobs.archive"]
+    assert jobs.archive(generation.pk) == "retry later"
+    generation.refresh_from_db()
+    assert generation.state == State.ARCHIVING and generation.lease_until > timezone.now()
+    assert jobs.archive(generation.pk) == "not claimed"  # the lease holds it back
+
+    Generation.objects.filter(pk=generation.pk).update(
+        lease_until=timezone.now(), results_expire_at=timezone.now()
+    )
+    assert jobs.archive(generation.pk) == "expired"
+    generation.refresh_from_db()
+    assert generation.state == State.FAILED
+    assert "before EvoLink's links expired" in generation.error_message
+
+
+def test_an_unknown_task_upstream_fails_the_job(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    generation = generate(alice_client, django_capture_on_commit_callbacks)
+    submit_only(generation)
+    fast_jobs.reset()  # the simulator forgets every task
+    generation = run_until_final(generation.pk)
+    assert generation.state == State.FAILED
+    assert generation.error_code
+
+
+def test_the_local_deadline_stops_polling_and_check_again_resumes(
+    alice_client: Client, fast_jobs: Simulator, settings, django_capture_on_commit_callbacks
+) -> None:
+    fast_jobs.slow_tasks(1.5)
+    settings.PLAYGROUND_POLL_DEADLINE_SECONDS = 0.3
+    generation = run_until_final(generate(alice_client, django_capture_on_commit_callbacks).pk)
+    assert generation.state == State.TIMED_OUT
+    assert "may still finish" in generation.error_message
+
+    settings.PLAYGROUND_POLL_DEADLINE_SECONDS = 60
+    response = alice_client.post(f"/generations/{generation.public_id}/check-again/")
+    assert response.status_code == 302
+    assert run_until_final(generation.pk).state == State.COMPLETED
+    assert fast_jobs.request_count(CREATE) == 1
+
+
+def test_the_reconciler_sweeps_up_after_vanished_workers(alice, fast_jobs: Simulator) -> None:
+    old = timezone.now() - timedelta(minutes=5)
+    payload = {"model": "gpt-image-2", "prompt": "x", "size": "auto", "quality": "low", "n": 1}
+
+    def row(state: str, **extra: object) -> Generation:
+        return Generation.objects.create(
+            owner=alice,
+            model="gpt-image-2",
+            prompt="x",
+            size="auto",
+            quality="low",
+            request_payload=payload,
+            state=state,
+            created_at=old,
+            updated_at=old,
+            **extra,
+        )
+
+    lost_in_queue = row(State.QUEUED)
+    died_mid_post = row(State.SUBMITTING)
+    died_mid_download = row(State.ARCHIVING, lease_until=old)
+    row(State.RUNNING, upstream_task_id="task-unified-1-abc", next_poll_at=old)
+
+    counts = jobs.reconcile()
+    assert counts == {"submit": 1, "uncertain": 1, "archive": 1, "poller": 1}
+    died_mid_post.refresh_from_db()
+    assert died_mid_post.state == State.UNCERTAIN  # never re-sent: it may exist upstream
+    funcs = sorted((t["func"].rsplit(".", 1)[-1], t["args"]) for t in queued_tasks())
+    assert funcs == [
+        ("archive", (died_mid_download.pk,)),
+        ("poller", ()),
+        ("submit", (lost_in_queue.pk,)),
+    ]
+
+
+def test_one_poller_at_a_time(db: None) -> None:
+    assert Lease.acquire("poller", "a", 60)
+    assert not Lease.acquire("poller", "b", 60)
+    assert not Lease.is_free("poller")
+    Lease.release("poller", "a")
+    assert Lease.acquire("poller", "b", 60)
+
+
+def test_the_poller_loop_drives_many_jobs_and_then_stops(alice, fast_jobs: Simulator) -> None:
+    payload = {
+        "model": "gpt-image-2",
+        "prompt": "many",
+        "size": "1024x640",
+        "quality": "low",
+        "n": 1,
+    }
+    pks = [
+        Generation.objects.create(
+            owner=alice,
+            model="gpt-image-2",
+            prompt="many",
+            size="1024x640",
+            quality="low",
+            request_payload=payload,
+        ).pk
+        for _ in range(12)
+    ]
+    for pk in pks:
+        jobs.submit(pk)
+    queued_tasks()  # drop the poller wake-ups; we run one loop by hand
+    assert jobs.poller() in {"idle", "continued"}
+    drain()  # archive tasks
+    states = set(Generation.objects.filter(pk__in=pks).values_list("state", flat=True))
+    if states != {State.COMPLETED}:
+        jobs.poller()
+        drain()
+        states = set(Generation.objects.filter(pk__in=pks).values_list("state", flat=True))
+    assert states == {State.COMPLETED}
+    assert fast_jobs.request_count(CREATE) == 12
+    assert Lease.is_free(jobs.POLLER_LEASE)

@@ -1,0 +1,276 @@
+"""The studio page: login, one form per model, validation that keeps input, live panel."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+
+from playground.models import Generation
+from tests.queue import queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_page_but_login_requires_a_login(client: Client) -> None:
+    for url in ("/", "/studio/live/", "/studio/history/", f"/generations/{uuid.uuid4()}/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/login/"), url
+    assert client.get("/login/").status_code == 200
+    assert client.get("/healthz").status_code == 200
+
+
+def test_log_in_and_land_in_the_studio(client: Client, alice) -> None:
+    from tests.conftest import PASSWORD
+
+    response = client.post("/login/", {"username": "alice", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    assert b"Generate" in response.content
+
+
+def test_wrong_password_is_refused_with_a_message(client: Client, alice) -> None:
+    response = client.post("/login/", {"username": "alice", "password": "nope"})
+    assert response.status_code == 200
+    assert b"enter a correct username and password" in response.content
+
+
+@pytest.mark.parametrize(
+    ("model", "present", "absent"),
+    [
+        (
+            "gpt-image-1",
+            ['name="size"', 'value="1024x1536"', 'name="quality"', 'name="n"'],
+            ['name="resolution"', 'name="width"'],
+        ),
+        ("gpt-image-1.5", ['value="2:3"', 'value="1:1" selected'], ['name="resolution"']),
+        (
+            "gpt-image-2",
+            [
+                'name="resolution"',
+                'name="width"',
+                'name="height"',
+                'value="21:9"',
+                'value="auto" selected',
+                'value="medium" selected',
+            ],
+            ['value="1024x1536"'],
+        ),
+    ],
+)
+def test_each_model_has_its_own_form(
+    alice_client: Client, model: str, present: list[str], absent: list[str]
+) -> None:
+    html = alice_client.get(f"/?model={model}").content.decode()
+    assert f'name="model" value="{model}"' in html
+    assert ">Generate</button>" in html
+    for fragment in present:
+        assert fragment in html, fragment
+    for fragment in absent:
+        assert fragment not in html, fragment
+
+
+def test_every_control_has_a_visible_label(alice_client: Client) -> None:
+    html = alice_client.get("/?model=gpt-image-2").content.decode()
+    for field in ("prompt", "size", "resolution", "width", "height", "quality", "n"):
+        assert f'<label for="id_{field}">' in html, field
+
+
+def test_switching_model_with_htmx_returns_only_the_form_and_keeps_the_prompt(
+    alice_client: Client,
+) -> None:
+    response = alice_client.get("/?model=gpt-image-1&prompt=a+lighthouse", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<form id="generation-form"')
+    assert ">\na lighthouse</textarea>" in html
+    assert "<html" not in html
+
+
+def test_unknown_model_falls_back_to_the_default(alice_client: Client) -> None:
+    html = alice_client.get("/?model=dall-e-9").content.decode()
+    assert 'name="model" value="gpt-image-2"' in html
+
+
+def post_form(client: Client, **data: str):  # type: ignore[no-untyped-def]
+    body = {
+        "model": "gpt-image-2",
+        "prompt": "a red fox in the snow",
+        "size": "auto",
+        "resolution": "1K",
+        "quality": "medium",
+        "n": "1",
+        "client_token": str(uuid.uuid4()),
+    }
+    body.update(data)
+    return client.post("/", body)
+
+
+INVALID_POSTS = [
+    (
+        {"size": "custom", "width": "1000", "height": "1024"},
+        "Width must be a multiple of 16 (got 1000).",
+    ),
+    (
+        {"size": "custom", "width": "1024", "height": "1000"},
+        "Height must be a multiple of 16 (got 1000).",
+    ),
+    (
+        {"size": "custom", "width": "4000", "height": "1024"},
+        "Width must be at most 3,840 px (got 4,000).",
+    ),
+    ({"size": "custom", "width": "800", "height": "800"}, "between 655,360 and 8,294,400 pixels"),
+    ({"size": "custom", "width": "3840", "height": "1264"}, "at most 3× the short edge"),
+    ({"size": "custom", "width": "", "height": "1024"}, "Enter a width for the custom size."),
+    ({"size": "custom", "width": "abc", "height": "1024"}, "Enter the width as a whole number"),
+    ({"size": "7:5"}, "Select a valid choice"),
+    ({"resolution": "8K", "size": "16:9"}, "Select a valid choice"),
+    ({"quality": "ultra"}, "Select a valid choice"),
+    ({"n": "11"}, "from 1 to 10 (got 11)"),
+    ({"n": "two"}, "from 1 to 10 (got two)"),
+    ({"prompt": ""}, "the prompt is required"),
+    ({"prompt": "x" * 32_001}, "32,001 characters"),
+    ({"model": "gpt-image-1", "size": "16:9", "quality": "high"}, "Select a valid choice"),
+    ({"model": "gpt-image-1", "size": "1:1", "prompt": "hello " * 2001}, "at most 2,000"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), INVALID_POSTS)
+def test_bad_input_is_explained_and_kept_and_creates_nothing(
+    alice_client: Client, data: dict[str, str], message: str
+) -> None:
+    response = post_form(alice_client, **data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert message in html.replace("&#x27;", "'")
+    assert Generation.objects.count() == 0
+    assert queued_tasks() == []
+    prompt = data.get("prompt", "a red fox in the snow")
+    if prompt and len(prompt) < 1000:
+        assert f">\n{prompt}</textarea>" in html  # the prompt survives
+    for name in ("width", "height"):
+        if data.get(name):
+            assert f'name="{name}" value="{data[name]}"' in html
+
+
+def test_htmx_post_with_errors_returns_the_form_fragment(alice_client: Client) -> None:
+    response = alice_client.post(
+        "/",
+        {
+            "model": "gpt-image-2",
+            "prompt": "keep me",
+            "size": "custom",
+            "width": "1000",
+            "height": "1024",
+            "quality": "high",
+            "n": "3",
+            "resolution": "2K",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<form id="generation-form"')
+    assert "Width must be a multiple of 16 (got 1000)." in html
+    assert ">\nkeep me</textarea>" in html
+    assert 'value="high" selected' in html and 'value="3"' in html
+
+
+def test_a_valid_post_stores_the_job_and_enqueues_it_after_commit(
+    alice_client: Client, alice, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = post_form(alice_client, size="16:9", resolution="4K", quality="high", n="2")
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+    generation = Generation.objects.get()
+    assert generation.owner == alice
+    assert generation.request_payload == {
+        "model": "gpt-image-2",
+        "prompt": "a red fox in the snow",
+        "size": "16:9",
+        "resolution": "4K",
+        "quality": "high",
+        "n": 2,
+    }
+    assert (generation.output_width, generation.output_height) == (3840, 2160)
+    assert generation.estimated_credits > 0
+    assert [t["func"] for t in queued_tasks()] == ["playground.jobs.submit"]
+
+
+def test_a_custom_size_is_sent_as_wxh(alice_client: Client) -> None:
+    post_form(alice_client, size="custom", width="1536", height="1024")
+    assert Generation.objects.get().request_payload["size"] == "1536x1024"
+    assert "resolution" not in Generation.objects.get().request_payload
+
+
+def test_the_same_form_posted_twice_creates_one_job(alice_client: Client) -> None:
+    token = str(uuid.uuid4())
+    post_form(alice_client, client_token=token)
+    post_form(alice_client, client_token=token)
+    assert Generation.objects.count() == 1
+
+
+def test_an_htmx_post_returns_a_fresh_form_and_refreshes_the_history(alice_client: Client) -> None:
+    response = alice_client.post(
+        "/",
+        {
+            "model": "gpt-image-1",
+            "prompt": "again",
+            "size": "3:2",
+            "quality": "low",
+            "n": "2",
+            "client_token": str(uuid.uuid4()),
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response["HX-Trigger"] == "history-changed"
+    assert ">\nagain</textarea>" in html and 'value="3:2" selected' in html
+    assert Generation.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            {"model": "gpt-image-2", "size": "16:9", "resolution": "4K", "quality": "high"},
+            ["16:9 at 4K → 3840×2160", "0 / 32,000 characters"],
+        ),
+        (
+            {"model": "gpt-image-2", "size": "custom", "width": "1000", "height": "1024"},
+            ["Width must be a multiple of 16 (got 1000).", "Fix the size"],
+        ),
+        (
+            {"model": "gpt-image-2", "size": "auto", "prompt": "한국어 プロンプト"},
+            ["priced as 2048×2048", "9 / 32,000 characters"],
+        ),
+        (
+            {
+                "model": "gpt-image-1",
+                "size": "1024x1024",
+                "quality": "low",
+                "n": "4",
+                "prompt": "hello world",
+            },
+            ["2 / 2,000 tokens", "≈ 0.66586 credits · $0.0098 per image", "× 4 = 2.66342 credits"],
+        ),
+        (
+            {"model": "gpt-image-2", "size": "3:1", "resolution": "1K", "quality": "low"},
+            ["≈ 0.11383 credits · $0.0017 per image", "62 output tokens per image at 1776×592"],
+        ),
+    ],
+)
+def test_the_live_panel(alice_client: Client, query: dict, expected: list[str]) -> None:
+    response = alice_client.get("/studio/live/", query, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    for fragment in expected:
+        assert fragment in html, fragment
+    # The token count and pixel size ride along as out-of-band swaps.
+    assert 'id="prompt-count" class="hint" hx-swap-oob="true"' in html.replace("  ", " ")
+
+
+def test_an_over_long_prompt_is_flagged_live(alice_client: Client) -> None:
+    html = alice_client.get(
+        "/studio/live/", {"model": "gpt-image-1", "prompt": "hi " * 2100}
+    ).content
+    assert b"hint over" in html
