@@ -2,63 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from playground import jobs
 from playground.models import Generation, State
 from playground.simulator import Simulator
+from tests.processes import kill, start_cluster
 from tests.queue import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def database_url() -> str:
-    """The URL of the test database this process uses, for the worker processes."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or "postgres"
-    return (
-        f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-    )
-
-
-def start_cluster(simulator: Simulator) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "EVOLINK_BASE_URL": simulator.base_url,
-        "EVOLINK_API_KEY": simulator.api_key,
-        "PLAYGROUND_FIRST_POLL_SECONDS": "0.2",
-        "PLAYGROUND_POLL_SECONDS": "0.3",
-        "PLAYGROUND_POLLER_LOOP_SECONDS": "2",
-        "PLAYGROUND_POLLER_TICK_SECONDS": "0.1",
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def kill(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
 
 
 def test_a_killed_worker_loses_nothing_and_submits_nothing_twice(

@@ -12,6 +12,7 @@ talk to `EVOLINK_BASE_URL` (EvoLink by default).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,8 +36,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--simulator-port", type=int, default=8765)
-        parser.add_argument("--task-seconds", type=float, default=8.0,
-                            help="How long a simulated task takes.")
+        parser.add_argument(
+            "--task-seconds", type=float, default=8.0, help="How long a simulated task takes."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         env = dict(os.environ)
@@ -54,16 +56,34 @@ class Command(BaseCommand):
         manage = [sys.executable, "manage.py"]
         children: list[tuple[str, list[str]]] = []
         if simulated:
-            children.append((
-                "simulator",
-                [*manage, "simulate_evolink", "--port", str(options["simulator_port"]),
-                 "--task-seconds", str(options["task_seconds"])],
-            ))
+            children.append(
+                (
+                    "simulator",
+                    [
+                        *manage,
+                        "simulate_evolink",
+                        "--port",
+                        str(options["simulator_port"]),
+                        "--task-seconds",
+                        str(options["task_seconds"]),
+                    ],
+                )
+            )
         children.append(("worker", [*manage, "qcluster"]))
-        children.append((
-            "web",
-            [*manage, "runserver", "--noreload", f"{options['host']}:{options['port']}"],
-        ))
+        children.append(
+            (
+                "web",
+                [*manage, "runserver", "--noreload", f"{options['host']}:{options['port']}"],
+            )
+        )
+
+        # Ctrl-C (SIGINT) and SIGTERM both mean "stop everything cleanly"; setting the
+        # handlers also undoes the SIGINT-ignored state of a backgrounded shell job.
+        def stop(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
 
         processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         try:
@@ -101,12 +121,14 @@ class Command(BaseCommand):
             if simulated
             else settings.EVOLINK_BASE_URL
         )
-        self.stdout.write(self.style.SUCCESS(
-            f"\n  Playground: {url}\n"
-            f"  Log in as:  {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
-            f"  Upstream:   {upstream}\n"
-            "  Ctrl-C stops the web server, the worker cluster and the simulator.\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\n  Playground: {url}\n"
+                f"  Log in as:  {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
+                f"  Upstream:   {upstream}\n"
+                "  Ctrl-C stops the web server, the worker cluster and the simulator.\n"
+            )
+        )
 
 
 def stop_all(processes: list[tuple[str, subprocess.Popen[bytes]]], grace: float = 10.0) -> None:
@@ -115,9 +137,9 @@ def stop_all(processes: list[tuple[str, subprocess.Popen[bytes]]], grace: float 
             process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + grace
     for _name, process in processes:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            # The cluster can hang on shutdown; kill its whole group so no worker lingers.
+        # The cluster can hang on shutdown, or leave a worker behind: end the whole group.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()
