@@ -51,8 +51,8 @@ class GenerationForm(forms.Form):
         self.fields["n"].widget = forms.NumberInput(
             attrs={"min": spec.n_min, "max": spec.n_max, "step": 1}
         )
-        if spec.prompt_unit == "characters":
-            self.fields["prompt"].widget.attrs["maxlength"] = spec.prompt_limit
+        # No `maxlength` for gpt-image-2: browsers count UTF-16 units, so an emoji
+        # would count twice; the live counter and the server count code points.
 
     def clean_model(self) -> str:
         if self.cleaned_data["model"] != self.spec.id:
@@ -170,13 +170,6 @@ class FlexibleSizeForm(GenerationForm):
                 "n",
             ]
         )
-
-    def clean_size(self) -> str:
-        size = self.cleaned_data["size"]
-        # Accept an explicit "WxH" as the upstream does (a re-run posts one).
-        if catalogue.parse_wxh(size):
-            return size
-        return size
 
     def clean_resolution(self) -> str:
         return self.cleaned_data["resolution"] or self.spec.default_resolution

@@ -401,7 +401,16 @@ class Simulator:
                 "requests": dict(self._requests),
                 "tasks_created": len(self._tasks),
                 "tasks": [
-                    {"id": t.id, "status": self._status(t)[0], "model": t.model}
+                    {
+                        "id": t.id,
+                        "status": self._status(t)[0],
+                        "model": t.model,
+                        # Wall-clock time the task finished, for benchmarks that
+                        # measure what happens after the upstream is done.
+                        "finished_at": None
+                        if t.finished_at is None or t.finished_at == -math.inf
+                        else time.time() - (time.monotonic() - t.finished_at),
+                    }
                     for t in self._tasks.values()
                 ],
                 "callbacks": list(self._callbacks),

@@ -262,7 +262,14 @@ def generation_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
         Generation.objects.visible_to(request.user).prefetch_related("images"),
         public_id=public_id,
     )
-    return render(request, "playground/generation_detail.html", {"generation": generation})
+    return render(
+        request,
+        "playground/generation_detail.html",
+        {
+            "generation": generation,
+            "poll_deadline_minutes": int(jobs.poll_deadline().total_seconds() // 60),
+        },
+    )
 
 
 @require_POST
