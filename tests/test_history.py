@@ -149,3 +149,16 @@ def test_the_fragment_query_count_does_not_grow_with_history(
             bytes=1,
         )
     assert queries_for_page() == small
+
+
+def test_only_staff_reach_the_admin(alice_client: Client, alice: User) -> None:
+    (job,) = make(alice, 1)
+    response = alice_client.get(f"/admin/playground/generation/{job.pk}/change/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    assert alice_client.get("/admin/playground/generation/").status_code == 200
+    assert (
+        "a fox 0"
+        in alice_client.get(f"/admin/playground/generation/{job.pk}/change/").content.decode()
+    )

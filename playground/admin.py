@@ -1,0 +1,39 @@
+from django.contrib import admin
+
+from playground.models import Generation, ResultImage
+
+
+class ResultImageInline(admin.TabularInline):
+    model = ResultImage
+    extra = 0
+    can_delete = False
+    readonly_fields = ("index", "file", "format", "width", "height", "bytes", "created_at")
+    exclude = ("thumbnail",)
+
+
+@admin.register(Generation)
+class GenerationAdmin(admin.ModelAdmin):
+    """Read-only: jobs change state only through the pipeline's compare-and-set steps."""
+
+    list_display = (
+        "id",
+        "owner",
+        "model",
+        "state",
+        "size",
+        "quality",
+        "n",
+        "estimated_credits",
+        "created_at",
+    )
+    list_filter = ("state", "model", "quality")
+    search_fields = ("prompt", "upstream_task_id", "owner__username")
+    date_hierarchy = "created_at"
+    list_select_related = ("owner",)
+    inlines = [ResultImageInline]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
