@@ -31,6 +31,9 @@ QUALITY_LABELS = {
 MAX_REFERENCE_IMAGES = 16
 MAX_REFERENCE_BYTES = 50 * 1024 * 1024
 REFERENCE_FORMATS = ("JPEG", "PNG", "WEBP")
+# EvoLink refuses references above these (and Pillow only warns below ~179 MP).
+MAX_REFERENCE_PIXELS = 178_956_970
+MAX_REFERENCE_EDGE = 23_170
 MAX_CALLBACK_URL_LENGTH = 2048
 
 # Billing: 68 credits buy one US dollar (VERIFIED).

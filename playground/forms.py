@@ -40,8 +40,11 @@ class GenerationForm(forms.Form):
     quality = forms.ChoiceField(label=gettext_lazy("Quality"))
     n = forms.CharField(label=gettext_lazy("Number of images"))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, references: list[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Reference images travel as signed tokens outside Django's fields (they are
+        # uploaded one by one, before the form is sent); the form only counts them.
+        self.references = list(references or [])
         spec = self.spec
         self.fields["model"].initial = spec.id
         self.fields["client_token"].initial = uuid.uuid4()
@@ -106,7 +109,26 @@ class GenerationForm(forms.Form):
         # A last guard: the whole request must pass the same rules the upstream
         # (and our simulator) applies, so nothing we send is rejected for a rule
         # the form forgot.
-        for name, messages in catalogue.request_errors(self.payload()).items():
+        excess = len(self.references) - catalogue.MAX_REFERENCE_IMAGES
+        if excess > 0:
+            self.add_error(
+                None,
+                _(
+                    "%(count)d reference images are attached; at most %(max)d are allowed. "
+                    "Remove %(excess)d."
+                )
+                % {
+                    "count": len(self.references),
+                    "max": catalogue.MAX_REFERENCE_IMAGES,
+                    "excess": excess,
+                },
+            )
+            return cleaned
+        payload = self.payload()
+        if self.references:
+            # Placeholders: the real URLs are made when the job is submitted.
+            payload["image_urls"] = ["https://reference.invalid/x.png"] * len(self.references)
+        for name, messages in catalogue.request_errors(payload).items():
             field = name if name in self.fields else None
             for message in messages:
                 self.add_error(field, message)

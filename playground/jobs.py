@@ -36,8 +36,8 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 from PIL import Image
 
-from playground import evolink, upstream
-from playground.models import Generation, Lease, ResultImage, State
+from playground import evolink, references, upstream
+from playground.models import Generation, Lease, ReferenceImage, ResultImage, State
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,15 @@ def submit(pk: int) -> str:
     generation = Generation.objects.get(pk=pk)
     try:
         with upstream.client() as client:
-            task = client.create_task(generation.request_payload)
+            payload = dict(generation.request_payload)
+            links = list(generation.references.select_related("reference"))
+            if links:
+                # In the person's order. Hosting them costs nothing: an error here is
+                # safe to retry, since nothing was sent to the paid endpoint yet.
+                payload["image_urls"] = [reference_url(client, link.reference) for link in links]
+            # Record the exact request before sending it (the key is never part of it).
+            Generation.objects.filter(pk=pk, state=State.SUBMITTING).update(request_payload=payload)
+            task = client.create_task(payload)
     except evolink.EvoLinkError as error:
         return _submit_failed(generation, error)
     except Exception:
@@ -138,6 +146,30 @@ def submit(pk: int) -> str:
     )
     ensure_poller()
     return "submitted"
+
+
+def reference_url(client: evolink.Client, reference: ReferenceImage) -> str:
+    """Where EvoLink will download a reference from: our signed public link, or a copy
+    on EvoLink's Files API (uploaded once and reused while it has a day left)."""
+    if not references.hosted_by_files_api():
+        return references.public_url(reference)
+    fresh_until = timezone.now() + timedelta(days=1)
+    if (
+        reference.files_api_url
+        and reference.files_api_expires_at
+        and (reference.files_api_expires_at > fresh_until)
+    ):
+        return reference.files_api_url
+    with reference.file.open("rb") as f:
+        uploaded = client.upload_file(
+            f,
+            filename=f"{reference.sha256[:16]}.{reference.extension}",
+            content_type=reference.content_type,
+        )
+    ReferenceImage.objects.filter(pk=reference.pk).update(
+        files_api_url=uploaded.file_url, files_api_expires_at=uploaded.expires_at
+    )
+    return uploaded.file_url
 
 
 def _uncertain_message() -> str:
@@ -429,10 +461,9 @@ def save_result(generation: Generation, index: int, data: bytes) -> ResultImage:
         image.load()
         fmt = image.format or "PNG"
         width, height = image.size
-        thumb = image.convert("RGB")
-        thumb.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))
+        image.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))  # shrink before converting
         buffer = io.BytesIO()
-        thumb.save(buffer, "WEBP", quality=80)
+        image.convert("RGB").save(buffer, "WEBP", quality=80)
     ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(fmt, fmt.lower())
     base = f"results/{generation.public_id}"
     file_name = _overwrite(f"{base}/{index}.{ext}", data)

@@ -226,3 +226,58 @@ class Lease(models.Model):
             .exclude(holder="")
             .exists()
         )
+
+
+def reference_upload_to(instance: ReferenceImage, filename: str) -> str:
+    return f"references/{instance.sha256[:2]}/{filename}"
+
+
+class ReferenceImage(models.Model):
+    """An image a person gave us to edit from: stored once per content (sha256).
+
+    Who may use it is decided by the signed tokens the forms carry (see
+    playground/references.py), not by this row: identical uploads by two people share
+    one stored file.
+    """
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    file = models.FileField(upload_to=reference_upload_to, max_length=255)
+    thumbnail = models.FileField(upload_to=reference_upload_to, max_length=255)
+    format = models.CharField(max_length=10)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # EvoLink Files API copy (when references are hosted there): reused until it expires.
+    files_api_url = models.URLField(max_length=500, blank=True)
+    files_api_expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} ({self.format} {self.width}×{self.height})"
+
+    @property
+    def extension(self) -> str:
+        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[self.format]
+
+    @property
+    def content_type(self) -> str:
+        return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[self.format]
+
+
+class GenerationReference(models.Model):
+    """The reference images of a job, in the order the person gave them."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="references")
+    reference = models.ForeignKey(ReferenceImage, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation", "position"], name="unique_reference_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.generation_id}#{self.position}"

@@ -101,7 +101,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # A file, not memory: tests start real worker processes that share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-playground.sqlite3")}
+    # One per test process, so two test runs on one machine never share a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -152,6 +153,25 @@ EVOLINK_BASE_URL = os.getenv("EVOLINK_BASE_URL", "https://api.evolink.ai").rstri
 EVOLINK_API_KEY = os.getenv("EVOLINK_API_KEY", "")
 # The origin at which the upstream can reach this server (reference images, callbacks).
 PUBLIC_BASE_URL = os.getenv("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Reference images: where EvoLink downloads them from. "public": signed links under
+# PUBLIC_BASE_URL; "files-api": each job uploads them to EvoLink's Files API first.
+EVOLINK_REFERENCE_HOST = os.getenv("EVOLINK_REFERENCE_HOST", "public")
+EVOLINK_FILES_BASE_URL = os.getenv("EVOLINK_FILES_BASE_URL", "https://files-api.evolink.ai").rstrip(
+    "/"
+)
+# How long a reference link stays valid after the job was submitted (default 7 days).
+REFERENCE_URL_MAX_AGE = envint("REFERENCE_URL_MAX_AGE", 7 * 24 * 3600)
+
+# Uploads: the first handler stops each file past 50 MB; the rest spool to temporary
+# files above 2.5 MB, so a 16 × 50 MB request never sits in memory.
+FILE_UPLOAD_HANDLERS = [
+    "playground.references.ReferenceSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Room for a few too many files, so the page can say "at most 16" instead of a 400.
+DATA_UPLOAD_MAX_NUMBER_FILES = 40
 
 # --- Background jobs (django-q2) ------------------------------------------------------
 # See ../shared/reliability-notes.md: the row is the truth, so django-q2 must never

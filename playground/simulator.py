@@ -7,6 +7,13 @@ It speaks the contract in ../shared/evolink-api.md: `POST /v1/images/generations
 that expire `result_ttl` seconds after the task finished. Results are real PNGs at
 the requested pixel size showing the prompt, in a colour derived from it.
 
+It also plays EvoLink's Files API host (on the same port): `POST
+/api/v1/files/upload/stream` takes one multipart `file` (JPEG, PNG or WebP that
+Pillow decodes, at most 50 MB, streamed to a temporary folder) and answers the
+`{success, code, msg, data}` envelope with `data.file_url` =
+`<origin>/files-api/<random>.<ext>`, served without auth for `files_ttl` seconds
+(default 72 h), then 404. Tasks fetch such URLs like any other reference.
+
 Run it with `python manage.py simulate_evolink`, or in-process:
 
     sim = Simulator(port=0, task_seconds=0.3).start()
@@ -40,8 +47,16 @@ list, `{"fault": <name>, ...arguments}`):
     slow_tasks(seconds, times)                                        "task_slow"
     limit_results(count, times)                                       "task_results"
         the next created tasks fail / take `seconds` / return fewer images
+    fail_uploads(status, times, code=, msg=, retry_after=, body=,     "upload_error"
+                 content_type=)
+        the next uploads answer HTTP `status` with a `success: false` envelope
+        whose code is `code` (default: `status`; e.g. status 200, code 500)
+    drop_uploads(times)                                               "upload_drop"
+        the next uploads are read, then the connection is closed unanswered
     set_credits(remaining)                                            "credits"
     expire_results()                                                  "expire_results"
+    expire_uploads()                                                  "expire_uploads"
+        every uploaded file answers 404 from now on
 
 Inspection: `stats()` / `GET /_simulator/stats` (request counts per route, tasks
 created, callback attempts, balance), `task(id)`, and `reset()` /
@@ -59,19 +74,25 @@ import io
 import json
 import logging
 import math
+import os
 import re
 import secrets
+import shutil
 import socket
 import string
+import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.message import Message
+from email.parser import BytesHeaderParser
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -84,6 +105,20 @@ logger = logging.getLogger(__name__)
 DEFAULT_CREDITS = Decimal(10_000)
 DEFAULT_API_KEY = "sk-evo-simulator"
 MAX_BODY_BYTES = 1024 * 1024
+UPLOAD_PATH = "/api/v1/files/upload/stream"
+UPLOAD_ROUTE = f"POST {UPLOAD_PATH}"
+DEFAULT_FILES_TTL = 72 * 3600.0  # VERIFIED: uploaded files expire after 72 h
+# A 50 MB file plus the multipart framing around it.
+MAX_UPLOAD_BODY_BYTES = catalogue.MAX_REFERENCE_BYTES + 64 * 1024
+# Pillow format -> (MIME type, extension) of what the Files API accepts.
+UPLOAD_FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
+# A refused upload is still read to its end, up to this much (see discard_body).
+MAX_DISCARD_BYTES = 4 * MAX_UPLOAD_BODY_BYTES
+_CHUNK = 64 * 1024
 # gpt-image-2 `auto` lets the model choose; the simulator always picks a square.
 AUTO_SIZE = (1024, 1024)
 # INFERRED: EvoLink's examples show "per_call"; GPT Image is billed by tokens.
@@ -178,6 +213,14 @@ class _File:
     index: int
 
 
+@dataclass
+class _Upload:
+    path: str  # in the simulator's temporary folder
+    mime_type: str
+    size: int
+    uploaded_at: float  # time.monotonic(); -inf once expired by expire_uploads()
+
+
 class Simulator:
     """An EvoLink look-alike; thread-safe, all state in memory (lost on stop)."""
 
@@ -188,6 +231,7 @@ class Simulator:
         *,
         task_seconds: float = 6.0,
         result_ttl: float = 86_400.0,
+        files_ttl: float = DEFAULT_FILES_TTL,
         api_keys: Iterable[str] | None = None,
         credits: Decimal | float | int = DEFAULT_CREDITS,
         allow_http_callbacks: bool = False,
@@ -207,8 +251,11 @@ class Simulator:
         self._defaults = {
             "task_seconds": float(task_seconds),
             "result_ttl": float(result_ttl),
+            "files_ttl": float(files_ttl),
             "credits": Decimal(str(credits)),
         }
+        # Uploads go to disk, not memory (up to 50 MB each); removed on stop().
+        self._upload_dir = tempfile.TemporaryDirectory(prefix="evolink-sim-files-")
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._generation = 0
@@ -254,6 +301,7 @@ class Simulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._upload_dir.cleanup()
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -270,20 +318,26 @@ class Simulator:
         """Forget tasks, files, faults and counters; restore the constructor's settings."""
         with self._lock:
             self._generation += 1  # running task threads see this and stand down
+            uploads = list(self._uploads.values())
             self._reset_state()
+        for upload in uploads:
+            _unlink(upload.path)
 
     def _reset_state(self) -> None:
         self.task_seconds = self._defaults["task_seconds"]
         self.result_ttl = self._defaults["result_ttl"]
+        self.files_ttl = self._defaults["files_ttl"]
         self._balance: Decimal = self._defaults["credits"]
         self._used = Decimal(0)
         self._used_by_key: dict[str, Decimal] = collections.defaultdict(Decimal)
         self._tasks: dict[str, _Task] = {}
         self._files: dict[str, _File] = {}
+        self._uploads: dict[str, _Upload] = {}  # by file name ("<random>.<ext>")
         self._requests: collections.Counter[str] = collections.Counter()
         self._callbacks: list[dict[str, Any]] = []
         self._create_faults: collections.deque[_HttpFault] = collections.deque()
         self._read_faults: collections.deque[_HttpFault] = collections.deque()
+        self._upload_faults: collections.deque[_HttpFault] = collections.deque()
         self._next_failures: collections.deque[tuple[str, str | None]] = collections.deque()
         self._next_durations: collections.deque[float] = collections.deque()
         self._next_result_counts: collections.deque[int] = collections.deque()
@@ -332,6 +386,37 @@ class Simulator:
         with self._lock:
             self._read_faults.extend([_HttpFault("drop")] * times)
 
+    def fail_uploads(
+        self,
+        status: int = 503,
+        times: int = 1,
+        *,
+        code: int | None = None,
+        msg: str | None = None,
+        retry_after: float | None = None,
+        body: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """The next `times` uploads answer HTTP `status` and store nothing.
+
+        The body is the Files API's envelope, `success: false` with `code` (default:
+        `status`), unless `body` is given: `fail_uploads(200, code=500)` is a failure
+        behind a 200, as the Files API may send.
+        """
+        if body is None:
+            envelope = _envelope_body(
+                False, status if code is None else code, msg or "Injected error.", None
+            )
+            body, content_type = json.dumps(envelope), content_type or "application/json"
+        fault = _HttpFault("error", status, retry_after, body, content_type)
+        with self._lock:
+            self._upload_faults.extend([fault] * times)
+
+    def drop_uploads(self, times: int = 1) -> None:
+        """The next `times` uploads are read, then the connection is closed unanswered."""
+        with self._lock:
+            self._upload_faults.extend([_HttpFault("drop")] * times)
+
     def fail_tasks(
         self, code: str = "content_policy_violation", times: int = 1, *, message: str | None = None
     ) -> None:
@@ -358,6 +443,12 @@ class Simulator:
             for task in self._tasks.values():
                 if task.finished_at is not None:
                     task.finished_at = -math.inf
+
+    def expire_uploads(self) -> None:
+        """Expire every uploaded file now (its URL answers 404)."""
+        with self._lock:
+            for upload in self._uploads.values():
+                upload.uploaded_at = -math.inf
 
     def apply_fault(self, spec: Mapping[str, Any]) -> None:
         """One fault from its JSON form (the HTTP control API)."""
@@ -390,6 +481,19 @@ class Simulator:
             self.set_credits(Decimal(str(spec["remaining"])))
         elif name == "expire_results":
             self.expire_results()
+        elif name == "upload_error":
+            code = spec.get("code")
+            self.fail_uploads(
+                int(spec.get("status", 503)),
+                times,
+                code=None if code is None else int(code),
+                msg=spec.get("msg"),
+                **http_args,
+            )
+        elif name == "upload_drop":
+            self.drop_uploads(times)
+        elif name == "expire_uploads":
+            self.expire_uploads()
         else:
             raise ValueError(f"unknown fault {name!r}")
 
@@ -414,6 +518,7 @@ class Simulator:
                     for t in self._tasks.values()
                 ],
                 "callbacks": list(self._callbacks),
+                "uploads": sum(not self._upload_expired(u) for u in self._uploads.values()),
                 "credits": {
                     "remaining": float(self._balance),
                     "used": float(self._used),
@@ -421,6 +526,7 @@ class Simulator:
                 "pending_faults": {
                     "create": len(self._create_faults),
                     "read": len(self._read_faults),
+                    "upload": len(self._upload_faults),
                     "task_fail": len(self._next_failures),
                     "task_slow": len(self._next_durations),
                     "task_results": len(self._next_result_counts),
@@ -557,6 +663,91 @@ class Simulator:
             task.result_count,
         )
         request.send_bytes(200, png, "image/png", cache_seconds=int(self.result_ttl))
+
+    # --- the Files API ----------------------------------------------------------------
+
+    def handle_upload(self, request: _Handler) -> None:
+        """POST /api/v1/files/upload/stream: store one image, answer its public URL."""
+        key = request._bearer()
+        if key is None or not self._accepts(key):
+            request.discard_body()
+            request.send_envelope(401, 401, "Invalid or missing API key.")
+            return
+        with self._lock:
+            fault = self._upload_faults.popleft() if self._upload_faults else None
+        if fault is not None:
+            request.discard_body()
+            if fault.kind == "drop":
+                request.drop()
+            else:
+                request.send_fault(fault)
+            return
+        self._sweep_uploads()
+
+        received = request.receive_file(self._upload_dir.name)
+        if received is None:
+            return  # the handler has answered (400 / 413)
+        path, filename, size = received
+        try:
+            with Image.open(path, formats=catalogue.REFERENCE_FORMATS) as image:
+                image.load()
+                image_format = str(image.format)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            _unlink(path)
+            request.send_envelope(400, 400, "unsupported file")
+            return
+        mime_type, extension = UPLOAD_FORMATS[image_format]
+        name = f"{secrets.token_urlsafe(18)}.{extension}"
+        now = datetime.now(UTC)
+        with self._lock:
+            self._uploads[name] = _Upload(path, mime_type, size, time.monotonic())
+            ttl = self.files_ttl
+        data = {
+            "file_id": f"file_{secrets.token_hex(8)}",
+            "file_name": filename or name,
+            "original_name": filename,
+            "file_size": size,  # EvoLink's docs name it so
+            "size": size,
+            "mime_type": mime_type,
+            "file_url": f"{request.origin()}/files-api/{name}",
+            "upload_time": now.isoformat(timespec="seconds"),
+            "expires_at": (now + timedelta(seconds=ttl)).isoformat(timespec="seconds"),
+        }
+        request.send_json(200, _envelope_body(True, 200, "ok", data))
+
+    def handle_uploaded_file(self, request: _Handler, name: str) -> None:
+        """GET /files-api/<name>: the uploaded bytes, no auth (EvoLink fetches them)."""
+        with self._lock:
+            upload = self._uploads.get(name)
+            if upload is not None and self._upload_expired(upload):
+                del self._uploads[name]
+                _unlink(upload.path)
+                upload = None
+            if upload is not None:
+                remaining = self.files_ttl - (time.monotonic() - upload.uploaded_at)
+        if upload is not None:
+            try:
+                # Opened outside the lock; a file deleted meanwhile (reset) reads 404,
+                # one deleted while being sent is still sent whole (POSIX unlink).
+                with open(upload.path, "rb") as handle:
+                    request.send_file(
+                        handle, upload.size, upload.mime_type, cache_seconds=int(remaining)
+                    )
+                return
+            except FileNotFoundError:
+                pass
+        request.send_bytes(404, b"Not Found", "text/plain; charset=utf-8")
+
+    def _upload_expired(self, upload: _Upload) -> bool:
+        return time.monotonic() - upload.uploaded_at >= self.files_ttl
+
+    def _sweep_uploads(self) -> None:
+        """Delete expired uploads' files, so a long-running simulator does not fill the disk."""
+        with self._lock:
+            expired = [name for name, u in self._uploads.items() if self._upload_expired(u)]
+            paths = [self._uploads.pop(name).path for name in expired]
+        for path in paths:
+            _unlink(path)
 
     # --- tasks ------------------------------------------------------------------------
 
@@ -756,6 +947,16 @@ def _num(value: Decimal) -> float:
     return float(pricing.round_credits(value))
 
 
+def _envelope_body(success: bool, code: int, msg: str, data: Any) -> dict[str, Any]:
+    """The Files API's answer shape, on success and on errors alike."""
+    return {"success": success, "code": code, "msg": msg, "data": data}
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 def _float_or_none(value: str) -> float | None:
     try:
         return float(value)
@@ -829,6 +1030,100 @@ def render_png(
     return buffer.getvalue()
 
 
+# --- multipart/form-data -------------------------------------------------------------
+
+
+class _MultipartError(Exception):
+    pass
+
+
+class _Sink(Protocol):
+    def write(self, data: bytes | bytearray, /) -> int: ...
+
+
+def read_multipart(
+    chunks: Iterable[bytes], boundary: bytes, sink_for: Callable[[Message], _Sink | None]
+) -> None:
+    """Stream a multipart/form-data body part by part (RFC 7578), in bounded memory.
+
+    `sink_for(headers)` is called at each part's start and returns where its content
+    goes, or None to discard it. Everything after the closing delimiter is read and
+    dropped, so the whole body is consumed. Raises _MultipartError on a malformed body.
+    """
+    source = iter(chunks)
+    buffer = bytearray()
+
+    def more() -> bool:
+        chunk = next(source, None)
+        if chunk is None:
+            return False
+        buffer.extend(chunk)
+        return True
+
+    delimiter = b"--" + boundary
+    # The preamble (usually empty) ends at the first delimiter.
+    while (start := buffer.find(delimiter)) < 0:
+        del buffer[: max(0, len(buffer) - len(delimiter))]
+        if not more():
+            raise _MultipartError("no multipart boundary in the body")
+    del buffer[: start + len(delimiter)]
+    # Later delimiters start on a new line; a part's content may contain the bare
+    # boundary text, but not CRLF + "--" + boundary.
+    separator = b"\r\n" + delimiter
+    while True:
+        while len(buffer) < 2 and more():
+            pass
+        if buffer.startswith(b"--"):
+            for _ in source:  # the epilogue
+                pass
+            return
+        while (end_of_line := buffer.find(b"\r\n")) < 0:
+            if len(buffer) > 1024 or not more():
+                raise _MultipartError("bad multipart delimiter line")
+        del buffer[: end_of_line + 2]
+        if buffer.startswith(b"\r\n"):
+            header_end = 2  # a part without headers
+        else:
+            while (header_end := buffer.find(b"\r\n\r\n")) < 0:
+                if len(buffer) > 16 * 1024 or not more():
+                    raise _MultipartError("bad multipart part headers")
+            header_end += 4
+        headers = BytesHeaderParser().parsebytes(bytes(buffer[:header_end]))
+        del buffer[:header_end]
+        sink = sink_for(headers)
+        while (end := buffer.find(separator)) < 0:
+            # Keep a tail that could be the start of a separator split across chunks.
+            flush = len(buffer) - (len(separator) - 1)
+            if flush > 0:
+                if sink is not None:
+                    sink.write(buffer[:flush])
+                del buffer[:flush]
+            if not more():
+                raise _MultipartError("the multipart body ends inside a part")
+        if sink is not None:
+            sink.write(buffer[:end])
+        del buffer[: end + len(separator)]
+
+
+class _FileTooLarge(Exception):
+    pass
+
+
+class _LimitedFile:
+    """A temporary file that refuses to grow past `limit` bytes."""
+
+    def __init__(self, directory: str, limit: int) -> None:
+        self.file = tempfile.NamedTemporaryFile(dir=directory, delete=False)  # noqa: SIM115
+        self.limit = limit
+        self.size = 0
+
+    def write(self, data: bytes | bytearray) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _FileTooLarge
+        return self.file.write(data)
+
+
 # --- HTTP plumbing ------------------------------------------------------------------
 
 
@@ -839,6 +1134,7 @@ class _Server(ThreadingHTTPServer):
 
 _TASK_ROUTE = re.compile(r"^/v1/tasks/([^/]+)$")
 _FILE_ROUTE = re.compile(r"^/files/([A-Za-z0-9_-]+\.png)$")
+_UPLOADED_FILE_ROUTE = re.compile(r"^/files-api/([A-Za-z0-9_-]+\.(?:jpg|png|webp))$")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -859,18 +1155,26 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         sim = self.server.simulator
         path = urlsplit(self.path).path
+        route = self._route_name(method, path)
         try:
             # Read the whole body before any answer: on a keep-alive connection an
-            # unread body would be parsed as the next request.
-            self._body = self._read_body()
+            # unread body would be parsed as the next request. Uploads (up to 50 MB)
+            # are the exception: handle_upload streams them to disk.
+            self._body = b"" if route == UPLOAD_ROUTE else self._read_body()
             if path.startswith("/_simulator/"):
                 self._control(method, path)
                 return
-            route = self._route_name(method, path)
             with sim._lock:
                 sim._requests[route] += 1
             if method == "GET" and (match := _FILE_ROUTE.match(path)):
                 sim.handle_file(self, match.group(1))
+                return
+            if method == "GET" and (match := _UPLOADED_FILE_ROUTE.match(path)):
+                sim.handle_uploaded_file(self, match.group(1))
+                return
+            if route == UPLOAD_ROUTE:
+                # Before the generic auth check: the Files API answers in its own shape.
+                sim.handle_upload(self)
                 return
             if route.endswith(" ?"):
                 self.send_error_json(404, 404, "Not found.", "not_found_error")
@@ -898,6 +1202,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client gave up (e.g. its read timed out)
         except Exception:
             logger.exception("simulator: %s %s failed", method, self.path)
+            self.close_connection = True  # an upload's body may be partly unread
             with contextlib.suppress(OSError):
                 self.send_error_json(500, "internal_error", "Simulator error.", "server_error")
 
@@ -911,6 +1216,10 @@ class _Handler(BaseHTTPRequestHandler):
             return "GET /v1/credits"
         if method == "GET" and _FILE_ROUTE.match(path):
             return "GET /files/{name}"
+        if method == "POST" and path == UPLOAD_PATH:
+            return UPLOAD_ROUTE
+        if method == "GET" and _UPLOADED_FILE_ROUTE.match(path):
+            return "GET /files-api/{name}"
         return f"{method} ?"
 
     def _control(self, method: str, path: str) -> None:
@@ -964,6 +1273,128 @@ class _Handler(BaseHTTPRequestHandler):
         if length > MAX_BODY_BYTES:
             raise _BodyTooLarge
         return self.rfile.read(length) if length > 0 else b""
+
+    def body_chunks(self, limit: int) -> Iterator[bytes]:
+        """The body chunk by chunk (Content-Length or chunked); _BodyTooLarge past `limit`."""
+        if self._chunked():
+            total = 0
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise _MultipartError("bad chunked encoding") from None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return
+                total += size
+                if total > limit:
+                    raise _BodyTooLarge
+                yield from self._read_exactly(size)
+                self.rfile.readline(1024)  # the CRLF after each chunk
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            raise _BodyTooLarge
+        yield from self._read_exactly(length)
+
+    def _read_exactly(self, size: int) -> Iterator[bytes]:
+        while size > 0:
+            # read1: what has arrived (up to a chunk), not a wait for a full chunk.
+            data = self.rfile.read1(min(size, _CHUNK))
+            if not data:
+                raise ConnectionResetError("the client closed the connection mid-body")
+            size -= len(data)
+            yield data
+
+    def discard_body(self, chunks: Iterator[bytes] | None = None) -> None:
+        """Read an unwanted upload body (or the rest of `chunks`) to its end.
+
+        So that a client still sending gets the answer rather than a reset connection,
+        and the connection can be reused. Past MAX_DISCARD_BYTES it is closed instead.
+        """
+        try:
+            for _ in self.body_chunks(MAX_DISCARD_BYTES) if chunks is None else chunks:
+                pass
+        except (_BodyTooLarge, _MultipartError):
+            self.close_connection = True  # the rest is never read
+
+    def _chunked(self) -> bool:
+        return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+
+    def receive_file(self, directory: str) -> tuple[str, str, int] | None:
+        """Stream the multipart field `file` into `directory`: (path, file name, size).
+
+        None when the request was refused here (the answer has been sent).
+        """
+        boundary = self.headers.get_param("boundary")
+        if self.headers.get_content_type() != "multipart/form-data" or not isinstance(
+            boundary, str
+        ):
+            self.discard_body()
+            self.send_envelope(400, 400, "expected multipart/form-data with a file field")
+            return None
+        files: list[tuple[_LimitedFile, str]] = []
+
+        def sink_for(headers: Message) -> _Sink | None:
+            if headers.get_param("name", header="content-disposition") != "file":
+                return None  # other fields (upload_path, file_name) are not simulated
+            if files:
+                raise _MultipartError("only one file per request")
+            sink = _LimitedFile(directory, catalogue.MAX_REFERENCE_BYTES)
+            files.append((sink, os.path.basename(headers.get_filename() or "")))
+            return sink
+
+        problem: tuple[int, str] | None = None
+        chunks = self.body_chunks(MAX_UPLOAD_BODY_BYTES)
+        too_large = (413, "file too large (at most 50 MB)")
+        complete = False
+        try:
+            read_multipart(chunks, boundary.encode(), sink_for)
+            complete = True
+        except _BodyTooLarge:
+            if self._chunked():
+                self.close_connection = True  # found out mid-stream: the rest stays unread
+            else:
+                self.discard_body()  # declared too large: nothing was read yet
+            problem = too_large
+        except _FileTooLarge:
+            self.discard_body(chunks)
+            problem = too_large
+        except _MultipartError as exc:
+            self.discard_body(chunks)
+            self.close_connection = True  # the framing is in doubt
+            problem = (400, str(exc))
+        finally:
+            # Also when the client went away mid-body (the exception goes on up).
+            for sink, _name in files:
+                sink.file.close()
+                if not complete:
+                    _unlink(sink.file.name)
+        if problem is None and not files:
+            problem = (400, "no file field in the request")
+        if problem is not None:
+            self.send_envelope(problem[0], problem[0], problem[1])
+            return None
+        sink, filename = files[0]
+        return sink.file.name, filename, sink.size
+
+    def send_envelope(self, status: int, code: int, msg: str) -> None:
+        self.send_json(status, _envelope_body(False, code, msg, None))
+
+    def send_file(
+        self, handle: IO[bytes], size: int, content_type: str, *, cache_seconds: int = 0
+    ) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(size))
+        if cache_seconds > 0:
+            self.send_header("Cache-Control", f"private, max-age={cache_seconds}")
+        self.end_headers()
+        shutil.copyfileobj(handle, self.wfile, _CHUNK)
 
     def read_json(self) -> Any:
         try:

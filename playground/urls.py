@@ -29,6 +29,15 @@ urlpatterns = [
         views.result_thumbnail,
         name="result_thumbnail",
     ),
+    path(
+        "generations/<uuid:public_id>/images/<int:index>/use-as-reference",
+        views.reference_from_result,
+        name="reference_from_result",
+    ),
+    path("references/", views.reference_upload, name="reference_upload"),
+    path("references/<str:token>/thumbnail", views.reference_thumbnail, name="reference_thumbnail"),
+    # Public, for EvoLink: the signed token is the only key.
+    path("r/<str:token>.<str:ext>", views.reference_public, name="reference_public"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.health, name="health"),

@@ -10,8 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
@@ -21,9 +23,16 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground import catalogue, jobs, pricing
+from playground import catalogue, jobs, pricing, references, upstream
 from playground.forms import CUSTOM_SIZE, GenerationForm, form_for
-from playground.models import IN_FLIGHT_STATES, Generation, ResultImage, State
+from playground.models import (
+    IN_FLIGHT_STATES,
+    Generation,
+    GenerationReference,
+    ReferenceImage,
+    ResultImage,
+    State,
+)
 
 HISTORY_PAGE_SIZE = 20
 
@@ -41,35 +50,89 @@ def health(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def studio(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        form = form_for(request.POST.get("model"))(request.POST)
-        if form.is_valid():
+        attached, upload_errors = _references_from_post(request)
+        form = form_for(request.POST.get("model"))(request.POST, references=attached)
+        # A rejected upload stops the job too: the person meant to include that file.
+        if form.is_valid() and not upload_errors:
             generation = create_generation(request.user, form)
             if is_htmx(request):
-                # Keep every setting for the next variation; a new token makes the
-                # next press a new job. The history refreshes itself on the event.
-                fresh = type(form)(initial=_initial_from(form))
+                # Keep every setting and reference for the next variation; a new token
+                # makes the next press a new job. The history refreshes on the event.
+                fresh = type(form)(initial=_initial_from(form), references=attached)
                 response = render(
-                    request, "playground/studio.html#generation-form", _form_context(fresh)
+                    request,
+                    "playground/studio.html#generation-form",
+                    _form_context(request, fresh),
                 )
                 response["HX-Trigger"] = "history-changed"
                 return response
             messages.success(request, _("Job #%(id)s is queued.") % {"id": generation.pk})
             return redirect(f"{reverse('studio')}?{urlencode({'model': form.spec.id})}")
-        template = (
-            "playground/studio.html#generation-form"
-            if is_htmx(request)
-            else ("playground/studio.html")
-        )
-        return render(request, template, {**_form_context(form), **_history_context(request)})
+        context = _form_context(request, form, upload_errors)
+        if is_htmx(request):
+            return render(request, "playground/studio.html#generation-form", context)
+        return render(request, "playground/studio.html", {**context, **_history_context(request)})
 
-    form_class = form_for(request.GET.get("model"))
-    # Switching model keeps what the user already typed.
-    form = form_class(initial={"prompt": request.GET.get("prompt", "")})
+    form = _form_from_get(request)
     if is_htmx(request):
-        return render(request, "playground/studio.html#generation-form", _form_context(form))
+        return render(
+            request, "playground/studio.html#generation-form", _form_context(request, form)
+        )
     return render(
-        request, "playground/studio.html", {**_form_context(form), **_history_context(request)}
+        request,
+        "playground/studio.html",
+        {**_form_context(request, form), **_history_context(request)},
     )
+
+
+def _form_from_get(request: HttpRequest) -> GenerationForm:
+    """The studio form for a GET: a model switch, "Reuse settings" or "Edit this"."""
+    source_id = request.GET.get("reuse") or request.GET.get("edit")
+    if source_id:
+        try:
+            source = Generation.objects.visible_to(request.user).get(public_id=source_id)
+        except (Generation.DoesNotExist, ValidationError):
+            raise Http404 from None
+        attached = []
+        index = request.GET.get("image", "0")
+        if request.GET.get("edit") and index.isdigit():
+            result = get_object_or_404(source.images, index=int(index))
+            with result.file.open("rb") as f:
+                attached = [references.store(f, f"result-{source.pk}-{index}")]
+        return form_for(source.model)(initial=_settings_of(source), references=attached)
+    # Switching model keeps what the user already typed and attached.
+    attached = references.from_tokens(request.GET.getlist("reference"), request.user)
+    return form_for(request.GET.get("model"))(
+        initial={"prompt": request.GET.get("prompt", "")}, references=attached
+    )
+
+
+def _settings_of(generation: Generation) -> dict[str, Any]:
+    """A job's settings as form values (a custom size comes back as Custom W×H)."""
+    initial: dict[str, Any] = {
+        "prompt": generation.prompt,
+        "quality": generation.quality,
+        "n": generation.n,
+        "size": generation.size,
+    }
+    if generation.resolution:
+        initial["resolution"] = generation.resolution
+    if generation.spec.is_flexible and (wxh := catalogue.parse_wxh(generation.size)):
+        initial.update({"size": CUSTOM_SIZE, "width": wxh[0], "height": wxh[1]})
+    return initial
+
+
+def _references_from_post(request: HttpRequest) -> tuple[list[ReferenceImage], list[str]]:
+    """References already attached (signed tokens) plus files sent with the form."""
+    attached = references.from_tokens(request.POST.getlist("reference"), request.user)
+    uploads = request.FILES.getlist("reference_files")  # parses the body: do this first
+    errors = references.oversized_messages(request)
+    for upload in uploads:
+        try:
+            attached.append(references.store(upload, upload.name))
+        except references.RejectedUpload as rejected:
+            errors.append(str(rejected))
+    return attached, errors
 
 
 def create_generation(user: Any, form: GenerationForm) -> Generation:
@@ -91,6 +154,7 @@ def create_generation(user: Any, form: GenerationForm) -> Generation:
         size=payload["size"],
         resolution=payload.get("resolution"),
         n=payload["n"],
+        reference_images=len(form.references),
     )
     try:
         with transaction.atomic():
@@ -108,6 +172,10 @@ def create_generation(user: Any, form: GenerationForm) -> Generation:
                 output_width=None if estimate.auto else estimate.width,
                 output_height=None if estimate.auto else estimate.height,
             )
+            GenerationReference.objects.bulk_create(
+                GenerationReference(generation=generation, reference=ref, position=i)
+                for i, ref in enumerate(form.references)
+            )
             transaction.on_commit(lambda: jobs.enqueue_submit(generation.pk))
     except IntegrityError:
         # Two identical POSTs raced; the other one created the job.
@@ -120,14 +188,46 @@ def _initial_from(form: GenerationForm) -> dict[str, Any]:
     return initial
 
 
-def _form_context(form: GenerationForm) -> dict[str, Any]:
+def _form_context(
+    request: HttpRequest, form: GenerationForm, upload_errors: list[str] | None = None
+) -> dict[str, Any]:
     return {
         "form": form,
         "spec": form.spec,
         "models": catalogue.MODELS.values(),
         "custom_size": CUSTOM_SIZE,
-        "live": live_summary(form.spec, form.data if form.is_bound else _initial_data(form)),
+        "live": live_summary(
+            form.spec,
+            form.data if form.is_bound else _initial_data(form),
+            references=len(form.references),
+        ),
+        "attached": [_chip(ref, request.user) for ref in form.references],
+        "upload_errors": upload_errors or [],
+        "max_references": catalogue.MAX_REFERENCE_IMAGES,
+        "reference_warning": _reference_warning(),
     }
+
+
+def _chip(reference: ReferenceImage, user: Any) -> dict[str, Any]:
+    token = references.form_token(reference, user)
+    return {
+        "token": token,
+        "reference": reference,
+        "thumbnail_url": reverse("reference_thumbnail", kwargs={"token": token}),
+    }
+
+
+def _reference_warning() -> str:
+    """Say so before anyone pays for a job EvoLink cannot fetch the references of."""
+    if upstream.describe().simulated or references.hosted_by_files_api():
+        return ""
+    if not references.public_base_is_private():
+        return ""
+    return _(
+        "EvoLink cannot download reference images from %(url)s: it is a local or private "
+        "address. Set PUBLIC_BASE_URL to an address EvoLink can reach, or set "
+        "EVOLINK_REFERENCE_HOST=files-api to upload references to EvoLink's file storage."
+    ) % {"url": settings.PUBLIC_BASE_URL}
 
 
 def _initial_data(form: GenerationForm) -> QueryDict:
@@ -150,7 +250,69 @@ def live(request: HttpRequest) -> HttpResponse:
     )
 
 
-def live_summary(spec: catalogue.ModelSpec, data: QueryDict | dict[str, Any]) -> dict[str, Any]:
+# --- Reference images -------------------------------------------------------------
+
+
+@require_POST
+def reference_upload(request: HttpRequest) -> HttpResponse:
+    """Files dropped, pasted or picked in the studio, uploaded one request per batch.
+
+    Answers with a chip per accepted file and a message per rejected one; the page's
+    script adds them to the form.
+    """
+    uploads = request.FILES.getlist("file")  # parses the body, noting oversized files
+    chips, errors = [], references.oversized_messages(request)
+    for upload in uploads:
+        try:
+            chips.append(_chip(references.store(upload, upload.name), request.user))
+        except references.RejectedUpload as rejected:
+            errors.append(str(rejected))
+    return render(
+        request, "playground/studio.html#upload-result", {"chips": chips, "errors": errors}
+    )
+
+
+@require_POST
+def reference_from_result(request: HttpRequest, public_id: uuid.UUID, index: int) -> HttpResponse:
+    """ "Use as reference" on a result: no re-upload, the archived file is reused."""
+    result = _result(request, public_id, index)
+    with result.file.open("rb") as f:
+        reference = references.store(f, f"result-{result.generation_id}-{index}")
+    response = render(
+        request, "playground/studio.html#chips", {"chips": [_chip(reference, request.user)]}
+    )
+    response["HX-Trigger"] = "references-changed"
+    return response
+
+
+@require_GET
+def reference_thumbnail(request: HttpRequest, token: str) -> FileResponse:
+    found = references.from_tokens([token], request.user)
+    if not found:
+        raise Http404
+    response = FileResponse(found[0].thumbnail.open("rb"), content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@login_not_required
+@require_GET
+def reference_public(request: HttpRequest, token: str, ext: str) -> FileResponse:
+    """A reference image for EvoLink to download: no login, nothing to list or guess."""
+    reference = references.from_public_token(token)
+    if reference is None or ext != reference.extension:
+        raise Http404
+    response = FileResponse(reference.file.open("rb"), content_type=reference.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def live_summary(
+    spec: catalogue.ModelSpec, data: QueryDict | dict[str, Any], references: int | None = None
+) -> dict[str, Any]:
     """What the form's live panel shows, from raw (maybe invalid) form values.
 
     Invalid values are reported, never raised: the panel is a hint, the server's
@@ -164,7 +326,8 @@ def live_summary(spec: catalogue.ModelSpec, data: QueryDict | dict[str, Any]) ->
     except ValueError:
         n = spec.default_n
     n = min(max(n, spec.n_min), spec.n_max)
-    references = 0  # reference images arrive with the image-to-image issue
+    if references is None:
+        references = len(data.getlist("reference")) if isinstance(data, QueryDict) else 0
 
     size = data.get("size") or spec.default_size
     resolution = data.get("resolution") or spec.default_resolution or None
@@ -268,6 +431,10 @@ def generation_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
         {
             "generation": generation,
             "poll_deadline_minutes": int(jobs.poll_deadline().total_seconds() // 60),
+            "reference_chips": [
+                _chip(link.reference, request.user)
+                for link in generation.references.select_related("reference")
+            ],
         },
     )
 
@@ -288,7 +455,8 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     This is a new job with the same request: the old row keeps its history.
     """
     original = get_object_or_404(Generation.objects.visible_to(request.user), public_id=public_id)
-    form = form_for(original.model)(_resubmit_data(original))
+    attached = [link.reference for link in original.references.select_related("reference")]
+    form = form_for(original.model)(_resubmit_data(original), references=attached)
     if not form.is_valid():
         messages.error(
             request, _("This job's settings are no longer valid; adjust them in the studio.")

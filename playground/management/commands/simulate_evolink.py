@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from playground.simulator import DEFAULT_CREDITS, Simulator
+from playground.simulator import DEFAULT_CREDITS, DEFAULT_FILES_TTL, Simulator
 
 
 class Command(BaseCommand):
@@ -30,6 +30,12 @@ class Command(BaseCommand):
             type=float,
             default=86_400.0,
             help="seconds result images (and finished tasks) stay readable",
+        )
+        parser.add_argument(
+            "--files-ttl",
+            type=float,
+            default=DEFAULT_FILES_TTL,
+            help="seconds files uploaded to the Files API stay readable (default 72 h)",
         )
         parser.add_argument(
             "--api-key",
@@ -57,6 +63,7 @@ class Command(BaseCommand):
             options["port"],
             task_seconds=options["task_seconds"],
             result_ttl=options["result_ttl"],
+            files_ttl=options["files_ttl"],
             api_keys=options["api_keys"],
             credits=options["credits"],
             allow_http_callbacks=options["allow_http_callbacks"],
@@ -77,7 +84,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"EvoLink simulator on {simulator.base_url} (accepts {keys}; tasks take "
             f"{options['task_seconds']:g} s).\n"
-            f"Point the playground at it: EVOLINK_BASE_URL={simulator.base_url}\n"
+            f"Point the playground at it: EVOLINK_BASE_URL={simulator.base_url} "
+            f"(and EVOLINK_FILES_BASE_URL={simulator.base_url} for the Files API)\n"
             "Press Ctrl-C to stop."
         )
         try:
