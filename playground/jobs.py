@@ -119,14 +119,7 @@ def submit(pk: int) -> str:
         # Anything unexpected after the claim may have happened after the POST left:
         # treat it as uncertain rather than risk paying twice.
         log.exception("submit %s crashed", pk)
-        Generation.objects.transition(
-            pk,
-            State.SUBMITTING,
-            state=State.UNCERTAIN,
-            error_code="submission_uncertain",
-            error_message=_uncertain_message(),
-            finished_at=timezone.now(),
-        )
+        _mark_uncertain(pk)
         return "uncertain"
 
     now = timezone.now()
@@ -172,6 +165,13 @@ def reference_url(client: evolink.Client, reference: ReferenceImage) -> str:
     return uploaded.file_url
 
 
+def _mark_uncertain(pk: int) -> bool:
+    """The POST may have reached EvoLink: never re-send it on our own."""
+    return Generation.objects.end(
+        pk, State.SUBMITTING, State.UNCERTAIN, "submission_uncertain", _uncertain_message()
+    )
+
+
 def _uncertain_message() -> str:
     return _(
         "EvoLink may have received this request, but we never got its answer. It may still "
@@ -183,13 +183,8 @@ def _uncertain_message() -> str:
 def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
     now = timezone.now()
     if error.uncertain:
-        Generation.objects.transition(
-            generation.pk,
-            State.SUBMITTING,
-            state=State.UNCERTAIN,
-            error_code=error.code,
-            error_message=error.message,
-            finished_at=now,
+        Generation.objects.end(
+            generation.pk, State.SUBMITTING, State.UNCERTAIN, error.code, error.message
         )
         return "uncertain"
     if error.retryable and generation.submit_attempts < MAX_SUBMIT_ATTEMPTS:
@@ -204,14 +199,7 @@ def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
             error_message=error.message,
         )
         return "retry later"
-    Generation.objects.transition(
-        generation.pk,
-        State.SUBMITTING,
-        state=State.FAILED,
-        error_code=error.code,
-        error_message=error.message,
-        finished_at=now,
-    )
+    Generation.objects.end(generation.pk, State.SUBMITTING, State.FAILED, error.code, error.message)
     return "failed"
 
 
@@ -288,27 +276,19 @@ def apply_poll(
                 pk, State.RUNNING, polls=polls + 1, next_poll_at=next_poll
             )
         else:
-            Generation.objects.transition(
-                pk,
-                State.RUNNING,
-                state=State.FAILED,
-                error_code=answer.code,
-                error_message=answer.message,
-                finished_at=now,
-            )
+            Generation.objects.end(pk, State.RUNNING, State.FAILED, answer.code, answer.message)
         _check_deadline(pk, deadline, now)
         return
     task = answer
     if task.is_completed:
         if not task.results:
             error = evolink.EvoLinkError.from_code("generation_failed_no_content")
-            Generation.objects.transition(
+            Generation.objects.end(
                 pk,
                 State.RUNNING,
-                state=State.FAILED,
-                error_code=error.code,
-                error_message=error.message,
-                finished_at=now,
+                State.FAILED,
+                error.code,
+                error.message,
                 usage=dict(task.usage),
                 upstream_status=task.status,
             )
@@ -331,15 +311,14 @@ def apply_poll(
         return
     if task.is_failed:
         error = task.error or evolink.EvoLinkError.from_code("unknown_error")
-        Generation.objects.transition(
+        Generation.objects.end(
             pk,
             State.RUNNING,
-            state=State.FAILED,
-            upstream_status=task.status,
-            error_code=error.code,
-            error_message=error.message,
-            finished_at=now,
+            State.FAILED,
+            error.code,
+            error.message,
             usage=dict(task.usage),
+            upstream_status=task.status,
         )
         return
     changes: dict[str, Any] = {
@@ -357,18 +336,11 @@ def apply_poll(
 def _check_deadline(pk: int, deadline: Any, now: Any) -> None:
     if deadline and now > deadline:
         minutes = int(poll_deadline().total_seconds() // 60)
-        Generation.objects.transition(
-            pk,
-            State.RUNNING,
-            state=State.TIMED_OUT,
-            error_code="local_deadline",
-            error_message=_(
-                "We stopped checking after %(minutes)d minutes. The task may still finish at "
-                "EvoLink: press “Check again” to look."
-            )
-            % {"minutes": minutes},
-            finished_at=now,
-        )
+        message = _(
+            "We stopped checking after %(minutes)d minutes. The task may still finish at "
+            "EvoLink: press “Check again” to look."
+        ) % {"minutes": minutes}
+        Generation.objects.end(pk, State.RUNNING, State.TIMED_OUT, "local_deadline", message)
 
 
 def check_again(pk: int) -> bool:
@@ -507,14 +479,7 @@ def reconcile() -> dict[str, int]:
     for pk in Generation.objects.filter(
         state=State.SUBMITTING, updated_at__lt=now - SUBMITTING_STALE
     ).values_list("pk", flat=True):
-        counts["uncertain"] += Generation.objects.transition(
-            pk,
-            State.SUBMITTING,
-            state=State.UNCERTAIN,
-            error_code="submission_uncertain",
-            error_message=_uncertain_message(),
-            finished_at=now,
-        )
+        counts["uncertain"] += _mark_uncertain(pk)
     for pk in (
         Generation.objects.filter(state=State.ARCHIVING)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))

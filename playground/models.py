@@ -67,6 +67,26 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         changes.setdefault("updated_at", timezone.now())
         return self.filter(pk=pk, state__in=from_states).update(**changes) == 1
 
+    def end(
+        self,
+        pk: int,
+        from_states: tuple[str, ...] | str,
+        state: str,
+        code: str,
+        message: str,
+        **changes: Any,
+    ) -> bool:
+        """Compare-and-set into a final state, with the reason a person will read."""
+        return self.transition(
+            pk,
+            from_states,
+            state=state,
+            error_code=code,
+            error_message=message,
+            finished_at=timezone.now(),
+            **changes,
+        )
+
 
 class Generation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
