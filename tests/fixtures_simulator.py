@@ -6,8 +6,8 @@
 - `simulator`: the same object, reset before and after each test (tasks, files,
   faults, counters, credits, `task_seconds` / `result_ttl`). It has `.base_url`,
   `.api_key` and the fault-injection / inspection API of playground.simulator.
-- `evolink_settings`: points settings.EVOLINK_BASE_URL / EVOLINK_API_KEY at it and
-  returns the simulator.
+- `evolink_settings`: points settings.EVOLINK_BASE_URL / EVOLINK_FILES_BASE_URL /
+  EVOLINK_API_KEY at it (it plays the Files API host too) and returns the simulator.
 - `evolink_client`: an `evolink.Client` for it with fast backoff.
 - `local_server`: a tiny loopback HTTP server (a `LocalServer`) that serves
   `files`, records every request and answers POSTs with queued `statuses`: a
@@ -58,6 +58,8 @@ def simulator(simulator_server: Simulator) -> Iterator[Simulator]:
 @pytest.fixture
 def evolink_settings(settings: Any, simulator: Simulator) -> Simulator:
     settings.EVOLINK_BASE_URL = simulator.base_url
+    # So no test can upload to EvoLink's real Files API by accident.
+    settings.EVOLINK_FILES_BASE_URL = simulator.base_url
     settings.EVOLINK_API_KEY = simulator.api_key
     return simulator
 
