@@ -96,6 +96,8 @@ def _form_from_get(request: HttpRequest) -> GenerationForm:
         attached = []
         index = request.GET.get("image", "0")
         if request.GET.get("edit") and index.isdigit():
+            # Storing the result as a reference is safe on a GET: content-addressed,
+            # so repeating it changes nothing.
             result = get_object_or_404(source.images, index=int(index))
             with result.file.open("rb") as f:
                 attached = [references.store(f, f"result-{source.pk}-{index}")]
@@ -125,7 +127,8 @@ def _settings_of(generation: Generation) -> dict[str, Any]:
 def _references_from_post(request: HttpRequest) -> tuple[list[ReferenceImage], list[str]]:
     """References already attached (signed tokens) plus files sent with the form."""
     attached = references.from_tokens(request.POST.getlist("reference"), request.user)
-    uploads = request.FILES.getlist("reference_files")  # parses the body: do this first
+    uploads = request.FILES.getlist("reference_files")
+    # Oversized files were noted while the body was parsed (by .POST / .FILES above).
     errors = references.oversized_messages(request)
     for upload in uploads:
         try:
@@ -260,7 +263,7 @@ def reference_upload(request: HttpRequest) -> HttpResponse:
     Answers with a chip per accepted file and a message per rejected one; the page's
     script adds them to the form.
     """
-    uploads = request.FILES.getlist("file")  # parses the body, noting oversized files
+    uploads = request.FILES.getlist("file")  # parsing the body notes oversized files
     chips, errors = [], references.oversized_messages(request)
     for upload in uploads:
         try:
@@ -276,6 +279,22 @@ def reference_upload(request: HttpRequest) -> HttpResponse:
 def reference_from_result(request: HttpRequest, public_id: uuid.UUID, index: int) -> HttpResponse:
     """ "Use as reference" on a result: no re-upload, the archived file is reused."""
     result = _result(request, public_id, index)
+    attached = references.from_tokens(request.POST.getlist("reference"), request.user)
+    if len(attached) >= catalogue.MAX_REFERENCE_IMAGES:
+        response = render(
+            request,
+            "playground/studio.html#upload-errors",
+            {
+                "errors": [
+                    _("Not added: at most %(max)d reference images per job.")
+                    % {"max": catalogue.MAX_REFERENCE_IMAGES}
+                ]
+            },
+        )
+        # The message belongs under the drop zone, not in the list of images.
+        response["HX-Retarget"] = "#reference-errors"
+        response["HX-Reswap"] = "innerHTML"
+        return response
     with result.file.open("rb") as f:
         reference = references.store(f, f"result-{result.generation_id}-{index}")
     response = render(

@@ -255,6 +255,15 @@ def test_edit_this_reuse_settings_and_use_as_reference(
     assert len(tokens_in(chip.content.decode())) == 1
     assert ReferenceImage.objects.count() == 1  # the same content, stored once
 
+    full = alice_client.post(
+        f"/generations/{generation.public_id}/images/0/use-as-reference",
+        {"reference": tokens_in(chip.content.decode()) * 16},
+        HTTP_HX_REQUEST="true",
+    )
+    assert full["HX-Retarget"] == "#reference-errors"
+    assert "at most 16 reference images" in full.content.decode()
+    assert tokens_in(full.content.decode()) == []
+
     assert charlie_client.get(f"/?edit={generation.public_id}&image=0").status_code == 404
     assert charlie_client.get(f"/?reuse={generation.public_id}").status_code == 404
     assert (
