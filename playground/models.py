@@ -170,6 +170,11 @@ class Generation(models.Model):
         return self.size
 
     @property
+    def is_explicit_size(self) -> bool:
+        """The size was given in pixels (WxH), so it needs no translation to pixels."""
+        return catalogue.parse_wxh(self.size) is not None
+
+    @property
     def elapsed(self) -> timedelta:
         return (self.finished_at or timezone.now()) - self.created_at
 

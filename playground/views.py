@@ -194,16 +194,19 @@ def _initial_from(form: GenerationForm) -> dict[str, Any]:
 def _form_context(
     request: HttpRequest, form: GenerationForm, upload_errors: list[str] | None = None
 ) -> dict[str, Any]:
+    live = live_summary(
+        form.spec,
+        form.data if form.is_bound else _initial_data(form),
+        references=len(form.references),
+    )
+    if form.is_bound and {"width", "height", "size"} & set(form.errors):
+        live["size_problems"] = []  # already said next to the fields
     return {
         "form": form,
         "spec": form.spec,
         "models": catalogue.MODELS.values(),
         "custom_size": CUSTOM_SIZE,
-        "live": live_summary(
-            form.spec,
-            form.data if form.is_bound else _initial_data(form),
-            references=len(form.references),
-        ),
+        "live": live,
         "attached": [_chip(ref, request.user) for ref in form.references],
         "upload_errors": upload_errors or [],
         "max_references": catalogue.MAX_REFERENCE_IMAGES,
