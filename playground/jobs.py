@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 from PIL import Image
 
-from playground import evolink, references, upstream
+from playground import callbacks, evolink, references, upstream
 from playground.models import Generation, Lease, ReferenceImage, ResultImage, State
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,8 @@ def submit(pk: int) -> str:
                 # In the person's order. Hosting them costs nothing: an error here is
                 # safe to retry, since nothing was sent to the paid endpoint yet.
                 payload["image_urls"] = [reference_url(client, link.reference) for link in links]
+            if callbacks.enabled():
+                payload["callback_url"] = callbacks.url_for(generation.public_id)
             # Record the exact request before sending it (the key is never part of it).
             Generation.objects.filter(pk=pk, state=State.SUBMITTING).update(request_payload=payload)
             task = client.create_task(payload)
@@ -341,6 +343,14 @@ def _check_deadline(pk: int, deadline: Any, now: Any) -> None:
             "EvoLink: press “Check again” to look."
         ) % {"minutes": minutes}
         Generation.objects.end(pk, State.RUNNING, State.TIMED_OUT, "local_deadline", message)
+
+
+def poll_soon(pk: int) -> bool:
+    """A callback said the task ended: read it at the next poller pass."""
+    moved = Generation.objects.transition(pk, State.RUNNING, next_poll_at=timezone.now())
+    if moved:
+        ensure_poller()
+    return moved
 
 
 def check_again(pk: int) -> bool:

@@ -163,6 +163,12 @@ EVOLINK_FILES_BASE_URL = os.getenv("EVOLINK_FILES_BASE_URL", "https://files-api.
 # How long a reference link stays valid after the job was submitted (default 7 days).
 REFERENCE_URL_MAX_AGE = envint("REFERENCE_URL_MAX_AGE", 7 * 24 * 3600)
 
+# Completion callbacks: "auto" sends a callback_url only when PUBLIC_BASE_URL is public
+# HTTPS (EvoLink refuses others); "on" / "off" force it. Its HMAC key defaults to one
+# derived from SECRET_KEY.
+EVOLINK_CALLBACKS = os.getenv("EVOLINK_CALLBACKS", "auto")
+EVOLINK_CALLBACK_KEY = os.getenv("EVOLINK_CALLBACK_KEY", "")
+
 # Uploads: the first handler stops each file past 50 MB; the rest spool to temporary
 # files above 2.5 MB, so a 16 × 50 MB request never sits in memory.
 FILE_UPLOAD_HANDLERS = [

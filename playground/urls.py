@@ -38,6 +38,11 @@ urlpatterns = [
     path("references/<str:token>/thumbnail", views.reference_thumbnail, name="reference_thumbnail"),
     # Public, for EvoLink: the signed token is the only key.
     path("r/<str:token>.<str:ext>", views.reference_public, name="reference_public"),
+    path(
+        "hooks/evolink/<uuid:public_id>/<str:token>",
+        views.evolink_callback,
+        name="evolink_callback",
+    ),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.health, name="health"),

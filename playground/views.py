@@ -21,9 +21,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground import catalogue, jobs, pricing, references, upstream
+from playground import callbacks, catalogue, jobs, pricing, references, upstream
 from playground.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.models import (
     IN_FLIGHT_STATES,
@@ -39,6 +40,20 @@ HISTORY_PAGE_SIZE = 20
 
 def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+@login_not_required
+@csrf_exempt  # EvoLink cannot send our CSRF token; the URL's HMAC authenticates it
+@require_POST
+def evolink_callback(request: HttpRequest, public_id: uuid.UUID, token: str) -> HttpResponse:
+    """EvoLink says a task ended. Only a hint: the poller confirms with its own key."""
+    if not callbacks.is_valid(public_id, token):
+        raise Http404
+    generation = Generation.objects.filter(public_id=public_id).only("pk").first()
+    if generation is None:
+        raise Http404
+    jobs.poll_soon(generation.pk)
+    return HttpResponse(status=204)
 
 
 @login_not_required

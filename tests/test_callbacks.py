@@ -1,0 +1,112 @@
+"""EvoLink's callbacks: authenticated by the URL's HMAC, and only a hint to poll now."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from playground import callbacks, jobs
+from playground.models import Generation, State
+from playground.simulator import Simulator
+from tests.queue import queued_tasks, wait_for
+
+pytestmark = pytest.mark.django_db
+
+
+def running_job(owner, **extra) -> Generation:  # type: ignore[no-untyped-def]
+    payload = {"model": "gpt-image-2", "prompt": "x", "size": "auto", "quality": "low", "n": 1}
+    return Generation.objects.create(
+        owner=owner,
+        model="gpt-image-2",
+        prompt="x",
+        size="auto",
+        quality="low",
+        request_payload=payload,
+        state=State.RUNNING,
+        upstream_task_id="task-unified-1-x",
+        next_poll_at=timezone.now() + timedelta(minutes=5),
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    ("public_base", "mode", "sent"),
+    [
+        ("https://playground.example.com", "auto", True),
+        ("http://playground.example.com", "auto", False),
+        ("https://10.0.0.5", "auto", False),
+        ("https://127.0.0.1:8000", "auto", False),
+        ("http://127.0.0.1:8000", "on", True),
+        ("https://playground.example.com", "off", False),
+    ],
+)
+def test_callbacks_are_only_requested_where_evolink_can_reach_us(
+    settings, public_base: str, mode: str, sent: bool
+) -> None:
+    settings.PUBLIC_BASE_URL, settings.EVOLINK_CALLBACKS = public_base, mode
+    assert callbacks.enabled() is sent
+
+
+def test_a_valid_callback_only_moves_the_next_poll(alice) -> None:  # type: ignore[no-untyped-def]
+    job = running_job(alice)
+    url = callbacks.url_for(job.public_id)
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    # The body is ignored: a forged "completed" changes nothing but the poll time.
+    response = Client().post(
+        f"/{path}",
+        {"status": "completed", "results": ["https://x"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 204
+    job.refresh_from_db()
+    assert job.state == State.RUNNING and job.result_urls == []
+    assert job.next_poll_at <= timezone.now()
+    assert [t["func"] for t in queued_tasks()] == ["playground.jobs.poller"]
+
+
+def test_an_invalid_callback_is_refused(alice) -> None:  # type: ignore[no-untyped-def]
+    job = running_job(alice)
+    before = job.next_poll_at
+    client = Client()
+    assert client.post(f"/hooks/evolink/{job.public_id}/{'0' * 32}").status_code == 404
+    other = running_job(alice)
+    stolen = callbacks.token(other.public_id)
+    assert client.post(f"/hooks/evolink/{job.public_id}/{stolen}").status_code == 404
+    assert (
+        client.get(f"/hooks/evolink/{job.public_id}/{callbacks.token(job.public_id)}").status_code
+        == 405
+    )
+    job.refresh_from_db()
+    assert job.next_poll_at == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_simulator_calls_back_and_the_job_is_polled_at_once(
+    alice, fast_jobs: Simulator, live_server, settings
+) -> None:
+    settings.PUBLIC_BASE_URL, settings.EVOLINK_CALLBACKS = live_server.url, "on"
+    settings.PLAYGROUND_POLL_SECONDS = 600  # only the callback can make it poll again
+    settings.PLAYGROUND_FIRST_POLL_SECONDS = 600
+    payload = {
+        "model": "gpt-image-2",
+        "prompt": "call me back",
+        "size": "1024x640",
+        "quality": "low",
+        "n": 1,
+    }
+    job = Generation.objects.create(
+        owner=alice,
+        model="gpt-image-2",
+        prompt="call me back",
+        size="1024x640",
+        quality="low",
+        request_payload=payload,
+    )
+    assert jobs.submit(job.pk) == "submitted"
+    job.refresh_from_db()
+    assert job.request_payload["callback_url"] == callbacks.url_for(job.public_id)
+    wait_for(lambda: Generation.objects.get(pk=job.pk).next_poll_at <= timezone.now(), timeout=10)
+    assert fast_jobs.callbacks and fast_jobs.callbacks[-1]["status"] == 204
