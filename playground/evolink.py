@@ -937,10 +937,3 @@ class Client:
         return EvoLinkError.from_code(
             "submission_uncertain", status=status, detail=detail, uncertain=True, retryable=False
         )
-
-
-def client_from_settings(api_key: str | None = None, **kwargs: Any) -> Client:
-    """A Client for settings.EVOLINK_BASE_URL with the given key (default: EVOLINK_API_KEY)."""
-    from django.conf import settings
-
-    return Client(api_key if api_key is not None else settings.EVOLINK_API_KEY, **kwargs)

@@ -17,7 +17,6 @@ from playground.evolink import (
     Client,
     EvoLinkError,
     Task,
-    client_from_settings,
 )
 from playground.simulator import Simulator
 from tests.fixtures_simulator import free_port
@@ -85,8 +84,10 @@ def test_it_reads_credits(simulator, evolink_client):
     assert "unlimited_credits" in credits["token"]
 
 
-def test_it_uses_settings_when_built_from_them(evolink_settings):
-    with client_from_settings() as client:
+def test_the_app_builds_its_client_from_settings(evolink_settings):
+    from playground import upstream
+
+    with upstream.client() as client:
         assert client.base_url == evolink_settings.base_url
         assert client.get_task(client.create_task(small_payload()).id).id
 
