@@ -282,19 +282,23 @@ def apply_poll(
         _check_deadline(pk, deadline, now)
         return
     task = answer
+    failure = None
+    if task.is_failed:
+        failure = task.error or evolink.EvoLinkError.from_code("unknown_error")
+    elif task.is_completed and not task.results:
+        failure = evolink.EvoLinkError.from_code("generation_failed_no_content")
+    if failure:
+        Generation.objects.end(
+            pk,
+            State.RUNNING,
+            State.FAILED,
+            failure.code,
+            failure.message,
+            usage=dict(task.usage),
+            upstream_status=task.status,
+        )
+        return
     if task.is_completed:
-        if not task.results:
-            error = evolink.EvoLinkError.from_code("generation_failed_no_content")
-            Generation.objects.end(
-                pk,
-                State.RUNNING,
-                State.FAILED,
-                error.code,
-                error.message,
-                usage=dict(task.usage),
-                upstream_status=task.status,
-            )
-            return
         moved = Generation.objects.transition(
             pk,
             State.RUNNING,
@@ -310,18 +314,6 @@ def apply_poll(
         )
         if moved:
             enqueue_archive(pk)
-        return
-    if task.is_failed:
-        error = task.error or evolink.EvoLinkError.from_code("unknown_error")
-        Generation.objects.end(
-            pk,
-            State.RUNNING,
-            State.FAILED,
-            error.code,
-            error.message,
-            usage=dict(task.usage),
-            upstream_status=task.status,
-        )
         return
     changes: dict[str, Any] = {
         "upstream_status": task.status,

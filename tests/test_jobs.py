@@ -374,3 +374,23 @@ def test_the_poller_loop_drives_many_jobs_and_then_stops(alice, fast_jobs: Simul
     assert states == {State.COMPLETED}
     assert fast_jobs.request_count(CREATE) == 12
     assert Lease.is_free(jobs.POLLER_LEASE)
+
+
+def test_a_completed_task_without_images_fails_with_its_meaning(alice) -> None:
+    job = Generation.objects.create(
+        owner=alice,
+        model="gpt-image-2",
+        prompt="x",
+        size="auto",
+        quality="low",
+        request_payload={},
+        state=State.RUNNING,
+        upstream_task_id="task-unified-1-x",
+    )
+    empty = evolink.Task(id="task-unified-1-x", status="completed", results=())
+    jobs.apply_poll(job.pk, 0, None, empty)
+    job.refresh_from_db()
+    assert (job.state, job.error_code) == (State.FAILED, "generation_failed_no_content")
+    assert (
+        job.error_message == evolink.EvoLinkError.from_code("generation_failed_no_content").message
+    )
