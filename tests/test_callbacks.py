@@ -11,20 +11,15 @@ from django.utils import timezone
 from playground import callbacks, jobs
 from playground.models import Generation, State
 from playground.simulator import Simulator
+from tests.factories import make_generation
 from tests.queue import queued_tasks, wait_for
 
 pytestmark = pytest.mark.django_db
 
 
 def running_job(owner, **extra) -> Generation:  # type: ignore[no-untyped-def]
-    payload = {"model": "gpt-image-2", "prompt": "x", "size": "auto", "quality": "low", "n": 1}
-    return Generation.objects.create(
-        owner=owner,
-        model="gpt-image-2",
-        prompt="x",
-        size="auto",
-        quality="low",
-        request_payload=payload,
+    return make_generation(
+        owner,
         state=State.RUNNING,
         upstream_task_id="task-unified-1-x",
         next_poll_at=timezone.now() + timedelta(minutes=5),
@@ -90,21 +85,7 @@ def test_the_simulator_calls_back_and_the_job_is_polled_at_once(
     settings.PUBLIC_BASE_URL, settings.EVOLINK_CALLBACKS = live_server.url, "on"
     settings.PLAYGROUND_POLL_SECONDS = 600  # only the callback can make it poll again
     settings.PLAYGROUND_FIRST_POLL_SECONDS = 600
-    payload = {
-        "model": "gpt-image-2",
-        "prompt": "call me back",
-        "size": "1024x640",
-        "quality": "low",
-        "n": 1,
-    }
-    job = Generation.objects.create(
-        owner=alice,
-        model="gpt-image-2",
-        prompt="call me back",
-        size="1024x640",
-        quality="low",
-        request_payload=payload,
-    )
+    job = make_generation(alice, prompt="call me back", size="1024x640")
     assert jobs.submit(job.pk) == "submitted"
     job.refresh_from_db()
     assert job.request_payload["callback_url"] == callbacks.url_for(job.public_id)

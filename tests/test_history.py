@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from playground.models import Generation, ResultImage, State
+from playground.models import Generation, State
+from tests.factories import fake_result, make_generation
 
 pytestmark = pytest.mark.django_db
 
@@ -21,21 +22,7 @@ def make(
     model: str = "gpt-image-2",
 ) -> list[Generation]:
     return [
-        Generation.objects.create(
-            owner=owner,
-            model=model,
-            prompt=f"{prompt} {i}",
-            size="auto",
-            quality="low",
-            state=state,
-            request_payload={
-                "model": model,
-                "prompt": prompt,
-                "size": "auto",
-                "quality": "low",
-                "n": 1,
-            },
-        )
+        make_generation(owner, prompt=f"{prompt} {i}", model=model, state=state)
         for i in range(count)
     ]
 
@@ -82,16 +69,7 @@ def test_search_filters_by_prompt(alice_client: Client, alice: User) -> None:
 
 def test_strangers_see_nothing(alice: User, charlie_client: Client) -> None:
     (job,) = make(alice, 1, prompt="alice's secret")
-    ResultImage.objects.create(
-        generation=job,
-        index=0,
-        file="x.png",
-        thumbnail="x.webp",
-        format="PNG",
-        width=1,
-        height=1,
-        bytes=1,
-    )
+    fake_result(job)
     assert "secret" not in charlie_client.get("/studio/history/").content.decode()
     assert "secret" not in charlie_client.get("/").content.decode()
     for url in (
@@ -138,16 +116,7 @@ def test_the_fragment_query_count_does_not_grow_with_history(
     make(alice, 3)
     small = queries_for_page()
     for job in make(alice, 60):
-        ResultImage.objects.create(
-            generation=job,
-            index=0,
-            file="x.png",
-            thumbnail="x.webp",
-            format="PNG",
-            width=1,
-            height=1,
-            bytes=1,
-        )
+        fake_result(job)
     assert queries_for_page() == small
 
 

@@ -18,6 +18,7 @@ from PIL import Image
 from playground import catalogue, evolink, jobs, upstream
 from playground.models import Generation, Lease, State
 from playground.simulator import Simulator
+from tests.factories import make_generation
 from tests.queue import drain, queued_tasks, wait_for
 
 pytestmark = pytest.mark.django_db
@@ -301,21 +302,9 @@ def test_the_local_deadline_stops_polling_and_check_again_resumes(
 
 def test_the_reconciler_sweeps_up_after_vanished_workers(alice, fast_jobs: Simulator) -> None:
     old = timezone.now() - timedelta(minutes=5)
-    payload = {"model": "gpt-image-2", "prompt": "x", "size": "auto", "quality": "low", "n": 1}
 
     def row(state: str, **extra: object) -> Generation:
-        return Generation.objects.create(
-            owner=alice,
-            model="gpt-image-2",
-            prompt="x",
-            size="auto",
-            quality="low",
-            request_payload=payload,
-            state=state,
-            created_at=old,
-            updated_at=old,
-            **extra,
-        )
+        return make_generation(alice, state=state, created_at=old, updated_at=old, **extra)
 
     lost_in_queue = row(State.QUEUED)
     died_mid_post = row(State.SUBMITTING)
@@ -343,24 +332,7 @@ def test_one_poller_at_a_time(db: None) -> None:
 
 
 def test_the_poller_loop_drives_many_jobs_and_then_stops(alice, fast_jobs: Simulator) -> None:
-    payload = {
-        "model": "gpt-image-2",
-        "prompt": "many",
-        "size": "1024x640",
-        "quality": "low",
-        "n": 1,
-    }
-    pks = [
-        Generation.objects.create(
-            owner=alice,
-            model="gpt-image-2",
-            prompt="many",
-            size="1024x640",
-            quality="low",
-            request_payload=payload,
-        ).pk
-        for _ in range(12)
-    ]
+    pks = [make_generation(alice, prompt="many", size="1024x640").pk for _ in range(12)]
     for pk in pks:
         jobs.submit(pk)
     queued_tasks()  # drop the poller wake-ups; we run one loop by hand
@@ -377,16 +349,7 @@ def test_the_poller_loop_drives_many_jobs_and_then_stops(alice, fast_jobs: Simul
 
 
 def test_a_completed_task_without_images_fails_with_its_meaning(alice) -> None:
-    job = Generation.objects.create(
-        owner=alice,
-        model="gpt-image-2",
-        prompt="x",
-        size="auto",
-        quality="low",
-        request_payload={},
-        state=State.RUNNING,
-        upstream_task_id="task-unified-1-x",
-    )
+    job = make_generation(alice, state=State.RUNNING, upstream_task_id="task-unified-1-x")
     empty = evolink.Task(id="task-unified-1-x", status="completed", results=())
     jobs.apply_poll(job.pk, 0, None, empty)
     job.refresh_from_db()

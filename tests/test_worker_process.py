@@ -9,6 +9,7 @@ import pytest
 from playground import jobs
 from playground.models import Generation, State
 from playground.simulator import Simulator
+from tests.factories import make_generation
 from tests.processes import kill, start_cluster
 from tests.queue import wait_for
 
@@ -20,21 +21,7 @@ def test_a_killed_worker_loses_nothing_and_submits_nothing_twice(
 ) -> None:
     settings.EVOLINK_BASE_URL, settings.EVOLINK_API_KEY = simulator.base_url, simulator.api_key
     simulator.slow_tasks(4)
-    payload = {
-        "model": "gpt-image-2",
-        "prompt": "survive a crash",
-        "size": "1024x640",
-        "quality": "low",
-        "n": 1,
-    }
-    generation = Generation.objects.create(
-        owner=alice,
-        model="gpt-image-2",
-        prompt=payload["prompt"],
-        size="1024x640",
-        quality="low",
-        request_payload=payload,
-    )
+    generation = make_generation(alice, prompt="survive a crash", size="1024x640")
     jobs.enqueue_submit(generation.pk)
 
     first = start_cluster(simulator)

@@ -1,0 +1,45 @@
+"""Rows for tests that start from a job in a given state rather than from the form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground.models import Generation, ResultImage
+
+
+def make_generation(
+    owner: Any,
+    *,
+    prompt: str = "x",
+    model: str = "gpt-image-2",
+    size: str = "auto",
+    quality: str = "low",
+    n: int = 1,
+    **fields: Any,
+) -> Generation:
+    """A job whose stored request matches its columns, as the studio would store it."""
+    payload = {"model": model, "prompt": prompt, "size": size, "quality": quality, "n": n}
+    return Generation.objects.create(
+        owner=owner,
+        model=model,
+        prompt=prompt,
+        size=size,
+        quality=quality,
+        n=n,
+        request_payload=payload,
+        **fields,
+    )
+
+
+def fake_result(generation: Generation, index: int = 0) -> ResultImage:
+    """A result row without a real file, for pages that only list results."""
+    return ResultImage.objects.create(
+        generation=generation,
+        index=index,
+        file="x.png",
+        thumbnail="x.webp",
+        format="PNG",
+        width=1,
+        height=1,
+        bytes=1,
+    )
