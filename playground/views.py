@@ -218,6 +218,7 @@ def _form_context(
         live["size_problems"] = []  # already said next to the fields
     return {
         "form": form,
+        "form_key": _form_key(form),
         "spec": form.spec,
         "models": catalogue.MODELS.values(),
         "custom_size": CUSTOM_SIZE,
@@ -260,14 +261,29 @@ def _initial_data(form: GenerationForm) -> QueryDict:
     return data
 
 
+def _form_key(form: GenerationForm) -> str:
+    """Which rendered form a live answer belongs to: its one-use client token."""
+    value = form["client_token"].value()
+    return str(value) if value else ""
+
+
 @require_GET
 def live(request: HttpRequest) -> HttpResponse:
-    """Token count, resolved pixel size and cost for the form's current values."""
+    """Token count, resolved pixel size and cost for the form's current values.
+
+    The answer names the form it was asked for: its out-of-band parts only replace
+    that form's counter and size line, so an answer that arrives after the form was
+    swapped (a model switch, a Generate) cannot overwrite the newer form.
+    """
     spec = form_for(request.GET.get("model")).spec
+    try:
+        form_key = str(uuid.UUID(request.GET.get("client_token", "")))
+    except ValueError:
+        form_key = ""
     return render(
         request,
         "playground/studio.html#live-content",
-        {"live": live_summary(spec, request.GET), "live_oob": True},
+        {"live": live_summary(spec, request.GET), "live_oob": True, "form_key": form_key},
     )
 
 

@@ -70,3 +70,46 @@ def test_switch_models_see_live_size_and_estimate_and_a_size_error(page: Page, l
     expect(page.get_by_label("Prompt")).to_have_value("a lighthouse at dawn, watercolour")
     expect(page.get_by_label("Width (px)")).to_have_value("1000")
     expect(page.locator("#history")).to_contain_text("Nothing yet")
+
+
+def test_a_late_live_answer_never_overwrites_a_newer_form(page: Page, live_server) -> None:
+    """The race of a loaded machine, made certain: a live refresh of the gpt-image-2
+    form is held back until GPT Image 1's form has replaced it, then let through."""
+    log_in(page, live_server.url)
+    page.get_by_label("Prompt").fill("a lighthouse")
+    page.get_by_label("Prompt").blur()  # its change event is sent now, not during the switch
+    expect(page.locator("#prompt-count")).to_contain_text("12 / 32,000 characters")
+    wait_for_htmx(page)
+    page.evaluate(
+        "window.__dropped = 0; document.body.addEventListener("
+        "'htmx:oobErrorNoTarget', () => { window.__dropped += 1 })"
+    )
+
+    held: list = []
+
+    def hold_the_first(route) -> None:  # type: ignore[no-untyped-def]
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/studio/live/"), hold_the_first)
+    # Exactly one live refresh of the gpt-image-2 form (as an added reference sends).
+    page.evaluate("document.body.dispatchEvent(new CustomEvent('references-changed'))")
+    for _ in range(100):  # the route handler runs while Playwright is pumping events
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+
+    page.get_by_role("link", name="GPT Image 1", exact=True).click()
+    expect(page.get_by_label("Resolution")).to_have_count(0)
+    wait_for_htmx(page)
+    expect(page.locator("#prompt-count")).to_contain_text(re.compile(r"\d+ / 2,000 tokens"))
+
+    with page.expect_response(re.compile(r"/studio/live/")):
+        held[0].continue_()
+    # Both out-of-band parts (counter, size line) of the stale answer found no target.
+    page.wait_for_function("() => window.__dropped === 2")
+    expect(page.locator("#prompt-count")).to_contain_text(re.compile(r"\d+ / 2,000 tokens"))
+    expect(page.locator("#size-preview")).not_to_contain_text("Auto")

@@ -261,12 +261,32 @@ def test_an_htmx_post_returns_a_fresh_form_and_refreshes_the_history(alice_clien
     ],
 )
 def test_the_live_panel(alice_client: Client, query: dict, expected: list[str]) -> None:
-    response = alice_client.get("/studio/live/", query, HTTP_HX_REQUEST="true")
+    token = str(uuid.uuid4())
+    response = alice_client.get(
+        "/studio/live/", {**query, "client_token": token}, HTTP_HX_REQUEST="true"
+    )
     html = response.content.decode()
     for fragment in expected:
         assert fragment in html, fragment
-    # The token count and pixel size ride along as out-of-band swaps.
-    assert 'id="prompt-count" class="hint" hx-swap-oob="true"' in html.replace("  ", " ")
+    # The token count and pixel size ride along as out-of-band swaps, aimed only at the
+    # form that asked (a late answer must not land in a form swapped in since).
+    for element in ("prompt-count", "size-preview"):
+        assert f"hx-swap-oob=\"outerHTML:#{element}[data-form='{token}']\"" in html, element
+
+
+def test_a_live_answer_names_no_form_for_a_bad_token(alice_client: Client) -> None:
+    html = alice_client.get(
+        "/studio/live/", {"model": "gpt-image-2", "client_token": "'] , body"}
+    ).content.decode()
+    assert "outerHTML:#prompt-count[data-form='']" in html
+    assert "body" not in html.split("<p", 1)[1].split(">", 1)[0]
+
+
+def test_the_form_and_its_live_parts_carry_the_same_key(alice_client: Client) -> None:
+    html = alice_client.get("/?model=gpt-image-1").content.decode()
+    token = html.split('name="client_token" value="', 1)[1].split('"', 1)[0]
+    assert f'id="prompt-count" class="hint" data-form="{token}"' in html
+    assert f'id="size-preview" class="hint" data-form="{token}"' in html
 
 
 def test_an_over_long_prompt_is_flagged_live(alice_client: Client) -> None:
