@@ -75,7 +75,7 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from playground.models import Generation, ResultImage, State
+    from playground.generations.models import Generation, ResultImage, State
     from tests.fixtures_simulator import free_port
 
     call_command("migrate", verbosity=0)

@@ -47,7 +47,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "template_partials",
     "django_q",
-    "playground",
+    # Dependencies point one way: studio → generations → evolink → catalogue.
+    "playground.generations",
+    "playground.evolink",
+    "playground.studio",
 ]
 
 MIDDLEWARE = [
@@ -77,7 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "playground.context_processors.upstream_mode",
+                "playground.studio.context_processors.upstream_mode",
             ],
         },
     },
@@ -172,7 +175,7 @@ EVOLINK_CALLBACK_KEY = os.getenv("EVOLINK_CALLBACK_KEY", "")
 # Uploads: the first handler stops each file past 50 MB; the rest spool to temporary
 # files above 2.5 MB, so a 16 × 50 MB request never sits in memory.
 FILE_UPLOAD_HANDLERS = [
-    "playground.references.ReferenceSizeLimitHandler",
+    "playground.generations.references.ReferenceSizeLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

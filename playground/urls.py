@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from playground import views
+from playground.studio import views
 
 urlpatterns = [
     path("", views.studio, name="studio"),

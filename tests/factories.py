@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playground.models import Generation, ResultImage
+from playground.generations.models import Generation, ResultImage
 
 
 def make_generation(

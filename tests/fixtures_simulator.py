@@ -5,7 +5,7 @@
   plain-http callbacks allowed so tests can receive them on loopback.
 - `simulator`: the same object, reset before and after each test (tasks, files,
   faults, counters, credits, `task_seconds` / `result_ttl`). It has `.base_url`,
-  `.api_key` and the fault-injection / inspection API of playground.simulator.
+  `.api_key` and the fault-injection / inspection API of playground.evolink.simulator.
 - `evolink_settings`: points settings.EVOLINK_BASE_URL / EVOLINK_FILES_BASE_URL /
   EVOLINK_API_KEY at it (it plays the Files API host too) and returns the simulator.
 - `evolink_client`: an `evolink.Client` for it with fast backoff.
@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from playground.evolink import Client
-from playground.simulator import Simulator
+from playground.evolink.client import Client
+from playground.evolink.simulator import Simulator
 
 TEST_TASK_SECONDS = 0.3
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from playground.simulator import Simulator
+from playground.evolink.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 

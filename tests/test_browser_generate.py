@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from playground.simulator import AUTO_SIZE, Simulator
+from playground.evolink.simulator import AUTO_SIZE, Simulator
 from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
 from tests.processes import kill, start_cluster
 

@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from playground.models import Generation, State
-from playground.simulator import Simulator
+from playground.evolink.simulator import Simulator
+from playground.generations.models import Generation, State
 from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
 from tests.processes import kill, start_cluster
 

@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from playground import callbacks, jobs
-from playground.models import Generation, State
-from playground.simulator import Simulator
+from playground.evolink.simulator import Simulator
+from playground.generations import callbacks, jobs
+from playground.generations.models import Generation, State
 from tests.factories import make_generation
 from tests.queue import queued_tasks, wait_for
 
@@ -59,7 +59,7 @@ def test_a_valid_callback_only_moves_the_next_poll(alice) -> None:  # type: igno
     job.refresh_from_db()
     assert job.state == State.RUNNING and job.result_urls == []
     assert job.next_poll_at <= timezone.now()
-    assert [t["func"] for t in queued_tasks()] == ["playground.jobs.poller"]
+    assert [t["func"] for t in queued_tasks()] == ["playground.generations.jobs.poller"]
 
 
 def test_an_invalid_callback_is_refused(alice) -> None:  # type: ignore[no-untyped-def]

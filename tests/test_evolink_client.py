@@ -11,14 +11,14 @@ import pytest
 from PIL import Image
 
 from playground import catalogue, pricing
-from playground.evolink import (
+from playground.evolink.client import (
     ERRORS,
     HTTP_STATUS_CODES,
     Client,
     EvoLinkError,
     Task,
 )
-from playground.simulator import Simulator
+from playground.evolink.simulator import Simulator
 from tests.fixtures_simulator import free_port
 
 CREATE = "POST /v1/images/generations"
@@ -85,7 +85,7 @@ def test_it_reads_credits(simulator, evolink_client):
 
 
 def test_the_app_builds_its_client_from_settings(evolink_settings):
-    from playground import upstream
+    from playground.evolink import upstream
 
     with upstream.client() as client:
         assert client.base_url == evolink_settings.base_url

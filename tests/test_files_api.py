@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from playground import catalogue
-from playground.evolink import (
+from playground.evolink.client import (
     DEFAULT_FILES_BASE_URL,
     FILES_UPLOAD_PATH,
     Client,
@@ -29,7 +29,7 @@ from playground.evolink import (
     Task,
     UploadedFile,
 )
-from playground.simulator import Simulator, read_multipart
+from playground.evolink.simulator import Simulator, read_multipart
 from tests.fixtures_simulator import free_port
 
 UPLOAD = "POST /api/v1/files/upload/stream"

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from playground.models import Generation, State
+from playground.generations.models import Generation, State
 from tests.factories import fake_result, make_generation
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,12 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from playground import catalogue, evolink, jobs, upstream
-from playground.models import Generation, Lease, State
-from playground.simulator import Simulator
+from playground import catalogue
+from playground.evolink import client as evolink
+from playground.evolink import upstream
+from playground.evolink.simulator import Simulator
+from playground.generations import jobs
+from playground.generations.models import Generation, Lease, State
 from tests.factories import make_generation
 from tests.queue import drain, queued_tasks, wait_for
 
@@ -47,7 +50,7 @@ def generate(client: Client, capture, **data: str) -> Generation:  # type: ignor
 def submit_only(generation: Generation) -> None:
     """Run just the submit task (and drop the poller wake-up it enqueues)."""
     (task,) = queued_tasks()
-    assert (task["func"], task["args"]) == ("playground.jobs.submit", (generation.pk,))
+    assert (task["func"], task["args"]) == ("playground.generations.jobs.submit", (generation.pk,))
     jobs.submit(*task["args"])
     queued_tasks()
 
@@ -72,7 +75,7 @@ def test_a_job_runs_to_completion_and_its_images_are_archived(
     generation = generate(alice_client, django_capture_on_commit_callbacks, n="2")
     assert generation.state == State.QUEUED
     (task,) = queued_tasks()
-    assert (task["func"], task["args"]) == ("playground.jobs.submit", (generation.pk,))
+    assert (task["func"], task["args"]) == ("playground.generations.jobs.submit", (generation.pk,))
     jobs.submit(*task["args"])
     generation.refresh_from_db()
     assert generation.state == State.RUNNING
@@ -258,7 +261,7 @@ def test_a_failed_download_is_retried_until_the_links_expire(
 
         wait_for(archiving)
     fast_jobs.expire_results()
-    assert [t["func"] for t in queued_tasks()] == ["playground.jobs.archive"]
+    assert [t["func"] for t in queued_tasks()] == ["playground.generations.jobs.archive"]
     assert jobs.archive(generation.pk) == "retry later"
     generation.refresh_from_db()
     assert generation.state == State.ARCHIVING and generation.lease_until > timezone.now()

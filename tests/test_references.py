@@ -11,9 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from playground import catalogue, jobs, references, upstream
-from playground.models import Generation, GenerationReference, ReferenceImage, State
-from playground.simulator import Simulator
+from playground import catalogue
+from playground.evolink import upstream
+from playground.evolink.simulator import Simulator
+from playground.generations import jobs, references
+from playground.generations.models import Generation, GenerationReference, ReferenceImage, State
 from tests.fixtures_simulator import free_port
 from tests.queue import queued_tasks, wait_for
 
@@ -210,7 +212,7 @@ def test_a_warning_before_paying_for_references_evolink_cannot_reach(
 
 
 def make_finished_job(alice, n_images: int = 1) -> Generation:  # type: ignore[no-untyped-def]
-    from playground.jobs import save_result
+    from playground.generations.jobs import save_result
 
     generation = Generation.objects.create(
         owner=alice,
@@ -306,7 +308,7 @@ def submit_and_finish(pk: int) -> Generation:
         def done() -> bool:
             jobs.poll_due(client)
             for task in queued_tasks():
-                if task["func"] == "playground.jobs.archive":
+                if task["func"] == "playground.generations.jobs.archive":
                     jobs.archive(*task["args"])
             return not Generation.objects.get(pk=pk).is_in_flight
 

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from playground import catalogue
-from playground.simulator import Simulator, render_png
+from playground.evolink.simulator import Simulator, render_png
 from tests.fixtures_simulator import free_port
 
 CREATE = "/v1/images/generations"

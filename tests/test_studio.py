@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from playground.models import Generation
+from playground.generations.models import Generation
 from tests.queue import queued_tasks
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +194,7 @@ def test_a_valid_post_stores_the_job_and_enqueues_it_after_commit(
     }
     assert (generation.output_width, generation.output_height) == (3840, 2160)
     assert generation.estimated_credits > 0
-    assert [t["func"] for t in queued_tasks()] == ["playground.jobs.submit"]
+    assert [t["func"] for t in queued_tasks()] == ["playground.generations.jobs.submit"]
 
 
 def test_a_custom_size_is_sent_as_wxh(alice_client: Client) -> None:

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from playground import jobs
-from playground.models import Generation, State
-from playground.simulator import Simulator
+from playground.evolink.simulator import Simulator
+from playground.generations import jobs
+from playground.generations.models import Generation, State
 from tests.factories import make_generation
 from tests.processes import kill, start_cluster
 from tests.queue import wait_for

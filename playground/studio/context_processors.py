@@ -2,7 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from playground import upstream
+from playground.evolink import upstream
 
 
 def upstream_mode(request: HttpRequest) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import playground.models
 from django.db import migrations, models
+
+import playground.generations.models
 
 
 class Migration(migrations.Migration):
@@ -18,8 +19,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('sha256', models.CharField(max_length=64, unique=True)),
-                ('file', models.FileField(max_length=255, upload_to=playground.models.reference_upload_to)),
-                ('thumbnail', models.FileField(max_length=255, upload_to=playground.models.reference_upload_to)),
+                ('file', models.FileField(max_length=255, upload_to=playground.generations.models.reference_upload_to)),
+                ('thumbnail', models.FileField(max_length=255, upload_to=playground.generations.models.reference_upload_to)),
                 ('format', models.CharField(max_length=10)),
                 ('width', models.PositiveIntegerField()),
                 ('height', models.PositiveIntegerField()),

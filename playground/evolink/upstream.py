@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from playground import evolink
+from playground.evolink import client as evolink
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from PIL import Image
 
 from playground import catalogue
-from playground.models import ReferenceImage
+from playground.generations.models import ReferenceImage
 
 FORM_SALT = "playground.reference.form"
 URL_SALT = "playground.reference.url"

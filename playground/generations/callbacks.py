@@ -16,7 +16,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
-from playground import references
+from playground.generations import references
 
 
 def _key() -> bytes:

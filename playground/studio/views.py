@@ -24,9 +24,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground import callbacks, catalogue, jobs, pricing, references, upstream
-from playground.forms import CUSTOM_SIZE, GenerationForm, form_for
-from playground.models import (
+from playground import catalogue, pricing
+from playground.evolink import upstream
+from playground.generations import callbacks, jobs, references
+from playground.generations.models import (
     IN_FLIGHT_STATES,
     Generation,
     GenerationReference,
@@ -34,6 +35,7 @@ from playground.models import (
     ResultImage,
     State,
 )
+from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
 
 HISTORY_PAGE_SIZE = 20
 
@@ -76,7 +78,7 @@ def studio(request: HttpRequest) -> HttpResponse:
                 fresh = type(form)(initial=_initial_from(form), references=attached)
                 response = render(
                     request,
-                    "playground/studio.html#generation-form",
+                    "studio/studio.html#generation-form",
                     _form_context(request, fresh),
                 )
                 response["HX-Trigger"] = "history-changed"
@@ -85,17 +87,17 @@ def studio(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('studio')}?{urlencode({'model': form.spec.id})}")
         context = _form_context(request, form, upload_errors)
         if is_htmx(request):
-            return render(request, "playground/studio.html#generation-form", context)
-        return render(request, "playground/studio.html", {**context, **_history_context(request)})
+            return render(request, "studio/studio.html#generation-form", context)
+        return render(request, "studio/studio.html", {**context, **_history_context(request)})
 
     form = _form_from_get(request)
     if is_htmx(request):
         return render(
-            request, "playground/studio.html#generation-form", _form_context(request, form)
+            request, "studio/studio.html#generation-form", _form_context(request, form)
         )
     return render(
         request,
-        "playground/studio.html",
+        "studio/studio.html",
         {**_form_context(request, form), **_history_context(request)},
     )
 
@@ -282,7 +284,7 @@ def live(request: HttpRequest) -> HttpResponse:
         form_key = ""
     return render(
         request,
-        "playground/studio.html#live-content",
+        "studio/studio.html#live-content",
         {"live": live_summary(spec, request.GET), "live_oob": True, "form_key": form_key},
     )
 
@@ -305,7 +307,7 @@ def reference_upload(request: HttpRequest) -> HttpResponse:
         except references.RejectedUpload as rejected:
             errors.append(str(rejected))
     return render(
-        request, "playground/studio.html#upload-result", {"chips": chips, "errors": errors}
+        request, "studio/studio.html#upload-result", {"chips": chips, "errors": errors}
     )
 
 
@@ -317,7 +319,7 @@ def reference_from_result(request: HttpRequest, public_id: uuid.UUID, index: int
     if len(attached) >= catalogue.MAX_REFERENCE_IMAGES:
         response = render(
             request,
-            "playground/studio.html#upload-errors",
+            "studio/studio.html#upload-errors",
             {
                 "errors": [
                     _("Not added: at most %(max)d reference images per job.")
@@ -332,7 +334,7 @@ def reference_from_result(request: HttpRequest, public_id: uuid.UUID, index: int
     with result.file.open("rb") as f:
         reference = references.store(f, f"result-{result.generation_id}-{index}")
     response = render(
-        request, "playground/studio.html#chips", {"chips": [_chip(reference, request.user)]}
+        request, "studio/studio.html#chips", {"chips": [_chip(reference, request.user)]}
     )
     response["HX-Trigger"] = "references-changed"
     return response
@@ -469,7 +471,7 @@ def _history_context(request: HttpRequest) -> dict[str, Any]:
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
     """The history fragment: the live poll and the search box swap it whole."""
-    return render(request, "playground/studio.html#history", _history_context(request))
+    return render(request, "studio/studio.html#history", _history_context(request))
 
 
 @require_GET
@@ -480,7 +482,7 @@ def generation_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     )
     return render(
         request,
-        "playground/generation_detail.html",
+        "studio/generation_detail.html",
         {
             "generation": generation,
             "poll_deadline_minutes": int(jobs.poll_deadline().total_seconds() // 60),

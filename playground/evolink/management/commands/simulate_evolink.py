@@ -10,12 +10,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from playground.simulator import DEFAULT_CREDITS, DEFAULT_FILES_TTL, Simulator
+from playground.evolink.simulator import DEFAULT_CREDITS, DEFAULT_FILES_TTL, Simulator
 
 
 class Command(BaseCommand):
     help = (
-        "Run an EvoLink-compatible image API on this machine (see playground/simulator.py "
+        "Run an EvoLink-compatible image API on this machine (see playground/evolink/simulator.py "
         "for fault injection and prompt directives such as [fail:content_policy_violation])."
     )
 

@@ -131,7 +131,7 @@ class Generation(models.Model):
     upstream_completed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    # Bookkeeping for the workers (see playground/jobs.py).
+    # Bookkeeping for the workers (see playground/generations/jobs.py).
     next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     poll_deadline = models.DateTimeField(null=True, blank=True)
     polls = models.PositiveIntegerField(default=0)
@@ -261,7 +261,7 @@ class ReferenceImage(models.Model):
     """An image a person gave us to edit from: stored once per content (sha256).
 
     Who may use it is decided by the signed tokens the forms carry (see
-    playground/references.py), not by this row: identical uploads by two people share
+    playground/generations/references.py), not by this row: identical uploads by two people share
     one stored file.
     """
 

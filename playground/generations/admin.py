@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from playground.models import Generation, ResultImage
+from playground.generations.models import Generation, ResultImage
 
 
 class ResultImageInline(admin.TabularInline):

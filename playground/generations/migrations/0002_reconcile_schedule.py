@@ -8,7 +8,7 @@ def create_schedule(apps, schema_editor):
     Schedule.objects.update_or_create(
         name="playground-reconcile",
         defaults={
-            "func": "playground.jobs.reconcile",
+            "func": "playground.generations.jobs.reconcile",
             "schedule_type": "I",
             "minutes": 1,
             "repeats": -1,

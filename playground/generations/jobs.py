@@ -36,8 +36,10 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 from PIL import Image
 
-from playground import callbacks, evolink, references, upstream
-from playground.models import Generation, Lease, ReferenceImage, ResultImage, State
+from playground.evolink import client as evolink
+from playground.evolink import upstream
+from playground.generations import callbacks, references
+from playground.generations.models import Generation, Lease, ReferenceImage, ResultImage, State
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +77,17 @@ ARCHIVE_LEASE = timedelta(minutes=5)
 
 
 def enqueue_submit(pk: int) -> None:
-    async_task("playground.jobs.submit", pk, task_name=f"submit-{pk}-{uuid.uuid4().hex[:6]}")
+    async_task(f"{__name__}.submit", pk, task_name=f"submit-{pk}-{uuid.uuid4().hex[:6]}")
 
 
 def enqueue_archive(pk: int) -> None:
-    async_task("playground.jobs.archive", pk, task_name=f"archive-{pk}-{uuid.uuid4().hex[:6]}")
+    async_task(f"{__name__}.archive", pk, task_name=f"archive-{pk}-{uuid.uuid4().hex[:6]}")
 
 
 def ensure_poller() -> None:
     """Start a poller loop unless one is running (its lease is held)."""
     if Lease.is_free(POLLER_LEASE):
-        async_task("playground.jobs.poller", task_name=f"poller-{uuid.uuid4().hex[:8]}")
+        async_task(f"{__name__}.poller", task_name=f"poller-{uuid.uuid4().hex[:8]}")
 
 
 # --- Submit ---------------------------------------------------------------------------
