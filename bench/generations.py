@@ -155,14 +155,14 @@ def main() -> None:
         pattern = re.compile(r'id="generation-(\d+)" data-state="completed"')
         deadline = time.monotonic() + args.timeout
         while len(visible) < args.jobs and time.monotonic() < deadline:
-            url = "/studio/history/"
+            url = "/t/a/history/"
             while url:  # every page, as a browser scrolled through them would see
                 html = browser.get(url).content.decode()
                 now = time.time()
                 for pk in pattern.findall(html):
                     visible.setdefault(int(pk), now)
                 older = re.search(r'href="/\?before=(\d+)"', html)
-                url = f"/studio/history/?before={older.group(1)}" if older else ""
+                url = f"/t/a/history/?before={older.group(1)}" if older else ""
             if not Generation.objects.in_flight().exists():
                 break  # everything ended (failures are counted below)
             time.sleep(0.5)
@@ -262,12 +262,12 @@ def main() -> None:
         )
         client = Client()
         client.force_login(owner)
-        client.get("/studio/history/")  # warm up
+        client.get("/t/a/history/")  # warm up
         timings = []
         for _ in range(30):
             with CaptureQueriesContext(connection) as ctx:
                 t0 = time.perf_counter()
-                assert client.get("/studio/history/").status_code == 200
+                assert client.get("/t/a/history/").status_code == 200
                 timings.append(time.perf_counter() - t0)
         return {
             "rows": rows,

@@ -114,13 +114,13 @@ def main() -> None:
                     "csrfmiddlewaretoken": client.cookies["csrftoken"],
                 },
             )
-            studio = client.get("/")  # warm up: templates, tokenizer, Pillow plugins
+            studio = client.get("/t/a/")  # warm up: templates, tokenizer, Pillow plugins
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', studio.text).group(1)
             before = memory_kb(worker)
             handles = [path.open("rb") for path in images]
             started = time.perf_counter()
             response = client.post(
-                "/references/",
+                "/t/a/references/",
                 files=[
                     ("file", (p.name, h, "image/png")) for p, h in zip(images, handles, strict=True)
                 ],

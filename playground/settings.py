@@ -47,7 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "template_partials",
     "django_q",
-    # Dependencies point one way: studio → generations → evolink → catalogue.
+    # Dependencies point one way: studio → generations → teams / evolink → catalogue.
+    "playground.teams",
     "playground.generations",
     "playground.evolink",
     "playground.studio",
@@ -81,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "playground.studio.context_processors.upstream_mode",
+                "playground.teams.context_processors.teams",
             ],
         },
     },
@@ -115,7 +117,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "studio"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"

@@ -1,50 +1,68 @@
+"""Every route. A team's pages live under /t/<team>/; a job is reached by its public id
+from anywhere (its team follows from the job); EvoLink's endpoints need no login.
+
+tests/test_access.py enumerates these patterns: a new view needs its access test.
+"""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from playground.studio import views
+from playground.generations import views as upstream_views
+from playground.studio import job_views, views
+from playground.teams import views as team_views
 
-urlpatterns = [
+team_patterns = [
     path("", views.studio, name="studio"),
-    path("studio/live/", views.live, name="live"),
-    path("studio/history/", views.history, name="history"),
-    path("generations/<uuid:public_id>/", views.generation_detail, name="generation_detail"),
+    path("history/", views.history, name="history"),
+    path("references/", views.reference_upload, name="reference_upload"),
+    path("members/", team_views.team_page, name="team"),
+    path("members/add/", team_views.member_add, name="member_add"),
+    path("members/<int:member_id>/role/", team_views.member_role, name="member_role"),
+    path("members/<int:member_id>/remove/", team_views.member_remove, name="member_remove"),
+    path("invitations/", team_views.invitation_create, name="invitation_create"),
     path(
-        "generations/<uuid:public_id>/check-again/",
-        views.generation_check_again,
-        name="generation_check_again",
+        "invitations/<int:invitation_id>/revoke/",
+        team_views.invitation_revoke,
+        name="invitation_revoke",
     ),
+]
+
+job_patterns = [
+    path("", job_views.generation_detail, name="generation_detail"),
+    path("check-again/", job_views.generation_check_again, name="generation_check_again"),
+    path("resubmit/", job_views.generation_resubmit, name="generation_resubmit"),
+    path("delete/", job_views.generation_delete, name="generation_delete"),
+    path("visibility/", job_views.generation_visibility, name="generation_visibility"),
+    path("images/<int:index>", job_views.result_image, name="result_image"),
+    path("images/<int:index>/thumbnail", job_views.result_thumbnail, name="result_thumbnail"),
     path(
-        "generations/<uuid:public_id>/resubmit/",
-        views.generation_resubmit,
-        name="generation_resubmit",
-    ),
-    path(
-        "generations/<uuid:public_id>/images/<int:index>",
-        views.result_image,
-        name="result_image",
-    ),
-    path(
-        "generations/<uuid:public_id>/images/<int:index>/thumbnail",
-        views.result_thumbnail,
-        name="result_thumbnail",
-    ),
-    path(
-        "generations/<uuid:public_id>/images/<int:index>/use-as-reference",
-        views.reference_from_result,
+        "images/<int:index>/use-as-reference",
+        job_views.reference_from_result,
         name="reference_from_result",
     ),
-    path("references/", views.reference_upload, name="reference_upload"),
-    path("references/<str:token>/thumbnail", views.reference_thumbnail, name="reference_thumbnail"),
-    # Public, for EvoLink: the signed token is the only key.
-    path("r/<str:token>.<str:ext>", views.reference_public, name="reference_public"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("t/<slug:team>/", include(team_patterns)),
+    path("generations/<uuid:public_id>/", include(job_patterns)),
+    path("studio/live/", views.live, name="live"),
+    path(
+        "references/<str:token>/thumbnail",
+        job_views.reference_thumbnail,
+        name="reference_thumbnail",
+    ),
+    path("invite/<str:token>/", team_views.invitation, name="invitation"),
+    # Public, for EvoLink: the signed token or the HMAC in the URL is the only key.
+    path("r/<str:token>.<str:ext>", upstream_views.reference_public, name="reference_public"),
     path(
         "hooks/evolink/<uuid:public_id>/<str:token>",
-        views.evolink_callback,
+        upstream_views.evolink_callback,
         name="evolink_callback",
     ),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", views.health, name="health"),
+    path("healthz", upstream_views.health, name="health"),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,8 @@
-"""Shared fixtures: the three personas of every permission test, and the simulator.
+"""Shared fixtures: the personas of every permission test, and the simulator.
 
-alice owns things, bob is a teammate (teams arrive in a later issue; today he is just
-another user), charlie is a stranger who must see nothing of alice's.
+Team A (`/t/a/`): alice makes things (member), bob is her teammate (member), vera is a
+viewer, ada is the team's admin. charlie is a member of team B only: a stranger who
+must see nothing of team A's. Anonymous visitors use pytest-django's `client`.
 """
 
 from __future__ import annotations
@@ -10,33 +11,86 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from playground.teams.models import Membership, Role, Team
+
 pytest_plugins = ["tests.fixtures_simulator"]
 
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture
-def alice(db: None) -> User:
-    return User.objects.create_user("alice", "alice@example.com", PASSWORD)
+STUDIO_A = "/t/a/"
+
+
+def member(username: str, team: Team, role: str = Role.MEMBER) -> User:
+    user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
+    Membership.objects.create(user=user, team=team, role=role)
+    return user
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture
-def charlie(db: None) -> User:
-    return User.objects.create_user("charlie", "charlie@example.com", PASSWORD)
+def team_a(db: None) -> Team:
+    return Team.objects.create(name="Team A", slug="a")
+
+
+@pytest.fixture
+def team_b(db: None) -> Team:
+    return Team.objects.create(name="Team B", slug="b")
+
+
+@pytest.fixture
+def alice(team_a: Team) -> User:
+    return member("alice", team_a)
+
+
+@pytest.fixture
+def bob(team_a: Team) -> User:
+    return member("bob", team_a)
+
+
+@pytest.fixture
+def vera(team_a: Team) -> User:
+    return member("vera", team_a, Role.VIEWER)
+
+
+@pytest.fixture
+def ada(team_a: Team) -> User:
+    return member("ada", team_a, Role.ADMIN)
+
+
+@pytest.fixture
+def charlie(team_b: Team) -> User:
+    return member("charlie", team_b)
 
 
 @pytest.fixture
 def alice_client(alice: User) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
+    return logged_in(alice)
+
+
+@pytest.fixture
+def bob_client(bob: User) -> Client:
+    return logged_in(bob)
+
+
+@pytest.fixture
+def vera_client(vera: User) -> Client:
+    return logged_in(vera)
+
+
+@pytest.fixture
+def ada_client(ada: User) -> Client:
+    return logged_in(ada)
 
 
 @pytest.fixture
 def charlie_client(charlie: User) -> Client:
-    client = Client()
-    client.force_login(charlie)
-    return client
+    return logged_in(charlie)
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground.generations.models import Generation, ResultImage
+from playground.teams.models import Team
 
 
 def make_generation(
@@ -19,7 +20,9 @@ def make_generation(
 ) -> Generation:
     """A job whose stored request matches its columns, as the studio would store it."""
     payload = {"model": model, "prompt": prompt, "size": size, "quality": quality, "n": n}
+    team = fields.pop("team", None) or Team.objects.filter(memberships__user=owner).first()
     return Generation.objects.create(
+        team=team,
         owner=owner,
         model=model,
         prompt=prompt,

@@ -11,6 +11,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from playground.evolink.simulator import AUTO_SIZE, Simulator
+from playground.teams.models import Membership, Team
 from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
 from tests.processes import kill, start_cluster
 
@@ -27,7 +28,8 @@ def cluster(simulator: Simulator, settings) -> Iterator[None]:  # type: ignore[n
 
 
 def log_in(page: Page, base_url: str) -> None:
-    User.objects.create_user("alice", password="s3cret-pass-word")
+    alice = User.objects.create_user("alice", password="s3cret-pass-word")
+    Membership.objects.create(user=alice, team=Team.objects.create(name="Team A", slug="a"))
     page.goto(f"{base_url}/login/")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("s3cret-pass-word")

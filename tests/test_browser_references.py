@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from playground.evolink.simulator import Simulator
 from playground.generations.models import Generation, State
+from playground.teams.models import Membership, Team
 from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
 from tests.processes import kill, start_cluster
 
@@ -48,7 +49,8 @@ def cluster(simulator: Simulator, settings, live_server) -> Iterator[None]:  # t
 def test_drop_paste_remove_generate_an_edit_and_edit_this(
     page: Page, live_server, cluster: None
 ) -> None:
-    User.objects.create_user("alice", password="s3cret-pass-word")
+    alice = User.objects.create_user("alice", password="s3cret-pass-word")
+    Membership.objects.create(user=alice, team=Team.objects.create(name="Team A", slug="a"))
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("s3cret-pass-word")

@@ -8,13 +8,15 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from playground.teams.models import Membership, Team
 from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def log_in(page: Page, base_url: str) -> None:
-    User.objects.create_user("alice", password="s3cret-pass-word")
+    alice = User.objects.create_user("alice", password="s3cret-pass-word")
+    Membership.objects.create(user=alice, team=Team.objects.create(name="Team A", slug="a"))
     page.goto(f"{base_url}/")
     expect(page).to_have_url(re.compile(r"/login/"))
     page.get_by_label("Username").fill("alice")

@@ -30,31 +30,48 @@ def make(
 def test_newest_first_with_counters(alice_client: Client, alice: User) -> None:
     make(alice, 2, State.COMPLETED)
     running = make(alice, 1, State.RUNNING, prompt="in flight")
-    html = alice_client.get("/studio/history/").content.decode()
+    html = alice_client.get("/t/a/history/").content.decode()
     assert "1 running · 2 completed" in html
     assert html.index(f'id="generation-{running[0].pk}"') < html.index("a fox 1")
     assert "<progress" in html
 
 
-def test_the_history_polls_only_while_something_is_in_flight(
-    alice_client: Client, alice: User
+def live_url(html: str) -> str:
+    return html.split('hx-get="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+
+
+def test_the_live_check_answers_204_until_something_changes(
+    alice_client: Client, alice: User, bob: User
 ) -> None:
     (job,) = make(alice, 1, State.RUNNING)
-    assert "every 2s" in alice_client.get("/studio/history/").content.decode()
-    Generation.objects.filter(pk=job.pk).update(state=State.COMPLETED)
-    html = alice_client.get("/studio/history/").content.decode()
-    assert "every 2s" not in html
-    assert 'hx-trigger="history-changed from:body"' in html
+    html = alice_client.get("/t/a/history/").content.decode()
+    assert 'hx-trigger="history-changed from:body, every 2s"' in html
+    url = live_url(html)
+    assert "since=" in url
+    # Nothing changed: an empty answer, nothing rendered.
+    response = alice_client.get(url)
+    assert response.status_code == 204 and response.content == b""
+
+    Generation.objects.transition(job.pk, State.RUNNING, progress=40)
+    changed = alice_client.get(url)
+    assert changed.status_code == 200 and 'value="40"' in changed.content.decode()
+    url = live_url(changed.content.decode())
+    assert alice_client.get(url).status_code == 204
+
+    # A colleague's new job shows up at the next check, with who made it.
+    make_generation(bob, prompt="a lighthouse by bob")
+    fresh = alice_client.get(url).content.decode()
+    assert "a lighthouse by bob" in fresh and ">by bob<" in fresh
 
 
 def test_pagination_has_no_cap(alice_client: Client, alice: User) -> None:
     jobs = make(alice, 45)
-    first = alice_client.get("/").content.decode()
+    first = alice_client.get("/t/a/").content.decode()
     assert first.count('class="history-item state-') == 20
     assert f"before={jobs[25].pk}" in first  # the 20th newest
-    second = alice_client.get(f"/?before={jobs[25].pk}").content.decode()
+    second = alice_client.get(f"/t/a/?before={jobs[25].pk}").content.decode()
     assert second.count('class="history-item state-') == 20
-    third = alice_client.get(f"/?before={jobs[5].pk}").content.decode()
+    third = alice_client.get(f"/t/a/?before={jobs[5].pk}").content.decode()
     assert third.count('class="history-item state-') == 5
     assert "Older jobs" not in third
 
@@ -62,16 +79,16 @@ def test_pagination_has_no_cap(alice_client: Client, alice: User) -> None:
 def test_search_filters_by_prompt(alice_client: Client, alice: User) -> None:
     make(alice, 3, prompt="lighthouse")
     make(alice, 2, prompt="tiger")
-    html = alice_client.get("/studio/history/?q=TIGER").content.decode()
+    html = alice_client.get("/t/a/history/?q=TIGER").content.decode()
     assert html.count('class="history-item state-') == 2 and "lighthouse" not in html
-    assert "No job matches" in alice_client.get("/studio/history/?q=zebra").content.decode()
+    assert "No job matches" in alice_client.get("/t/a/history/?q=zebra").content.decode()
 
 
 def test_strangers_see_nothing(alice: User, charlie_client: Client) -> None:
     (job,) = make(alice, 1, prompt="alice's secret")
     fake_result(job)
-    assert "secret" not in charlie_client.get("/studio/history/").content.decode()
-    assert "secret" not in charlie_client.get("/").content.decode()
+    assert "secret" not in charlie_client.get("/t/b/history/").content.decode()
+    assert "secret" not in charlie_client.get("/t/b/").content.decode()
     for url in (
         f"/generations/{job.public_id}/",
         f"/generations/{job.public_id}/images/0",
@@ -110,10 +127,11 @@ def test_the_fragment_query_count_does_not_grow_with_history(
         from django.test.utils import CaptureQueriesContext
 
         with CaptureQueriesContext(connection) as ctx:
-            assert alice_client.get("/studio/history/").status_code == 200
+            assert alice_client.get("/t/a/history/").status_code == 200
         return len(ctx.captured_queries)
 
     make(alice, 3)
+    queries_for_page()  # the first visit remembers the team: not part of the steady cost
     small = queries_for_page()
     for job in make(alice, 60):
         fake_result(job)

@@ -42,7 +42,7 @@ def generate(client: Client, capture, **data: str) -> Generation:  # type: ignor
     }
     body.update(data)
     with capture(execute=True):
-        response = client.post("/", body)
+        response = client.post("/t/a/", body)
     assert response.status_code == 302, response.content.decode()[:2000]
     return Generation.objects.latest("id")
 
@@ -127,7 +127,7 @@ def test_each_failure_code_is_shown_with_its_meaning(
     assert generation.state == State.FAILED
     assert generation.error_code == code
     assert generation.error_message == evolink.EvoLinkError.from_code(code).message
-    html = alice_client.get("/studio/history/").content.decode()
+    html = alice_client.get("/t/a/history/").content.decode()
     assert generation.error_message.replace("'", "&#x27;") in html
 
 

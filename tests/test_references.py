@@ -63,7 +63,7 @@ MATRIX = [
 def test_upload_validation_matrix(
     alice_client: Client, name: str, data: bytes, message: str | None
 ) -> None:
-    html = alice_client.post("/references/", {"file": upload(name, data)}).content.decode()
+    html = alice_client.post("/t/a/references/", {"file": upload(name, data)}).content.decode()
     if message is None:
         assert html.count('class="reference-chip"') == 1
         assert ReferenceImage.objects.count() == 1
@@ -76,15 +76,15 @@ def test_upload_validation_matrix(
 def test_a_file_over_50_mb_is_refused_and_not_stored(alice_client: Client) -> None:
     too_big = image_bytes() + b"\0" * (catalogue.MAX_REFERENCE_BYTES + 1 - len(image_bytes()))
     assert len(too_big) == 50 * 1024 * 1024 + 1
-    html = alice_client.post("/references/", {"file": upload("huge.png", too_big)}).content
+    html = alice_client.post("/t/a/references/", {"file": upload("huge.png", too_big)}).content
     assert b"huge.png: larger than 50 MB" in html
     assert ReferenceImage.objects.count() == 0
 
 
 def test_identical_uploads_are_stored_once(alice_client: Client, charlie_client: Client) -> None:
     data = image_bytes("PNG", (80, 80), "orange")
-    alice_client.post("/references/", {"file": upload("a.png", data)})
-    charlie_client.post("/references/", {"file": upload("b.png", data)})
+    alice_client.post("/t/a/references/", {"file": upload("a.png", data)})
+    charlie_client.post("/t/b/references/", {"file": upload("b.png", data)})
     (reference,) = ReferenceImage.objects.all()
     assert reference.file.name.endswith(f"{reference.sha256}.png")
     assert "a.png" not in reference.file.name  # never the user's file name
@@ -110,7 +110,7 @@ def form_body(**extra: object) -> dict:
 
 def test_rejected_files_are_named_and_everything_else_is_kept(alice_client: Client) -> None:
     response = alice_client.post(
-        "/",
+        "/t/a/",
         form_body(
             quality="high",
             n="2",
@@ -128,7 +128,7 @@ def test_rejected_files_are_named_and_everything_else_is_kept(alice_client: Clie
     assert 'value="high" selected' in html and 'value="2"' in html
     assert Generation.objects.count() == 0
     # Sending the form again with the kept references creates the job.
-    response = alice_client.post("/", form_body(reference=tokens_in(html)))
+    response = alice_client.post("/t/a/", form_body(reference=tokens_in(html)))
     assert response.status_code == 302
     generation = Generation.objects.get()
     assert [link.reference.format for link in generation.references.all()] == ["PNG", "WEBP"]
@@ -136,22 +136,22 @@ def test_rejected_files_are_named_and_everything_else_is_kept(alice_client: Clie
 
 def test_at_most_16_references(alice_client: Client) -> None:
     files = [upload(f"{i}.png", image_bytes(color=(i * 10, 0, 0))) for i in range(17)]
-    html = alice_client.post("/", form_body(reference_files=files)).content.decode()
+    html = alice_client.post("/t/a/", form_body(reference_files=files)).content.decode()
     assert "17 reference images are attached; at most 16 are allowed. Remove 1." in html
     assert len(tokens_in(html)) == 17 and Generation.objects.count() == 0
 
 
 def test_another_users_token_attaches_nothing(alice_client: Client, charlie_client: Client) -> None:
-    html = alice_client.post("/references/", {"file": upload("a.png", image_bytes())})
+    html = alice_client.post("/t/a/references/", {"file": upload("a.png", image_bytes())})
     (token,) = tokens_in(html.content.decode())
     assert charlie_client.get(f"/references/{token}/thumbnail").status_code == 404
     assert alice_client.get(f"/references/{token}/thumbnail").status_code == 200
-    charlie_client.post("/", form_body(reference=[token]))
+    charlie_client.post("/t/b/", form_body(reference=[token]))
     assert Generation.objects.get().references.count() == 0
 
 
 def test_the_estimate_counts_references(alice_client: Client) -> None:
-    html = alice_client.post("/references/", {"file": upload("a.png", image_bytes())})
+    html = alice_client.post("/t/a/references/", {"file": upload("a.png", image_bytes())})
     token = tokens_in(html.content.decode())[0]
     live = alice_client.get(
         "/studio/live/",
@@ -169,7 +169,7 @@ def test_the_estimate_counts_references(alice_client: Client) -> None:
 def test_the_public_url_needs_no_login_and_cannot_be_guessed(
     alice_client: Client, settings
 ) -> None:
-    alice_client.post("/references/", {"file": upload("a.webp", image_bytes("WEBP"))})
+    alice_client.post("/t/a/references/", {"file": upload("a.webp", image_bytes("WEBP"))})
     reference = ReferenceImage.objects.get()
     url = references.public_url(reference)
     assert url.startswith(settings.PUBLIC_BASE_URL + "/r/") and url.endswith(".webp")
@@ -198,23 +198,24 @@ def test_a_warning_before_paying_for_references_evolink_cannot_reach(
 ) -> None:
     settings.EVOLINK_BASE_URL = "https://api.evolink.ai"
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
-    assert "EvoLink cannot download reference images" in alice_client.get("/").content.decode()
+    assert "EvoLink cannot download reference images" in alice_client.get("/t/a/").content.decode()
     settings.PUBLIC_BASE_URL = "http://10.1.2.3:8000"
-    assert "EvoLink cannot download reference images" in alice_client.get("/").content.decode()
+    assert "EvoLink cannot download reference images" in alice_client.get("/t/a/").content.decode()
     settings.EVOLINK_REFERENCE_HOST = "files-api"
-    assert "EvoLink cannot download" not in alice_client.get("/").content.decode()
+    assert "EvoLink cannot download" not in alice_client.get("/t/a/").content.decode()
     settings.EVOLINK_REFERENCE_HOST = "public"
     settings.PUBLIC_BASE_URL = "https://playground.example.com"
-    assert "EvoLink cannot download" not in alice_client.get("/").content.decode()
+    assert "EvoLink cannot download" not in alice_client.get("/t/a/").content.decode()
     settings.EVOLINK_BASE_URL = "http://127.0.0.1:8765"  # the simulator reaches loopback
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
-    assert "EvoLink cannot download" not in alice_client.get("/").content.decode()
+    assert "EvoLink cannot download" not in alice_client.get("/t/a/").content.decode()
 
 
 def make_finished_job(alice, n_images: int = 1) -> Generation:  # type: ignore[no-untyped-def]
     from playground.generations.jobs import save_result
 
     generation = Generation.objects.create(
+        team=alice.memberships.get().team,
         owner=alice,
         model="gpt-image-2",
         prompt="a teal square",
@@ -239,14 +240,14 @@ def test_edit_this_reuse_settings_and_use_as_reference(
     alice, alice_client: Client, charlie_client: Client
 ) -> None:
     generation = make_finished_job(alice)
-    edit = alice_client.get(f"/?edit={generation.public_id}&image=0").content.decode()
+    edit = alice_client.get(f"/t/a/?edit={generation.public_id}&image=0").content.decode()
     assert ">\na teal square</textarea>" in edit
     assert 'value="custom" selected' in edit and 'name="width" value="1536"' in edit
     assert 'value="high" selected' in edit
     assert len(tokens_in(edit)) == 1
     assert ReferenceImage.objects.get().width == 96
 
-    reuse = alice_client.get(f"/?reuse={generation.public_id}").content.decode()
+    reuse = alice_client.get(f"/t/a/?reuse={generation.public_id}").content.decode()
     assert ">\na teal square</textarea>" in reuse and tokens_in(reuse) == []
 
     chip = alice_client.post(
@@ -266,8 +267,8 @@ def test_edit_this_reuse_settings_and_use_as_reference(
     assert "at most 16 reference images" in full.content.decode()
     assert tokens_in(full.content.decode()) == []
 
-    assert charlie_client.get(f"/?edit={generation.public_id}&image=0").status_code == 404
-    assert charlie_client.get(f"/?reuse={generation.public_id}").status_code == 404
+    assert charlie_client.get(f"/t/b/?edit={generation.public_id}&image=0").status_code == 404
+    assert charlie_client.get(f"/t/b/?reuse={generation.public_id}").status_code == 404
     assert (
         charlie_client.post(
             f"/generations/{generation.public_id}/images/0/use-as-reference"
@@ -280,7 +281,7 @@ def test_re_run_keeps_the_references(
     alice, alice_client: Client, django_capture_on_commit_callbacks
 ) -> None:
     html = alice_client.post(
-        "/references/",
+        "/t/a/references/",
         {
             "file": [
                 upload("a.png", image_bytes(color="red")),
@@ -288,7 +289,7 @@ def test_re_run_keeps_the_references(
             ]
         },
     ).content.decode()
-    alice_client.post("/", form_body(reference=tokens_in(html)[::-1]))  # b first, then a
+    alice_client.post("/t/a/", form_body(reference=tokens_in(html)[::-1]))  # b first, then a
     original = Generation.objects.get()
     alice_client.post(f"/generations/{original.public_id}/resubmit/")
     again = Generation.objects.latest("id")
@@ -322,7 +323,7 @@ def test_the_simulator_fetches_the_references_of_a_real_job(
 ) -> None:
     settings.PUBLIC_BASE_URL = live_server.url
     html = alice_client.post(
-        "/references/",
+        "/t/a/references/",
         {
             "file": [
                 upload("one.png", image_bytes(color="red")),
@@ -330,7 +331,7 @@ def test_the_simulator_fetches_the_references_of_a_real_job(
             ]
         },
     ).content.decode()
-    alice_client.post("/", form_body(reference=tokens_in(html)))
+    alice_client.post("/t/a/", form_body(reference=tokens_in(html)))
     generation = submit_and_finish(Generation.objects.get().pk)
     assert generation.state == State.COMPLETED, generation.error_message
     urls = generation.request_payload["image_urls"]
@@ -345,12 +346,12 @@ def test_a_reference_evolink_cannot_fetch_fails_with_its_meaning(
     alice, alice_client: Client, fast_jobs: Simulator, settings
 ) -> None:
     settings.PUBLIC_BASE_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    html = alice_client.post("/references/", {"file": upload("one.png", image_bytes())})
-    alice_client.post("/", form_body(reference=tokens_in(html.content.decode())))
+    html = alice_client.post("/t/a/references/", {"file": upload("one.png", image_bytes())})
+    alice_client.post("/t/a/", form_body(reference=tokens_in(html.content.decode())))
     generation = submit_and_finish(Generation.objects.get().pk)
     assert generation.state == State.FAILED
     assert generation.error_code == "image_processing_error"
-    history = alice_client.get("/studio/history/").content.decode()
+    history = alice_client.get("/t/a/history/").content.decode()
     assert "reference image" in generation.error_message.lower()
     assert generation.error_message.replace("'", "&#x27;") in history
 
@@ -362,9 +363,9 @@ def test_references_can_be_hosted_on_evolinks_files_api(
     settings.EVOLINK_REFERENCE_HOST = "files-api"
     settings.EVOLINK_FILES_BASE_URL = fast_jobs.base_url
     settings.PUBLIC_BASE_URL = f"http://127.0.0.1:{free_port()}"  # unreachable: not used
-    html = alice_client.post("/references/", {"file": upload("one.png", image_bytes())})
+    html = alice_client.post("/t/a/references/", {"file": upload("one.png", image_bytes())})
     tokens = tokens_in(html.content.decode())
-    alice_client.post("/", form_body(reference=tokens))
+    alice_client.post("/t/a/", form_body(reference=tokens))
     first = submit_and_finish(Generation.objects.get().pk)
     assert first.state == State.COMPLETED, first.error_message
     (url,) = first.request_payload["image_urls"]
@@ -373,7 +374,7 @@ def test_references_can_be_hosted_on_evolinks_files_api(
     assert fast_jobs.request_count(uploads) == 1
 
     # A second job with the same reference reuses the uploaded copy while it is fresh.
-    alice_client.post("/", form_body(reference=tokens))
+    alice_client.post("/t/a/", form_body(reference=tokens))
     second = submit_and_finish(Generation.objects.latest("id").pk)
     assert second.state == State.COMPLETED
     assert second.request_payload["image_urls"] == [url]
@@ -387,8 +388,8 @@ def test_a_failed_files_api_upload_retries_later_without_paying(
     settings.EVOLINK_REFERENCE_HOST = "files-api"
     settings.EVOLINK_FILES_BASE_URL = fast_jobs.base_url
     fast_jobs.fail_uploads(503, times=10)
-    html = alice_client.post("/references/", {"file": upload("one.png", image_bytes())})
-    alice_client.post("/", form_body(reference=tokens_in(html.content.decode())))
+    html = alice_client.post("/t/a/references/", {"file": upload("one.png", image_bytes())})
+    alice_client.post("/t/a/", form_body(reference=tokens_in(html.content.decode())))
     generation = Generation.objects.get()
     jobs.submit(generation.pk)
     generation.refresh_from_db()

@@ -73,24 +73,29 @@ def test_the_run_command_serves_a_working_login_and_stops_everything(
             time.sleep(0.3)
         assert httpx.get(f"http://127.0.0.1:{sim}/v1/credits", timeout=2).status_code == 401
 
-        with httpx.Client(base_url=base, follow_redirects=True) as browser:
-            login = browser.get("/login/")
-            token = browser.cookies["csrftoken"]
-            page = browser.post(
-                "/login/",
-                data={
-                    "username": "demo",
-                    "password": "demo-playground",
-                    "csrfmiddlewaretoken": token,
-                },
-                headers={"Referer": str(login.url)},
-            )
-            assert "Generate" in page.text and "Offline simulator" in page.text
+        for username in ("demo", "demo-member"):
+            with httpx.Client(base_url=base, follow_redirects=True) as browser:
+                login = browser.get("/login/")
+                token = browser.cookies["csrftoken"]
+                page = browser.post(
+                    "/login/",
+                    data={
+                        "username": username,
+                        "password": "demo-playground",
+                        "csrfmiddlewaretoken": token,
+                    },
+                    headers={"Referer": str(login.url)},
+                )
+                # Both land in the studio of the same demo team.
+                assert page.url.path == "/t/demo/"
+                assert "Generate" in page.text and "Offline simulator" in page.text
+                assert "Demo team" in page.text
         assert len(processes_with(marker)) >= 4  # command, web, simulator, cluster (+workers)
     finally:
         process.send_signal(stop_signal)
         output = process.communicate(timeout=30)[0].decode()
-    assert "Log in as:  demo / demo-playground" in output
+    assert "Log in as:  demo / demo-playground   (Demo team admin)" in output
+    assert "or:  demo-member / demo-playground   (Demo team member" in output
     deadline = time.monotonic() + 10
     while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_page_but_login_requires_a_login(client: Client) -> None:
-    for url in ("/", "/studio/live/", "/studio/history/", f"/generations/{uuid.uuid4()}/"):
+    for url in ("/", "/studio/live/", "/t/a/history/", f"/generations/{uuid.uuid4()}/"):
         response = client.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith("/login/"), url
@@ -26,7 +26,7 @@ def test_log_in_and_land_in_the_studio(client: Client, alice) -> None:
     from tests.conftest import PASSWORD
 
     response = client.post("/login/", {"username": "alice", "password": PASSWORD}, follow=True)
-    assert response.redirect_chain[-1][0] == "/"
+    assert response.redirect_chain[-1][0] == "/t/a/"  # the studio of alice's team
     assert b"Generate" in response.content
 
 
@@ -62,7 +62,7 @@ def test_wrong_password_is_refused_with_a_message(client: Client, alice) -> None
 def test_each_model_has_its_own_form(
     alice_client: Client, model: str, present: list[str], absent: list[str]
 ) -> None:
-    html = alice_client.get(f"/?model={model}").content.decode()
+    html = alice_client.get(f"/t/a/?model={model}").content.decode()
     assert f'name="model" value="{model}"' in html
     assert ">Generate</button>" in html
     for fragment in present:
@@ -72,7 +72,7 @@ def test_each_model_has_its_own_form(
 
 
 def test_every_control_has_a_visible_label(alice_client: Client) -> None:
-    html = alice_client.get("/?model=gpt-image-2").content.decode()
+    html = alice_client.get("/t/a/?model=gpt-image-2").content.decode()
     for field in ("prompt", "size", "resolution", "width", "height", "quality", "n"):
         assert f'<label for="id_{field}">' in html, field
 
@@ -80,7 +80,9 @@ def test_every_control_has_a_visible_label(alice_client: Client) -> None:
 def test_switching_model_with_htmx_returns_only_the_form_and_keeps_the_prompt(
     alice_client: Client,
 ) -> None:
-    response = alice_client.get("/?model=gpt-image-1&prompt=a+lighthouse", HTTP_HX_REQUEST="true")
+    response = alice_client.get(
+        "/t/a/?model=gpt-image-1&prompt=a+lighthouse", HTTP_HX_REQUEST="true"
+    )
     html = response.content.decode()
     assert html.lstrip().startswith('<form id="generation-form"')
     assert ">\na lighthouse</textarea>" in html
@@ -88,7 +90,7 @@ def test_switching_model_with_htmx_returns_only_the_form_and_keeps_the_prompt(
 
 
 def test_unknown_model_falls_back_to_the_default(alice_client: Client) -> None:
-    html = alice_client.get("/?model=dall-e-9").content.decode()
+    html = alice_client.get("/t/a/?model=dall-e-9").content.decode()
     assert 'name="model" value="gpt-image-2"' in html
 
 
@@ -103,7 +105,7 @@ def post_form(client: Client, **data: str):  # type: ignore[no-untyped-def]
         "client_token": str(uuid.uuid4()),
     }
     body.update(data)
-    return client.post("/", body)
+    return client.post("/t/a/", body)
 
 
 INVALID_POSTS = [
@@ -155,7 +157,7 @@ def test_bad_input_is_explained_and_kept_and_creates_nothing(
 
 def test_htmx_post_with_errors_returns_the_form_fragment(alice_client: Client) -> None:
     response = alice_client.post(
-        "/",
+        "/t/a/",
         {
             "model": "gpt-image-2",
             "prompt": "keep me",
@@ -212,7 +214,7 @@ def test_the_same_form_posted_twice_creates_one_job(alice_client: Client) -> Non
 
 def test_an_htmx_post_returns_a_fresh_form_and_refreshes_the_history(alice_client: Client) -> None:
     response = alice_client.post(
-        "/",
+        "/t/a/",
         {
             "model": "gpt-image-1",
             "prompt": "again",
@@ -283,7 +285,7 @@ def test_a_live_answer_names_no_form_for_a_bad_token(alice_client: Client) -> No
 
 
 def test_the_form_and_its_live_parts_carry_the_same_key(alice_client: Client) -> None:
-    html = alice_client.get("/?model=gpt-image-1").content.decode()
+    html = alice_client.get("/t/a/?model=gpt-image-1").content.decode()
     token = html.split('name="client_token" value="', 1)[1].split('"', 1)[0]
     assert f'id="prompt-count" class="hint" data-form="{token}"' in html
     assert f'id="size-preview" class="hint" data-form="{token}"' in html

@@ -14,12 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.core.files.storage import default_storage
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue
+from playground.teams.models import Membership
 
 
 class State(models.TextChoices):
@@ -40,12 +42,30 @@ IN_FLIGHT_STATES = (State.QUEUED, State.SUBMITTING, State.RUNNING, State.ARCHIVI
 FINAL_STATES = (State.COMPLETED, State.FAILED, State.UNCERTAIN, State.TIMED_OUT)
 
 
+class Derivation(models.TextChoices):
+    """How a job came from another one (its lineage)."""
+
+    EDIT = "edit", _("edited from")
+    REFERENCE = "reference", _("used an image of")
+    RERUN = "rerun", _("re-ran")
+    REUSE = "reuse", _("reused the settings of")
+
+
 class GenerationQuerySet(models.QuerySet["Generation"]):
-    def visible_to(self, user: Any) -> GenerationQuerySet:
-        """Every read of a user's generations goes through this scope."""
+    def visible_to(self, user: Any, team: Any = None) -> GenerationQuerySet:
+        """What this person may see: every read of jobs goes through this scope.
+
+        The jobs of the teams they belong to (of `team` only, when given), except
+        colleagues' "Only me" jobs. Pages, fragments, images, thumbnails, downloads
+        and lineage links all start here.
+        """
         if not user.is_authenticated:
             return self.none()
-        return self.filter(owner=user)
+        teams = Membership.objects.filter(user_id=user.pk).values("team_id")
+        visible = self.filter(team_id__in=teams).filter(Q(private=False) | Q(owner_id=user.pk))
+        if team is not None:
+            visible = visible.filter(team=team)
+        return visible
 
     def in_flight(self) -> GenerationQuerySet:
         return self.filter(state__in=IN_FLIGHT_STATES)
@@ -90,9 +110,20 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
 
 class Generation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The team the job belongs to, and who made it: jobs stay with the team when
+    # their maker leaves it.
+    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="generations")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
     )
+    # "Only me": invisible to colleagues in every list, page, image and download.
+    private = models.BooleanField(default=False)
+    # Lineage: the job this one was made from ("Edit this", "Use as reference",
+    # "Re-run", "Reuse settings"), kept when that job is deleted as "from a deleted job".
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="derived"
+    )
+    parent_relation = models.CharField(max_length=10, choices=Derivation.choices, blank=True)
     # A token rendered into each form: a double-clicked Generate (or a replayed POST)
     # finds the job it already created instead of paying for a second one.
     client_token = models.UUIDField(null=True, blank=True, editable=False)
@@ -149,8 +180,11 @@ class Generation(models.Model):
                 fields=["owner", "client_token"], name="unique_client_token_per_owner"
             )
         ]
-        # The history is a keyset walk over (owner, id).
-        indexes = [models.Index(fields=["owner", "-id"], name="history_idx")]
+        # The history is a keyset walk over (team, id), or (owner, id) for "Mine".
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="history_idx"),
+            models.Index(fields=["team", "-id"], name="team_history_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.model} #{self.pk} ({self.state})"
@@ -158,6 +192,60 @@ class Generation(models.Model):
     @property
     def spec(self) -> catalogue.ModelSpec:
         return catalogue.get_model(self.model)
+
+    def set_private(self, private: bool) -> None:
+        """ "Only me" on or off; stamps `updated_at` so open histories refresh."""
+        Generation.objects.filter(pk=self.pk).update(private=private, updated_at=timezone.now())
+        self.private = private
+
+    def delete_with_files(self) -> bool:
+        """Delete a finished job and its archived images (files and thumbnails).
+
+        Only a job in a final state: a running one could still be archived into
+        files nobody would own. The files go once the deletion has committed, so a
+        rolled-back deletion never leaves a job without its images. Reference images
+        are stored once per content and shared, so they stay.
+        """
+        names = [
+            name
+            for image in self.images.all()
+            for name in (image.file.name, image.thumbnail.name)
+            if name
+        ]
+        with transaction.atomic():
+            deleted, _counts = Generation.objects.filter(
+                pk=self.pk, state__in=FINAL_STATES
+            ).delete()
+            if deleted:
+                transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
+        return bool(deleted)
+
+    def lineage(self, user: Any, depth: int = 10) -> list[dict[str, Any]]:
+        """The chain this job came from, nearest first, as far as `depth` links.
+
+        Each link says how (`relation`) and, where this person may see that job, which
+        job and who made it; a job they may not see (a colleague's "Only me", another
+        team's) or a deleted one is named as such and ends the chain.
+        """
+        chain: list[dict[str, Any]] = []
+        current: Generation = self
+        while current.parent_relation and len(chain) < depth:
+            parent = (
+                Generation.objects.visible_to(user)
+                .select_related("owner")
+                .filter(pk=current.parent_id)
+                .first()
+                if current.parent_id
+                else None
+            )
+            relation = Derivation(current.parent_relation)
+            if parent is None:
+                deleted = current.parent_id is None
+                chain.append({"relation": relation, "job": None, "deleted": deleted})
+                break
+            chain.append({"relation": relation, "job": parent, "deleted": False})
+            current = parent
+        return chain
 
     @property
     def is_in_flight(self) -> bool:
@@ -295,6 +383,11 @@ class GenerationReference(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="references")
     reference = models.ForeignKey(ReferenceImage, on_delete=models.PROTECT, related_name="+")
     position = models.PositiveSmallIntegerField()
+    # The job whose result this reference was taken from ("Use as reference", "Edit
+    # this"), if any: lineage, per image.
+    source = models.ForeignKey(
+        Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["position"]

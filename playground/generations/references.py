@@ -4,8 +4,9 @@
   size cap stops each one past 50 MB (`ReferenceSizeLimitHandler`). Each file is then
   judged by its content with Pillow, never by its name.
 - Identical content is stored once, under its sha256.
-- The forms carry each reference as a token signed for its user, so nobody can attach
-  an image they were never given, and the ids never show.
+- The forms carry each reference as a token signed for its user and team, so nobody
+  can attach an image they were never given, nor carry one into another team, and
+  the ids never show.
 - EvoLink downloads references by URL: `public_url` is an unguessable, expiring,
   signed link under PUBLIC_BASE_URL that needs no login. Alternatively
   (`EVOLINK_REFERENCE_HOST=files-api`) the job uploads them to EvoLink's Files API.
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import ipaddress
@@ -206,22 +208,45 @@ def _thumbnail(file: IO[bytes]) -> bytes:
 # --- Tokens the forms carry -------------------------------------------------------
 
 
-def form_token(reference: ReferenceImage, user: Any) -> str:
-    return signing.dumps({"r": reference.pk, "u": user.pk}, salt=FORM_SALT, compress=True)
+def form_token(reference: ReferenceImage, user: Any, team: Any) -> str:
+    """A reference as a form carries it: signed for one person in one team.
+
+    `reference.source_id`, when set, is the job the image was taken from ("Use as
+    reference", "Edit this"), for the new job's lineage.
+    """
+    value = {"r": reference.pk, "u": user.pk, "t": team.pk}
+    if getattr(reference, "source_id", None):
+        value["g"] = reference.source_id
+    return signing.dumps(value, salt=FORM_SALT, compress=True)
 
 
-def from_tokens(tokens: Iterable[str], user: Any) -> list[ReferenceImage]:
-    """The references a form names, in order; tokens of other users are ignored."""
-    ids = []
+def from_tokens(tokens: Iterable[str], user: Any, team: Any) -> list[ReferenceImage]:
+    """The references a form names, in order, each with `.source_id` (or None).
+
+    Tokens of other people, or made in another team, are ignored: an image reaches a
+    team only through someone who may see it there.
+    """
+    wanted: list[tuple[int, int | None]] = []
     for token in tokens:
-        try:
-            value = signing.loads(token, salt=FORM_SALT)
-        except signing.BadSignature:
-            continue
-        if value.get("u") == user.pk:
-            ids.append(value["r"])
-    found = ReferenceImage.objects.in_bulk(ids)
-    return [found[i] for i in ids if i in found]
+        value = unsign(token)
+        if value and value.get("u") == user.pk and value.get("t") == team.pk:
+            wanted.append((value["r"], value.get("g")))
+    found = ReferenceImage.objects.in_bulk([pk for pk, _source in wanted])
+    attached = []
+    for pk, source in wanted:
+        if pk in found:
+            reference = copy.copy(found[pk])  # one object per use: sources may differ
+            reference.source_id = source
+            attached.append(reference)
+    return attached
+
+
+def unsign(token: str) -> dict[str, Any] | None:
+    try:
+        value = signing.loads(token, salt=FORM_SALT)
+    except signing.BadSignature:
+        return None
+    return value if isinstance(value, dict) and "r" in value else None
 
 
 # --- Public URLs for the upstream -------------------------------------------------

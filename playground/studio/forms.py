@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from playground import catalogue
 from playground.catalogue import ModelSpec
+from playground.generations.models import Derivation
 
 CUSTOM_SIZE = "custom"
 
@@ -39,6 +40,19 @@ class GenerationForm(forms.Form):
     )
     quality = forms.ChoiceField(label=gettext_lazy("Quality"))
     n = forms.CharField(label=gettext_lazy("Number of images"))
+    private = forms.BooleanField(
+        label=gettext_lazy("Only me"),
+        required=False,
+        help_text=gettext_lazy("Hide this job and its images from your colleagues."),
+    )
+    # Lineage: the job this form was opened from ("Edit this", "Reuse settings"). The
+    # server only records it when the person may see that job in this team.
+    parent = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    parent_relation = forms.ChoiceField(
+        widget=forms.HiddenInput,
+        required=False,
+        choices=[("", "")] + [(d.value, d.label) for d in Derivation],
+    )
 
     def __init__(self, *args: Any, references: list[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,7 +158,9 @@ class FixedSizeForm(GenerationForm):
         super().__init__(*args, **kwargs)
         self.fields["size"].choices = [(s, _size_label(self.spec, s)) for s in self.spec.sizes]
         self.fields["size"].initial = self.spec.default_size
-        self.order_fields(["model", "client_token", "prompt", "size", "quality", "n"])
+        self.order_fields(
+            ["model", "client_token", "prompt", "size", "quality", "n", "private"]
+        )
 
 
 class FlexibleSizeForm(GenerationForm):
@@ -190,6 +206,7 @@ class FlexibleSizeForm(GenerationForm):
                 "height",
                 "quality",
                 "n",
+                "private",
             ]
         )
 

@@ -25,8 +25,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "demo-playground"  # noqa: S105 - a local demo login, printed on purpose
+from playground.teams.models import Membership, Role, Team
+
+# A demo team with two logins, so sharing can be seen in two browser windows at once.
+DEMO_TEAM = "Demo team"
+DEMO_ADMIN = "demo"  # the team's admin, and a superuser so /admin/ works too
+DEMO_MEMBER = "demo-member"
+DEMO_PASSWORD = "demo-playground"  # noqa: S105 - local demo logins, printed on purpose
 
 
 class Command(BaseCommand):
@@ -51,7 +56,7 @@ class Command(BaseCommand):
         env.setdefault("DJANGO_DEBUG", "1")
 
         call_command("migrate", interactive=False, verbosity=0)
-        self._ensure_demo_user()
+        self._ensure_demo_team()
 
         manage = [sys.executable, "manage.py"]
         children: list[tuple[str, list[str]]] = []
@@ -105,14 +110,20 @@ class Command(BaseCommand):
         finally:
             stop_all(processes)
 
-    def _ensure_demo_user(self) -> None:
+    def _ensure_demo_team(self) -> None:
+        """The demo logins and their team; repairs them if someone changed them."""
+        team = Team.objects.filter(slug="demo").first() or Team.objects.create(
+            name=DEMO_TEAM, slug="demo"
+        )
         User = get_user_model()
-        user, created = User.objects.get_or_create(username=DEMO_USERNAME)
-        if created or not user.check_password(DEMO_PASSWORD):
-            user.set_password(DEMO_PASSWORD)
-            user.is_staff = True
-            user.is_superuser = True
-            user.save()
+        for username, role in ((DEMO_ADMIN, Role.ADMIN), (DEMO_MEMBER, Role.MEMBER)):
+            user, created = User.objects.get_or_create(username=username)
+            superuser = username == DEMO_ADMIN
+            if created or not user.check_password(DEMO_PASSWORD) or user.is_superuser != superuser:
+                user.set_password(DEMO_PASSWORD)
+                user.is_staff = user.is_superuser = superuser
+                user.save()
+            Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
 
     def _banner(self, options: dict[str, Any], simulated: bool) -> None:
         url = f"http://{options['host']}:{options['port']}/"
@@ -124,7 +135,9 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n  Playground: {url}\n"
-                f"  Log in as:  {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
+                f"  Log in as:  {DEMO_ADMIN} / {DEMO_PASSWORD}   ({DEMO_TEAM} admin)\n"
+                f"         or:  {DEMO_MEMBER} / {DEMO_PASSWORD}   ({DEMO_TEAM} member: "
+                "log in as both, in two browser windows, to watch the shared history)\n"
                 f"  Upstream:   {upstream}\n"
                 "  Ctrl-C stops the web server, the worker cluster and the simulator.\n"
             )

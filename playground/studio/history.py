@@ -1,0 +1,158 @@
+"""The history of a team: which jobs a filtered view shows, and the live check.
+
+Every filter lives in the URL (`?view=mine&member=bob&model=…&status=…&from=…&to=…&q=…`)
+so a filtered view can be linked to a colleague. The rows come from the one scope
+`Generation.objects.visible_to(user, team)`; filters only ever narrow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, Max, Q
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from playground import catalogue
+from playground.generations.models import IN_FLIGHT_STATES, Generation, State
+from playground.teams.models import Membership
+
+PAGE_SIZE = 20
+IN_FLIGHT = "in_flight"
+STATUS_CHOICES = [
+    (IN_FLIGHT, _("In progress")),
+    (State.COMPLETED.value, State.COMPLETED.label),
+    (State.FAILED.value, State.FAILED.label),
+    (State.UNCERTAIN.value, State.UNCERTAIN.label),
+    (State.TIMED_OUT.value, State.TIMED_OUT.label),
+]
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    view: str = "team"
+    member: str = ""
+    model: str = ""
+    status: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params: QueryDict) -> HistoryFilter:
+        """Unknown values are dropped rather than refused: a stale link still opens."""
+        status = params.get("status", "")
+        model = params.get("model_filter", "")
+        return cls(
+            view="mine" if params.get("view") == "mine" else "team",
+            member=params.get("member", "").strip()[:150],
+            model=model if model in catalogue.MODELS else "",
+            status=status if status in dict(STATUS_CHOICES) else "",
+            date_from=_date(params.get("from")),
+            date_to=_date(params.get("to")),
+            q=params.get("q", "").strip()[:500],
+        )
+
+    def apply(self, jobs: Any, user: Any) -> Any:
+        if self.view == "mine":
+            jobs = jobs.filter(owner_id=user.pk)
+        elif self.member:
+            jobs = jobs.filter(owner__username=self.member)
+        if self.model:
+            jobs = jobs.filter(model=self.model)
+        if self.status == IN_FLIGHT:
+            jobs = jobs.filter(state__in=IN_FLIGHT_STATES)
+        elif self.status:
+            jobs = jobs.filter(state=self.status)
+        zone = timezone.get_current_timezone()
+        if self.date_from:
+            jobs = jobs.filter(created_at__gte=datetime.combine(self.date_from, time(), zone))
+        if self.date_to:
+            end = datetime.combine(self.date_to + timedelta(days=1), time(), zone)
+            jobs = jobs.filter(created_at__lt=end)
+        # Every word, in any order: "fox watercolor" finds "a fox, watercolor style".
+        for word in self.q.split()[:20]:
+            jobs = jobs.filter(Q(prompt__icontains=word) | Q(model__icontains=word))
+        return jobs
+
+    def params(self) -> dict[str, str]:
+        """The non-default filters as URL parameters."""
+        values = {
+            "view": "mine" if self.view == "mine" else "",
+            "member": self.member if self.view != "mine" else "",
+            "model_filter": self.model,
+            "status": self.status,
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "q": self.q,
+        }
+        return {k: v for k, v in values.items() if v}
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(set(self.params()) - {"view"})
+
+
+def history_context(request: Any, membership: Membership) -> dict[str, Any]:
+    """What the history fragment shows, from the URL's filters, for one person."""
+    user, team = request.user, membership.team
+    chosen = HistoryFilter.from_query(request.GET)
+    jobs = chosen.apply(Generation.objects.visible_to(user, team), user)
+    before = request.GET.get("before", "")
+    page_jobs = jobs.filter(id__lt=int(before)) if before.isdigit() else jobs
+    page = list(
+        page_jobs.order_by("-id").select_related("owner").prefetch_related("images")[
+            : PAGE_SIZE + 1
+        ]
+    )
+    has_more = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    summary = jobs.aggregate(
+        running=Count("id", filter=Q(state__in=IN_FLIGHT_STATES)),
+        completed=Count("id", filter=Q(state=State.COMPLETED)),
+        total=Count("id"),
+        newest=Max("id"),
+        changed=Max("updated_at"),
+    )
+    params = chosen.params()
+    studio_url = reverse("studio", kwargs={"team": team.slug})
+    poll_params = {**params, "before": before} if before.isdigit() else params
+    return {
+        "history": page,
+        "history_filter": chosen,
+        "history_params": params,
+        "history_counts": summary,
+        "history_in_flight": summary["running"] > 0,
+        # Changes whenever a row of this view is added, changed or removed: the live
+        # check answers "nothing new" (204, nothing rendered) while it stays the same.
+        "history_stamp": stamp(summary),
+        "history_live_url": f"{reverse('history', kwargs={'team': team.slug})}?"
+        f"{urlencode({**poll_params, 'since': stamp(summary)})}",
+        "history_page_url": f"{studio_url}?{urlencode(params)}" if params else studio_url,
+        "older_url": (
+            f"{studio_url}?{urlencode({**params, 'before': page[-1].pk})}" if has_more else ""
+        ),
+        "newest_url": f"{studio_url}?{urlencode(params)}" if before.isdigit() else "",
+        "members": list(
+            team.memberships.select_related("user").order_by("user__username")
+        ),
+        "models": list(catalogue.MODELS.values()),
+        "status_choices": STATUS_CHOICES,
+    }
+
+
+def stamp(summary: dict[str, Any]) -> str:
+    changed = summary["changed"].timestamp() if summary["changed"] else 0
+    return f"{summary['total']}-{summary['newest'] or 0}-{changed:.6f}"

@@ -1,0 +1,221 @@
+"""One job's page, its images, and what people do with a job.
+
+A job is reached by its public id from anywhere (a link from a colleague, a lineage
+link); every view starts from the one scope `Generation.objects.visible_to(user)`, so
+a person outside the job's team, or a colleague of an "Only me" job, gets 404. Actions
+that generate, delete or change need the admin or member role (a viewer gets 403), and
+what they create is made in the acting person's name, never changing the original.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from playground import catalogue
+from playground.generations import jobs, references
+from playground.generations.models import Generation, ResultImage
+from playground.studio.generate import create_generation, rerun_form
+from playground.studio.views import STUDIO, chip
+from playground.teams import access
+from playground.teams.models import Membership
+
+
+def _job(request: HttpRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
+    generation = get_object_or_404(
+        Generation.objects.visible_to(request.user).select_related("owner", "team"),
+        public_id=public_id,
+    )
+    return generation, access.membership_in(request, generation.team_id)
+
+
+@require_GET
+def generation_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    generation, membership = _job(request, public_id)
+    links = list(generation.references.select_related("reference"))
+    visible_sources = set(
+        Generation.objects.visible_to(request.user)
+        .filter(pk__in=[link.source_id for link in links if link.source_id])
+        .values_list("pk", flat=True)
+    )
+    reference_chips = []
+    for link in links:
+        shown = chip(link.reference, request.user, generation.team)
+        shown["source"] = link.source if link.source_id in visible_sources else None
+        reference_chips.append(shown)
+    return render(
+        request,
+        "studio/generation_detail.html",
+        {
+            "generation": generation,
+            "team": generation.team,
+            "membership": membership,
+            "lineage": generation.lineage(request.user),
+            "can_delete": _may_delete(membership, generation),
+            "poll_deadline_minutes": int(jobs.poll_deadline().total_seconds() // 60),
+            "reference_chips": reference_chips,
+        },
+    )
+
+
+def _may_delete(membership: Membership, generation: Generation) -> bool:
+    return membership.can_generate and (
+        membership.is_admin or generation.owner_id == membership.user_id
+    )
+
+
+@require_POST
+def generation_check_again(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Resume polling a job we stopped waiting for (the upstream may have finished)."""
+    generation, membership = _job(request, public_id)
+    access.require_generate(membership)
+    if not jobs.check_again(generation.pk):
+        raise Http404
+    return redirect("generation_detail", public_id=generation.public_id)
+
+
+@require_POST
+def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """A person sends a job again ("Re-run", or "Submit again" after an uncertain
+    submission): a new job in their name, in the job's team; the old row stays."""
+    original, membership = _job(request, public_id)
+    access.require_generate(membership)
+    attached = []
+    for link in original.references.select_related("reference"):
+        reference = link.reference
+        reference.source_id = link.source_id
+        attached.append(reference)
+    form = rerun_form(original, attached)
+    if not form.is_valid():
+        messages.error(
+            request, _("This job's settings are no longer valid; adjust them in the studio.")
+        )
+        return redirect("generation_detail", public_id=original.public_id)
+    generation = create_generation(membership, form)
+    messages.success(request, _("Submitted again as job #%(id)s.") % {"id": generation.pk})
+    return redirect("generation_detail", public_id=generation.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+def generation_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Its maker or a team admin deletes a finished job, with its archived files.
+
+    GET asks to confirm (works without JavaScript); jobs made from it keep their own
+    images and show "from a deleted job" in their lineage.
+    """
+    generation, membership = _job(request, public_id)
+    if not _may_delete(membership, generation):
+        raise PermissionDenied
+    if generation.is_in_flight:
+        messages.error(request, _("This job is still running; delete it once it has finished."))
+        return redirect("generation_detail", public_id=generation.public_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "studio/generation_delete.html",
+            {"generation": generation, "team": generation.team},
+        )
+    if generation.delete_with_files():
+        messages.success(request, _("Job #%(id)s was deleted.") % {"id": generation.pk})
+    return redirect("studio", team=generation.team.slug)
+
+
+@require_POST
+def generation_visibility(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Its maker switches "Only me" on or off."""
+    generation, membership = _job(request, public_id)
+    access.require_generate(membership)
+    if generation.owner_id != request.user.pk:
+        raise PermissionDenied
+    generation.set_private(request.POST.get("private") == "on")
+    return redirect("generation_detail", public_id=generation.public_id)
+
+
+def _result(request: HttpRequest, public_id: uuid.UUID, index: int) -> ResultImage:
+    return get_object_or_404(
+        ResultImage.objects.filter(
+            generation__in=Generation.objects.visible_to(request.user)
+        ).select_related("generation"),
+        generation__public_id=public_id,
+        index=index,
+    )
+
+
+@require_GET
+def result_image(request: HttpRequest, public_id: uuid.UUID, index: int) -> FileResponse:
+    """A full-size result from our storage; the browser never sees upstream URLs."""
+    image = _result(request, public_id, index)
+    download = request.GET.get("download") == "1"
+    response = FileResponse(
+        image.file.open("rb"),
+        as_attachment=download,
+        filename=f"{image.generation.model}-{image.generation.pk}-{index + 1}.{image.extension}",
+        content_type=f"image/{image.extension.replace('jpg', 'jpeg')}",
+    )
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_GET
+def result_thumbnail(request: HttpRequest, public_id: uuid.UUID, index: int) -> FileResponse:
+    image = _result(request, public_id, index)
+    response = FileResponse(image.thumbnail.open("rb"), content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_POST
+def reference_from_result(request: HttpRequest, public_id: uuid.UUID, index: int) -> HttpResponse:
+    """ "Use as reference" on a result: no re-upload, the archived file is reused, and
+    the new job will record where the image came from."""
+    result = _result(request, public_id, index)
+    membership = access.membership_in(request, result.generation.team_id)
+    access.require_generate(membership)
+    attached = references.from_tokens(
+        request.POST.getlist("reference"), request.user, membership.team
+    )
+    if len(attached) >= catalogue.MAX_REFERENCE_IMAGES:
+        response = render(
+            request,
+            f"{STUDIO}#upload-errors",
+            {
+                "errors": [
+                    _("Not added: at most %(max)d reference images per job.")
+                    % {"max": catalogue.MAX_REFERENCE_IMAGES}
+                ]
+            },
+        )
+        # The message belongs under the drop zone, not in the list of images.
+        response["HX-Retarget"] = "#reference-errors"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    with result.file.open("rb") as f:
+        reference = references.store(f, f"result-{result.generation_id}-{index}")
+    reference.source_id = result.generation_id
+    response = render(
+        request, f"{STUDIO}#chips", {"chips": [chip(reference, request.user, membership.team)]}
+    )
+    response["HX-Trigger"] = "references-changed"
+    return response
+
+
+@require_GET
+def reference_thumbnail(request: HttpRequest, token: str) -> FileResponse:
+    """A reference's thumbnail, for whoever its token was signed for, while they are
+    still in the team it was signed in."""
+    value = references.unsign(token)
+    if not value or value.get("u") != request.user.pk:
+        raise Http404
+    membership = access.membership_in(request, value.get("t"))
+    found = references.from_tokens([token], request.user, membership.team)
+    if not found:
+        raise Http404
+    response = FileResponse(found[0].thumbnail.open("rb"), content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

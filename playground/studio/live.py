@@ -1,0 +1,80 @@
+"""The live panel of the studio form: token or character count, pixel size, estimate.
+
+Computed from raw (maybe invalid) form values: invalid values are reported, never
+raised. The panel is a hint; the server's validation on Generate is the judge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+from playground import catalogue, pricing
+from playground.studio.forms import CUSTOM_SIZE
+
+
+def live_summary(
+    spec: catalogue.ModelSpec, data: QueryDict | dict[str, Any], references: int | None = None
+) -> dict[str, Any]:
+    """What the form's live panel shows, from raw (maybe invalid) form values."""
+    prompt = data.get("prompt") or ""
+    length = catalogue.prompt_length(spec, prompt)
+    quality = data.get("quality") if data.get("quality") in spec.qualities else spec.default_quality
+    try:
+        n = int(data.get("n") or spec.default_n)
+    except ValueError:
+        n = spec.default_n
+    n = min(max(n, spec.n_min), spec.n_max)
+    if references is None:
+        references = len(data.getlist("reference")) if isinstance(data, QueryDict) else 0
+
+    size = data.get("size") or spec.default_size
+    resolution = data.get("resolution") or spec.default_resolution or None
+    size_problems: list[str] = []
+    if spec.is_flexible and size == CUSTOM_SIZE:
+        try:
+            width, height = int(data.get("width") or 0), int(data.get("height") or 0)
+        except ValueError:
+            width, height = 0, 0
+        if not width or not height:
+            size_problems = [_("Enter a width and a height for the custom size.")]
+        else:
+            found = catalogue.custom_size_errors(spec, width, height)
+            size_problems = [m for messages_ in found.values() for m in messages_]
+        size = f"{width}x{height}"
+    elif catalogue.size_errors(spec, size, resolution if spec.is_flexible else None):
+        size, resolution = spec.default_size, spec.default_resolution or None
+
+    context: dict[str, Any] = {
+        "spec": spec,
+        "prompt_length": length,
+        "prompt_over": length > spec.prompt_limit,
+        "size_problems": size_problems,
+        "n": n,
+        "references": references,
+    }
+    if size_problems:
+        return context
+    estimate = pricing.estimate(
+        spec, quality=quality, size=size, resolution=resolution, n=n, reference_images=references
+    )
+    context["estimate"] = estimate
+    if estimate.auto:
+        context["size_text"] = _("Auto: the model picks the size (priced as %(w)d×%(h)d)") % {
+            "w": estimate.width,
+            "h": estimate.height,
+        }
+    elif spec.is_flexible and size in spec.ratios:
+        context["size_text"] = _("%(ratio)s at %(tier)s → %(w)d×%(h)d") % {
+            "ratio": size,
+            "tier": resolution,
+            "w": estimate.width,
+            "h": estimate.height,
+        }
+    elif catalogue.parse_wxh(size):
+        context["size_text"] = f"{estimate.width}×{estimate.height}"
+    else:
+        context["size_text"] = f"{size} → {estimate.width}×{estimate.height}"
+    return context

@@ -1,0 +1,38 @@
+from django.contrib import admin
+
+from playground.teams.models import Invitation, Membership, Team
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ("user",)
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Superusers manage every team here; team admins manage theirs in the app."""
+
+    list_display = ("name", "slug", "member_count", "created_at")
+    search_fields = ("name", "slug", "memberships__user__username")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [MembershipInline]
+
+    @admin.display(description="members")
+    def member_count(self, team: Team) -> int:
+        return team.memberships.count()
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Links are shown once, to the admin who makes them in the app; here they can
+    only be looked at and revoked (deleting one revokes it)."""
+
+    list_display = ("team", "role", "created_by", "created_at", "expires_at", "used_by", "used_at")
+    list_filter = ("role",)
+    readonly_fields = [f.name for f in Invitation._meta.fields]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False

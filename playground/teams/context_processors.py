@@ -1,0 +1,18 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from playground.teams.models import Membership
+
+
+def teams(request: HttpRequest) -> dict[str, Any]:
+    """The header's team switcher, and the team the page belongs to."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "my_memberships": Membership.objects.filter(user=user)
+        .select_related("team")
+        .order_by("team__name"),
+        "current_membership": getattr(request, "membership", None),
+    }

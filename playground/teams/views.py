@@ -1,0 +1,187 @@
+"""A team's own page, where its admins manage it in the app, and invitation links.
+
+Everyone in the team sees who is in it; only its admins add people, change roles,
+remove members and make invitation links (others get 403, strangers 404). A team
+always keeps at least one admin. Removing someone keeps their jobs with the team.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import UserCreationForm
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from playground.teams import access
+from playground.teams.forms import AddMemberForm, InviteForm, RoleForm
+from playground.teams.models import Invitation, Membership, Role
+
+PAGE = "teams/team.html"
+LAST_ADMIN = gettext_lazy("A team needs at least one admin: make someone else an admin first.")
+
+
+def _page(request: HttpRequest, membership: Membership, **extra: Any) -> HttpResponse:
+    team = membership.team
+    context: dict[str, Any] = {
+        "team": team,
+        "membership": membership,
+        "members": team.memberships.select_related("user").order_by("user__username"),
+        "roles": Role.choices,
+        "add_form": AddMemberForm(team=team),
+        "invite_form": InviteForm(),
+        **extra,
+    }
+    if membership.is_admin:
+        context["invitations"] = team.invitations.filter(
+            used_at=None, revoked_at=None, expires_at__gt=timezone.now()
+        ).select_related("created_by")
+    return render(request, PAGE, context, status=400 if extra.get("failed") else 200)
+
+
+@require_GET
+def team_page(request: HttpRequest, team: str) -> HttpResponse:
+    membership = access.membership(request, team)
+    return _page(request, membership)
+
+
+@require_POST
+def member_add(request: HttpRequest, team: str) -> HttpResponse:
+    """Add a person who already has an account."""
+    membership = access.membership(request, team)
+    access.require_admin(membership)
+    form = AddMemberForm(request.POST, team=membership.team)
+    if not form.is_valid():
+        return _page(request, membership, add_form=form, failed=True)
+    user = form.cleaned_data["username"]
+    Membership.objects.get_or_create(
+        team=membership.team, user=user, defaults={"role": form.cleaned_data["role"]}
+    )
+    messages.success(request, _("%(name)s joined the team.") % {"name": user.get_username()})
+    return redirect("team", team=team)
+
+
+def _other(membership: Membership, member_id: int) -> Membership:
+    return get_object_or_404(membership.team.memberships.select_related("user"), pk=member_id)
+
+
+@require_POST
+def member_role(request: HttpRequest, team: str, member_id: int) -> HttpResponse:
+    membership = access.membership(request, team)
+    access.require_admin(membership)
+    other = _other(membership, member_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a role: admin, member or viewer."))
+        return redirect("team", team=team)
+    role = form.cleaned_data["role"]
+    with transaction.atomic():
+        if role != Role.ADMIN and other.is_last_admin():
+            messages.error(request, LAST_ADMIN)
+            return redirect("team", team=team)
+        Membership.objects.filter(pk=other.pk).update(role=role)
+    messages.success(
+        request,
+        _("%(name)s is now %(role)s.")
+        % {"name": other.user.get_username(), "role": Role(role).label},
+    )
+    return redirect("team", team=team)
+
+
+@require_POST
+def member_remove(request: HttpRequest, team: str, member_id: int) -> HttpResponse:
+    """Remove someone from the team; the jobs they made stay with the team."""
+    membership = access.membership(request, team)
+    access.require_admin(membership)
+    other = _other(membership, member_id)
+    if other.is_last_admin():
+        messages.error(request, LAST_ADMIN)
+        return redirect("team", team=team)
+    other.delete()
+    messages.success(
+        request, _("%(name)s was removed from the team.") % {"name": other.user.get_username()}
+    )
+    if other.pk == membership.pk:
+        return redirect("home")
+    return redirect("team", team=team)
+
+
+@require_POST
+def invitation_create(request: HttpRequest, team: str) -> HttpResponse:
+    """A single-use link that expires; shown once, here, and never stored in clear."""
+    membership = access.membership(request, team)
+    access.require_admin(membership)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return _page(request, membership, invite_form=form, failed=True)
+    invitation, token = Invitation.issue(membership.team, form.cleaned_data["role"], request.user)
+    link = request.build_absolute_uri(reverse("invitation", kwargs={"token": token}))
+    return _page(request, membership, new_link=link, new_invitation=invitation)
+
+
+@require_POST
+def invitation_revoke(request: HttpRequest, team: str, invitation_id: int) -> HttpResponse:
+    membership = access.membership(request, team)
+    access.require_admin(membership)
+    invitation = get_object_or_404(membership.team.invitations, pk=invitation_id)
+    Invitation.objects.filter(pk=invitation.pk, used_at=None).update(revoked_at=timezone.now())
+    messages.success(request, _("The invitation link no longer works."))
+    return redirect("team", team=team)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """Open an invitation: sign in or create an account, then join the team."""
+    found = Invitation.find(token)
+    if found is None:
+        return render(request, "teams/invitation.html", {"state": "unknown"}, status=404)
+    if not found.is_usable:
+        already = request.user.is_authenticated and found.used_by_id == request.user.pk
+        if already:
+            return redirect("studio", team=found.team.slug)
+        return render(
+            request, "teams/invitation.html", {"state": "spent", "invitation": found}, status=410
+        )
+    signup = UserCreationForm()
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            signup = UserCreationForm(request.POST)
+            if not signup.is_valid():
+                return render(
+                    request,
+                    "teams/invitation.html",
+                    {"state": "open", "invitation": found, "signup": signup},
+                    status=400,
+                )
+            with transaction.atomic():
+                user = signup.save()
+                joined = found.accept(user)
+                if joined is None:
+                    transaction.set_rollback(True)
+            if joined is None:
+                return render(
+                    request, "teams/invitation.html", {"state": "spent", "invitation": found}, 410
+                )
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        else:
+            joined = found.accept(request.user)
+            if joined is None:
+                return render(
+                    request, "teams/invitation.html", {"state": "spent", "invitation": found}, 410
+                )
+        access.remember(request.user, found.team)
+        messages.success(request, _("Welcome to %(team)s.") % {"team": found.team.name})
+        return redirect("studio", team=found.team.slug)
+    return render(
+        request, "teams/invitation.html", {"state": "open", "invitation": found, "signup": signup}
+    )
