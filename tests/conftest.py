@@ -100,6 +100,12 @@ def _media_in_tmp(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
+    """Tests make many users: a deliberately slow hash would dominate their time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _empty_queue(request: pytest.FixtureRequest) -> None:
     """Each test starts with an empty task queue (the Redis broker outlives transactions)."""
     from django_q.brokers import get_broker

@@ -1,0 +1,305 @@
+"""Who may reach what: every URL pattern, for every persona.
+
+Personas (tests/conftest.py): alice made the jobs (member of team A), bob is her
+teammate, vera a viewer and ada the admin of team A; charlie belongs to team B only;
+anonymous is signed in nowhere. A person outside a team gets 404 for everything of
+the team's; a viewer gets 403 for anything that would generate, delete or change.
+
+`test_every_url_pattern_has_an_access_case` enumerates urls.py: a new view cannot be
+added without saying here who may reach it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from PIL import Image
+
+from playground.generations import callbacks, references
+from playground.generations.jobs import save_result
+from playground.generations.models import Generation, State
+from playground.teams.models import Invitation, Membership, Team
+from tests.conftest import logged_in, member
+from tests.factories import make_generation
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ("creator", "teammate", "viewer", "admin", "stranger", "anonymous")
+LOGIN = "login"  # a redirect to the login page
+ALL_IN_A = ("creator", "teammate", "viewer", "admin")
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    team: Team
+    job: Generation  # alice's, shared with the team
+    private_job: Generation  # alice's "Only me"
+    stopped_job: Generation  # alice's, timed out (for "Check again")
+    bob_membership: Membership
+    invitation: Invitation
+    invitation_token: str
+
+    def reference_token(self, persona: str) -> str:
+        """A reference chip as the persona's own studio of team A would carry it."""
+        reference = references.store_bytes(png(), "ref.png")
+        user = self.users.get(persona) or self.users["creator"]
+        return references.form_token(reference, user, self.team)
+
+
+@pytest.fixture
+def world(team_a: Team, team_b: Team) -> World:
+    users = {
+        "creator": member("alice", team_a),
+        "teammate": member("bob", team_a),
+        "viewer": member("vera", team_a, "viewer"),
+        "admin": member("ada", team_a, "admin"),
+        "stranger": member("charlie", team_b),
+    }
+    job = make_generation(users["creator"], prompt="shared", state=State.COMPLETED)
+    private_job = make_generation(
+        users["creator"], prompt="mine only", state=State.COMPLETED, private=True
+    )
+    stopped_job = make_generation(users["creator"], prompt="stopped", state=State.TIMED_OUT)
+    for generation in (job, private_job):
+        save_result(generation, 0, png())
+    invitation, token = Invitation.issue(team_a, "member", users["admin"])
+    return World(
+        users=users,
+        team=team_a,
+        job=job,
+        private_job=private_job,
+        stopped_job=stopped_job,
+        bob_membership=Membership.objects.get(user=users["teammate"]),
+        invitation=invitation,
+        invitation_token=token,
+    )
+
+
+def expect(
+    allowed: int,
+    personas: tuple[str, ...] = ALL_IN_A,
+    **others: int | str,
+) -> dict[str, int | str]:
+    """`allowed` for `personas`; 404 for the stranger, a login redirect for anonymous,
+    and 403 for the rest of team A unless `others` says otherwise."""
+    result: dict[str, int | str] = {p: 403 for p in ALL_IN_A}
+    result.update({p: allowed for p in personas})
+    result.update(stranger=404, anonymous=LOGIN)
+    result.update(others)
+    return result
+
+
+GENERATORS = ("creator", "teammate", "admin")
+EVERYONE = {p: 200 for p in PERSONAS}
+
+
+@dataclass
+class Case:
+    method: str
+    url: Callable[[World, str], str]
+    expected: dict[str, int | str]
+    data: Callable[[World, str], dict[str, Any]] | None = None
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+def job_url(suffix: str = "", job: str = "job") -> Callable[[World, str], str]:
+    return lambda w, p: f"/generations/{getattr(w, job).public_id}/{suffix}"
+
+
+CASES: dict[str, list[Case]] = {
+    # Everyone signed in is sent to their own current team's studio.
+    "home": [Case("get", lambda w, p: "/", expect(302, stranger=302))],
+    "studio": [
+        Case("get", lambda w, p: "/t/a/", expect(200)),
+        # An empty form: the form's errors (200) for those who may generate.
+        Case("post", lambda w, p: "/t/a/", expect(200, GENERATORS)),
+    ],
+    "history": [Case("get", lambda w, p: "/t/a/history/", expect(200))],
+    "reference_upload": [Case("post", lambda w, p: "/t/a/references/", expect(200, GENERATORS))],
+    "team": [Case("get", lambda w, p: "/t/a/members/", expect(200))],
+    "member_add": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/members/add/",
+            expect(400, ("admin",)),
+            data=lambda w, p: {"username": "nobody", "role": "member"},
+        )
+    ],
+    "member_role": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/members/{w.bob_membership.pk}/role/",
+            expect(302, ("admin",)),
+            data=lambda w, p: {"role": "viewer"},
+        )
+    ],
+    "member_remove": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/members/{w.bob_membership.pk}/remove/",
+            expect(302, ("admin",)),
+        )
+    ],
+    "invitation_create": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/invitations/",
+            expect(200, ("admin",)),
+            data=lambda w, p: {"role": "viewer"},
+        )
+    ],
+    "invitation_revoke": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/invitations/{w.invitation.pk}/revoke/",
+            expect(302, ("admin",)),
+        )
+    ],
+    "invitation": [
+        # Anyone holding the link may open it (anonymous to sign up); strangers too.
+        Case("get", lambda w, p: f"/invite/{w.invitation_token}/", dict(EVERYONE)),
+    ],
+    "generation_detail": [
+        Case("get", job_url(), expect(200)),
+        # "Only me": colleagues, even the team's admin, get 404 as if it did not exist.
+        Case(
+            "get",
+            job_url(job="private_job"),
+            expect(200, ("creator",), teammate=404, viewer=404, admin=404),
+        ),
+    ],
+    "generation_check_again": [
+        Case("post", job_url("check-again/", "stopped_job"), expect(302, GENERATORS))
+    ],
+    "generation_resubmit": [Case("post", job_url("resubmit/"), expect(302, GENERATORS))],
+    "generation_delete": [
+        Case("get", job_url("delete/"), expect(200, ("creator", "admin"))),
+        Case("post", job_url("delete/"), expect(302, ("creator", "admin"))),
+        Case(
+            "post",
+            job_url("delete/", "private_job"),
+            expect(302, ("creator",), teammate=404, viewer=404, admin=404),
+        ),
+    ],
+    "generation_visibility": [
+        Case(
+            "post",
+            job_url("visibility/"),
+            expect(302, ("creator",)),
+            data=lambda w, p: {"private": "on"},
+        )
+    ],
+    "result_image": [
+        Case("get", job_url("images/0"), expect(200)),
+        Case(
+            "get",
+            job_url("images/0", "private_job"),
+            expect(200, ("creator",), teammate=404, viewer=404, admin=404),
+        ),
+    ],
+    "result_thumbnail": [
+        Case("get", job_url("images/0/thumbnail"), expect(200)),
+        Case(
+            "get",
+            job_url("images/0/thumbnail", "private_job"),
+            expect(200, ("creator",), teammate=404, viewer=404, admin=404),
+        ),
+    ],
+    "reference_from_result": [
+        Case("post", job_url("images/0/use-as-reference"), expect(200, GENERATORS)),
+        Case(
+            "post",
+            job_url("images/0/use-as-reference", "private_job"),
+            expect(200, ("creator",), teammate=404, viewer=404, admin=404),
+        ),
+    ],
+    "reference_thumbnail": [
+        # A token signed for the persona in team A: only members of team A get it
+        # (the stranger's token was forged for a team he is not in).
+        Case("get", lambda w, p: f"/references/{w.reference_token(p)}/thumbnail", expect(200)),
+        # A token signed for alice opens nothing for anyone else.
+        Case(
+            "get",
+            lambda w, p: f"/references/{w.reference_token('creator')}/thumbnail",
+            expect(200, ("creator",), teammate=404, viewer=404, admin=404),
+        ),
+    ],
+    "live": [Case("get", lambda w, p: "/studio/live/", expect(200, anonymous=LOGIN, stranger=200))],
+    # EvoLink's endpoints: no login, the secret in the URL is the key.
+    "reference_public": [
+        Case(
+            "get",
+            lambda w, p: path_of(references.public_url(references.store_bytes(png(), "r.png"))),
+            dict(EVERYONE),
+        )
+    ],
+    "evolink_callback": [
+        Case(
+            "post",
+            lambda w, p: path_of(callbacks.url_for(w.job.public_id)),
+            {p: 204 for p in PERSONAS},
+        )
+    ],
+    "login": [
+        Case("get", lambda w, p: "/login/", {**{p: 302 for p in PERSONAS}, "anonymous": 200})
+    ],
+    "logout": [Case("post", lambda w, p: "/logout/", {p: 302 for p in PERSONAS})],
+    "health": [Case("get", lambda w, p: "/healthz", dict(EVERYONE))],
+}
+
+
+def url_names(patterns: list[Any] | None = None, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue  # Django's own admin: staff only, tested in test_teams.py
+            names |= url_names(entry.url_patterns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(entry.name)
+    return names
+
+
+def test_every_url_pattern_has_an_access_case() -> None:
+    missing = url_names() - set(CASES)
+    assert not missing, f"add access cases for: {sorted(missing)}"
+    assert not set(CASES) - url_names(), "cases for URLs that no longer exist"
+    for name, cases in CASES.items():
+        for case in cases:
+            assert set(case.expected) == set(PERSONAS), name
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(
+    ("name", "index"), [(name, i) for name, cases in CASES.items() for i in range(len(cases))]
+)
+def test_access(world: World, name: str, index: int, persona: str) -> None:
+    case = CASES[name][index]
+    client = logged_in(world.users[persona]) if persona in world.users else Client()
+    url = case.url(world, persona)
+    data = case.data(world, persona) if case.data else {}
+    response = getattr(client, case.method)(url, data)
+    expected = case.expected[persona]
+    if expected == LOGIN:
+        assert response.status_code == 302, (url, response.status_code)
+        assert response["Location"].startswith("/login/"), response["Location"]
+    else:
+        assert response.status_code == expected, (url, persona, response.status_code)
