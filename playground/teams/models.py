@@ -100,6 +100,36 @@ class Membership(models.Model):
     def is_last_admin(self) -> bool:
         return self.is_admin and not self.team.admins().exclude(pk=self.pk).exists()
 
+    def set_role(self, role: str) -> bool:
+        """Change the role; False (and nothing changed) if the team would lose its
+        last admin."""
+        with transaction.atomic():
+            if role != Role.ADMIN and self._locked_admins() == [self.pk]:
+                return False
+            Membership.objects.filter(pk=self.pk).update(role=role)
+        self.role = role
+        return True
+
+    def leave(self) -> bool:
+        """Remove this person from the team; False if they are its last admin. Their
+        jobs stay with the team."""
+        with transaction.atomic():
+            if self._locked_admins() == [self.pk]:
+                return False
+            Membership.objects.filter(pk=self.pk).delete()
+        return True
+
+    def _locked_admins(self) -> list[int]:
+        # Lock the team's admin rows so that two admins demoting or removing each
+        # other at the same moment are served one after the other (on PostgreSQL;
+        # SQLite transactions here take the write lock up front anyway).
+        return list(
+            Membership.objects.select_for_update()
+            .filter(team_id=self.team_id, role=Role.ADMIN)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

@@ -84,11 +84,9 @@ def member_role(request: HttpRequest, team: str, member_id: int) -> HttpResponse
         messages.error(request, _("Choose a role: admin, member or viewer."))
         return redirect("team", team=team)
     role = form.cleaned_data["role"]
-    with transaction.atomic():
-        if role != Role.ADMIN and other.is_last_admin():
-            messages.error(request, LAST_ADMIN)
-            return redirect("team", team=team)
-        Membership.objects.filter(pk=other.pk).update(role=role)
+    if not other.set_role(role):
+        messages.error(request, LAST_ADMIN)
+        return redirect("team", team=team)
     messages.success(
         request,
         _("%(name)s is now %(role)s.")
@@ -103,14 +101,14 @@ def member_remove(request: HttpRequest, team: str, member_id: int) -> HttpRespon
     membership = access.membership(request, team)
     access.require_admin(membership)
     other = _other(membership, member_id)
-    if other.is_last_admin():
+    if not other.leave():
         messages.error(request, LAST_ADMIN)
         return redirect("team", team=team)
-    other.delete()
+    leaving = other.pk == membership.pk
     messages.success(
         request, _("%(name)s was removed from the team.") % {"name": other.user.get_username()}
     )
-    if other.pk == membership.pk:
+    if leaving:
         return redirect("home")
     return redirect("team", team=team)
 

@@ -18,13 +18,18 @@ def personal_teams(apps, schema_editor):
     Generation = apps.get_model("playground", "Generation")
     taken = set(Team.objects.values_list("slug", flat=True))
     for user in User.objects.order_by("pk").iterator():
+        # Run again after a partial rollback, someone already in a team keeps it.
+        existing = Membership.objects.filter(user=user).order_by("pk").first()
+        if existing:
+            Generation.objects.filter(owner=user, team__isnull=True).update(team=existing.team_id)
+            continue
         slug = base = slugify(user.username)[:50] or f"user-{user.pk}"
         suffix = 1
         while slug in taken:
             suffix += 1
             slug = f"{base}-{suffix}"
         taken.add(slug)
-        team = Team.objects.create(name=user.username, slug=slug)
+        team = Team.objects.create(name=user.username[:100], slug=slug)
         Membership.objects.create(team=team, user=user, role="admin")
         Profile.objects.update_or_create(user=user, defaults={"current_team": team})
         Generation.objects.filter(owner=user, team__isnull=True).update(team=team)
