@@ -17,7 +17,9 @@ class GenerationAdmin(admin.ModelAdmin):
 
     list_display = (
         "id",
+        "team",
         "owner",
+        "private",
         "model",
         "state",
         "size",
@@ -26,10 +28,10 @@ class GenerationAdmin(admin.ModelAdmin):
         "estimated_credits",
         "created_at",
     )
-    list_filter = ("state", "model", "quality")
-    search_fields = ("prompt", "upstream_task_id", "owner__username")
+    list_filter = ("team", "state", "model", "quality", "private")
+    search_fields = ("prompt", "upstream_task_id", "owner__username", "team__name")
     date_hierarchy = "created_at"
-    list_select_related = ("owner",)
+    list_select_related = ("owner", "team")
     inlines = [ResultImageInline]
 
     def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
