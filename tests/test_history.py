@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from playground.generations.models import Generation, State
 from tests.factories import fake_result, make_generation
@@ -48,9 +50,12 @@ def test_the_live_check_answers_204_until_something_changes(
     assert 'hx-trigger="history-changed from:body, every 2s"' in html
     url = live_url(html)
     assert "since=" in url
-    # Nothing changed: an empty answer, nothing rendered.
-    response = alice_client.get(url)
+    # Nothing changed: an empty answer, nothing rendered, decided by one aggregate
+    # after the session, the user and the membership check.
+    with CaptureQueriesContext(connection) as queries:
+        response = alice_client.get(url)
     assert response.status_code == 204 and response.content == b""
+    assert len(queries) == 4, [q["sql"][:60] for q in queries]
 
     Generation.objects.transition(job.pk, State.RUNNING, progress=40)
     changed = alice_client.get(url)

@@ -105,11 +105,29 @@ class HistoryFilter:
         return bool(set(self.params()) - {"view"})
 
 
-def history_context(request: Any, membership: Membership) -> dict[str, Any]:
-    """What the history fragment shows, from the URL's filters, for one person."""
-    user, team = request.user, membership.team
+def view_of(request: Any, membership: Membership) -> tuple[HistoryFilter, Any, dict[str, Any]]:
+    """The filters of the URL, the jobs they select, and one aggregate over them
+    (counters and the stamp of the live check)."""
     chosen = HistoryFilter.from_query(request.GET)
-    jobs = chosen.apply(Generation.objects.visible_to(user, team), user)
+    jobs = chosen.apply(Generation.objects.visible_to(request.user, membership.team), request.user)
+    summary = jobs.aggregate(
+        running=Count("id", filter=Q(state__in=IN_FLIGHT_STATES)),
+        completed=Count("id", filter=Q(state=State.COMPLETED)),
+        total=Count("id"),
+        newest=Max("id"),
+        changed=Max("updated_at"),
+    )
+    return chosen, jobs, summary
+
+
+def history_context(
+    request: Any,
+    membership: Membership,
+    view: tuple[HistoryFilter, Any, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What the history fragment shows, from the URL's filters, for one person."""
+    team = membership.team
+    chosen, jobs, summary = view or view_of(request, membership)
     before = request.GET.get("before", "")
     page_jobs = jobs.filter(id__lt=int(before)) if before.isdigit() else jobs
     page = list(
@@ -119,13 +137,6 @@ def history_context(request: Any, membership: Membership) -> dict[str, Any]:
     )
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
-    summary = jobs.aggregate(
-        running=Count("id", filter=Q(state__in=IN_FLIGHT_STATES)),
-        completed=Count("id", filter=Q(state=State.COMPLETED)),
-        total=Count("id"),
-        newest=Max("id"),
-        changed=Max("updated_at"),
-    )
     params = chosen.params()
     studio_url = reverse("studio", kwargs={"team": team.slug})
     poll_params = {**params, "before": before} if before.isdigit() else params
@@ -145,9 +156,7 @@ def history_context(request: Any, membership: Membership) -> dict[str, Any]:
             f"{studio_url}?{urlencode({**params, 'before': page[-1].pk})}" if has_more else ""
         ),
         "newest_url": f"{studio_url}?{urlencode(params)}" if before.isdigit() else "",
-        "members": list(
-            team.memberships.select_related("user").order_by("user__username")
-        ),
+        "members": list(team.memberships.select_related("user").order_by("user__username")),
         "models": list(catalogue.MODELS.values()),
         "status_choices": STATUS_CHOICES,
     }
