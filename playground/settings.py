@@ -47,8 +47,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "template_partials",
     "django_q",
-    # Dependencies point one way: studio → generations → teams / evolink → catalogue.
+    # Dependencies point one way: studio → generations → billing → teams; evolink → catalogue.
     "playground.teams",
+    "playground.billing",
     "playground.generations",
     "playground.evolink",
     "playground.studio",
@@ -155,7 +156,11 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Upstream -------------------------------------------------------------------------
 EVOLINK_BASE_URL = os.getenv("EVOLINK_BASE_URL", "https://api.evolink.ai").rstrip("/")
+# The zero-setup key: used after every key stored in the database (see billing/).
 EVOLINK_API_KEY = os.getenv("EVOLINK_API_KEY", "")
+# Fernet keys that encrypt the stored API keys, comma-separated, newest first (see
+# playground/billing/crypto.py); empty: one derived from SECRET_KEY.
+PLAYGROUND_ENCRYPTION_KEYS = envlist("PLAYGROUND_ENCRYPTION_KEYS", "")
 # The origin at which the upstream can reach this server (reference images, callbacks).
 PUBLIC_BASE_URL = os.getenv("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 

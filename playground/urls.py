@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from playground.billing import views as billing_views
 from playground.generations import views as upstream_views
 from playground.studio import job_views, views
 from playground.teams import views as team_views
@@ -17,6 +18,10 @@ team_patterns = [
     path("history/", views.history, name="history"),
     path("references/", views.reference_upload, name="reference_upload"),
     path("members/", team_views.team_page, name="team"),
+    path("keys/", billing_views.keys, name="keys"),
+    path("keys/add/", billing_views.key_add, name="key_add"),
+    path("keys/<int:key_id>/", billing_views.key_change, name="key_change"),
+    path("keys/<int:key_id>/check/", billing_views.key_check, name="key_check"),
     path("members/add/", team_views.member_add, name="member_add"),
     path("members/<int:member_id>/role/", team_views.member_role, name="member_role"),
     path("members/<int:member_id>/remove/", team_views.member_remove, name="member_remove"),

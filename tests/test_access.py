@@ -23,6 +23,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from PIL import Image
 
+from playground.billing.models import ApiKey
 from playground.generations import callbacks, references
 from playground.generations.jobs import save_result
 from playground.generations.models import Generation, State
@@ -53,6 +54,7 @@ class World:
     bob_membership: Membership
     invitation: Invitation
     invitation_token: str
+    key: ApiKey
 
     def reference_token(self, persona: str) -> str:
         """A reference chip as the persona's own studio of team A would carry it."""
@@ -78,6 +80,9 @@ def world(team_a: Team, team_b: Team) -> World:
     for generation in (job, private_job):
         save_result(generation, 0, png())
     invitation, token = Invitation.issue(team_a, "member", users["admin"])
+    key = ApiKey(label="Team A key", team=team_a)
+    key.set_secret("sk-evo-team-a-secret-1234")
+    key.save()
     return World(
         users=users,
         team=team_a,
@@ -87,6 +92,7 @@ def world(team_a: Team, team_b: Team) -> World:
         bob_membership=Membership.objects.get(user=users["teammate"]),
         invitation=invitation,
         invitation_token=token,
+        key=key,
     )
 
 
@@ -172,6 +178,19 @@ CASES: dict[str, list[Case]] = {
             lambda w, p: f"/t/a/invitations/{w.invitation.pk}/revoke/",
             expect(302, ("admin",)),
         )
+    ],
+    "keys": [Case("get", lambda w, p: "/t/a/keys/", expect(200, ("admin",)))],
+    "key_add": [Case("post", lambda w, p: "/t/a/keys/add/", expect(400, ("admin",)))],
+    "key_change": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/keys/{w.key.pk}/",
+            expect(302, ("admin",)),
+            data=lambda w, p: {"label": "renamed", "priority": "1", "enabled": "on"},
+        )
+    ],
+    "key_check": [
+        Case("post", lambda w, p: f"/t/a/keys/{w.key.pk}/check/", expect(302, ("admin",)))
     ],
     "invitation": [
         # Anyone holding the link may open it (anonymous to sign up); strangers too.

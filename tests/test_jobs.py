@@ -17,7 +17,6 @@ from PIL import Image
 
 from playground import catalogue
 from playground.evolink import client as evolink
-from playground.evolink import upstream
 from playground.evolink.simulator import Simulator
 from playground.generations import jobs
 from playground.generations.models import Generation, Lease, State
@@ -57,11 +56,11 @@ def submit_only(generation: Generation) -> None:
 
 def run_until_final(pk: int, timeout: float = 15.0) -> Generation:
     """Drain the queue and poll until the job reaches a final state."""
-    with upstream.client() as client:
+    with jobs.Clients() as clients:
 
         def step() -> bool:
             drain()
-            jobs.poll_due(client)
+            jobs.poll_due(clients)
             drain()
             return not Generation.objects.get(pk=pk).is_in_flight
 
@@ -253,10 +252,10 @@ def test_a_failed_download_is_retried_until_the_links_expire(
 ) -> None:
     generation = generate(alice_client, django_capture_on_commit_callbacks)
     submit_only(generation)
-    with upstream.client() as client:
+    with jobs.Clients() as clients:
 
         def archiving() -> bool:
-            jobs.poll_due(client)
+            jobs.poll_due(clients)
             return Generation.objects.get(pk=generation.pk).state == State.ARCHIVING
 
         wait_for(archiving)

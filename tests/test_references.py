@@ -12,7 +12,6 @@ from django.test import Client
 from PIL import Image
 
 from playground import catalogue
-from playground.evolink import upstream
 from playground.evolink.simulator import Simulator
 from playground.generations import jobs, references
 from playground.generations.models import Generation, GenerationReference, ReferenceImage, State
@@ -303,11 +302,11 @@ def test_re_run_keeps_the_references(
 
 
 def submit_and_finish(pk: int) -> Generation:
-    with upstream.client() as client:
+    with jobs.Clients() as clients:
         assert jobs.submit(pk) == "submitted"
 
         def done() -> bool:
-            jobs.poll_due(client)
+            jobs.poll_due(clients)
             for task in queued_tasks():
                 if task["func"] == "playground.generations.jobs.archive":
                     jobs.archive(*task["args"])

@@ -1,7 +1,8 @@
 """Which EvoLink this deployment talks to, and with which key.
 
 One place decides, so the pages (the simulator banner), the jobs and the admin
-agree. Keys come from `EVOLINK_API_KEY` until key management stores them.
+agree. Which key pays for a job is decided in playground/billing (stored keys, then
+`EVOLINK_API_KEY`).
 """
 
 from __future__ import annotations
@@ -32,16 +33,24 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def _any_stored_key() -> bool:
+    from playground.billing.models import ApiKey  # billing builds on this module
+
+    return ApiKey.objects.filter(enabled=True).exists()
+
+
 def describe() -> Upstream:
     base_url = settings.EVOLINK_BASE_URL
     return Upstream(
         base_url=base_url,
         # The simulator only ever listens on loopback; the real EvoLink never does.
         simulated=is_loopback_url(base_url),
-        has_key=bool(settings.EVOLINK_API_KEY),
+        has_key=bool(settings.EVOLINK_API_KEY) or _any_stored_key(),
     )
 
 
-def client() -> evolink.Client:
-    """A client for the configured upstream and key (callers close it)."""
-    return evolink.Client(settings.EVOLINK_API_KEY, settings.EVOLINK_BASE_URL)
+def client(api_key: str | None = None) -> evolink.Client:
+    """A client for the configured upstream (callers close it), with `api_key`, or
+    EVOLINK_API_KEY when none is given (see playground/billing for the stored keys)."""
+    key = settings.EVOLINK_API_KEY if api_key is None else api_key
+    return evolink.Client(key, settings.EVOLINK_BASE_URL)

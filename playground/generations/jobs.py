@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 from PIL import Image
 
+from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
 from playground.generations import callbacks, references
@@ -103,28 +104,37 @@ def submit(pk: int) -> str:
     )
     if not claimed:
         return "not claimed"
-    generation = Generation.objects.get(pk=pk)
-    try:
-        with upstream.client() as client:
-            payload = dict(generation.request_payload)
-            links = list(generation.references.select_related("reference"))
-            if links:
-                # In the person's order. Hosting them costs nothing: an error here is
-                # safe to retry, since nothing was sent to the paid endpoint yet.
-                payload["image_urls"] = [reference_url(client, link.reference) for link in links]
-            if callbacks.enabled():
-                payload["callback_url"] = callbacks.url_for(generation.public_id)
-            # Record the exact request before sending it (the key is never part of it).
-            Generation.objects.filter(pk=pk, state=State.SUBMITTING).update(request_payload=payload)
-            task = client.create_task(payload)
-    except evolink.EvoLinkError as error:
-        return _submit_failed(generation, error)
-    except Exception:
-        # Anything unexpected after the claim may have happened after the POST left:
-        # treat it as uncertain rather than risk paying twice.
-        log.exception("submit %s crashed", pk)
-        _mark_uncertain(pk)
-        return "uncertain"
+    generation = Generation.objects.select_related("team").get(pk=pk)
+    payers = billing.payers_for(generation.team)
+    if not payers:
+        Generation.objects.end(pk, State.SUBMITTING, State.FAILED, "no_api_key", _no_key_message())
+        return "failed"
+    refusals: list[str] = []
+    for payer in payers:
+        try:
+            task = _create_with(payer, generation)
+        except evolink.EvoLinkError as error:
+            if error.status in billing.REFUSING_STATUSES and not error.uncertain:
+                # 401 / 402 / 403: EvoLink created nothing, so another key may safely try.
+                if payer.key:
+                    payer.key.record_refusal(error.status, error.message)
+                refusals.append(f"{payer.label}: {error.message}")
+                continue
+            return _submit_failed(generation, error)
+        except Exception:
+            # Anything unexpected after the claim may have happened after the POST left:
+            # treat it as uncertain rather than risk paying twice.
+            log.exception("submit %s crashed", pk)
+            _mark_uncertain(pk)
+            return "uncertain"
+        break
+    else:
+        Generation.objects.end(
+            pk, State.SUBMITTING, State.FAILED, "keys_refused", _refused_message(refusals)
+        )
+        return "failed"
+    if payer.key:
+        payer.key.record_use()
 
     now = timezone.now()
     reserved = task.usage.get("credits_reserved")
@@ -138,11 +148,46 @@ def submit(pk: int) -> str:
         usage=dict(task.usage),
         credits_reserved=reserved if isinstance(reserved, int | float) else None,
         submitted_at=now,
+        api_key_id=payer.key_id,
         next_poll_at=now + timedelta(seconds=first_poll_delay()),
         poll_deadline=now + poll_deadline(),
     )
     ensure_poller()
     return "submitted"
+
+
+def _create_with(payer: billing.Payer, generation: Generation) -> evolink.Task:
+    """Host the references and POST the task with one key (at most one POST)."""
+    with upstream.client(payer.secret) as client:
+        payload = dict(generation.request_payload)
+        payload.pop("image_urls", None)
+        payload.pop("callback_url", None)
+        links = list(generation.references.select_related("reference"))
+        if links:
+            # In the person's order. Hosting them costs nothing: an error here is safe
+            # to retry, since nothing was sent to the paid endpoint yet.
+            payload["image_urls"] = [reference_url(client, link.reference) for link in links]
+        if callbacks.enabled():
+            payload["callback_url"] = callbacks.url_for(generation.public_id)
+        # Record the exact request before sending it (the key is never part of it).
+        Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
+            request_payload=payload
+        )
+        return client.create_task(payload)
+
+
+def _no_key_message() -> str:
+    return _(
+        "No EvoLink API key is set up for this team, so nothing was sent and nothing was "
+        "charged. Ask your team admin to add one."
+    )
+
+
+def _refused_message(refusals: list[str]) -> str:
+    return _(
+        "EvoLink refused every API key this team can use, so nothing was sent and nothing "
+        "was charged. Ask your team admin to check the team's keys. (%(reasons)s)"
+    ) % {"reasons": "; ".join(refusals)}
 
 
 def reference_url(client: evolink.Client, reference: ReferenceImage) -> str:
@@ -224,9 +269,9 @@ def poller() -> str:
         return "another poller holds the lease"
     started = time.monotonic()
     tick = _setting("PLAYGROUND_POLLER_TICK_SECONDS", 0.5)
-    with upstream.client() as client, ThreadPoolExecutor(max_workers=16) as pool:
+    with Clients() as clients, ThreadPoolExecutor(max_workers=16) as pool:
         while time.monotonic() - started < loop_seconds:
-            poll_due(client, pool)
+            poll_due(clients, pool)
             # Renew the lease each pass (a slow pass must not let a second loop start);
             # if another poller took over after it lapsed, leave the work to it.
             if not Lease.acquire(POLLER_LEASE, holder, lease_seconds):
@@ -244,27 +289,59 @@ def poller() -> str:
     return "continued"
 
 
-def poll_due(client: evolink.Client, pool: ThreadPoolExecutor | None = None) -> int:
+class Clients:
+    """One client per key that in-flight jobs were submitted with: a task is read with
+    the key that created it (it belongs to that key's EvoLink account)."""
+
+    def __init__(self) -> None:
+        self._open: dict[int | None, evolink.Client | evolink.EvoLinkError] = {}
+
+    def __enter__(self) -> Clients:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for client in self._open.values():
+            if isinstance(client, evolink.Client):
+                client.close()
+
+    def for_key(self, key_id: int | None) -> evolink.Client | evolink.EvoLinkError:
+        if key_id not in self._open:
+            try:
+                self._open[key_id] = upstream.client(billing.secret_for(key_id))
+            except Exception:  # a key that can no longer be decrypted, say
+                log.exception("no client for API key %s", key_id)
+                # Retryable: the jobs wait (until their deadline) for the key to work.
+                self._open[key_id] = evolink.EvoLinkError.from_code("network_error")
+        return self._open[key_id]
+
+
+def poll_due(clients: Clients, pool: ThreadPoolExecutor | None = None) -> int:
     """Read every RUNNING job whose next poll is due; returns how many were read."""
     now = timezone.now()
     due = list(
         Generation.objects.filter(state=State.RUNNING, next_poll_at__lte=now)
         .order_by("next_poll_at")
-        .values_list("pk", "upstream_task_id", "polls", "poll_deadline")[:200]
+        .values_list("pk", "upstream_task_id", "polls", "poll_deadline", "api_key_id")[:200]
     )
     if not due:
         return 0
 
-    def read(task_id: str) -> evolink.Task | evolink.EvoLinkError:
+    def read(
+        work: tuple[evolink.Client | evolink.EvoLinkError, str],
+    ) -> evolink.Task | evolink.EvoLinkError:
+        client, task_id = work
+        if isinstance(client, evolink.EvoLinkError):
+            return client
         try:
             return client.get_task(task_id)
         except evolink.EvoLinkError as error:
             return error
 
-    task_ids = [row[1] for row in due]
-    answers = list(pool.map(read, task_ids)) if pool else [read(t) for t in task_ids]
+    # Clients are made here, in one thread; only the reads run in the pool.
+    work = [(clients.for_key(row[4]), row[1]) for row in due]
+    answers = list(pool.map(read, work)) if pool else [read(w) for w in work]
     # Rows are updated from this one thread: SQLite allows one writer at a time.
-    for (pk, _task_id, polls, deadline), answer in zip(due, answers, strict=True):
+    for (pk, _task_id, polls, deadline, _key), answer in zip(due, answers, strict=True):
         apply_poll(pk, polls, deadline, answer)
     return len(due)
 
@@ -381,7 +458,7 @@ def archive(pk: int) -> str:
     generation = Generation.objects.get(pk=pk)
     done = set(generation.images.values_list("index", flat=True))
     failures: list[str] = []
-    with upstream.client() as client:
+    with upstream.client(billing.secret_for(generation.api_key_id)) as client:
         for index, url in enumerate(generation.result_urls):
             if index in done:
                 continue

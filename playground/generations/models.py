@@ -116,6 +116,11 @@ class Generation(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
     )
+    # The key that paid (chosen by the worker at submit time; none: EVOLINK_API_KEY).
+    # Keys that paid for jobs are kept (disabled, not deleted) so spend stays traceable.
+    api_key = models.ForeignKey(
+        "billing.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
+    )
     # "Only me": invisible to colleagues in every list, page, image and download.
     private = models.BooleanField(default=False)
     # Lineage: the job this one was made from ("Edit this", "Use as reference",

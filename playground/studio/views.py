@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue
+from playground.billing import models as billing
 from playground.evolink import upstream
 from playground.generations import references
 from playground.generations.models import Derivation, Generation, ReferenceImage
@@ -142,6 +143,7 @@ def _form_context(
         live["size_problems"] = []  # already said next to the fields
     return {
         "team": membership.team,
+        "key_warnings": billing.admin_warnings(membership.team) if membership.is_admin else [],
         "form": form,
         "form_key": _form_key(form),
         "spec": form.spec,

@@ -1,0 +1,67 @@
+"""API keys in Django's admin, for superusers: the secret is write-only.
+
+The add form asks for `secret`; the change form offers to replace it (left empty, it
+stays). No form ever renders the stored value: only `sk-evo-…` and its last 4.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from playground.billing import tasks
+from playground.billing.forms import ApiKeyForm
+from playground.billing.models import ApiKey
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
+    list_display = (
+        "label",
+        "masked",
+        "team",
+        "priority",
+        "enabled",
+        "credits_left",
+        "checked_at",
+        "last_used_at",
+        "last_error",
+    )
+    list_filter = ("enabled", "team")
+    search_fields = ("label", "secret_last4", "team__name")
+    readonly_fields = (
+        "masked",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "account_credits",
+        "key_credits",
+        "key_unlimited",
+        "checked_at",
+        "last_error",
+        "last_error_at",
+        "disabled_automatically_at",
+    )
+    actions = ["check_balance"]
+
+    @admin.display(description=_("secret"))
+    def masked(self, key: ApiKey) -> str:
+        return key.masked if key.secret_last4 else "–"
+
+    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Check the balance with EvoLink"))
+    def check_balance(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
+        now = timezone.now()
+        for key in queryset:
+            tasks.request_check(key, now)
+        messages.info(
+            request,
+            _("Asked EvoLink for %(n)d balance(s); the readings appear here in a few seconds.")
+            % {"n": queryset.count()},
+        )

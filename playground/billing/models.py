@@ -1,0 +1,208 @@
+"""Upstream API keys: stored encrypted, never shown again, chosen by the worker.
+
+A key serves one team, or every team when it has none (a shared key). Which key pays
+for a job: the team's enabled keys by priority (lowest number first), then the shared
+ones, then EVOLINK_API_KEY from the environment as the last fallback. The worker picks
+at submit time and the job records the key; the web process only ever encrypts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from playground.billing import crypto
+
+MASK_PREFIX = "sk-evo-…"
+# 401: the key is wrong or revoked; 402: its credits are gone (or it was disabled or
+# expired upstream). Both stop the key until an admin looks. A 403 (this key may not
+# use this model) is recorded, and the next key is tried, but the key stays on.
+DISABLING_STATUSES = frozenset({401, 402})
+REFUSING_STATUSES = frozenset({401, 402, 403})
+
+
+def mask(last4: str) -> str:
+    """All that is ever shown of a secret."""
+    return f"{MASK_PREFIX}{last4}"
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def paying_for(self, team: Any) -> list[ApiKey]:
+        """The keys that may pay for a job of `team`, in the order they are tried."""
+        usable = self.filter(enabled=True).filter(Q(team=team) | Q(team__isnull=True))
+        # The team's own keys first, then the shared ones; each by priority.
+        return sorted(usable, key=lambda k: (k.team_id is None, k.priority, k.pk))
+
+    def for_team_admins(self, team: Any) -> ApiKeyQuerySet:
+        """What a team's admins see: their keys and the shared ones."""
+        return self.filter(Q(team=team) | Q(team__isnull=True)).order_by(
+            models.F("team").asc(nulls_last=True), "priority", "pk"
+        )
+
+
+class ApiKey(models.Model):
+    label = models.CharField(_("label"), max_length=100)
+    # Fernet token (see crypto.py); never rendered anywhere.
+    secret_encrypted = models.TextField(editable=False)
+    secret_last4 = models.CharField(max_length=4, editable=False)
+    team = models.ForeignKey(
+        "teams.Team",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_keys",
+        verbose_name=_("team"),
+        help_text=_("Empty: a shared key that pays for every team after its own keys."),
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=10, help_text=_("Lower numbers are tried first.")
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    # The last reading of GET /v1/credits with this key.
+    account_credits = models.DecimalField(max_digits=14, decimal_places=5, null=True, blank=True)
+    key_credits = models.DecimalField(max_digits=14, decimal_places=5, null=True, blank=True)
+    key_unlimited = models.BooleanField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_requested_at = models.DateTimeField(null=True, blank=True)
+    low_balance_threshold = models.DecimalField(
+        _("low-balance warning below"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Team admins see a warning in the studio when the credits left fall below."),
+    )
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    disabled_automatically_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team__name", "priority", "pk"]
+        verbose_name = _("API key")
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.masked})"
+
+    @property
+    def masked(self) -> str:
+        return mask(self.secret_last4)
+
+    def set_secret(self, plain: str) -> None:
+        """Store a new secret (encrypted); it can be replaced, never read back."""
+        plain = plain.strip()
+        self.secret_encrypted = crypto.encrypt(plain)
+        self.secret_last4 = plain[-4:]
+
+    def reveal(self) -> str:
+        """The secret in clear: for the worker's request to EvoLink, and nothing else."""
+        return crypto.decrypt(self.secret_encrypted)
+
+    @property
+    def credits_left(self) -> Decimal | None:
+        """What this key can still spend: its own limit, else the account's balance."""
+        if self.key_credits is not None and not self.key_unlimited:
+            return min(self.key_credits, self.account_credits or self.key_credits)
+        return self.account_credits
+
+    @property
+    def is_low(self) -> bool:
+        left = self.credits_left
+        return (
+            self.low_balance_threshold is not None
+            and left is not None
+            and left < self.low_balance_threshold
+        )
+
+    def record_refusal(self, status: int | None, message: str) -> None:
+        """EvoLink refused this key (no task was created): say why, and stop using it
+        if it cannot work until someone acts."""
+        now = timezone.now()
+        changes: dict[str, Any] = {"last_error": message, "last_error_at": now}
+        if status in DISABLING_STATUSES:
+            changes.update(enabled=False, disabled_automatically_at=now)
+        ApiKey.objects.filter(pk=self.pk).update(**changes)
+
+    def record_use(self) -> None:
+        ApiKey.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
+
+    def record_credits(self, data: dict[str, Any]) -> None:
+        """Store a GET /v1/credits answer: the account's and the key's remaining."""
+        user, token = data.get("user") or {}, data.get("token") or {}
+        ApiKey.objects.filter(pk=self.pk).update(
+            account_credits=_decimal(user.get("remaining_credits")),
+            key_credits=_decimal(token.get("remaining_credits")),
+            key_unlimited=bool(token.get("unlimited_credits")) if token else None,
+            checked_at=timezone.now(),
+        )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except ArithmeticError:
+        return None
+
+
+@dataclass(frozen=True)
+class Payer:
+    """A key the worker may submit with: a stored key, or the environment's fallback."""
+
+    key: ApiKey | None
+    secret: str
+
+    @property
+    def key_id(self) -> int | None:
+        return self.key.pk if self.key else None
+
+    @property
+    def label(self) -> str:
+        return str(self.key) if self.key else "EVOLINK_API_KEY"
+
+
+def payers_for(team: Any) -> list[Payer]:
+    """Who may pay for a job of `team`, in order. Decrypts: worker processes only."""
+    payers = [Payer(key, key.reveal()) for key in ApiKey.objects.paying_for(team)]
+    if settings.EVOLINK_API_KEY:
+        payers.append(Payer(None, settings.EVOLINK_API_KEY))
+    return payers
+
+
+def admin_warnings(team: Any) -> list[str]:
+    """What a team's admins should know before their colleagues' jobs fail."""
+    warnings = []
+    keys = list(ApiKey.objects.for_team_admins(team))
+    for key in keys:
+        if not key.enabled and key.disabled_automatically_at:
+            warnings.append(
+                _("Key “%(key)s” was switched off: %(reason)s")
+                % {"key": key, "reason": key.last_error}
+            )
+        elif key.enabled and key.is_low:
+            warnings.append(
+                _("Key “%(key)s” is running low: %(left)s credits left.")
+                % {"key": key, "left": f"{key.credits_left:,.2f}"}
+            )
+    if not settings.EVOLINK_API_KEY and not any(k.enabled for k in keys):
+        warnings.append(_("No EvoLink key is enabled for this team: jobs cannot be sent."))
+    return [str(w) for w in warnings]
+
+
+def secret_for(key_id: int | None) -> str:
+    """The secret a job was submitted with, to keep reading its task with it."""
+    if key_id is None:
+        return settings.EVOLINK_API_KEY
+    return ApiKey.objects.get(pk=key_id).reveal()

@@ -1,0 +1,108 @@
+"""A team's API keys, managed by its admins in the app.
+
+Admins see their team's keys and the shared ones (which only superusers manage, in
+/admin/); members and viewers get 403, strangers 404. Secrets go in and are never
+shown again: only `sk-evo-…` and the last 4 characters.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from playground.billing import tasks
+from playground.billing.forms import TeamKeyForm
+from playground.billing.models import ApiKey
+from playground.teams import access
+from playground.teams.models import Membership
+
+PAGE = "billing/keys.html"
+
+
+def _admin(request: HttpRequest, team: str) -> Membership:
+    membership = access.membership(request, team)
+    access.require_admin(membership)
+    return membership
+
+
+def _page(
+    request: HttpRequest, membership: Membership, form: TeamKeyForm | None = None, status: int = 200
+) -> HttpResponse:
+    keys = list(ApiKey.objects.for_team_admins(membership.team))
+    return render(
+        request,
+        PAGE,
+        {
+            "team": membership.team,
+            "own_keys": [k for k in keys if k.team_id],
+            "shared_keys": [k for k in keys if not k.team_id],
+            "form": form or TeamKeyForm(initial={"priority": 10}),
+            "checking": any(_checking(k) for k in keys),
+        },
+        status=status,
+    )
+
+
+def _checking(key: ApiKey) -> bool:
+    return bool(key.check_requested_at) and (
+        key.checked_at is None or key.checked_at < key.check_requested_at
+    )
+
+
+@require_GET
+def keys(request: HttpRequest, team: str) -> HttpResponse:
+    return _page(request, _admin(request, team))
+
+
+@require_POST
+def key_add(request: HttpRequest, team: str) -> HttpResponse:
+    membership = _admin(request, team)
+    form = TeamKeyForm(request.POST)
+    if not form.is_valid():
+        return _page(request, membership, form, status=400)
+    key = form.save(commit=False)
+    key.team = membership.team
+    key.created_by = request.user
+    key.save()
+    messages.success(
+        request,
+        _("Key “%(label)s” (%(masked)s) was added.") % {"label": key.label, "masked": key.masked},
+    )
+    return redirect("keys", team=team)
+
+
+def _own_key(membership: Membership, key_id: int) -> ApiKey:
+    # Shared keys are the site administrators': a team admin cannot change them here.
+    return get_object_or_404(ApiKey, pk=key_id, team=membership.team)
+
+
+@require_POST
+def key_change(request: HttpRequest, team: str, key_id: int) -> HttpResponse:
+    """Rename, reorder, switch on or off, or replace the secret (never read it)."""
+    membership = _admin(request, team)
+    key = _own_key(membership, key_id)
+    form = TeamKeyForm(request.POST, instance=key)
+    if not form.is_valid():
+        return _invalid(request, team, form)
+    form.save()
+    messages.success(request, _("Key “%(label)s” was saved.") % {"label": key.label})
+    return redirect("keys", team=team)
+
+
+def _invalid(request: HttpRequest, team: str, form: TeamKeyForm) -> HttpResponse:
+    problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+    messages.error(request, _("Not saved: %(problems)s") % {"problems": problems})
+    return redirect("keys", team=team)
+
+
+@require_POST
+def key_check(request: HttpRequest, team: str, key_id: int) -> HttpResponse:
+    """Ask a worker to read the key's credits; the page shows them when they arrive."""
+    membership = _admin(request, team)
+    key = _own_key(membership, key_id)
+    tasks.request_check(key, timezone.now())
+    return redirect("keys", team=team)
