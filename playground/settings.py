@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "template_partials",
     "django_q",
-    # Dependencies point one way: studio → generations → billing → teams; evolink → catalogue.
+    # The studio is on top; billing, generations and teams below it; evolink at the bottom.
     "playground.teams",
     "playground.billing",
     "playground.generations",

@@ -176,7 +176,10 @@ def test_the_job_records_the_key_that_paid(
     assert key.last_used_at is not None
     # Polling reads the task with the same key (the simulator only knows SECRET).
     run_to_the_end(job)
-    assert Generation.objects.get(pk=job.pk).state == State.COMPLETED
+    job.refresh_from_db()
+    assert job.state == State.COMPLETED
+    # The charge EvoLink reported on completion (all images returned: the hold).
+    assert job.credits_charged is not None and job.credits_charged == job.credits_reserved
 
 
 def drain_submit(job: Generation) -> None:

@@ -37,6 +37,7 @@ from django_q.tasks import async_task
 from PIL import Image
 
 from playground.billing import models as billing
+from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
 from playground.generations import callbacks, references
@@ -374,6 +375,7 @@ def apply_poll(
             failure.code,
             failure.message,
             usage=dict(task.usage),
+            credits_charged=spend.charged_from_usage(task.usage),
             upstream_status=task.status,
         )
         return
@@ -387,6 +389,7 @@ def apply_poll(
             result_urls=list(task.results),
             images_returned=len(task.results),
             usage=dict(task.usage),
+            credits_charged=spend.charged_from_usage(task.usage),
             upstream_completed_at=now,
             results_expire_at=now + timedelta(hours=24),
             polls=polls + 1,

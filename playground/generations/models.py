@@ -157,6 +157,8 @@ class Generation(models.Model):
     output_width = models.PositiveIntegerField(null=True, blank=True)
     output_height = models.PositiveIntegerField(null=True, blank=True)
     credits_reserved = models.DecimalField(max_digits=12, decimal_places=5, null=True, blank=True)
+    # The final charge, when EvoLink reports one (usage.credits_used); see billing/spend.py.
+    credits_charged = models.DecimalField(max_digits=12, decimal_places=5, null=True, blank=True)
     usage = models.JSONField(default=dict, blank=True)
     images_returned = models.PositiveSmallIntegerField(null=True, blank=True)
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue
+from playground.billing import spend
 from playground.generations import jobs, references
 from playground.generations.models import Generation, ResultImage
 from playground.studio.generate import create_generation, rerun_form
@@ -57,6 +58,7 @@ def generation_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
             "team": generation.team,
             "membership": membership,
             "lineage": generation.lineage(request.user),
+            "charge": spend.charge_of(generation),
             "can_delete": _may_delete(membership, generation),
             "poll_deadline_minutes": int(jobs.poll_deadline().total_seconds() // 60),
             "reference_chips": reference_chips,
