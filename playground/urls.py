@@ -23,6 +23,7 @@ team_patterns = [
     path("keys/<int:key_id>/", billing_views.key_change, name="key_change"),
     path("keys/<int:key_id>/check/", billing_views.key_check, name="key_check"),
     path("members/add/", team_views.member_add, name="member_add"),
+    path("budget/", team_views.team_budget, name="team_budget"),
     path("members/<int:member_id>/role/", team_views.member_role, name="member_role"),
     path("members/<int:member_id>/remove/", team_views.member_remove, name="member_remove"),
     path("invitations/", team_views.invitation_create, name="invitation_create"),

@@ -179,6 +179,14 @@ CASES: dict[str, list[Case]] = {
             expect(302, ("admin",)),
         )
     ],
+    "team_budget": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/budget/",
+            expect(302, ("admin",)),
+            data=lambda w, p: {"monthly_budget_credits": "100"},
+        )
+    ],
     "keys": [Case("get", lambda w, p: "/t/a/keys/", expect(200, ("admin",)))],
     "key_add": [Case("post", lambda w, p: "/t/a/keys/add/", expect(400, ("admin",)))],
     "key_change": [

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from playground import catalogue, pricing
+from playground.billing import budgets
 from playground.generations import jobs, references
 from playground.generations.models import (
     Derivation,
@@ -27,7 +28,11 @@ from playground.teams.models import Membership
 
 
 def create_generation(membership: Membership, form: GenerationForm) -> Generation:
-    """Store the job and wake a worker once the row is committed."""
+    """Store the job and wake a worker once the row is committed.
+
+    Raises budgets.OverBudget, having stored nothing, if the job would pass the
+    team's monthly budget or the person's cap.
+    """
     user, team = membership.user, membership.team
     data = form.cleaned_data
     token = data.get("client_token") or uuid.uuid4()
@@ -47,6 +52,9 @@ def create_generation(membership: Membership, form: GenerationForm) -> Generatio
     parent, relation = _lineage(membership, form)
     try:
         with transaction.atomic():
+            # Counted one after the other: two presses cannot together pass a budget.
+            budgets.lock(team)
+            budgets.check(membership, estimate.total_credits)
             generation = Generation.objects.create(
                 team=team,
                 owner=user,

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue
-from playground.billing import spend
+from playground.billing import budgets, spend
 from playground.generations import jobs, references
 from playground.generations.models import Generation, ResultImage
 from playground.studio.generate import create_generation, rerun_form
@@ -99,7 +99,11 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
             request, _("This job's settings are no longer valid; adjust them in the studio.")
         )
         return redirect("generation_detail", public_id=original.public_id)
-    generation = create_generation(membership, form)
+    try:
+        generation = create_generation(membership, form)
+    except budgets.OverBudget as refusal:
+        messages.error(request, str(refusal))
+        return redirect("generation_detail", public_id=original.public_id)
     messages.success(request, _("Submitted again as job #%(id)s.") % {"id": generation.pk})
     return redirect("generation_detail", public_id=generation.public_id)
 

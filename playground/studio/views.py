@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue
+from playground.billing import budgets
 from playground.billing import models as billing
 from playground.evolink import upstream
 from playground.generations import references
@@ -57,8 +58,13 @@ def studio(request: HttpRequest, team: str) -> HttpResponse:
         attached, upload_errors = references_from_post(request, membership)
         form = form_for(request.POST.get("model"))(request.POST, references=attached)
         # A rejected upload stops the job too: the person meant to include that file.
+        generation = None
         if form.is_valid() and not upload_errors:
-            generation = create_generation(membership, form)
+            try:
+                generation = create_generation(membership, form)
+            except budgets.OverBudget as refusal:
+                form.add_error(None, str(refusal))  # shown above the form; nothing lost
+        if generation is not None:
             if is_htmx(request):
                 # Keep every setting and reference for the next variation; a new token
                 # makes the next press a new job. The history refreshes on the event.
@@ -143,7 +149,11 @@ def _form_context(
         live["size_problems"] = []  # already said next to the fields
     return {
         "team": membership.team,
-        "key_warnings": billing.admin_warnings(membership.team) if membership.is_admin else [],
+        "key_warnings": (
+            billing.admin_warnings(membership.team) + budgets.admin_warnings(membership.team)
+            if membership.is_admin
+            else []
+        ),
         "form": form,
         "form_key": _form_key(form),
         "spec": form.spec,

@@ -7,7 +7,7 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
     autocomplete_fields = ("user",)
-    fields = ("user", "role", "created_at")
+    fields = ("user", "role", "monthly_cap_credits", "created_at")
     readonly_fields = ("created_at",)
 
 
@@ -15,7 +15,7 @@ class MembershipInline(admin.TabularInline):
 class TeamAdmin(admin.ModelAdmin):
     """Superusers manage every team here; team admins manage theirs in the app."""
 
-    list_display = ("name", "slug", "member_count", "created_at")
+    list_display = ("name", "slug", "member_count", "monthly_budget_credits", "created_at")
     search_fields = ("name", "slug", "memberships__user__username")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]

@@ -14,6 +14,24 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
 
 
+class MemberForm(RoleForm):
+    """A member's row on the team page: role and monthly cap."""
+
+    monthly_cap_credits = forms.DecimalField(
+        label=gettext_lazy("Monthly cap (credits)"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+    )
+
+
+class BudgetForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ("monthly_budget_credits",)
+
+
 class AddMemberForm(RoleForm):
     username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
     field_order = ["username", "role"]

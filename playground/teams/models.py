@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -42,6 +43,17 @@ class Team(models.Model):
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("address"), max_length=60, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Optional: what the team may spend in a calendar month, in credits (empty: no
+    # limit). Checked before anything is sent (playground/billing/budgets.py).
+    monthly_budget_credits = models.DecimalField(
+        _("monthly budget (credits)"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit."),
+        validators=[MinValueValidator(0)],
+    )
 
     objects = TeamQuerySet.as_manager()
 
@@ -78,6 +90,16 @@ class Membership(models.Model):
     )
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    # Optional: what this person may spend in the team in a calendar month.
+    monthly_cap_credits = models.DecimalField(
+        _("monthly cap (credits)"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: no cap beyond the team's budget."),
+        validators=[MinValueValidator(0)],
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from playground.billing import budgets
 from playground.teams import access
-from playground.teams.forms import AddMemberForm, InviteForm, RoleForm
+from playground.teams.forms import AddMemberForm, BudgetForm, InviteForm, MemberForm
 from playground.teams.models import Invitation, Membership, Role
 
 PAGE = "teams/team.html"
@@ -39,6 +40,8 @@ def _page(request: HttpRequest, membership: Membership, **extra: Any) -> HttpRes
         "roles": Role.choices,
         "add_form": AddMemberForm(team=team),
         "invite_form": InviteForm(),
+        "budget_form": BudgetForm(instance=team),
+        "standing": budgets.standing(team),
         **extra,
     }
     if membership.is_admin:
@@ -79,19 +82,37 @@ def member_role(request: HttpRequest, team: str, member_id: int) -> HttpResponse
     membership = access.membership(request, team)
     access.require_admin(membership)
     other = _other(membership, member_id)
-    form = RoleForm(request.POST)
+    form = MemberForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose a role: admin, member or viewer."))
+        messages.error(
+            request, _("Choose a role (admin, member or viewer) and a cap of 0 credits or more.")
+        )
         return redirect("team", team=team)
     role = form.cleaned_data["role"]
     if not other.set_role(role):
         messages.error(request, LAST_ADMIN)
         return redirect("team", team=team)
+    Membership.objects.filter(pk=other.pk).update(
+        monthly_cap_credits=form.cleaned_data["monthly_cap_credits"]
+    )
     messages.success(
         request,
         _("%(name)s is now %(role)s.")
         % {"name": other.user.get_username(), "role": Role(role).label},
     )
+    return redirect("team", team=team)
+
+
+@require_POST
+def team_budget(request: HttpRequest, team: str) -> HttpResponse:
+    """The team's monthly budget in credits (empty: none)."""
+    membership = access.membership(request, team)
+    access.require_admin(membership)
+    form = BudgetForm(request.POST, instance=membership.team)
+    if not form.is_valid():
+        return _page(request, membership, budget_form=form, failed=True)
+    form.save()
+    messages.success(request, _("The monthly budget was saved."))
     return redirect("team", team=team)
 
 

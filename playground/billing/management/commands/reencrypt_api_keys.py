@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         done = 0
         with transaction.atomic():
-            for key in ApiKey.objects.select_for_update().only("pk", "secret_encrypted"):
+            for key in (
+                ApiKey.objects.select_for_update().order_by("pk").only("pk", "secret_encrypted")
+            ):
                 try:
                     rotated = crypto.reencrypt(key.secret_encrypted)
                 except crypto.InvalidToken as error:
