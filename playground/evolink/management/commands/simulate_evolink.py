@@ -15,8 +15,9 @@ from playground.evolink.simulator import DEFAULT_CREDITS, DEFAULT_FILES_TTL, Sim
 
 class Command(BaseCommand):
     help = (
-        "Run an EvoLink-compatible image API on this machine (see playground/evolink/simulator.py "
-        "for fault injection and prompt directives such as [fail:content_policy_violation])."
+        "Run an EvoLink-compatible image API on this machine (see "
+        "playground/evolink/simulator/__init__.py for fault injection and prompt directives "
+        "such as [fail:content_policy_violation])."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

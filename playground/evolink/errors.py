@@ -1,0 +1,437 @@
+"""How EvoLink failures read: `EvoLinkError` and the table behind its messages.
+
+`ERRORS` maps each code (EvoLink's task failure codes, our names for HTTP statuses,
+network and download problems) to a message a person understands and whether trying
+again later may help. `error_from_response` and `parse_retry_after` turn an HTTP
+error answer into an `EvoLinkError`; `_upload_error` and `_task_error` do the same for
+a Files API refusal and a failed task. client.py uses these and re-exports them, so
+`playground.evolink.client.EvoLinkError` and friends keep working.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from playground.catalogue import FAILURE_CODES
+
+# Statuses after which repeating a *read* is safe and may help. EvoLink's own client
+# retries 429, 502, 503 and network errors; 500 and 504 are added because a GET has
+# no side effect.
+_RETRYABLE_READ_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    message: str
+    retryable: bool
+
+
+def _failure(code: str, message: str) -> tuple[str, ErrorKind]:
+    # Retry advice for task failure codes comes from the catalogue (EvoLink's docs),
+    # so there is one table of truth for it.
+    return code, ErrorKind(message, FAILURE_CODES[code])
+
+
+ERRORS: dict[str, ErrorKind] = dict(
+    [
+        # --- Task failure codes (a task that ended with status "failed") -------------
+        _failure(
+            "content_policy_violation",
+            "The content filter blocked this prompt. Try rephrasing; illustrated styles "
+            "are blocked less often.",
+        ),
+        _failure(
+            "invalid_parameters",
+            "EvoLink rejected the request's parameters. Check the size, quality and "
+            "number of images for this model.",
+        ),
+        _failure(
+            "image_processing_error",
+            "EvoLink could not download or decode a reference image. Each must be a "
+            "directly downloadable JPEG, PNG or WebP file under 50 MB.",
+        ),
+        _failure(
+            "image_dimension_mismatch",
+            "The reference images' dimensions do not fit this request. Use images of "
+            "matching sizes or pick another output size.",
+        ),
+        _failure(
+            "resource_not_found",
+            "Something the task needed was not found upstream (for example an expired "
+            "reference file). Upload the references again.",
+        ),
+        _failure(
+            "service_error",
+            "EvoLink had an internal error while generating. Try again in a few minutes.",
+        ),
+        _failure(
+            "generation_timeout",
+            "The generation took too long and was stopped. Try again later; lower "
+            "quality or smaller sizes finish faster.",
+        ),
+        _failure(
+            "resource_exhausted",
+            "EvoLink is out of capacity right now. Try again in a few minutes.",
+        ),
+        _failure(
+            "quota_exceeded",
+            "A usage quota was exceeded. Wait a while or raise the API key's limit, "
+            "then try again.",
+        ),
+        _failure(
+            "service_unavailable",
+            "EvoLink's image service is temporarily unavailable. Try again in a few minutes.",
+        ),
+        _failure("request_cancelled", "The task was cancelled before it finished."),
+        _failure(
+            "generation_failed_no_content",
+            "The model finished without producing an image. Trying again often works; "
+            "rephrasing the prompt may help.",
+        ),
+        _failure(
+            "unknown_error",
+            "The generation failed for a reason EvoLink did not explain. Try again later.",
+        ),
+        # --- HTTP answers (names we give when the body carries no string code) -------
+        (
+            "invalid_request",
+            ErrorKind("EvoLink rejected the request as invalid.", False),
+        ),
+        (
+            "unauthorized",
+            ErrorKind(
+                "EvoLink did not accept the API key. Check that it is correct and active.",
+                False,
+            ),
+        ),
+        (
+            "insufficient_quota",
+            ErrorKind(
+                "The EvoLink account does not have enough credits for this request, or the "
+                "API key is disabled or expired. Top up or check the key, then try again.",
+                False,
+            ),
+        ),
+        (
+            "forbidden",
+            ErrorKind(
+                "This API key is not allowed to use this model. Enable the model for the "
+                "key in EvoLink's console or use another key.",
+                False,
+            ),
+        ),
+        (
+            "not_found",
+            ErrorKind("EvoLink has no such resource.", False),
+        ),
+        (
+            "task_not_found",
+            ErrorKind(
+                "EvoLink has no task with this id for this API key: it may have expired, or "
+                "it was created with another key.",
+                False,
+            ),
+        ),
+        (
+            "request_too_large",
+            ErrorKind(
+                "The request is too large for EvoLink. Send fewer or smaller reference "
+                "images or a shorter prompt.",
+                False,
+            ),
+        ),
+        (
+            "rate_limited",
+            ErrorKind(
+                "EvoLink is rate-limiting this API key. Wait a little, then try again.",
+                True,
+            ),
+        ),
+        (
+            "server_error",
+            ErrorKind("EvoLink had an internal error. Try again in a few minutes.", True),
+        ),
+        (
+            "bad_gateway",
+            ErrorKind(
+                "EvoLink's gateway could not reach its image service. Try again in a few minutes.",
+                True,
+            ),
+        ),
+        (
+            "gateway_timeout",
+            ErrorKind("EvoLink's gateway timed out. Try again in a few minutes.", True),
+        ),
+        (
+            "http_error",
+            ErrorKind("EvoLink answered with an unexpected HTTP status.", False),
+        ),
+        # --- Failures on our side of the wire ----------------------------------------
+        (
+            "network_error",
+            ErrorKind(
+                "Could not connect to EvoLink (network problem or the service is down). "
+                "Nothing was sent; try again in a moment.",
+                True,
+            ),
+        ),
+        (
+            "timeout",
+            ErrorKind("EvoLink did not answer in time. Try again in a moment.", True),
+        ),
+        (
+            "submission_uncertain",
+            ErrorKind(
+                "EvoLink may have received this request and created (and charged for) a "
+                "task, but no usable answer came back. It was not sent again, to avoid "
+                "paying twice: check EvoLink's task list before submitting it again.",
+                False,
+            ),
+        ),
+        (
+            "invalid_response",
+            ErrorKind("EvoLink answered with something that is not a valid task.", True),
+        ),
+        (
+            "result_expired",
+            ErrorKind(
+                "The result image is no longer available: EvoLink keeps results for 24 hours only.",
+                False,
+            ),
+        ),
+        (
+            "download_refused",
+            ErrorKind(
+                "The result URL was refused for safety (only public HTTPS addresses are "
+                "fetched, without redirects to elsewhere).",
+                False,
+            ),
+        ),
+        (
+            "download_not_image",
+            ErrorKind("The result URL did not return an image.", False),
+        ),
+        (
+            "download_too_large",
+            ErrorKind("The result image is larger than this playground accepts.", False),
+        ),
+        # --- Files API (reference uploads) ------------------------------------------
+        (
+            "upload_refused",
+            ErrorKind("EvoLink's file storage refused the reference image.", False),
+        ),
+    ]
+)
+
+# How an upload failure reads: the reason is the storage's own `msg` for a plain
+# refusal, else the message of the matching code above.
+UPLOAD_REFUSED = "EvoLink's file storage refused the reference image: {reason}"
+UPLOAD_UNREACHABLE = (
+    "Could not upload the reference image: EvoLink's file storage did not answer "
+    "(network problem or the service is down). Try again in a moment."
+)
+UPLOAD_UNREADABLE = (
+    "EvoLink's file storage accepted the reference image but its answer has no usable "
+    "file URL. Try again in a moment."
+)
+
+# Our name for an HTTP status when the error body carries no string code.
+HTTP_STATUS_CODES: dict[int, str] = {
+    400: "invalid_request",
+    401: "unauthorized",
+    402: "insufficient_quota",
+    403: "forbidden",
+    404: "not_found",
+    413: "request_too_large",
+    429: "rate_limited",
+    500: "server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+
+class EvoLinkError(Exception):
+    """A failed call or a failed task, with advice on what to do about it.
+
+    `code` is EvoLink's string code when it sent one, else a name from `ERRORS`.
+    `message` is for people; `detail` is the upstream's own text (often technical).
+    `retryable`: the same call may succeed later and repeating it is safe.
+    `uncertain`: a create that may have reached EvoLink (never re-send it blindly).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        uncertain: bool = False,
+        detail: str = "",
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.uncertain = uncertain
+        self.detail = detail
+        self.param = param
+
+    @classmethod
+    def from_code(
+        cls,
+        code: str,
+        *,
+        status: int | None = None,
+        detail: str = "",
+        retryable: bool | None = None,
+        **kwargs: Any,
+    ) -> EvoLinkError:
+        """Fill message and retryability from `ERRORS` (unknown codes read as unknown_error)."""
+        kind = ERRORS.get(code) or ERRORS["unknown_error"]
+        return cls(
+            code,
+            kind.message,
+            status=status,
+            retryable=kind.retryable if retryable is None else retryable,
+            detail=detail,
+            **kwargs,
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields would be lost (and unpickling would fail) with the
+        # default Exception pickling; job queues pickle exceptions.
+        return (_rebuild_error, (self.code, self.message, dict(vars(self))))
+
+    def __repr__(self) -> str:
+        return (
+            f"EvoLinkError(code={self.code!r}, status={self.status!r}, "
+            f"retryable={self.retryable!r}, uncertain={self.uncertain!r})"
+        )
+
+
+def _rebuild_error(code: str, message: str, state: dict[str, Any]) -> EvoLinkError:
+    error = EvoLinkError(code, message)
+    error.__dict__.update(state)
+    return error
+
+
+def error_from_response(response: httpx.Response, *, not_found: str = "not_found") -> EvoLinkError:
+    """Map an HTTP error answer to an EvoLinkError.
+
+    The body is `{"error": {"code", "message", "type", "param"?}}`, where `code` is a
+    string on some endpoints and the HTTP status (an integer) on others; proxies in
+    between may answer with HTML or nothing at all, so every part is optional.
+    """
+    status = response.status_code
+    upstream_code: str | None = None
+    detail = ""
+    param = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        if isinstance(error, Mapping):
+            if isinstance(error.get("code"), str) and error["code"].strip():
+                upstream_code = error["code"].strip()
+            detail = str(error.get("message") or "")
+            param = error.get("param") if isinstance(error.get("param"), str) else None
+        elif isinstance(body.get("message"), str):
+            detail = body["message"]
+    elif response.content:
+        # Keep a short, single-line trace of a non-JSON body for the logs.
+        detail = " ".join(response.text.split())[:200]
+
+    fallback = not_found if status == 404 else HTTP_STATUS_CODES.get(status, "http_error")
+    code = upstream_code or fallback
+    # The message comes from our table when we know the upstream's code, else from
+    # the status; the upstream's text is appended where it helps the person (400).
+    # A 404's meaning depends on the call (task, file), so the caller's name wins there.
+    kind = (
+        ERRORS[fallback]
+        if status == 404
+        else ERRORS.get(code) or ERRORS.get(fallback) or ERRORS["http_error"]
+    )
+    message = kind.message
+    if status in (400, 413) and detail:
+        message = f"{message} {detail}"
+    retryable = status in _RETRYABLE_READ_STATUSES
+    return EvoLinkError(
+        code,
+        message,
+        status=status,
+        retryable=retryable,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        detail=detail,
+        param=param,
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _upload_error(
+    status: int, msg: str, *, http_status: int, retry_after: float | None = None
+) -> EvoLinkError:
+    """An upload failure: `status` is the envelope's code (else the HTTP status)."""
+    # Only statuses whose sentence fits an upload keep their own code (403's is about
+    # models, 400's says less than the storage's msg); the rest read as a refusal.
+    code = HTTP_STATUS_CODES.get(status, "upload_refused")
+    if code in ("invalid_request", "forbidden", "not_found"):
+        code = "upload_refused"
+    said = msg.strip()
+    if said and said[-1] not in ".!?":
+        said += "."
+    if code == "upload_refused":
+        reason = said or "it gave no reason."
+    else:
+        reason = ERRORS[code].message
+        if code in ("insufficient_quota", "request_too_large") and said:
+            # The storage has its own quota and size limit: its words say which.
+            reason = f"{reason} ({said})"
+    return EvoLinkError(
+        code,
+        UPLOAD_REFUSED.format(reason=reason),
+        status=http_status,
+        retryable=status in _RETRYABLE_READ_STATUSES,
+        retry_after=retry_after,
+        detail=msg,
+    )
+
+
+def _task_error(error: Mapping[str, Any]) -> EvoLinkError:
+    code = error.get("code")
+    code = code.strip() if isinstance(code, str) and code.strip() else "unknown_error"
+    return EvoLinkError.from_code(code, detail=str(error.get("message") or ""))

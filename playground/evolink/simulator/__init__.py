@@ -1,0 +1,104 @@
+"""An offline, EvoLink-compatible HTTP server for the demo, the tests and benchmarks.
+
+It speaks the contract in ../shared/evolink-api.md: `POST /v1/images/generations`
+(validated by `catalogue.request_errors`, priced by `pricing.estimate`),
+`GET /v1/tasks/{id}` (pending -> processing -> completed | failed over
+`task_seconds`), `GET /v1/credits`, and result images at `/files/<random>.png`
+that expire `result_ttl` seconds after the task finished. Results are real PNGs at
+the requested pixel size showing the prompt, in a colour derived from it.
+
+It also plays EvoLink's Files API host (on the same port): `POST
+/api/v1/files/upload/stream` takes one multipart `file` (JPEG, PNG or WebP that
+Pillow decodes, at most 50 MB, streamed to a temporary folder) and answers the
+`{success, code, msg, data}` envelope with `data.file_url` =
+`<origin>/files-api/<random>.<ext>`, served without auth for `files_ttl` seconds
+(default 72 h), then 404. Tasks fetch such URLs like any other reference.
+
+Run it with `python manage.py simulate_evolink`, or in-process:
+
+    sim = Simulator(port=0, task_seconds=0.3).start()
+    ... sim.base_url ...
+    sim.stop()
+
+Any key starting with `sk-` is accepted unless `api_keys` is given. Tasks are
+private to the key that created them (another key reads 404, as upstream).
+
+Prompt directives (so a person can trigger faults from the UI):
+
+    [fail:content_policy_violation]   the task fails with that code (any code in
+                                      catalogue.FAILURE_CODES)
+    [slow:30]                         the task takes 30 seconds
+    [results:1]                       the task returns only 1 image, whatever `n` is
+
+Fault injection, programmatic (methods of `Simulator`, each queues one-shot faults
+consumed in order) and over HTTP (`POST /_simulator/faults` with one object or a
+list, `{"fault": <name>, ...arguments}`):
+
+    fail_creates(status, times, retry_after=, body=, content_type=)   "create_error"
+        the next creates answer `status` (429, 500, 502, 503, ...) and create nothing
+    drop_creates(times)                                               "create_drop"
+        the task IS created, then the connection is closed without an answer
+    delay_creates(seconds, times)                                     "create_delay"
+        the task IS created, the answer is sent `seconds` later
+    fail_reads(status, times, retry_after=, body=, content_type=)     "read_error"
+    drop_reads(times)                                                 "read_drop"
+        the same for `GET /v1/tasks/{id}`
+    fail_tasks(code, times, message=)                                 "task_fail"
+    slow_tasks(seconds, times)                                        "task_slow"
+    limit_results(count, times)                                       "task_results"
+        the next created tasks fail / take `seconds` / return fewer images
+    fail_uploads(status, times, code=, msg=, retry_after=, body=,     "upload_error"
+                 content_type=)
+        the next uploads answer HTTP `status` with a `success: false` envelope
+        whose code is `code` (default: `status`; e.g. status 200, code 500)
+    drop_uploads(times)                                               "upload_drop"
+        the next uploads are read, then the connection is closed unanswered
+    set_credits(remaining)                                            "credits"
+    expire_results()                                                  "expire_results"
+    expire_uploads()                                                  "expire_uploads"
+        every uploaded file answers 404 from now on
+
+Inspection: `stats()` / `GET /_simulator/stats` (request counts per route, tasks
+created, callback attempts, balance), `task(id)`, and `reset()` /
+`POST /_simulator/reset`. The control routes have no authentication: bind the
+simulator to loopback (the default) or disable them with `control=False`.
+
+Layout of this package: `server.py` holds `Simulator` (life cycle, state, inspection,
+the EvoLink API routes); its other parts are mixins in `faults.py` (fault injection,
+prompt directives), `files.py` (the Files API) and `tasks.py` (running tasks,
+callbacks); `handler.py` is the HTTP server and request handler, `images.py` renders
+result PNGs and `multipart.py` parses upload bodies.
+"""
+
+from playground.evolink.simulator.files import (
+    DEFAULT_FILES_TTL,
+    MAX_DISCARD_BYTES,
+    MAX_UPLOAD_BODY_BYTES,
+    UPLOAD_FORMATS,
+    UPLOAD_PATH,
+    UPLOAD_ROUTE,
+)
+from playground.evolink.simulator.handler import MAX_BODY_BYTES
+from playground.evolink.simulator.images import render_png
+from playground.evolink.simulator.multipart import read_multipart
+from playground.evolink.simulator.server import DEFAULT_API_KEY, DEFAULT_CREDITS, Simulator
+from playground.evolink.simulator.tasks import AUTO_SIZE, BILLING_RULE, FAILURE_DETAILS, USER_GROUP
+
+__all__ = [
+    "AUTO_SIZE",
+    "BILLING_RULE",
+    "DEFAULT_API_KEY",
+    "DEFAULT_CREDITS",
+    "DEFAULT_FILES_TTL",
+    "FAILURE_DETAILS",
+    "MAX_BODY_BYTES",
+    "MAX_DISCARD_BYTES",
+    "MAX_UPLOAD_BODY_BYTES",
+    "UPLOAD_FORMATS",
+    "UPLOAD_PATH",
+    "UPLOAD_ROUTE",
+    "USER_GROUP",
+    "Simulator",
+    "read_multipart",
+    "render_png",
+]

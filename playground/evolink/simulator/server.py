@@ -1,0 +1,320 @@
+"""`Simulator` itself: life cycle, state, inspection and the EvoLink API routes.
+
+Its other parts are mixins: fault injection (faults.py), the Files API (files.py) and
+running tasks (tasks.py). The HTTP server and request handler are in handler.py.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from playground import catalogue
+from playground.evolink.simulator.faults import FaultInjectionMixin, _HttpFault
+from playground.evolink.simulator.files import (
+    DEFAULT_FILES_TTL,
+    FilesApiMixin,
+    _unlink,
+    _Upload,
+)
+from playground.evolink.simulator.handler import _Handler, _Server
+from playground.evolink.simulator.images import render_png
+from playground.evolink.simulator.tasks import TasksMixin, _File, _num, _Task
+
+DEFAULT_CREDITS = Decimal(10_000)
+DEFAULT_API_KEY = "sk-evo-simulator"
+
+
+class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
+    """An EvoLink look-alike; thread-safe, all state in memory (lost on stop)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        task_seconds: float = 6.0,
+        result_ttl: float = 86_400.0,
+        files_ttl: float = DEFAULT_FILES_TTL,
+        api_keys: Iterable[str] | None = None,
+        credits: Decimal | float | int = DEFAULT_CREDITS,
+        allow_http_callbacks: bool = False,
+        callback_delays: tuple[float, ...] = (1.0, 2.0, 4.0),
+        callback_timeout: float = 10.0,
+        reference_timeout: float = 20.0,
+        public_url: str | None = None,
+        control: bool = True,
+    ) -> None:
+        self.host = host
+        self.api_keys = frozenset(api_keys) if api_keys is not None else None
+        self.allow_http_callbacks = allow_http_callbacks
+        self.callback_delays = tuple(callback_delays)
+        self.callback_timeout = callback_timeout
+        self.reference_timeout = reference_timeout
+        self.control = control
+        self._defaults = {
+            "task_seconds": float(task_seconds),
+            "result_ttl": float(result_ttl),
+            "files_ttl": float(files_ttl),
+            "credits": Decimal(str(credits)),
+        }
+        # Uploads go to disk, not memory (up to 50 MB each); removed on stop().
+        self._upload_dir = tempfile.TemporaryDirectory(prefix="evolink-sim-files-")
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+        self._serving = False
+        self._reset_state()
+        self._server = _Server((host, port), _Handler)
+        self._server.simulator = self
+        bound_host, bound_port = self._server.server_address[:2]
+        self.port = int(bound_port)
+        shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host  # noqa: S104
+        self.base_url = f"http://{shown}:{self.port}"
+        self.public_url = (public_url or self.base_url).rstrip("/")
+
+    # --- life cycle -------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        """Serve in a background (daemon) thread; returns self."""
+        # A short poll interval makes stop() quick (shutdown waits for one poll).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="evolink-simulator",
+            daemon=True,
+        )
+        self._serving = True
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until `stop()` is called from another thread."""
+        self._serving = True
+        self._server.serve_forever(poll_interval=0.1)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._serving:
+            # shutdown() waits for the serving loop to end: it would block forever if
+            # none ever ran.
+            self._server.shutdown()
+            self._serving = False
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._upload_dir.cleanup()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def api_key(self) -> str:
+        """A key this simulator accepts."""
+        return min(self.api_keys) if self.api_keys else DEFAULT_API_KEY
+
+    def reset(self) -> None:
+        """Forget tasks, files, faults and counters; restore the constructor's settings."""
+        with self._lock:
+            self._generation += 1  # running task threads see this and stand down
+            uploads = list(self._uploads.values())
+            self._reset_state()
+        for upload in uploads:
+            _unlink(upload.path)
+
+    def _reset_state(self) -> None:
+        self.task_seconds = self._defaults["task_seconds"]
+        self.result_ttl = self._defaults["result_ttl"]
+        self.files_ttl = self._defaults["files_ttl"]
+        self._balance: Decimal = self._defaults["credits"]
+        self._used = Decimal(0)
+        self._used_by_key: dict[str, Decimal] = collections.defaultdict(Decimal)
+        self._tasks: dict[str, _Task] = {}
+        self._files: dict[str, _File] = {}
+        self._uploads: dict[str, _Upload] = {}  # by file name ("<random>.<ext>")
+        self._requests: collections.Counter[str] = collections.Counter()
+        self._callbacks: list[dict[str, Any]] = []
+        self._create_faults: collections.deque[_HttpFault] = collections.deque()
+        self._read_faults: collections.deque[_HttpFault] = collections.deque()
+        self._upload_faults: collections.deque[_HttpFault] = collections.deque()
+        self._next_failures: collections.deque[tuple[str, str | None]] = collections.deque()
+        self._next_durations: collections.deque[float] = collections.deque()
+        self._next_result_counts: collections.deque[int] = collections.deque()
+
+    # --- inspection -------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": dict(self._requests),
+                "tasks_created": len(self._tasks),
+                "tasks": [
+                    {
+                        "id": t.id,
+                        "status": self._status(t)[0],
+                        "model": t.model,
+                        # Wall-clock time the task finished, for benchmarks that
+                        # measure what happens after the upstream is done.
+                        "finished_at": None
+                        if t.finished_at is None or t.finished_at == -math.inf
+                        else time.time() - (time.monotonic() - t.finished_at),
+                    }
+                    for t in self._tasks.values()
+                ],
+                "callbacks": list(self._callbacks),
+                "uploads": sum(not self._upload_expired(u) for u in self._uploads.values()),
+                "credits": {
+                    "remaining": float(self._balance),
+                    "used": float(self._used),
+                },
+                "pending_faults": {
+                    "create": len(self._create_faults),
+                    "read": len(self._read_faults),
+                    "upload": len(self._upload_faults),
+                    "task_fail": len(self._next_failures),
+                    "task_slow": len(self._next_durations),
+                    "task_results": len(self._next_result_counts),
+                },
+            }
+
+    def request_count(self, route: str) -> int:
+        """Requests seen on a route such as "POST /v1/images/generations"."""
+        with self._lock:
+            return self._requests[route]
+
+    @property
+    def tasks_created(self) -> int:
+        with self._lock:
+            return len(self._tasks)
+
+    @property
+    def callbacks(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._callbacks)
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        """The task as its owner would read it (None if unknown)."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+            return None if task is None else self._envelope(task, self.public_url)
+
+    # --- the API ----------------------------------------------------------------------
+
+    def _accepts(self, key: str) -> bool:
+        return key in self.api_keys if self.api_keys is not None else key.startswith("sk-")
+
+    def handle_create(self, request: _Handler, key: str) -> None:
+        with self._lock:
+            fault = self._create_faults.popleft() if self._create_faults else None
+        if fault is not None and fault.kind == "error":
+            request.send_fault(fault)
+            return
+
+        payload = request.read_json()
+        if not isinstance(payload, dict):
+            request.send_error_json(
+                400, "invalid_request", "The body must be a JSON object.", "invalid_request_error"
+            )
+            return
+        errors = catalogue.request_errors(self._validation_view(payload))
+        if errors:
+            field_name, messages = next(iter(errors.items()))
+            param = "size" if field_name in ("width", "height") else field_name
+            request.send_error_json(
+                400,
+                "invalid_request",
+                f"{param}: {' '.join(str(m) for m in messages)}",
+                "invalid_request_error",
+                param=param,
+            )
+            return
+
+        task = self._new_task(payload, key)
+        if task is None:
+            request.send_error_json(
+                402,
+                "insufficient_quota",
+                "Insufficient credits to run this request.",
+                "insufficient_quota",
+            )
+            return
+        threading.Thread(
+            target=self._run_task, args=(task,), name=f"sim-{task.id}", daemon=True
+        ).start()
+
+        if fault is not None and fault.kind == "drop":
+            request.drop()
+            return
+        if fault is not None and fault.kind == "delay":
+            self._stopping.wait(fault.delay)
+        with self._lock:
+            body = self._envelope(task, request.origin())
+        request.send_json(200, body)
+
+    def handle_get_task(self, request: _Handler, key: str, task_id: str) -> None:
+        with self._lock:
+            fault = self._read_faults.popleft() if self._read_faults else None
+        if fault is not None:
+            if fault.kind == "drop":
+                request.drop()
+            else:
+                request.send_fault(fault)
+            return
+        with self._lock:
+            task = self._tasks.get(task_id)
+            visible = task is not None and task.key == key and not self._expired(task)
+            body = self._envelope(task, request.origin()) if visible and task else None
+        if body is None:
+            request.send_error_json(404, 404, "Task not found.", "not_found_error")
+            return
+        request.send_json(200, body)
+
+    def handle_credits(self, request: _Handler, key: str) -> None:
+        with self._lock:
+            body = {
+                "success": True,
+                "data": {
+                    "user": {
+                        "remaining_credits": _num(self._balance),
+                        "used_credits": _num(self._used),
+                    },
+                    "token": {
+                        "remaining_credits": _num(self._balance),
+                        "used_credits": _num(self._used_by_key[key]),
+                        "unlimited_credits": True,
+                    },
+                },
+            }
+        request.send_json(200, body)
+
+    def handle_file(self, request: _Handler, name: str) -> None:
+        token = name.removesuffix(".png")
+        with self._lock:
+            entry = self._files.get(token)
+            task = self._tasks.get(entry.task_id) if entry else None
+            if entry is None or task is None or self._expired(task):
+                task = None
+        if task is None or entry is None:
+            request.send_bytes(404, b"Not Found", "text/plain; charset=utf-8")
+            return
+        png = render_png(
+            task.prompt,
+            task.model,
+            task.quality,
+            task.width,
+            task.height,
+            entry.index,
+            task.result_count,
+        )
+        request.send_bytes(200, png, "image/png", cache_seconds=int(self.result_ttl))

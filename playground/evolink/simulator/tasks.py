@@ -1,0 +1,286 @@
+"""The simulator's image tasks: creation, pricing, progress, results and callbacks.
+
+`TasksMixin` is the part of `Simulator` that makes a task from a create request, runs
+it in a thread (fetching its references as EvoLink does), finishes it, calls back, and
+renders the task envelope.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import secrets
+import string
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from PIL import Image
+
+from playground import catalogue, pricing
+from playground.evolink.simulator.faults import _DIRECTIVE
+
+# gpt-image-2 `auto` lets the model choose; the simulator always picks a square.
+AUTO_SIZE = (1024, 1024)
+# INFERRED: EvoLink's examples show "per_call"; GPT Image is billed by tokens.
+BILLING_RULE = "per_token"
+USER_GROUP = "default"
+
+# What the upstream says when a task fails (technical text, unlike evolink.ERRORS).
+FAILURE_DETAILS = {
+    "content_policy_violation": "Your request was rejected by the safety system.",
+    "invalid_parameters": "Invalid parameters for this model.",
+    "image_processing_error": "Failed to process the input image.",
+    "image_dimension_mismatch": "Input image dimensions do not match.",
+    "resource_not_found": "A referenced resource was not found.",
+    "service_error": "Internal service error.",
+    "generation_timeout": "Generation timed out.",
+    "resource_exhausted": "Resources exhausted, please retry later.",
+    "quota_exceeded": "Quota exceeded.",
+    "service_unavailable": "Service temporarily unavailable.",
+    "request_cancelled": "The request was cancelled.",
+    "generation_failed_no_content": "Generation finished without content.",
+    "unknown_error": "Unknown error.",
+}
+_TASK_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass
+class _Task:
+    id: str
+    key: str
+    model: str
+    prompt: str
+    quality: str
+    width: int
+    height: int
+    n: int
+    result_count: int
+    created: int
+    started: float  # time.monotonic()
+    duration: float
+    reserved: Decimal
+    image_urls: list[str]
+    callback_url: str | None
+    fail_code: str | None = None
+    fail_message: str = ""
+    status: str = "pending"  # set to completed / failed when it finishes
+    files: list[str] = field(default_factory=list)
+    credits_used: Decimal = Decimal(0)
+    finished_at: float | None = None
+    generation: int = 0
+
+
+@dataclass
+class _File:
+    task_id: str
+    index: int
+
+
+class TasksMixin:
+    """The task-running part of `Simulator` (its state is set up in server.py)."""
+
+    def _validation_view(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload as catalogue.request_errors should see it.
+
+        catalogue only accepts https callbacks (as EvoLink does); local tests need a
+        plain-http loopback receiver, so that one rule can be relaxed.
+        """
+        callback = payload.get("callback_url")
+        if (
+            self.allow_http_callbacks
+            and isinstance(callback, str)
+            and urlsplit(callback).scheme == "http"
+        ):
+            return {**payload, "callback_url": "https" + callback[len("http") :]}
+        return payload
+
+    def _new_task(self, payload: dict[str, Any], key: str) -> _Task | None:
+        spec = catalogue.get_model(payload["model"])
+        values = {**spec.defaults(), **payload}
+        size, quality, n = str(values["size"]), str(values["quality"]), int(values["n"])
+        resolution = values.get("resolution") if spec.is_flexible else None
+        image_urls = list(payload.get("image_urls") or [])
+        cost = pricing.estimate(
+            spec,
+            quality=quality,
+            size=size,
+            resolution=resolution,
+            n=n,
+            reference_images=len(image_urls),
+        )
+        width, height = catalogue.resolve_size(spec, size, resolution) or AUTO_SIZE
+        prompt = str(payload["prompt"])
+        directives = {name.lower(): value for name, value in _DIRECTIVE.findall(prompt)}
+
+        with self._lock:
+            if cost.total_credits > self._balance:
+                return None
+            self._balance -= cost.total_credits
+            duration = self._next_durations.popleft() if self._next_durations else None
+            if duration is None and "slow" in directives:
+                duration = _float_or_none(directives["slow"])
+            fail_code, fail_message = (
+                self._next_failures.popleft() if self._next_failures else (None, None)
+            )
+            if fail_code is None and directives.get("fail") in catalogue.FAILURE_CODES:
+                fail_code = directives["fail"]
+            result_count = n
+            if self._next_result_counts:
+                result_count = self._next_result_counts.popleft()
+            elif "results" in directives and directives["results"].isdigit():
+                result_count = int(directives["results"])
+            now = int(time.time())
+            task = _Task(
+                id=f"task-unified-{now}-"
+                + "".join(secrets.choice(_TASK_ID_ALPHABET) for _ in range(8)),
+                key=key,
+                model=spec.id,
+                prompt=prompt,
+                quality=quality,
+                width=width,
+                height=height,
+                n=n,
+                result_count=max(1, min(n, result_count)),
+                created=now,
+                started=time.monotonic(),
+                duration=self.task_seconds if duration is None else max(0.0, duration),
+                reserved=cost.total_credits,
+                image_urls=image_urls,
+                callback_url=payload.get("callback_url"),
+                fail_code=fail_code,
+                fail_message=fail_message or FAILURE_DETAILS.get(fail_code or "", ""),
+                generation=self._generation,
+            )
+            self._tasks[task.id] = task
+            return task
+
+    def _run_task(self, task: _Task) -> None:
+        """Fetch references like EvoLink, wait out the task's duration, finish, call back."""
+        reference_error = self._fetch_references(task.image_urls) if task.image_urls else None
+        remaining = task.started + task.duration - time.monotonic()
+        if self._stopping.wait(max(0.0, remaining)):
+            return
+        with self._lock:
+            if task.generation != self._generation:
+                return  # reset() happened: this task no longer exists
+            if reference_error and not task.fail_code:
+                task.fail_code, task.fail_message = "image_processing_error", reference_error
+            self._finish(task)
+            body = self._envelope(task, self.public_url)
+        if task.callback_url:
+            self._send_callback(task, body)
+
+    def _finish(self, task: _Task) -> None:
+        task.finished_at = time.monotonic()
+        if task.fail_code:
+            task.status = "failed"
+            self._balance += task.reserved  # failed tasks are not charged
+            return
+        task.status = "completed"
+        # Fewer images than asked are billed pro rata (INFERRED: billing is per image).
+        task.credits_used = pricing.round_credits(task.reserved * task.result_count / task.n)
+        self._balance += task.reserved - task.credits_used
+        self._used += task.credits_used
+        self._used_by_key[task.key] += task.credits_used
+        for index in range(task.result_count):
+            token = secrets.token_urlsafe(18)
+            task.files.append(token)
+            self._files[token] = _File(task.id, index)
+
+    def _fetch_references(self, urls: list[str]) -> str | None:
+        """None if every reference downloads and decodes, else the failure message."""
+        timeout = httpx.Timeout(self.reference_timeout, connect=5.0)
+        with httpx.Client(timeout=timeout, follow_redirects=True, trust_env=False) as client:
+            for number, url in enumerate(urls, start=1):
+                try:
+                    with client.stream("GET", url) as response:
+                        if not response.is_success:
+                            return f"Reference image {number} answered HTTP {response.status_code}."
+                        data = bytearray()
+                        for chunk in response.iter_bytes():
+                            data += chunk
+                            if len(data) > catalogue.MAX_REFERENCE_BYTES:
+                                return f"Reference image {number} is larger than 50 MB."
+                    with Image.open(io.BytesIO(data), formats=catalogue.REFERENCE_FORMATS) as im:
+                        im.load()
+                except httpx.HTTPError as exc:
+                    problem = exc.__class__.__name__
+                    return f"Reference image {number} could not be downloaded ({problem})."
+                except (OSError, ValueError, Image.DecompressionBombError):
+                    return f"Reference image {number} is not a JPEG, PNG or WebP image."
+        return None
+
+    def _send_callback(self, task: _Task, body: dict[str, Any]) -> None:
+        url = task.callback_url or ""
+        delays = (0.0, *self.callback_delays)
+        with httpx.Client(timeout=self.callback_timeout, trust_env=False) as client:
+            for attempt, delay in enumerate(delays, start=1):
+                if self._stopping.wait(delay):
+                    return
+                record: dict[str, Any] = {"task_id": task.id, "url": url, "attempt": attempt}
+                try:
+                    response = client.post(url, json=body)
+                    record["status"] = response.status_code
+                except httpx.HTTPError as exc:
+                    record["error"] = type(exc).__name__
+                with self._lock:
+                    if task.generation == self._generation:
+                        self._callbacks.append(record)
+                if 200 <= record.get("status", 0) < 300:
+                    return
+
+    def _expired(self, task: _Task) -> bool:
+        return (
+            task.finished_at is not None and time.monotonic() - task.finished_at >= self.result_ttl
+        )
+
+    def _status(self, task: _Task) -> tuple[str, int]:
+        if task.status != "pending":
+            return task.status, 100
+        fraction = (time.monotonic() - task.started) / task.duration if task.duration else 1.0
+        if fraction < 0.15:
+            return "pending", 0
+        # Stays below 100 until the task thread has actually finished it.
+        return "processing", max(1, min(99, int(fraction * 100)))
+
+    def _envelope(self, task: _Task, origin: str) -> dict[str, Any]:
+        status, progress = self._status(task)
+        body: dict[str, Any] = {
+            "created": task.created,
+            "id": task.id,
+            "model": task.model,
+            "object": "image.generation.task",
+            "progress": progress,
+            "status": status,
+            "task_info": {
+                "can_cancel": status == "pending",
+                "estimated_time": max(1, math.ceil(task.duration)),
+            },
+            "type": "image",
+            "usage": {
+                "billing_rule": BILLING_RULE,
+                "credits_reserved": _num(task.reserved),
+                "user_group": USER_GROUP,
+            },
+        }
+        if status == "completed":
+            body["results"] = [f"{origin}/files/{token}.png" for token in task.files]
+            body["usage"]["credits_used"] = _num(task.credits_used)
+        elif status == "failed":
+            body["error"] = {"code": task.fail_code, "message": task.fail_message}
+        return body
+
+
+def _num(value: Decimal) -> float:
+    return float(pricing.round_credits(value))
+
+
+def _float_or_none(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
