@@ -187,6 +187,9 @@ CASES: dict[str, list[Case]] = {
             data=lambda w, p: {"monthly_budget_credits": "100"},
         )
     ],
+    # Members and viewers see their own spend; the whole team's is for admins.
+    "usage": [Case("get", lambda w, p: "/t/a/usage/", expect(200))],
+    "usage_csv": [Case("get", lambda w, p: "/t/a/usage.csv", expect(200, ("admin",)))],
     "keys": [Case("get", lambda w, p: "/t/a/keys/", expect(200, ("admin",)))],
     "key_add": [Case("post", lambda w, p: "/t/a/keys/add/", expect(400, ("admin",)))],
     "key_change": [

@@ -7,18 +7,27 @@ shown again: only `sk-evo-…` and the last 4 characters.
 
 from __future__ import annotations
 
+import csv
+import itertools
+from decimal import Decimal
+from typing import Any
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from playground.billing import tasks
+from playground.billing import budgets, spend, tasks
 from playground.billing.forms import TeamKeyForm
 from playground.billing.models import ApiKey
+from playground.billing.usage import CSV_COLUMNS, Month, csv_rows, jobs_of
+from playground.billing.usage import report as usage_report
 from playground.teams import access
-from playground.teams.models import Membership
+from playground.teams.models import Membership, Team
 
 PAGE = "billing/keys.html"
 
@@ -106,3 +115,63 @@ def key_check(request: HttpRequest, team: str, key_id: int) -> HttpResponse:
     key = _own_key(membership, key_id)
     tasks.request_check(key, timezone.now())
     return redirect("keys", team=team)
+
+
+# --- Usage ------------------------------------------------------------------------------
+
+
+def _usage_access(request: HttpRequest, slug: str) -> tuple[Team, Membership | None, bool]:
+    """The team, the person's membership, and whether they see the whole team's spend:
+    team admins and superusers (every team) do; members and viewers see their own."""
+    if request.user.is_superuser:
+        team = get_object_or_404(Team, slug=slug)
+        found = Membership.objects.filter(user_id=request.user.pk, team=team).first()
+        if found:
+            access.membership(request, slug)
+        return team, found, True
+    membership = access.membership(request, slug)
+    return membership.team, membership, membership.is_admin
+
+
+@require_GET
+def usage(request: HttpRequest, team: str) -> HttpResponse:
+    team_obj, membership, whole_team = _usage_access(request, team)
+    month = Month.parse(request.GET.get("month"))
+    context: dict[str, Any] = {
+        "team": team_obj,
+        "month": month,
+        "whole_team": whole_team,
+        "budget": budgets.standing(team_obj) if month.key == Month.parse(None).key else None,
+    }
+    if whole_team:
+        context["report"] = usage_report(team_obj, month)
+    if membership:
+        own = jobs_of(team_obj, month, request.user).aggregate(total=Sum(spend.counted()))
+        context["mine"] = own["total"] or Decimal(0)
+        cap = membership.monthly_cap_credits
+        context["my_cap"] = cap
+        context["my_left"] = None if cap is None else max(cap - context["mine"], Decimal(0))
+    return render(request, "billing/usage.html", context)
+
+
+@require_GET
+def usage_csv(request: HttpRequest, team: str) -> StreamingHttpResponse:
+    """The jobs behind the usage page, one row each (admins and superusers)."""
+    team_obj, _membership, whole_team = _usage_access(request, team)
+    if not whole_team:
+        raise PermissionDenied
+    month = Month.parse(request.GET.get("month"))
+    writer = csv.writer(_Echo())
+    rows = itertools.chain([CSV_COLUMNS], csv_rows(team_obj, month, request.user))
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{team_obj.slug}-usage-{month.key}.csv"'
+    )
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
