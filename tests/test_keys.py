@@ -334,3 +334,38 @@ def test_a_whole_job_logs_nothing_of_the_secret(
         assert secret not in caplog.text
         assert secret not in Generation.objects.get().error_message
         assert secret not in str(Generation.objects.get().request_payload)
+
+
+def test_error_reports_hide_a_posted_secret(ada: User, team_a: Team, root: User) -> None:
+    """Django's error reports (e-mails, the debug page) filter what views mark."""
+    from django.test import RequestFactory
+    from django.views.debug import SafeExceptionReporterFilter
+
+    from playground.billing import views
+    from playground.billing.admin import ApiKeyAdmin
+
+    seen = {}
+
+    def capture(*args, **kwargs):  # type: ignore[no-untyped-def]
+        # Stands in for the form: an error in the middle of handling the secret.
+        seen["post"] = SafeExceptionReporterFilter().get_post_parameters(request)
+        raise RuntimeError("stop")
+
+    factory = RequestFactory()
+    request = factory.post("/t/a/keys/add/", {"label": "x", "secret": SECRET})
+    request.user, request.session = ada, {}
+    original = views.TeamKeyForm
+    views.TeamKeyForm = capture  # type: ignore[assignment,misc]
+    try:
+        with pytest.raises(RuntimeError):
+            views.key_add(request, team="a")
+    finally:
+        views.TeamKeyForm = original  # type: ignore[misc]
+    assert seen["post"]["secret"] != SECRET and "*" in seen["post"]["secret"]
+    assert ApiKeyAdmin.add_view.__wrapped__  # the admin views are wrapped the same way
+    assert "REALLYSECRET" not in repr(payers_for_first(team_a))
+
+
+def payers_for_first(team: Team):  # type: ignore[no-untyped-def]
+    stored("Main", SECRET, team)
+    return payers_for(team)[0]

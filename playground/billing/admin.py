@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
 from playground.billing import tasks
 from playground.billing.forms import ApiKeyForm
@@ -45,6 +47,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "disabled_automatically_at",
     )
     actions = ["check_balance"]
+
+    # Django's error reports must never show the secret that was posted.
+    @method_decorator(sensitive_post_parameters("secret"))
+    def add_view(self, request, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        return super().add_view(request, form_url, extra_context)
+
+    @method_decorator(sensitive_post_parameters("secret"))
+    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("secret"))
     def masked(self, key: ApiKey) -> str:

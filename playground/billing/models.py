@@ -8,7 +8,7 @@ at submit time and the job records the key; the web process only ever encrypts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from playground.billing import crypto
 
@@ -101,6 +102,7 @@ class ApiKey(models.Model):
     def masked(self) -> str:
         return mask(self.secret_last4)
 
+    @sensitive_variables("plain")
     def set_secret(self, plain: str) -> None:
         """Store a new secret (encrypted); it can be replaced, never read back."""
         plain = plain.strip()
@@ -162,7 +164,7 @@ class Payer:
     """A key the worker may submit with: a stored key, or the environment's fallback."""
 
     key: ApiKey | None
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's locals
 
     @property
     def key_id(self) -> int | None:
@@ -173,6 +175,7 @@ class Payer:
         return str(self.key) if self.key else "EVOLINK_API_KEY"
 
 
+@sensitive_variables("payers")
 def payers_for(team: Any) -> list[Payer]:
     """Who may pay for a job of `team`, in order. Decrypts: worker processes only."""
     payers = [Payer(key, key.reveal()) for key in ApiKey.objects.paying_for(team)]

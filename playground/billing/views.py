@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from playground.billing import budgets, spend, tasks
@@ -67,6 +68,7 @@ def keys(request: HttpRequest, team: str) -> HttpResponse:
     return _page(request, _admin(request, team))
 
 
+@sensitive_post_parameters("secret")
 @require_POST
 def key_add(request: HttpRequest, team: str) -> HttpResponse:
     membership = _admin(request, team)
@@ -89,6 +91,7 @@ def _own_key(membership: Membership, key_id: int) -> ApiKey:
     return get_object_or_404(ApiKey, pk=key_id, team=membership.team)
 
 
+@sensitive_post_parameters("secret")
 @require_POST
 def key_change(request: HttpRequest, team: str, key_id: int) -> HttpResponse:
     """Rename, reorder, switch on or off, or replace the secret (never read it)."""
