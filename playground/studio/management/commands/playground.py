@@ -6,8 +6,9 @@ its own process group and gets SIGTERM on its main PID only (django-q2's cluster
 hang when the whole group is signalled, see ../shared/reliability-notes.md), then
 SIGKILL after a grace period.
 
-Without `EVOLINK_API_KEY` the jobs talk to the simulator started here; with one they
-talk to `EVOLINK_BASE_URL` (EvoLink by default).
+Without `EVOLINK_API_KEY` or `EVOLINK_BASE_URL` the jobs talk to the simulator started
+here; with either they talk to `EVOLINK_BASE_URL` (EvoLink by default), paying with the
+keys stored in the database and then `EVOLINK_API_KEY`.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         env = dict(os.environ)
-        simulated = not settings.EVOLINK_API_KEY
+        # The simulator, unless told where the real EvoLink is: by a key in the
+        # environment, or by EVOLINK_BASE_URL (keys then come from the database).
+        simulated = not settings.EVOLINK_API_KEY and "EVOLINK_BASE_URL" not in os.environ
         if simulated:
             simulator_url = f"http://127.0.0.1:{options['simulator_port']}"
             env["EVOLINK_BASE_URL"] = simulator_url
