@@ -20,8 +20,22 @@ Run it with `python manage.py simulate_evolink`, or in-process:
     ... sim.base_url ...
     sim.stop()
 
-Any key starting with `sk-` is accepted unless `api_keys` is given. Tasks are
-private to the key that created them (another key reads 404, as upstream).
+API keys and credits (conventions, so they can be tried from the UI as well):
+
+    - any key starting with `sk-` is accepted unless `api_keys` is given; any other
+      key (or, with `api_keys`, any key not in it) answers 401 `unauthorized`;
+    - each key is its own account with its own credits: it starts with `credits`
+      (default 10,000; `simulate_evolink --credits N`) the first time it is used,
+      creates reserve the estimated cost from that key, finishing settles it (a
+      failed task is refunded, a completed one keeps only what it used), and
+      `GET /v1/credits` answers that key's figures in both `user` and `token`;
+    - a key containing `-empty-` (e.g. `sk-evo-empty-demo`) starts with 0 credits;
+    - a create costing more than the key has left answers 402
+      `insufficient_quota` and creates nothing.
+
+`set_credits(n)` sets every key's balance (and what new keys start with),
+`set_credits(n, key=k)` one key's; `credits_of(k)` reads one. Tasks are private to
+the key that created them (another key reads 404, as upstream).
 
 Prompt directives (so a person can trigger faults from the UI):
 
@@ -53,15 +67,18 @@ list, `{"fault": <name>, ...arguments}`):
         whose code is `code` (default: `status`; e.g. status 200, code 500)
     drop_uploads(times)                                               "upload_drop"
         the next uploads are read, then the connection is closed unanswered
-    set_credits(remaining)                                            "credits"
+    set_credits(remaining, key=)                                      "credits"
+        every key's balance (and new keys'), or only `key`'s
     expire_results()                                                  "expire_results"
     expire_uploads()                                                  "expire_uploads"
         every uploaded file answers 404 from now on
 
 Inspection: `stats()` / `GET /_simulator/stats` (request counts per route, tasks
-created, callback attempts, balance), `task(id)`, and `reset()` /
-`POST /_simulator/reset`. The control routes have no authentication: bind the
-simulator to loopback (the default) or disable them with `control=False`.
+created, callback attempts, credits: new keys' balance, total used and each used
+key, masked), `task(id)`, `credits_of(key)`, and `reset()` /
+`POST /_simulator/reset` (which also forgets every key's balance). The control
+routes have no authentication: bind the simulator to loopback (the default) or
+disable them with `control=False`.
 
 Layout of this package: `server.py` holds `Simulator` (life cycle, state, inspection,
 the EvoLink API routes); its other parts are mixins in `faults.py` (fault injection,
@@ -81,7 +98,12 @@ from playground.evolink.simulator.files import (
 from playground.evolink.simulator.handler import MAX_BODY_BYTES
 from playground.evolink.simulator.images import render_png
 from playground.evolink.simulator.multipart import read_multipart
-from playground.evolink.simulator.server import DEFAULT_API_KEY, DEFAULT_CREDITS, Simulator
+from playground.evolink.simulator.server import (
+    DEFAULT_API_KEY,
+    DEFAULT_CREDITS,
+    EMPTY_KEY_MARK,
+    Simulator,
+)
 from playground.evolink.simulator.tasks import AUTO_SIZE, BILLING_RULE, FAILURE_DETAILS, USER_GROUP
 
 __all__ = [
@@ -90,6 +112,7 @@ __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_CREDITS",
     "DEFAULT_FILES_TTL",
+    "EMPTY_KEY_MARK",
     "FAILURE_DETAILS",
     "MAX_BODY_BYTES",
     "MAX_DISCARD_BYTES",

@@ -148,9 +148,17 @@ class FaultInjectionMixin:
         with self._lock:
             self._next_result_counts.extend([int(count)] * times)
 
-    def set_credits(self, remaining: Decimal | float | int) -> None:
+    def set_credits(self, remaining: Decimal | float | int, *, key: str | None = None) -> None:
+        """Set one key's balance, or (no `key`) every key's: the ones already used and
+        the balance new keys start with (except that `-empty-` keys still start at 0)."""
+        amount = Decimal(str(remaining))
         with self._lock:
-            self._balance = Decimal(str(remaining))
+            if key is not None:
+                self._balances[key] = amount
+                return
+            self._default_balance = amount
+            for known in self._balances:
+                self._balances[known] = amount
 
     def expire_results(self) -> None:
         """Expire every finished task and its files now."""
@@ -193,7 +201,8 @@ class FaultInjectionMixin:
         elif name == "task_results":
             self.limit_results(int(spec["count"]), times)
         elif name == "credits":
-            self.set_credits(Decimal(str(spec["remaining"])))
+            key = spec.get("key")
+            self.set_credits(Decimal(str(spec["remaining"])), key=None if key is None else str(key))
         elif name == "expire_results":
             self.expire_results()
         elif name == "upload_error":

@@ -29,6 +29,8 @@ from playground.evolink.simulator.tasks import TasksMixin, _File, _num, _Task
 
 DEFAULT_CREDITS = Decimal(10_000)
 DEFAULT_API_KEY = "sk-evo-simulator"
+# A key containing this starts with no credits (so its first create answers 402).
+EMPTY_KEY_MARK = "-empty-"
 
 
 class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
@@ -137,8 +139,11 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
         self.task_seconds = self._defaults["task_seconds"]
         self.result_ttl = self._defaults["result_ttl"]
         self.files_ttl = self._defaults["files_ttl"]
-        self._balance: Decimal = self._defaults["credits"]
-        self._used = Decimal(0)
+        # Each key is its own account: its balance starts at `_default_balance` (0 for
+        # an EMPTY_KEY_MARK key) the first time it is used.
+        self._default_balance: Decimal = self._defaults["credits"]
+        self._balances: dict[str, Decimal] = {}
+        self._used = Decimal(0)  # over all keys, for stats()
         self._used_by_key: dict[str, Decimal] = collections.defaultdict(Decimal)
         self._tasks: dict[str, _Task] = {}
         self._files: dict[str, _File] = {}
@@ -175,8 +180,18 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
                 "callbacks": list(self._callbacks),
                 "uploads": sum(not self._upload_expired(u) for u in self._uploads.values()),
                 "credits": {
-                    "remaining": float(self._balance),
+                    # What a key used for the first time starts with.
+                    "remaining": float(self._default_balance),
                     "used": float(self._used),
+                    # Keys masked: the control routes have no authentication.
+                    "keys": [
+                        {
+                            "key": _mask(key),
+                            "remaining": float(balance),
+                            "used": float(self._used_by_key[key]),
+                        }
+                        for key, balance in self._balances.items()
+                    ],
                 },
                 "pending_faults": {
                     "create": len(self._create_faults),
@@ -193,6 +208,11 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
         with self._lock:
             return self._requests[route]
 
+    def credits_of(self, key: str) -> Decimal:
+        """The credits `key` has left (what it would start with if never used)."""
+        with self._lock:
+            return self._balances.get(key, self._initial_balance(key))
+
     @property
     def tasks_created(self) -> int:
         with self._lock:
@@ -208,6 +228,21 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
         with self._lock:
             task = self._tasks.get(task_id)
             return None if task is None else self._envelope(task, self.public_url)
+
+    # --- credits per key ---------------------------------------------------------------
+
+    def _initial_balance(self, key: str) -> Decimal:
+        return Decimal(0) if EMPTY_KEY_MARK in key else self._default_balance
+
+    def _balance_of(self, key: str) -> Decimal:
+        """The key's balance, opening its account on first use (call with the lock held)."""
+        if key not in self._balances:
+            self._balances[key] = self._initial_balance(key)
+        return self._balances[key]
+
+    def _credit(self, key: str, amount: Decimal) -> None:
+        """Add `amount` (negative: take it) to the key's balance (lock held)."""
+        self._balances[key] = self._balance_of(key) + amount
 
     # --- the API ----------------------------------------------------------------------
 
@@ -281,17 +316,17 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
         request.send_json(200, body)
 
     def handle_credits(self, request: _Handler, key: str) -> None:
+        # Each key is its own account here: `user` and `token` both describe this key.
         with self._lock:
+            remaining = _num(self._balance_of(key))
+            used = _num(self._used_by_key.get(key, Decimal(0)))
             body = {
                 "success": True,
                 "data": {
-                    "user": {
-                        "remaining_credits": _num(self._balance),
-                        "used_credits": _num(self._used),
-                    },
+                    "user": {"remaining_credits": remaining, "used_credits": used},
                     "token": {
-                        "remaining_credits": _num(self._balance),
-                        "used_credits": _num(self._used_by_key[key]),
+                        "remaining_credits": remaining,
+                        "used_credits": used,
                         "unlimited_credits": True,
                     },
                 },
@@ -318,3 +353,8 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
             task.result_count,
         )
         request.send_bytes(200, png, "image/png", cache_seconds=int(self.result_ttl))
+
+
+def _mask(key: str) -> str:
+    """Enough of a key to tell keys apart in stats(), not enough to use it."""
+    return f"{key[:3]}…{key[-4:]}" if len(key) > 10 else "…"

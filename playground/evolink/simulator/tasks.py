@@ -117,9 +117,10 @@ class TasksMixin:
         directives = {name.lower(): value for name, value in _DIRECTIVE.findall(prompt)}
 
         with self._lock:
-            if cost.total_credits > self._balance:
+            # Credits are per key: the create is refused if this key cannot cover it.
+            if cost.total_credits > self._balance_of(key):
                 return None
-            self._balance -= cost.total_credits
+            self._credit(key, -cost.total_credits)
             duration = self._next_durations.popleft() if self._next_durations else None
             if duration is None and "slow" in directives:
                 duration = _float_or_none(directives["slow"])
@@ -178,12 +179,12 @@ class TasksMixin:
         task.finished_at = time.monotonic()
         if task.fail_code:
             task.status = "failed"
-            self._balance += task.reserved  # failed tasks are not charged
+            self._credit(task.key, task.reserved)  # failed tasks are not charged
             return
         task.status = "completed"
         # Fewer images than asked are billed pro rata (INFERRED: billing is per image).
         task.credits_used = pricing.round_credits(task.reserved * task.result_count / task.n)
-        self._balance += task.reserved - task.credits_used
+        self._credit(task.key, task.reserved - task.credits_used)
         self._used += task.credits_used
         self._used_by_key[task.key] += task.credits_used
         for index in range(task.result_count):

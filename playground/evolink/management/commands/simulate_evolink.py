@@ -10,7 +10,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from playground.evolink.simulator import DEFAULT_CREDITS, DEFAULT_FILES_TTL, Simulator
+from playground.evolink.simulator import (
+    DEFAULT_CREDITS,
+    DEFAULT_FILES_TTL,
+    EMPTY_KEY_MARK,
+    Simulator,
+)
 
 
 class Command(BaseCommand):
@@ -45,7 +50,15 @@ class Command(BaseCommand):
             metavar="KEY",
             help="accept only this key (repeatable); default: any key starting with sk-",
         )
-        parser.add_argument("--credits", type=Decimal, default=DEFAULT_CREDITS)
+        parser.add_argument(
+            "--credits",
+            type=Decimal,
+            default=DEFAULT_CREDITS,
+            help=(
+                f"credits each key starts with (default {DEFAULT_CREDITS:,}); a key "
+                f"containing {EMPTY_KEY_MARK} starts with none"
+            ),
+        )
         parser.add_argument(
             "--allow-http-callbacks",
             action="store_true",
@@ -85,6 +98,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"EvoLink simulator on {simulator.base_url} (accepts {keys}; tasks take "
             f"{options['task_seconds']:g} s).\n"
+            f"Each key has its own {options['credits']:,} credits; a key containing "
+            f"{EMPTY_KEY_MARK} has none (its creates answer 402).\n"
             f"Point the playground at it: EVOLINK_BASE_URL={simulator.base_url} "
             f"(and EVOLINK_FILES_BASE_URL={simulator.base_url} for the Files API)\n"
             "Press Ctrl-C to stop."
