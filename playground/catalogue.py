@@ -95,6 +95,11 @@ class ModelSpec:
     n_max: int = 10
     default_n: int = 1
     qualities: tuple[str, ...] = QUALITIES
+    # Whether the prompt's text input tokens are billed once per image (times n) or once
+    # per request. gpt-image-2 sets True: VERIFIED, its page says "text input tokens scale
+    # linearly with n". gpt-image-1 / 1.5 keep this default: INFERRED, their pages say only
+    # that each image is billed by its own token usage, and the prompt is sent once.
+    text_input_per_image: bool = False
 
     @property
     def is_flexible(self) -> bool:
@@ -208,6 +213,7 @@ MODELS: dict[str, ModelSpec] = {
             # The pages estimate `auto` as its conservative cap.
             auto_estimate_size=(2048, 2048),
             default_quality="medium",
+            text_input_per_image=True,
             rates=Rates(
                 image_output=Decimal("1.836"),
                 image_input=Decimal("0.4896"),

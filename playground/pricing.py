@@ -30,8 +30,14 @@ class Estimate:
     output_tokens: int
     reference_images: int
     n: int
+    # The image part of one image: output plus reference-image input. This is what the
+    # pages' published "per image" ranges show, so it leaves the prompt out.
     per_image_credits: Decimal
-    total_credits: Decimal
+    image_credits: Decimal  # the image part of the whole request (per image × n)
+    text_tokens: int  # the prompt's o200k_base tokens, whatever unit limits its length
+    text_per_image: bool  # the prompt is billed for every image (× n), not once
+    text_credits: Decimal  # the prompt's text input for the whole request
+    total_credits: Decimal  # image part × n + text part
 
     @property
     def per_image_usd(self) -> Decimal:
@@ -69,18 +75,26 @@ def estimate(
     resolution: str | None = None,
     n: int = 1,
     reference_images: int = 0,
+    prompt: str = "",
 ) -> Estimate:
     """The estimated cost of one request; assumes valid values (see catalogue)."""
     pixels = resolve_size(spec, size, resolution)
     auto = pixels is None
     width, height = spec.auto_estimate_size if pixels is None else pixels
     tokens = output_tokens(spec, quality, width, height)
-    # INFERRED (fitted to the published ranges): text tokens are not counted, and
-    # each reference image costs a fixed number of image-input tokens.
+    # INFERRED (fitted to the published ranges): each reference image costs a fixed
+    # number of image-input tokens. The ranges leave the prompt out, so its text input
+    # is added below, apart from the per-image figure.
     per_image = (
         Decimal(tokens) * spec.rates.image_output
         + Decimal(reference_images * REFERENCE_IMAGE_INPUT_TOKENS) * spec.rates.image_input
     ) / 1000
+    # Counted with the exact tokenizer for every model, even gpt-image-2 whose limit is
+    # in characters: EvoLink bills tokens. Whether the prompt is billed once or per
+    # image is the catalogue's `text_input_per_image`.
+    text_tokens = _count_tokens(prompt) if prompt else 0
+    text_times = n if spec.text_input_per_image else 1
+    text = Decimal(text_tokens) * spec.rates.text_input * text_times / 1000
     return Estimate(
         model=spec.id,
         width=width,
@@ -90,5 +104,15 @@ def estimate(
         reference_images=reference_images,
         n=n,
         per_image_credits=round_credits(per_image),
-        total_credits=round_credits(per_image * n),
+        image_credits=round_credits(per_image * n),
+        text_tokens=text_tokens,
+        text_per_image=spec.text_input_per_image,
+        text_credits=round_credits(text),
+        total_credits=round_credits(per_image * n + text),
     )
+
+
+def _count_tokens(text: str) -> int:
+    from playground.tokenizer import count_tokens  # heavy: load on first use
+
+    return count_tokens(text)

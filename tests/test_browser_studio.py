@@ -40,7 +40,10 @@ def test_switch_models_see_live_size_and_estimate_and_a_size_error(page: Page, l
     page.get_by_label("Quality").select_option("high")
     expect(estimate).to_contain_text("≈ 24.49591 credits")
     page.get_by_label("Number of images").fill("3")
-    expect(estimate).to_contain_text("× 3 = 73.48774 credits")
+    # 3 × 13,342 output tokens × 1.836, and the 7-token prompt × 3 × 0.306 (per 1K tokens).
+    expect(estimate).to_contain_text(
+        "× 3 + 0.00643 credits for the prompt (7 tokens × 3) = 73.49416 credits"
+    )
 
     # gpt-image-1: six sizes, no resolution, a token count; the prompt survives.
     page.get_by_role("link", name="GPT Image 1", exact=True).click()

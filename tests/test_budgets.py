@@ -24,8 +24,10 @@ from tests.queue import queued_tasks
 
 pytestmark = pytest.mark.django_db
 
-# gpt-image-1, low, 1024×1024: 0.66586 credits an image (see test_pricing.py).
-JOB = Decimal("0.66586")
+# gpt-image-1, low, 1024×1024: 272 output tokens at 2.448 credits / 1K (see
+# test_pricing.py), plus the prompt "a budget test" (3 tokens at 0.306 / 1K, once a job).
+JOB = (Decimal(272) * Decimal("2.448") + 3 * Decimal("0.306")) / 1000
+JOB = JOB.quantize(Decimal("0.00001"))
 
 
 def form(**data: str) -> dict[str, str]:

@@ -1,12 +1,16 @@
-"""The price model reproduces the pages' published per-image ranges exactly."""
+"""The price model reproduces the pages' published per-image ranges exactly, and adds
+the prompt's text input apart from them."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.test import Client
 
 from playground.catalogue import MODELS
+from playground.generations.models import Generation
 from playground.pricing import estimate, output_tokens, to_usd
 
 # ../shared/evolink-api.md section 6: the six endpoint test vectors (n = 1).
@@ -89,3 +93,104 @@ def test_each_reference_image_adds_image_input_tokens() -> None:
     assert with_refs.per_image_credits - base.per_image_credits == Decimal(
         "2.82009"
     )  # 3 × 1536 × 0.612 / 1000, rounded
+
+
+# --- The prompt's text input -----------------------------------------------------------
+
+# The pages' "Text Input" rate, the same for all three models: 0.306 credits per 1K tokens
+# (seeds 002, 003 and 004). gpt-image-2's page says "text input tokens scale linearly with
+# n"; gpt-image-1 and 1.5 bill the prompt once per request (INFERRED, see the catalogue).
+TEXT_INPUT = Decimal("0.306")
+TEXT_BILLED_PER_IMAGE = {"gpt-image-1": False, "gpt-image-1.5": False, "gpt-image-2": True}
+# Image output rates from the same pages, for the totals below.
+IMAGE_OUTPUT = {
+    "gpt-image-1": Decimal("2.448"),
+    "gpt-image-1.5": Decimal("1.9584"),
+    "gpt-image-2": Decimal("1.836"),
+}
+# 30,000 characters, 6,000 o200k_base tokens (" word" is one token): long for any model.
+LONG_PROMPT = " word" * 6000
+LONG_PROMPT_TOKENS = 6000
+CHEAP = {
+    "gpt-image-1": dict(quality="low", size="1024x1024"),  # 272 output tokens
+    "gpt-image-1.5": dict(quality="low", size="1024x1024"),  # 272 output tokens
+    "gpt-image-2": dict(quality="low", size="3:1", resolution="1K"),  # 62 output tokens
+}
+CHEAP_OUTPUT_TOKENS = {"gpt-image-1": 272, "gpt-image-1.5": 272, "gpt-image-2": 62}
+
+
+def credits(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.00001"), rounding=ROUND_HALF_UP)
+
+
+def test_the_long_prompt_is_what_it_claims() -> None:
+    from playground.tokenizer import count_tokens
+
+    assert len(LONG_PROMPT) == 30_000
+    assert count_tokens(LONG_PROMPT) == LONG_PROMPT_TOKENS
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("n", [1, 3])
+def test_a_30000_character_prompt_costs_its_text_input_tokens(model: str, n: int) -> None:
+    spec = MODELS[model]
+    empty = estimate(spec, n=n, **CHEAP[model])
+    long = estimate(spec, n=n, prompt=LONG_PROMPT, **CHEAP[model])
+    times = n if TEXT_BILLED_PER_IMAGE[model] else 1
+    text = LONG_PROMPT_TOKENS * TEXT_INPUT / 1000 * times  # 1.836 credits per copy
+
+    assert long.text_tokens == LONG_PROMPT_TOKENS  # tokens, even where the limit is characters
+    assert long.text_credits == text
+    assert long.total_credits - empty.total_credits == text
+    image = CHEAP_OUTPUT_TOKENS[model] * IMAGE_OUTPUT[model] / 1000 * n
+    assert long.total_credits == credits(image + text)
+    assert long.total_usd == (credits(image + text) / 68).quantize(Decimal("0.0001"))
+    # The image part is untouched by the prompt.
+    assert long.per_image_credits == empty.per_image_credits
+    assert long.image_credits == empty.image_credits == credits(image)
+
+
+def test_the_prompt_scales_with_n_only_for_gpt_image_2() -> None:
+    for model, per_image in TEXT_BILLED_PER_IMAGE.items():
+        spec = MODELS[model]
+        one = estimate(spec, prompt="a red fox in the snow", **CHEAP[model])
+        four = estimate(spec, prompt="a red fox in the snow", n=4, **CHEAP[model])
+        assert one.text_tokens == four.text_tokens == 6
+        assert one.text_credits == credits(6 * TEXT_INPUT / 1000)  # 0.00184
+        assert four.text_credits == credits(6 * TEXT_INPUT / 1000 * (4 if per_image else 1))
+        assert four.text_per_image is per_image, model
+
+
+def test_without_a_prompt_the_estimate_is_the_image_part_alone() -> None:
+    spec = MODELS["gpt-image-2"]
+    result = estimate(spec, quality="medium", size="16:9", resolution="2K", n=3)
+    assert (result.text_tokens, result.text_credits) == (0, Decimal(0))
+    assert result.total_credits == result.image_credits
+    assert estimate(spec, quality="medium", size="16:9", resolution="2K", n=3, prompt="") == result
+
+
+@pytest.mark.parametrize(("model", "params", "refs", "credits_", "usd"), VECTORS)
+def test_a_prompt_leaves_the_published_per_image_prices_alone(
+    model: str, params: dict, refs: int, credits_: str, usd: str
+) -> None:
+    result = estimate(MODELS[model], reference_images=refs, prompt=LONG_PROMPT, **params)
+    assert result.per_image_credits == Decimal(credits_)
+    assert result.per_image_usd == Decimal(usd)
+    assert result.total_credits == Decimal(credits_) + LONG_PROMPT_TOKENS * TEXT_INPUT / 1000
+
+
+@pytest.mark.django_db
+def test_a_stored_job_is_estimated_with_its_prompt(alice_client: Client) -> None:
+    body = {
+        "model": "gpt-image-2",
+        "prompt": "a red fox in the snow",  # 6 tokens
+        "size": "3:1",
+        "resolution": "1K",
+        "quality": "low",
+        "n": "2",
+        "client_token": str(uuid.uuid4()),
+    }
+    assert alice_client.post("/t/a/", body).status_code == 302
+    image = 62 * IMAGE_OUTPUT["gpt-image-2"] / 1000 * 2
+    text = 6 * TEXT_INPUT / 1000 * 2
+    assert Generation.objects.get().estimated_credits == credits(image + text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.test import Client
@@ -231,6 +232,17 @@ def test_an_htmx_post_returns_a_fresh_form_and_refreshes_the_history(alice_clien
     assert Generation.objects.count() == 1
 
 
+# The pages' rates, credits per 1K tokens: image output, and text input (the same for
+# all three models). gpt-image-2 bills the prompt once per image, the others once.
+GPT_IMAGE_1_OUTPUT = Decimal("2.448")
+GPT_IMAGE_2_OUTPUT = Decimal("1.836")
+TEXT_INPUT = Decimal("0.306")
+
+
+def credits(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.00001"), rounding=ROUND_HALF_UP)
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -254,7 +266,23 @@ def test_an_htmx_post_returns_a_fresh_form_and_refreshes_the_history(alice_clien
                 "n": "4",
                 "prompt": "hello world",
             },
-            ["2 / 2,000 tokens", "≈ 0.66586 credits · $0.0098 per image", "× 4 = 2.66342 credits"],
+            [
+                "2 / 2,000 tokens",
+                "≈ 0.66586 credits · $0.0098 per image",
+                # 4 × 272 output tokens, and the 2-token prompt once.
+                f"× 4 + {credits(2 * TEXT_INPUT / 1000)} credits for the prompt (2 tokens)"
+                f" = {credits(4 * 272 * GPT_IMAGE_1_OUTPUT / 1000 + 2 * TEXT_INPUT / 1000)}"
+                " credits",
+            ],
+        ),
+        (
+            {"model": "gpt-image-2", "size": "3:1", "quality": "low", "n": "3", "prompt": "a fox"},
+            [
+                "≈ 0.11383 credits · $0.0017 per image",
+                # gpt-image-2 bills the 2-token prompt for each of the 3 images.
+                f"× 3 + {credits(3 * 2 * TEXT_INPUT / 1000)} credits for the prompt (2 tokens × 3)"
+                f" = {credits(3 * (62 * GPT_IMAGE_2_OUTPUT + 2 * TEXT_INPUT) / 1000)} credits",
+            ],
         ),
         (
             {"model": "gpt-image-2", "size": "3:1", "resolution": "1K", "quality": "low"},
@@ -274,6 +302,24 @@ def test_the_live_panel(alice_client: Client, query: dict, expected: list[str]) 
     # form that asked (a late answer must not land in a form swapped in since).
     for element in ("prompt-count", "size-preview"):
         assert f"hx-swap-oob=\"outerHTML:#{element}[data-form='{token}']\"" in html, element
+
+
+def test_the_live_panel_prices_a_long_prompt_apart_from_the_images(alice_client: Client) -> None:
+    query = {"model": "gpt-image-2", "size": "3:1", "quality": "low", "prompt": " word" * 6000}
+    text = " ".join(alice_client.get("/studio/live/", query).content.decode().split())
+    # 30,000 characters are 6,000 tokens, billed at the Text Input rate.
+    prompt = credits(6000 * TEXT_INPUT / 1000)
+    total = credits(62 * GPT_IMAGE_2_OUTPUT / 1000 + 6000 * TEXT_INPUT / 1000)
+    assert "30,000 / 32,000 characters" in text
+    assert (
+        f"≈ 0.11383 credits · $0.0017 per image + {prompt} credits for the prompt (6,000 tokens)"
+        f" = {total} credits · ${(total / 68).quantize(Decimal('0.0001'), ROUND_HALF_UP)}"
+    ) in text
+    # Without a prompt nothing is added: the per-image price is the whole estimate.
+    text = " ".join(
+        alice_client.get("/studio/live/", {**query, "prompt": ""}).content.decode().split()
+    )
+    assert "≈ 0.11383 credits · $0.0017 per image </span>" in text
 
 
 def test_a_live_answer_names_no_form_for_a_bad_token(alice_client: Client) -> None:

@@ -48,6 +48,7 @@ def create_generation(membership: Membership, form: GenerationForm) -> Generatio
         resolution=payload.get("resolution"),
         n=payload["n"],
         reference_images=len(form.references),
+        prompt=payload["prompt"],
     )
     parent, relation = _lineage(membership, form)
     try:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import QueryDict
+from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from playground import catalogue, pricing
 from playground.studio.forms import CUSTOM_SIZE
@@ -58,9 +60,35 @@ def live_summary(
     if size_problems:
         return context
     estimate = pricing.estimate(
-        spec, quality=quality, size=size, resolution=resolution, n=n, reference_images=references
+        spec,
+        quality=quality,
+        size=size,
+        resolution=resolution,
+        n=n,
+        reference_images=references,
+        prompt=prompt,
     )
     context["estimate"] = estimate
+    if estimate.text_tokens:
+        # Shown apart from the per-image figure, which stays the pages' image-only price.
+        values = {
+            "credits": formats.localize(estimate.text_credits),
+            "tokens": f"{estimate.text_tokens:,}",
+            "n": estimate.n,
+        }
+        if estimate.text_per_image and estimate.n > 1:
+            message = ngettext(
+                "%(credits)s credits for the prompt (%(tokens)s token × %(n)d)",
+                "%(credits)s credits for the prompt (%(tokens)s tokens × %(n)d)",
+                estimate.text_tokens,
+            )
+        else:
+            message = ngettext(
+                "%(credits)s credits for the prompt (%(tokens)s token)",
+                "%(credits)s credits for the prompt (%(tokens)s tokens)",
+                estimate.text_tokens,
+            )
+        context["prompt_cost"] = message % values
     if estimate.auto:
         context["size_text"] = _("Auto: the model picks the size (priced as %(w)d×%(h)d)") % {
             "w": estimate.width,
