@@ -27,6 +27,10 @@ def envlist(name: str, default: str) -> list[str]:
 
 
 DEBUG = envbool("DJANGO_DEBUG")
+# Error reports and the debug page hide settings whose names say they hold secrets;
+# ours also hide every URL and connection setting (DATABASE_URL and REDIS_URL carry
+# passwords), see playground/teams/debug.py.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "playground.teams.debug.HideCredentials"
 # The fallback key only exists so a fresh clone starts with zero configuration;
 # `manage.py check --deploy` flags it, and the Dockerfile refuses to run without one.
 SECRET_KEY = os.getenv("DJANGO_SECRET_KEY") or "django-insecure-dev-only-key-change-me"
@@ -47,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "template_partials",
     "django_q",
+    "csp",
+    "axes",
     # The studio is on top; billing, generations and teams below it; evolink at the bottom.
     "playground.teams",
     "playground.billing",
@@ -67,6 +73,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Pages for a signed-in person are never kept by a browser or proxy cache.
+    "playground.teams.middleware.no_store_for_people",
+    # Last, as django-axes asks: it answers a locked-out login attempt.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "playground.urls"
@@ -147,12 +158,58 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST
 WHITENOISE_MANIFEST_STRICT = False
 
+# --- Security ---------------------------------------------------------------------------
+# Served over HTTPS (PUBLIC_BASE_URL says so): secure cookies, a redirect to HTTPS and
+# HSTS are on unless the environment turns them off. Behind a proxy that ends TLS, set
+# DJANGO_PROXY_SSL_HEADER=1 so Django trusts its X-Forwarded-Proto.
+_HTTPS = os.getenv("PUBLIC_BASE_URL", "").startswith("https://")
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES")
+SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", "1" if _HTTPS else "0")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = envbool("DJANGO_SSL_REDIRECT", "1" if _HTTPS else "0")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31_536_000 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", "1")
+SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", "1")
+if envbool("DJANGO_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Sessions end after this many seconds (two weeks by default).
+SESSION_COOKIE_AGE = envint("DJANGO_SESSION_SECONDS", 14 * 24 * 3600)
+
+# Content-Security-Policy (django-csp): scripts only from our own files (htmx runs
+# with allowEval off and no hx-on, see base.html), nothing framed, no plugins.
+# Inline style attributes stay allowed: the admin and a few widgets use them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Login throttling (django-axes), on the site's and the admin's login: after
+# AXES_FAILURE_LIMIT failures for one username from one address, that pair waits
+# AXES_COOLOFF_TIME hours and gets a page saying so.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = float(os.getenv("LOGIN_COOLOFF_MINUTES", "15")) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 # --- Upstream -------------------------------------------------------------------------
 EVOLINK_BASE_URL = os.getenv("EVOLINK_BASE_URL", "https://api.evolink.ai").rstrip("/")

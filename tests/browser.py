@@ -53,3 +53,16 @@ def wait_for_htmx(page) -> None:  # type: ignore[no-untyped-def]
         "() => !document.querySelector("
         "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
     )
+
+
+# Every browser test runs with the real Content-Security-Policy and fails on any
+# violation Chromium reports (tests/conftest.py checks after each browser test).
+CSP_VIOLATIONS: list[str] = []
+
+
+def watch_csp(context) -> None:  # type: ignore[no-untyped-def]
+    def seen(message) -> None:  # type: ignore[no-untyped-def]
+        if "Content Security Policy" in message.text:
+            CSP_VIOLATIONS.append(message.text)
+
+    context.on("console", seen)

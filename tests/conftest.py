@@ -126,3 +126,24 @@ def fast_jobs(settings, evolink_settings):  # type: ignore[no-untyped-def]
     settings.PLAYGROUND_POLLER_LOOP_SECONDS = 1
     settings.PLAYGROUND_POLLER_TICK_SECONDS = 0.05
     return evolink_settings
+
+
+@pytest.fixture
+def context(context):  # type: ignore[no-untyped-def]
+    """pytest-playwright's browser context, watched for CSP violations."""
+    from tests.browser import watch_csp
+
+    watch_csp(context)
+    return context
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    if "browser" not in request.keywords:
+        yield
+        return
+    from tests.browser import CSP_VIOLATIONS
+
+    CSP_VIOLATIONS.clear()
+    yield
+    assert not CSP_VIOLATIONS, f"CSP violations: {CSP_VIOLATIONS}"

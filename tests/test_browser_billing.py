@@ -16,7 +16,11 @@ from playground.billing.models import ApiKey
 from playground.evolink.simulator import Simulator
 from playground.generations.models import Generation
 from playground.teams.models import Membership, Team
-from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
+from tests.browser import (  # noqa: F401 - fixture
+    browser_type_launch_args,
+    wait_for_htmx,
+    watch_csp,
+)
 from tests.processes import kill, start_cluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,7 +40,9 @@ def cluster(simulator: Simulator, settings) -> Iterator[Simulator]:  # type: ign
 
 
 def person(browser: Browser, base_url: str, username: str) -> Page:
-    page = browser.new_context(base_url=base_url).new_page()
+    context = browser.new_context(base_url=base_url)
+    watch_csp(context)
+    page = context.new_page()
     page.goto("/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)

@@ -15,7 +15,11 @@ from playwright.sync_api import Browser, Page, expect
 from playground.evolink.simulator import Simulator
 from playground.generations.models import Generation
 from playground.teams.models import Membership, Role, Team
-from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
+from tests.browser import (  # noqa: F401 - fixture
+    browser_type_launch_args,
+    wait_for_htmx,
+    watch_csp,
+)
 from tests.processes import kill, start_cluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,7 +39,9 @@ def cluster(simulator: Simulator, settings, live_server) -> Iterator[None]:  # t
 
 def person(browser: Browser, base_url: str, username: str) -> Page:
     """A separate browser (cookies and all) for one person, signed in."""
-    page = browser.new_context(base_url=base_url).new_page()
+    context = browser.new_context(base_url=base_url)
+    watch_csp(context)
+    page = context.new_page()
     page.goto("/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)

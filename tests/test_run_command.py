@@ -90,6 +90,11 @@ def test_the_run_command_serves_a_working_login_and_stops_everything(
                 assert page.url.path == "/t/demo/"
                 assert "Generate" in page.text and "Offline simulator" in page.text
                 assert "Demo team" in page.text
+                # DEBUG is off: a missing page is ours, never Django's debug page.
+                missing = browser.get("/t/demo/generations-that-do-not-exist/")
+                assert missing.status_code == 404
+                assert "This page does not exist" in missing.text
+                assert "DEBUG = True" not in missing.text and "URLconf" not in missing.text
         assert len(processes_with(marker)) >= 4  # command, web, simulator, cluster (+workers)
     finally:
         process.send_signal(stop_signal)

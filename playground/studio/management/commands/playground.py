@@ -56,7 +56,8 @@ class Command(BaseCommand):
             env["EVOLINK_BASE_URL"] = simulator_url
             env["EVOLINK_API_KEY"] = "sk-evo-simulator-demo"
         env.setdefault("PUBLIC_BASE_URL", f"http://{options['host']}:{options['port']}")
-        env.setdefault("DJANGO_DEBUG", "1")
+        # DEBUG stays off (people run this on shared machines): our own error pages,
+        # never Django's debug page. Whitenoise serves the static files either way.
 
         call_command("migrate", interactive=False, verbosity=0)
         self._ensure_demo_team()

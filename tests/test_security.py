@@ -1,0 +1,123 @@
+"""Security settings a reviewer expects: login throttling, CSP, caching, HTTPS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("login_url", ["/login/", "/admin/login/"])
+def test_repeated_failed_logins_are_throttled_with_a_clear_message(
+    alice: User, login_url: str, settings
+) -> None:  # type: ignore[no-untyped-def]
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(login_url, {"username": "alice", "password": "wrong"})
+        assert response.status_code == 200
+    locked = client.post(login_url, {"username": "alice", "password": "wrong"})
+    assert locked.status_code == 429
+    assert "Too many failed logins" in locked.content.decode()
+    assert "paused for 15 min 00 s" in locked.content.decode()
+    # Even the right password waits out the cool-down.
+    right = client.post(login_url, {"username": "alice", "password": PASSWORD})
+    assert right.status_code == 429
+    # Another person, or alice from elsewhere, is not locked out.
+    other = Client(REMOTE_ADDR="10.1.2.3")
+    assert other.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+
+
+def test_a_success_resets_the_failure_count(alice: User, settings) -> None:  # type: ignore[no-untyped-def]
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        client.post("/login/", {"username": "alice", "password": "wrong"})
+    assert client.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+    client.logout()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert client.post("/login/", {"username": "alice", "password": "x"}).status_code == 200
+
+
+def test_pages_carry_a_csp_without_inline_scripts(alice_client: Client) -> None:
+    policy = alice_client.get("/t/a/")["Content-Security-Policy"]
+    directives = {}
+    for part in filter(None, (p.strip() for p in policy.split(";"))):
+        name, _, value = part.partition(" ")
+        directives[name] = value
+    assert directives["script-src"] == "'self'"
+    assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in policy
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+
+
+def test_signed_in_pages_are_not_stored_by_caches(alice_client: Client, client: Client) -> None:
+    for url in ("/t/a/", "/t/a/history/", "/t/a/members/", "/t/a/usage/"):
+        assert "no-store" in alice_client.get(url)["Cache-Control"], url
+    assert "Cache-Control" not in client.get("/healthz")  # nothing of anyone's
+
+
+def test_changing_a_password_logs_out_every_other_session(alice: User) -> None:
+    elsewhere = Client()
+    elsewhere.post("/login/", {"username": "alice", "password": PASSWORD})
+    assert elsewhere.get("/t/a/").status_code == 200
+    alice.set_password("a new, long passphrase")
+    alice.save()
+    response = elsewhere.get("/t/a/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_check_deploy_is_clean_for_a_production_environment() -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+        "DJANGO_SECRET_KEY": "x" * 60 + "-production-like-secret-key-for-the-check",
+        "DJANGO_ALLOWED_HOSTS": "playground.example.com",
+        "PUBLIC_BASE_URL": "https://playground.example.com",
+        "DJANGO_DEBUG": "0",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_error_pages_are_our_own(alice_client: Client, vera_client: Client) -> None:
+    missing = alice_client.get("/t/nowhere/")
+    assert missing.status_code == 404 and 'data-testid="error-404"' in missing.content.decode()
+    refused = vera_client.post("/t/a/", {})
+    assert refused.status_code == 403 and 'data-testid="error-403"' in refused.content.decode()
+
+
+def test_a_server_error_shows_our_page_and_no_traceback(settings) -> None:  # type: ignore[no-untyped-def]
+    from django.views.defaults import server_error
+
+    settings.DEBUG = False
+    from django.test import RequestFactory
+
+    response = server_error(RequestFactory().get("/"))
+    html = response.content.decode()
+    assert response.status_code == 500 and 'data-testid="error-500"' in html
+    assert "Traceback" not in html
+
+
+def test_the_debug_page_never_shows_database_or_redis_credentials(settings) -> None:  # type: ignore[no-untyped-def]
+    from django.views.debug import get_default_exception_reporter_filter
+
+    settings.REDIS_URL = "redis://:hunter2@cache.internal:6379/0"
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "redis": settings.REDIS_URL}
+    shown = str(get_default_exception_reporter_filter().get_safe_settings())
+    assert "hunter2" not in shown
+    assert "REDIS_URL" in shown  # listed, with its value hidden
