@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Pages for a signed-in person are never kept by a browser or proxy cache.
     "playground.teams.middleware.no_store_for_people",
+    "playground.teams.middleware.idle_sessions_expire",
     # Last, as django-axes asks: it answers a locked-out login attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -176,8 +177,9 @@ if envbool("DJANGO_PROXY_SSL_HEADER"):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Sessions end after this many seconds (two weeks by default).
-SESSION_COOKIE_AGE = envint("DJANGO_SESSION_SECONDS", 14 * 24 * 3600)
+# A login ends after this many seconds without the person doing anything (12 hours by
+# default); pages refreshing themselves do not count (playground/teams/middleware.py).
+SESSION_COOKIE_AGE = envint("DJANGO_SESSION_IDLE_SECONDS", 12 * 3600)
 
 # Content-Security-Policy (django-csp): scripts only from our own files (htmx runs
 # with allowEval off and no hx-on, see base.html), nothing framed, no plugins.

@@ -121,3 +121,23 @@ def test_the_debug_page_never_shows_database_or_redis_credentials(settings) -> N
     shown = str(get_default_exception_reporter_filter().get_safe_settings())
     assert "hunter2" not in shown
     assert "REDIS_URL" in shown  # listed, with its value hidden
+
+
+def test_a_login_expires_when_idle_and_self_refreshing_pages_do_not_count(
+    alice_client: Client,
+) -> None:
+    import time
+
+    alice_client.get("/t/a/")
+    session = alice_client.session
+    first = session["active_at"]
+    assert session.get_expiry_age() == 12 * 3600
+
+    # Five minutes and more later: the live history's own checks change nothing...
+    session["active_at"] = first - 400
+    session.save()
+    alice_client.get("/t/a/history/", HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="history")
+    assert alice_client.session["active_at"] == first - 400
+    # ...what the person does pushes the end of the login back.
+    alice_client.get("/t/a/members/")
+    assert alice_client.session["active_at"] >= int(time.time()) - 5

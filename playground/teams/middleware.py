@@ -1,3 +1,4 @@
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +17,35 @@ def no_store_for_people(
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and "Cache-Control" not in response:
             add_never_cache_headers(response)
+        return response
+
+    return middleware
+
+
+# Requests a page sends by itself (the live history, a job page refreshing while it
+# runs): they do not count as someone being at work.
+AUTOMATIC_TRIGGERS = frozenset({"history", "generation-detail", "keys-page"})
+TOUCH_EVERY_SECONDS = 300
+
+
+def idle_sessions_expire(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """A login ends after SESSION_COOKIE_AGE seconds without the person doing anything.
+
+    Each request of theirs pushes the end back, written at most every 5 minutes, so a
+    busy page costs no extra writes; an open tab that only refreshes itself does not
+    keep a login alive.
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        user = getattr(request, "user", None)
+        automatic = request.headers.get("HX-Trigger") in AUTOMATIC_TRIGGERS
+        if user is not None and user.is_authenticated and not automatic:
+            now = int(time.time())
+            if now - request.session.get("active_at", 0) > TOUCH_EVERY_SECONDS:
+                request.session["active_at"] = now  # saved with a fresh expiry
         return response
 
     return middleware
