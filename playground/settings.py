@@ -156,6 +156,29 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Archived results and references in S3-compatible object storage, when S3_BUCKET is
+# set (django-storages); local disk otherwise. Objects stay private: people get them
+# through our views (access checks stay ours), EvoLink through presigned links.
+S3_BUCKET = os.getenv("S3_BUCKET", "")
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.getenv("S3_ENDPOINT_URL") or None,
+            "region_name": os.getenv("S3_REGION", "us-east-1"),
+            "access_key": os.getenv("S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.getenv("S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            # Presigned links for EvoLink live as long as a reference link (7 days,
+            # the most a v4 signature allows).
+            "querystring_expire": int(os.getenv("REFERENCE_URL_MAX_AGE") or 7 * 24 * 3600),
+            "file_overwrite": True,
+            "signature_version": "s3v4",
+            "addressing_style": os.getenv("S3_ADDRESSING_STYLE", "auto"),
+        },
+    }
 WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST
 WHITENOISE_MANIFEST_STRICT = False
 

@@ -262,7 +262,11 @@ def public_url(reference: ReferenceImage) -> str:
     The signature is the secret (an id alone opens nothing); it stops working after
     REFERENCE_URL_MAX_AGE seconds, and rotating SECRET_KEY revokes every link at once.
     The path ends with the image's extension because EvoLink expects direct downloads.
+    With object storage (S3_BUCKET) it is the storage's own presigned GET link instead,
+    expiring as long after, so the image never passes through this server.
     """
+    if getattr(settings, "S3_BUCKET", ""):
+        return reference.file.url
     token = signing.dumps(reference.pk, salt=URL_SALT)
     path = reverse("reference_public", kwargs={"token": token, "ext": reference.extension})
     return f"{settings.PUBLIC_BASE_URL}{path}"
