@@ -288,6 +288,19 @@ CASES: dict[str, list[Case]] = {
             {p: 204 for p in PERSONAS},
         )
     ],
+    "password_change": [Case("get", lambda w, p: "/account/password/", expect(200, stranger=200))],
+    "password_change_done": [
+        Case("get", lambda w, p: "/account/password/done/", expect(200, stranger=200))
+    ],
+    # Reachable by anyone: a forgotten password must be recoverable without a login.
+    "password_reset": [Case("get", lambda w, p: "/password-reset/", dict(EVERYONE))],
+    "password_reset_done": [Case("get", lambda w, p: "/password-reset/sent/", dict(EVERYONE))],
+    "password_reset_confirm": [
+        Case("get", lambda w, p: "/password-reset/MQ/not-a-token/", dict(EVERYONE))
+    ],
+    "password_reset_complete": [
+        Case("get", lambda w, p: "/password-reset/complete/", dict(EVERYONE))
+    ],
     "login": [
         Case("get", lambda w, p: "/login/", {**{p: 302 for p in PERSONAS}, "anonymous": 200})
     ],
