@@ -228,7 +228,9 @@ def test_an_htmx_post_returns_a_fresh_form_and_refreshes_the_history(alice_clien
     )
     html = response.content.decode()
     assert response["HX-Trigger"] == "history-changed"
-    assert ">\nagain</textarea>" in html and 'value="3:2" selected' in html
+    assert (
+        ">\nagain</textarea>" in html and 'value="1536x1024" selected' in html
+    )  # 3:2, as gpt-image-1 spells it
     assert Generation.objects.count() == 1
 
 
@@ -342,3 +344,24 @@ def test_an_over_long_prompt_is_flagged_live(alice_client: Client) -> None:
         "/studio/live/", {"model": "gpt-image-1", "prompt": "hi " * 2100}
     ).content
     assert b"hint over" in html
+
+
+@pytest.mark.parametrize(
+    ("model", "values", "other"),
+    [
+        ("gpt-image-1", ["1024x1024", "1024x1536", "1536x1024"], "2:3"),
+        ("gpt-image-1.5", ["1:1", "2:3", "3:2"], "1024x1536"),
+    ],
+)
+def test_each_pixel_size_is_listed_once_and_either_spelling_is_accepted(
+    alice_client: Client, model: str, values: list[str], other: str
+) -> None:
+    html = alice_client.get(f"/t/a/?model={model}").content.decode()
+    select = html.split('name="size"', 1)[1].split("</select>", 1)[0]
+    assert [v for v in values if f'value="{v}"' in select] == values
+    assert select.count("<option") == 3
+    assert "2:3 · 1024×1536" in select
+    # A job reused or re-run with the other spelling of the same size still goes.
+    response = post_form(alice_client, model=model, size=other, quality="low")
+    assert response.status_code == 302
+    assert Generation.objects.get().size == values[1]

@@ -150,17 +150,29 @@ class GenerationForm(forms.Form):
 
 
 class FixedSizeForm(GenerationForm):
-    """gpt-image-1 and gpt-image-1.5: six size values."""
+    """gpt-image-1 and gpt-image-1.5: three pixel sizes, each accepted upstream as a
+    ratio ("2:3") or in pixels ("1024x1536"). Listed once each ("2:3 · 1024×1536"), in
+    the spelling of the model's default; the other spelling is accepted and normalized."""
 
     size = forms.ChoiceField(label=gettext_lazy("Size"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["size"].choices = [(s, _size_label(self.spec, s)) for s in self.spec.sizes]
-        self.fields["size"].initial = self.spec.default_size
-        self.order_fields(
-            ["model", "client_token", "prompt", "size", "quality", "n", "private"]
-        )
+        spec = self.spec
+        self.fields["size"].choices = [(s, _size_label(spec, s)) for s in _listed_sizes(spec)]
+        self.fields["size"].initial = spec.default_size
+        if "size" in self.initial:
+            self.initial["size"] = _listed_size(spec, self.initial["size"])
+
+    def full_clean(self) -> None:
+        if self.is_bound and self.data.get("size") in self.spec.sizes:
+            listed = _listed_size(self.spec, self.data["size"])
+            if listed != self.data["size"]:
+                data = self.data.copy()
+                data["size"] = listed
+                self.data = data
+        super().full_clean()
+        self.order_fields(["model", "client_token", "prompt", "size", "quality", "n", "private"])
 
 
 class FlexibleSizeForm(GenerationForm):
@@ -244,11 +256,29 @@ class FlexibleSizeForm(GenerationForm):
         super().full_clean()
 
 
+def _listed_sizes(spec: ModelSpec) -> list[str]:
+    """One value per pixel size, spelled like the model's default."""
+    ratio_style = catalogue.parse_wxh(spec.default_size) is None
+    return [s for s in spec.sizes if (catalogue.parse_wxh(s) is None) == ratio_style]
+
+
+def _listed_size(spec: ModelSpec, size: str) -> str:
+    """The listed value with the same pixels as `size` (unknown values unchanged)."""
+    pixels = spec.size_pixels.get(size)
+    for listed in _listed_sizes(spec):
+        if pixels is not None and spec.size_pixels[listed] == pixels:
+            return listed
+    return size
+
+
 def _size_label(spec: ModelSpec, size: str) -> str:
+    """ "2:3 · 1024×1536": the shape and the pixels, whichever way the value is spelled."""
     w, h = spec.size_pixels[size]
-    if catalogue.parse_wxh(size):
-        return f"{w}×{h}"
-    return f"{size} ({w}×{h})"
+    ratio = next(
+        (s for s in spec.sizes if catalogue.parse_wxh(s) is None and spec.size_pixels[s] == (w, h)),
+        None,
+    )
+    return f"{ratio} · {w}×{h}" if ratio else f"{w}×{h}"
 
 
 FORMS: dict[str, type[GenerationForm]] = {
