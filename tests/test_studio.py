@@ -365,3 +365,26 @@ def test_each_pixel_size_is_listed_once_and_either_spelling_is_accepted(
     response = post_form(alice_client, model=model, size=other, quality="low")
     assert response.status_code == 302
     assert Generation.objects.get().size == values[1]
+
+
+@pytest.mark.parametrize("n", ["11", "0", "-3", "two"])
+def test_an_n_the_form_refuses_gets_no_estimate(alice_client: Client, n: str) -> None:
+    html = alice_client.get(
+        "/studio/live/", {"model": "gpt-image-2", "size": "auto", "n": n}
+    ).content.decode()
+    assert "Number of images: a whole number from 1 to 10." in html
+    assert "credits" not in html.split('data-testid="estimate">', 1)[1].split("</span>", 1)[0]
+    assert "× 10" not in html
+
+
+def test_a_custom_size_not_typed_yet_is_no_error(alice_client: Client) -> None:
+    html = alice_client.get(
+        "/studio/live/", {"model": "gpt-image-2", "size": "custom", "width": "", "height": ""}
+    ).content.decode()
+    assert "Enter a width and a height to see an estimate." in html
+    assert 'class="warn"' not in html
+    typed = alice_client.get(
+        "/studio/live/",
+        {"model": "gpt-image-2", "size": "custom", "width": "1000", "height": "1024"},
+    ).content.decode()
+    assert 'class="warn"' in typed and "multiple of 16" in typed

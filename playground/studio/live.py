@@ -24,24 +24,31 @@ def live_summary(
     prompt = data.get("prompt") or ""
     length = catalogue.prompt_length(spec, prompt)
     quality = data.get("quality") if data.get("quality") in spec.qualities else spec.default_quality
-    try:
-        n = int(data.get("n") or spec.default_n)
-    except ValueError:
+    # An n the form would refuse gets no estimate: "× 10" for 11 would be a wrong figure.
+    raw_n = str(data.get("n") or spec.default_n).strip()
+    n = int(raw_n) if raw_n.isdigit() else 0
+    n_problem = ""
+    if not spec.n_min <= n <= spec.n_max:
+        n_problem = _("Number of images: a whole number from %(min)d to %(max)d.") % {
+            "min": spec.n_min,
+            "max": spec.n_max,
+        }
         n = spec.default_n
-    n = min(max(n, spec.n_min), spec.n_max)
     if references is None:
         references = len(data.getlist("reference")) if isinstance(data, QueryDict) else 0
 
     size = data.get("size") or spec.default_size
     resolution = data.get("resolution") or spec.default_resolution or None
     size_problems: list[str] = []
+    size_pending = False
     if spec.is_flexible and size == CUSTOM_SIZE:
         try:
             width, height = int(data.get("width") or 0), int(data.get("height") or 0)
         except ValueError:
             width, height = 0, 0
         if not width or not height:
-            size_problems = [_("Enter a width and a height for the custom size.")]
+            # Not an error while the person has not typed both yet.
+            size_pending = True
         else:
             found = catalogue.custom_size_errors(spec, width, height)
             size_problems = [m for messages_ in found.values() for m in messages_]
@@ -54,10 +61,12 @@ def live_summary(
         "prompt_length": length,
         "prompt_over": length > spec.prompt_limit,
         "size_problems": size_problems,
+        "size_pending": size_pending,
+        "n_problem": n_problem,
         "n": n,
         "references": references,
     }
-    if size_problems:
+    if size_problems or size_pending or n_problem:
         return context
     estimate = pricing.estimate(
         spec,
