@@ -631,3 +631,22 @@ def test_the_command_serves_and_stops_on_sigterm(tmp_path: Path):
 
 def test_a_simulator_that_never_served_stops_at_once():
     Simulator(port=0).stop()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "says"),
+    [
+        ("[fail:no_such_code] x", "Known codes: "),
+        ("[slow:soon] x", "give the seconds as a number"),
+        ("[results:many] x", "give a whole number of images"),
+    ],
+)
+def test_a_directive_the_simulator_cannot_carry_out_is_refused(
+    evolink_client: Client, simulator: Simulator, prompt: str, says: str
+) -> None:
+    with pytest.raises(EvoLinkError) as refused:
+        evolink_client.create_task({"model": "gpt-image-1", "prompt": prompt})
+    assert refused.value.status == 400 and says in refused.value.message
+    assert simulator.tasks_created == 0
+    if "fail" in prompt:
+        assert "content_policy_violation" in refused.value.message

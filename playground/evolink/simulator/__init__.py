@@ -39,8 +39,9 @@ the key that created them (another key reads 404, as upstream).
 
 Prompt directives (so a person can trigger faults from the UI):
 
-    [fail:content_policy_violation]   the task fails with that code (any code in
-                                      catalogue.FAILURE_CODES)
+    [fail:content_policy_violation]   the task fails with that code: any code in
+                                      catalogue.FAILURE_CODES; an unknown one is
+                                      refused (400) with the list of known codes
     [slow:30]                         the task takes 30 seconds
     [results:1]                       the task returns only 1 image, whatever `n` is
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from playground import catalogue
 from playground.evolink.simulator.files import _envelope_body
 
 # Injected HTTP errors use the shapes seen in the wild: string codes, integer codes
@@ -44,6 +45,21 @@ _FAULT_BODIES: dict[int, tuple[str, str]] = {
 }
 
 _DIRECTIVE = re.compile(r"\[(fail|slow|results):\s*([\w.]+)\s*\]", re.IGNORECASE)
+
+
+def directive_problem(prompt: str) -> str | None:
+    """A directive the simulator cannot carry out, said as EvoLink would refuse a request:
+    a typo must not pass as a success."""
+    for name, value in _DIRECTIVE.findall(prompt):
+        name = name.lower()
+        if name == "fail" and value not in catalogue.FAILURE_CODES:
+            known = ", ".join(sorted(catalogue.FAILURE_CODES))
+            return f"Unknown simulator directive [fail:{value}]. Known codes: {known}."
+        if name == "slow" and not re.fullmatch(r"\d+(\.\d+)?", value):
+            return f"[slow:{value}]: give the seconds as a number, e.g. [slow:30]."
+        if name == "results" and not value.isdigit():
+            return f"[results:{value}]: give a whole number of images, e.g. [results:1]."
+    return None
 
 
 @dataclass

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from playground import catalogue
-from playground.evolink.simulator.faults import FaultInjectionMixin, _HttpFault
+from playground.evolink.simulator.faults import FaultInjectionMixin, _HttpFault, directive_problem
 from playground.evolink.simulator.files import (
     DEFAULT_FILES_TTL,
     FilesApiMixin,
@@ -272,6 +272,13 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
                 f"{param}: {' '.join(str(m) for m in messages)}",
                 "invalid_request_error",
                 param=param,
+            )
+            return
+
+        problem = directive_problem(str(payload.get("prompt", "")))
+        if problem:
+            request.send_error_json(
+                400, "invalid_request", problem, "invalid_request_error", param="prompt"
             )
             return
 
