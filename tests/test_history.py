@@ -154,3 +154,20 @@ def test_only_staff_reach_the_admin(alice_client: Client, alice: User) -> None:
         "a fox 0"
         in alice_client.get(f"/admin/playground/generation/{job.pk}/change/").content.decode()
     )
+
+
+def test_a_card_shows_its_cost_when_and_a_short_result(alice_client: Client, alice: User) -> None:
+    from decimal import Decimal
+
+    job = make_generation(
+        alice, state=State.COMPLETED, n=4, images_returned=1, credits_charged=Decimal("1.23456")
+    )
+    fake_result(job)
+    html = alice_client.get("/t/a/history/").content.decode()
+    card = html.split(f'id="generation-{job.pk}"', 1)[1].split("</li>", 1)[0]
+    assert "1.23 credits · charged" in card and 'title="1.23456 credits"' in card
+    assert "1 of 4 images returned" in card
+    # When, relative ("now", "3 minutes ago"), with the exact time on hover.
+    assert "<time datetime=" in card and f'title="{job.created_at:%Y-%m-%d %H:%M}' in card
+    # The thumbnail keeps the result's shape: its own width and height.
+    assert 'width="1" height="1"' in card

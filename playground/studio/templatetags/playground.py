@@ -24,3 +24,11 @@ def duration_short(value: timedelta | None) -> str:
 @register.filter
 def filesize_mb(value: int) -> str:
     return f"{value / 1_000_000:.1f} MB"
+
+
+@register.filter
+def charge(generation):  # type: ignore[no-untyped-def]
+    """What a job counts for, and which kind of figure that is (billing/spend.py)."""
+    from playground.billing.spend import charge_of
+
+    return charge_of(generation)
