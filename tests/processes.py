@@ -55,3 +55,17 @@ def kill(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> bool:
+    """A graceful stop as Docker and systemd's main-PID mode send it: SIGTERM to the
+    main process only. Returns whether it exited in time; whatever is left is SIGKILLed."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+        graceful = True
+    except subprocess.TimeoutExpired:
+        graceful = False
+    kill(process)
+    return graceful

@@ -10,10 +10,15 @@ class GenerationsConfig(AppConfig):
     verbose_name = "Generations"
 
     def ready(self) -> None:
+        from django_q.signals import post_spawn
         from PIL import Image
 
         from playground import catalogue
+        from playground.generations import jobs
 
         # Pillow's own limit only warns up to ~179 MP; ours is EvoLink's and is an error
         # (playground.generations.references turns the warning into a rejection).
         Image.MAX_IMAGE_PIXELS = catalogue.MAX_REFERENCE_PIXELS
+        # Sent only in a qcluster's worker processes as they start (never in web
+        # processes, nor with sync=True): a restarted cluster recovers at once.
+        post_spawn.connect(jobs.on_worker_start, dispatch_uid="playground-recover")

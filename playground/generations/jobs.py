@@ -13,6 +13,16 @@ when django-q2 delivers it twice.
   deterministic keys (a second run overwrites) while the 24 h upstream URLs live.
 - `reconcile()`: every minute. Re-wakes work whose worker vanished, without ever
   re-submitting something that may exist upstream.
+- `recover()`: enqueued by every worker process as it starts (the `post_spawn` signal,
+  see apps.py), so a cluster restarted after a crash or a deploy resumes at once
+  instead of waiting for the schedule.
+
+Recovery after a SIGKILL takes seconds, not minutes: the poller's lease is short and
+renewed every second by a heartbeat thread (a dead holder stops renewing, so a new
+cluster sees it lapse within `poller_lease_seconds()`), an archive's lease is renewed
+before each image, and the poller wakes archives whose lease has lapsed. On a graceful
+stop (SIGTERM to qcluster) the poller's loop ends within `POLLER_MAX_LOOP_SECONDS`, hands
+its lease back and leaves a fresh poller task in the queue for the next cluster.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import io
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,6 +58,9 @@ from playground.generations.models import Generation, Lease, ReferenceImage, Res
 log = logging.getLogger(__name__)
 
 POLLER_LEASE = "poller"
+# A graceful stop waits for the task a worker is running: the poller's loop is kept
+# short enough for a stop (or a deploy) to finish within 30 s.
+POLLER_MAX_LOOP_SECONDS = 20.0
 
 
 def _setting(name: str, default: float) -> float:
@@ -63,6 +78,11 @@ def poll_interval(polls: int) -> float:
     return base if polls < 20 else base * 5 / 3
 
 
+def poller_lease_seconds() -> float:
+    """How long a silent poller keeps the lease: its heartbeat renews it every second."""
+    return _setting("PLAYGROUND_POLLER_LEASE_SECONDS", 5.0)
+
+
 def poll_deadline() -> timedelta:
     return timedelta(seconds=_setting("PLAYGROUND_POLL_DEADLINE_SECONDS", 30 * 60))
 
@@ -72,7 +92,11 @@ MAX_RESULT_BYTES = 64 * 1024 * 1024
 THUMBNAIL_EDGE = 256
 # A SUBMITTING row older than this lost its worker mid-POST (twice the HTTP timeout).
 SUBMITTING_STALE = timedelta(seconds=90)
-ARCHIVE_LEASE = timedelta(minutes=5)
+# Renewed before each image, so it need only outlast one download; an archive whose
+# worker died is picked up by the poller (or recover/reconcile) once it lapses.
+ARCHIVE_LEASE = timedelta(seconds=20)
+# Archives the poller woke are not woken again for this long (the queue may be busy).
+ARCHIVE_REWAKE_SECONDS = 30.0
 
 
 # --- Enqueueing -----------------------------------------------------------------------
@@ -90,6 +114,10 @@ def ensure_poller() -> None:
     """Start a poller loop unless one is running (its lease is held)."""
     if Lease.is_free(POLLER_LEASE):
         async_task(f"{__name__}.poller", task_name=f"poller-{uuid.uuid4().hex[:8]}")
+
+
+def enqueue_recover() -> None:
+    async_task(f"{__name__}.recover", task_name=f"recover-{uuid.uuid4().hex[:8]}")
 
 
 # --- Submit ---------------------------------------------------------------------------
@@ -256,38 +284,137 @@ def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
 # --- Poll -----------------------------------------------------------------------------
 
 
-def poller() -> str:
+def poller(wait: bool = False) -> str:
     """Poll every due RUNNING job until none is left or the loop's time is up.
 
-    Holds a lease so that one loop runs per deployment; it hands over to a fresh copy
-    of itself before the cluster's task timeout would kill it.
+    Holds a lease so that one loop runs per deployment; a heartbeat thread renews it
+    every second, so a loop whose process was killed is replaced within seconds. It
+    hands over to a fresh copy of itself before the cluster's task timeout would kill
+    it (and soon enough for a graceful stop). `wait`: if another holder has the lease,
+    watch it and take over if it lapses instead of renewing (its holder is dead).
     """
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    loop_seconds = _setting("PLAYGROUND_POLLER_LOOP_SECONDS", 50)
-    # The lease outlives one loop by half a loop: a dead poller is replaced soon after.
-    lease_seconds = loop_seconds * 1.5
-    if not Lease.acquire(POLLER_LEASE, holder, lease_seconds):
+    loop_seconds = min(_setting("PLAYGROUND_POLLER_LOOP_SECONDS", 50), POLLER_MAX_LOOP_SECONDS)
+    lease_seconds = poller_lease_seconds()
+    if not Lease.acquire(POLLER_LEASE, holder, lease_seconds) and not (
+        wait and _take_lapsed(POLLER_LEASE, holder, lease_seconds)
+    ):
         return "another poller holds the lease"
     started = time.monotonic()
     tick = _setting("PLAYGROUND_POLLER_TICK_SECONDS", 0.5)
-    with Clients() as clients, ThreadPoolExecutor(max_workers=16) as pool:
+    woken: dict[int, float] = {}
+    next_sweep = 0.0
+    with (
+        Heartbeat(POLLER_LEASE, holder, lease_seconds) as heartbeat,
+        Clients() as clients,
+        ThreadPoolExecutor(max_workers=16) as pool,
+    ):
         while time.monotonic() - started < loop_seconds:
-            poll_due(clients, pool)
-            # Renew the lease each pass (a slow pass must not let a second loop start);
-            # if another poller took over after it lapsed, leave the work to it.
-            if not Lease.acquire(POLLER_LEASE, holder, lease_seconds):
+            poll_due(clients, pool, woken)
+            if time.monotonic() >= next_sweep:
+                wake_archives(woken)
+                next_sweep = time.monotonic() + 2
+            # If another poller took over after our lease lapsed, leave the work to it.
+            if not heartbeat.beat():
                 return "lease lost"
-            if not Generation.objects.filter(state=State.RUNNING).exists():
+            if not _poller_has_work():
+                heartbeat.stop()
                 Lease.release(POLLER_LEASE, holder)
                 # A job may have started between the check and the release.
-                if not Generation.objects.filter(state=State.RUNNING).exists():
+                if not _poller_has_work():
                     return "idle"
                 if not Lease.acquire(POLLER_LEASE, holder, lease_seconds):
                     return "handed over"
+                heartbeat.start()
             time.sleep(tick)
+        heartbeat.stop()
     Lease.release(POLLER_LEASE, holder)
     ensure_poller()
     return "continued"
+
+
+def _poller_has_work() -> bool:
+    """RUNNING jobs to poll, or archives whose lease lapses soon (to wake them)."""
+    soon = timezone.now() + timedelta(seconds=60)
+    return (
+        Generation.objects.filter(state=State.RUNNING).exists()
+        or Generation.objects.filter(state=State.ARCHIVING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=soon))
+        .exists()
+    )
+
+
+def _take_lapsed(name: str, holder: str, seconds: float) -> bool:
+    """Watch a lease someone else holds: take it if it lapses, give up as soon as its
+    holder shows it is alive (renews it) or someone else takes it."""
+    first = Lease.objects.filter(name=name).values_list("holder", "expires_at").first()
+    deadline = time.monotonic() + seconds + 1
+    while time.monotonic() < deadline:
+        if Lease.acquire(name, holder, seconds):
+            return True
+        now = Lease.objects.filter(name=name).values_list("holder", "expires_at").first()
+        if now != first:
+            return False  # renewed by a live heartbeat, or taken over
+        time.sleep(0.2)
+    return Lease.acquire(name, holder, seconds)
+
+
+class Heartbeat:
+    """Renews a lease every second from a thread while the holder works, so the lease
+    can be short however long one pass takes. Inside a transaction (tests) a thread
+    could not see the row: `beat()` then renews from the caller's thread."""
+
+    def __init__(self, name: str, holder: str, seconds: float) -> None:
+        self.name, self.holder, self.seconds = name, holder, seconds
+        self.interval = min(1.0, seconds / 3)
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.lost.clear()
+        if connection.in_atomic_block or self._thread:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+
+    def beat(self) -> bool:
+        """Whether the lease is still ours (renewing it here if no thread does)."""
+        if (
+            self._thread is None
+            and not self.lost.is_set()
+            and not Lease.acquire(self.name, self.holder, self.seconds)
+        ):
+            self.lost.set()
+        return not self.lost.is_set()
+
+    def _run(self) -> None:
+        from django.db import connections
+
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if not Lease.acquire(self.name, self.holder, self.seconds):
+                        self.lost.set()
+                        return
+                except Exception:  # a locked or briefly unreachable database
+                    log.warning("lease %s: heartbeat failed", self.name, exc_info=True)
+        finally:
+            connections.close_all()
 
 
 class Clients:
@@ -316,7 +443,11 @@ class Clients:
         return self._open[key_id]
 
 
-def poll_due(clients: Clients, pool: ThreadPoolExecutor | None = None) -> int:
+def poll_due(
+    clients: Clients,
+    pool: ThreadPoolExecutor | None = None,
+    woken: dict[int, float] | None = None,
+) -> int:
     """Read every RUNNING job whose next poll is due; returns how many were read."""
     now = timezone.now()
     due = list(
@@ -343,12 +474,16 @@ def poll_due(clients: Clients, pool: ThreadPoolExecutor | None = None) -> int:
     answers = list(pool.map(read, work)) if pool else [read(w) for w in work]
     # Rows are updated from this one thread: SQLite allows one writer at a time.
     for (pk, _task_id, polls, deadline, _key), answer in zip(due, answers, strict=True):
-        apply_poll(pk, polls, deadline, answer)
+        apply_poll(pk, polls, deadline, answer, woken)
     return len(due)
 
 
 def apply_poll(
-    pk: int, polls: int, deadline: Any, answer: evolink.Task | evolink.EvoLinkError
+    pk: int,
+    polls: int,
+    deadline: Any,
+    answer: evolink.Task | evolink.EvoLinkError,
+    woken: dict[int, float] | None = None,
 ) -> None:
     now = timezone.now()
     next_poll = now + timedelta(seconds=poll_interval(polls + 1))
@@ -396,6 +531,8 @@ def apply_poll(
         )
         if moved:
             enqueue_archive(pk)
+            if woken is not None:
+                woken[pk] = time.monotonic()
         return
     changes: dict[str, Any] = {
         "upstream_status": task.status,
@@ -448,6 +585,26 @@ def check_again(pk: int) -> bool:
 # --- Archive --------------------------------------------------------------------------
 
 
+def wake_archives(woken: dict[int, float] | None = None) -> int:
+    """Enqueue every ARCHIVING job whose lease has lapsed (its worker died, or its
+    retry backoff is over). `woken` remembers what this loop enqueued recently, so a
+    busy queue does not fill up with copies (a copy would only find the row claimed)."""
+    now, clock = timezone.now(), time.monotonic()
+    count = 0
+    for pk in (
+        Generation.objects.filter(state=State.ARCHIVING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .values_list("pk", flat=True)[:500]
+    ):
+        if woken is not None:
+            if clock - woken.get(pk, -ARCHIVE_REWAKE_SECONDS) < ARCHIVE_REWAKE_SECONDS:
+                continue
+            woken[pk] = clock
+        enqueue_archive(pk)
+        count += 1
+    return count
+
+
 def archive(pk: int) -> str:
     """Download every result into our storage, verify it, make thumbnails."""
     now = timezone.now()
@@ -465,6 +622,10 @@ def archive(pk: int) -> str:
         for index, url in enumerate(generation.result_urls):
             if index in done:
                 continue
+            # Renew the lease before each image: a dead worker's lease lapses soon.
+            Generation.objects.filter(pk=pk, state=State.ARCHIVING).update(
+                lease_until=timezone.now() + ARCHIVE_LEASE
+            )
             try:
                 data = client.download(url, max_bytes=MAX_RESULT_BYTES)
                 save_result(generation, index, data)
@@ -564,14 +725,34 @@ def reconcile() -> dict[str, int]:
         state=State.SUBMITTING, updated_at__lt=now - SUBMITTING_STALE
     ).values_list("pk", flat=True):
         counts["uncertain"] += _mark_uncertain(pk)
-    for pk in (
-        Generation.objects.filter(state=State.ARCHIVING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .values_list("pk", flat=True)
-    ):
-        enqueue_archive(pk)
-        counts["archive"] += 1
-    if Generation.objects.filter(state=State.RUNNING).exists() and Lease.is_free(POLLER_LEASE):
+    counts["archive"] = wake_archives()
+    if _poller_has_work() and Lease.is_free(POLLER_LEASE):
         ensure_poller()
         counts["poller"] = 1
     return counts
+
+
+def recover() -> dict[str, int]:
+    """Run by each worker process as it starts: a reconcile, then, if the poller's lease
+    is held, watch it and become the poller if it lapses (its holder died with the last
+    cluster). Returns at once when the holder's heartbeat shows it is alive."""
+    counts = reconcile()
+    if not counts["poller"] and _poller_has_work():
+        counts["poller"] = int(poller(wait=True) != "another poller holds the lease")
+    return counts
+
+
+def on_worker_start(**_kwargs: Any) -> None:
+    """django-q2's `post_spawn` (a worker process started): enqueue `recover()`.
+
+    Never raises: an exception here would kill the worker and django-q would respawn it
+    in a loop."""
+    try:
+        enqueue_recover()
+    except Exception:
+        log.exception("could not enqueue the start-up recovery")
+    finally:
+        # The worker must not inherit this connection into the task it runs next.
+        from django.db import connections
+
+        connections.close_all()

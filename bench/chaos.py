@@ -1,0 +1,227 @@
+"""Chaos benchmark: 200 jobs while the worker cluster is SIGKILLed at random and restarted.
+
+A benchmark, not a test: it starts the simulator and a real `manage.py qcluster`, with
+faults on creates (503 before anything is created, 429) and on reads (503, dropped
+connections), SIGKILLs the whole cluster (process group) `--kills` times at random and
+restarts it, then waits for every job to end. It writes, as JSON in bench/results/:
+completed / failed / uncertain / stuck, upstream tasks per job (a job never has two),
+and each recovery time (kill → polling again, restart → polling again).
+
+    .venv/bin/python bench/chaos.py [--jobs 200] [--kills 6]
+    DATABASE_URL=postgres://… REDIS_URL=redis://… .venv/bin/python bench/chaos.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--kills", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--gap", type=float, nargs=2, default=(8.0, 25.0), metavar=("MIN", "MAX"))
+    parser.add_argument("--task-seconds", type=float, nargs=2, default=(5.0, 30.0))
+    parser.add_argument("--timeout", type=float, default=420, help="after the last restart")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--out",
+        default=str(ROOT / "bench" / "results" / time.strftime("chaos-%Y%m%d-%H%M%S.json")),
+    )
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-chaos-"))
+    os.environ.setdefault("PLAYGROUND_VAR_DIR", str(workdir))
+    os.environ["MEDIA_ROOT"] = str(workdir / "media")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
+
+    import django
+
+    django.setup()
+    import httpx
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models import Sum
+    from django_q.brokers import get_broker
+
+    from playground.generations import jobs
+    from playground.generations.models import Generation, State
+    from playground.teams.models import Membership, Team
+    from tests.factories import make_generation
+    from tests.fixtures_simulator import free_port
+
+    call_command("migrate", verbosity=0)
+    get_broker().purge_queue()
+    Generation.objects.all().delete()
+
+    port = free_port()
+    sim_url = f"http://127.0.0.1:{port}"
+    simulator = subprocess.Popen(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", "simulate_evolink", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            httpx.get(f"{sim_url}/_simulator/stats", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    low, high = args.task_seconds
+    faults = [
+        {"fault": "task_slow", "seconds": round(rng.uniform(low, high), 2), "times": 1}
+        for _ in range(args.jobs)
+    ]
+    faults += [
+        {"fault": "create_error", "status": 503, "times": 3},  # nothing created: uncertain
+        {"fault": "create_error", "status": 429, "times": 6, "retry_after": 1},  # retried
+        {"fault": "read_error", "status": 503, "times": 40},
+        {"fault": "read_drop", "times": 10},
+    ]
+    httpx.post(f"{sim_url}/_simulator/faults", timeout=10, json=faults).raise_for_status()
+
+    env = {
+        **os.environ,
+        "EVOLINK_BASE_URL": sim_url,
+        "EVOLINK_API_KEY": "sk-evo-chaos",
+        "Q_WORKERS": str(args.workers),
+    }
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def total_polls() -> int:
+        return Generation.objects.aggregate(n=Sum("polls"))["n"] or 0
+
+    results: dict[str, object] = {
+        "jobs": args.jobs,
+        "kills": args.kills,
+        "workers": args.workers,
+        "seed": args.seed,
+        "database": connection.vendor,
+        "broker": "redis" if os.getenv("REDIS_URL") else "orm",
+        "poller_lease_seconds": jobs.poller_lease_seconds(),
+        "archive_lease_seconds": jobs.ARCHIVE_LEASE.total_seconds(),
+    }
+    team, _ = Team.objects.get_or_create(slug="chaos", defaults={"name": "Chaos"})
+    user, _ = User.objects.get_or_create(username="chaos")
+    Membership.objects.get_or_create(user=user, team=team)
+    started = time.monotonic()
+    for i in range(args.jobs):
+        generation = make_generation(user, team=team, prompt=f"chaos {i}", size="1024x640")
+        jobs.enqueue_submit(generation.pk)
+    cluster = start()
+    recoveries: list[dict[str, float | None]] = []
+    try:
+        for _ in range(args.kills):
+            time.sleep(rng.uniform(*args.gap))
+            os.killpg(cluster.pid, signal.SIGKILL)
+            cluster.wait(timeout=10)
+            killed = time.monotonic()
+            running = Generation.objects.filter(state=State.RUNNING).count()
+            archiving = Generation.objects.filter(state=State.ARCHIVING).count()
+            time.sleep(rng.uniform(0, 2))  # a supervisor's restart delay
+            mark = total_polls()
+            cluster = start()
+            restarted = time.monotonic()
+            resumed = None
+            while time.monotonic() - restarted < 60:
+                if total_polls() > mark:
+                    resumed = time.monotonic()
+                    break
+                if not Generation.objects.filter(state=State.RUNNING).exists():
+                    break  # nothing left to poll
+                time.sleep(0.05)
+            recoveries.append(
+                {
+                    "running_at_kill": running,
+                    "archiving_at_kill": archiving,
+                    "restart_delay": round(restarted - killed, 2),
+                    "kill_to_polling": None if resumed is None else round(resumed - killed, 2),
+                    "restart_to_polling": None
+                    if resumed is None
+                    else round(resumed - restarted, 2),
+                }
+            )
+            print("recovery", recoveries[-1], flush=True)
+        deadline = time.monotonic() + args.timeout
+        while Generation.objects.in_flight().exists() and time.monotonic() < deadline:
+            time.sleep(1)
+        results["wall_seconds"] = round(time.monotonic() - started, 1)
+    finally:
+        cluster.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            cluster.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(cluster.pid, signal.SIGKILL)
+        stats = httpx.get(f"{sim_url}/_simulator/stats", timeout=10).json()
+        simulator.terminate()
+        simulator.wait(timeout=15)
+
+    states: dict[str, int] = {}
+    for state in Generation.objects.values_list("state", flat=True):
+        states[state] = states.get(state, 0) + 1
+    in_flight = Generation.objects.in_flight().count()
+    known = list(
+        Generation.objects.exclude(upstream_task_id="").values_list("upstream_task_id", flat=True)
+    )
+    upstream = {t["id"] for t in stats["tasks"]}
+    orphans = upstream - set(known)  # created upstream, id never learned (uncertain jobs)
+    uncertain = states.get(State.UNCERTAIN, 0)
+    jobs_with_task = len(set(known)) + len(orphans)
+    results.update(
+        {
+            "states": states,
+            "completed": states.get(State.COMPLETED, 0),
+            "failed": states.get(State.FAILED, 0) + states.get(State.TIMED_OUT, 0),
+            "uncertain": uncertain,
+            "stuck": in_flight,
+            "upstream_tasks_created": stats["tasks_created"],
+            "upstream_creates_received": stats["requests"].get("POST /v1/images/generations", 0),
+            "jobs_with_a_task_id": len(set(known)),
+            "duplicate_task_ids": len(known) - len(set(known)),
+            "orphan_tasks": len(orphans),
+            # Every upstream task belongs to one job: a known id, or an uncertain job whose
+            # answer was lost (at most one each). 1.0 means nothing was paid twice.
+            "upstream_tasks_per_job": round(stats["tasks_created"] / jobs_with_task, 3)
+            if jobs_with_task
+            else None,
+            "orphans_within_uncertain": len(orphans) <= uncertain,
+            "recoveries": recoveries,
+            "max_restart_to_polling": max(
+                (r["restart_to_polling"] or 0 for r in recoveries), default=None
+            ),
+        }
+    )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
