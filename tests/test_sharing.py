@@ -301,3 +301,12 @@ def test_an_image_cannot_be_carried_into_another_team(
     assert in_b.references.count() == 0 and in_b.parent is None
     # "Edit this" of a team-A job from team B's studio is refused outright.
     assert alice_client.get(f"/t/b/?edit={original.public_id}&image=0").status_code == 404
+
+
+def test_a_jobs_page_shows_its_images_first(alice: User, alice_client: Client) -> None:
+    job = finished(alice, prompt="images before words")
+    html = alice_client.get(f"/generations/{job.public_id}/").content.decode()
+    assert html.index('id="image-0"') < html.index("<h2>Prompt</h2>")
+    running = make_generation(alice, state=State.RUNNING)
+    html = alice_client.get(f"/generations/{running.public_id}/").content.decode()
+    assert "The images appear here as soon as EvoLink has made them." in html
