@@ -41,7 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -310,14 +310,23 @@ def poller(wait: bool = False) -> str:
         ThreadPoolExecutor(max_workers=16) as pool,
     ):
         while time.monotonic() - started < loop_seconds:
-            poll_due(clients, pool, woken)
-            if time.monotonic() >= next_sweep:
-                wake_archives(woken)
-                next_sweep = time.monotonic() + 2
+            try:
+                poll_due(clients, pool, woken)
+                if time.monotonic() >= next_sweep:
+                    wake_archives(woken)
+                    next_sweep = time.monotonic() + 2
+                has_work = _poller_has_work()
+            except (OperationalError, InterfaceError):
+                # The database restarted or dropped us: reconnect on the next pass
+                # instead of dying (nothing was half-done: every change is a CAS).
+                log.warning("poller: database unavailable; retrying", exc_info=True)
+                connection.close()
+                time.sleep(1)
+                continue
             # If another poller took over after our lease lapsed, leave the work to it.
             if not heartbeat.beat():
                 return "lease lost"
-            if not _poller_has_work():
+            if not has_work:
                 heartbeat.stop()
                 Lease.release(POLLER_LEASE, holder)
                 # A job may have started between the check and the release.
@@ -413,6 +422,8 @@ class Heartbeat:
                         return
                 except Exception:  # a locked or briefly unreachable database
                     log.warning("lease %s: heartbeat failed", self.name, exc_info=True)
+                    # A broken connection is not reopened by itself: open a new one.
+                    connections["default"].close()
         finally:
             connections.close_all()
 
