@@ -284,8 +284,16 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
-# Room for a few too many files, so the page can say "at most 16" instead of a 400.
-DATA_UPLOAD_MAX_NUMBER_FILES = 40
+# Files per request: past REFERENCE_UPLOAD_MAX_FILES the first handler skips them and
+# the page names them (room for a few too many, so the form can say "at most 16").
+# Django's own limit is only a backstop against abuse (it answers a bare 400).
+REFERENCE_UPLOAD_MAX_FILES = envint("REFERENCE_UPLOAD_MAX_FILES", 20)
+DATA_UPLOAD_MAX_NUMBER_FILES = 1000
+# A request stops working on its files after this many seconds (far below gunicorn's
+# 30 s timeout) and names those it left.
+REFERENCE_UPLOAD_REQUEST_SECONDS = float(os.getenv("REFERENCE_UPLOAD_REQUEST_SECONDS", "15"))
+# Per-person storage for uploaded references; unused uploads are deleted after a day.
+REFERENCE_QUOTA_MB = envint("REFERENCE_QUOTA_MB", 500)
 
 # --- Background jobs (django-q2) ------------------------------------------------------
 # See ../shared/reliability-notes.md: the row is the truth, so django-q2 must never

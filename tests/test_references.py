@@ -130,7 +130,8 @@ def test_rejected_files_are_named_and_everything_else_is_kept(alice_client: Clie
     response = alice_client.post("/t/a/", form_body(reference=tokens_in(html)))
     assert response.status_code == 302
     generation = Generation.objects.get()
-    assert [link.reference.format for link in generation.references.all()] == ["PNG", "WEBP"]
+    # The served copies: a WEBP is re-encoded as JPEG (see references._encode).
+    assert [link.reference.format for link in generation.references.all()] == ["PNG", "JPEG"]
 
 
 def test_at_most_16_references(alice_client: Client) -> None:
@@ -168,24 +169,24 @@ def test_the_estimate_counts_references(alice_client: Client) -> None:
 def test_the_public_url_needs_no_login_and_cannot_be_guessed(
     alice_client: Client, settings
 ) -> None:
-    alice_client.post("/t/a/references/", {"file": upload("a.webp", image_bytes("WEBP"))})
+    alice_client.post("/t/a/references/", {"file": upload("a.png", image_bytes("PNG"))})
     reference = ReferenceImage.objects.get()
     url = references.public_url(reference)
-    assert url.startswith(settings.PUBLIC_BASE_URL + "/r/") and url.endswith(".webp")
+    assert url.startswith(settings.PUBLIC_BASE_URL + "/r/") and url.endswith(".png")
     path = url.removeprefix(settings.PUBLIC_BASE_URL)
     anonymous = Client()
     response = anonymous.get(path)
     assert response.status_code == 200
-    assert response["Content-Type"] == "image/webp"
+    assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content) == reference.file.open("rb").read()
-    token = path.removeprefix("/r/").removesuffix(".webp")
+    token = path.removeprefix("/r/").removesuffix(".png")
     for guess in (
-        f"/r/{reference.pk}.webp",
-        f"/r/{token[:-1]}x.webp",
-        f"/r/{token}.png",
+        f"/r/{reference.pk}.png",
+        f"/r/{token[:-1]}x.png",
+        f"/r/{token}.webp",
         "/r/",
-        f"/r/{reference.sha256}.webp",
+        f"/r/{reference.sha256}.png",
     ):
         assert anonymous.get(guess).status_code == 404, guess
     settings.REFERENCE_URL_MAX_AGE = -1  # links expire

@@ -371,6 +371,16 @@ class ReferenceImage(models.Model):
     # EvoLink Files API copy (when references are hosted there): reused until it expires.
     files_api_url = models.URLField(max_length=500, blank=True)
     files_api_expires_at = models.DateTimeField(null=True, blank=True)
+    # Who first uploaded it (their quota pays for it; None for results and old rows),
+    # and when it was last uploaded: unused uploads are deleted a day after that.
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:
         return f"{self.sha256[:12]} ({self.format} {self.width}×{self.height})"

@@ -18,24 +18,32 @@ import copy
 import hashlib
 import io
 import ipaddress
+import logging
+import tempfile
+import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import IO, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.files import File
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image
+from PIL import Image, ImageOps
 
 from playground import catalogue
-from playground.generations.models import ReferenceImage
+from playground.generations.models import GenerationReference, ReferenceImage
+
+log = logging.getLogger(__name__)
 
 FORM_SALT = "playground.reference.form"
 URL_SALT = "playground.reference.url"
@@ -58,22 +66,32 @@ class Checked:
 
 
 class ReferenceSizeLimitHandler(FileUploadHandler):
-    """First upload handler: stops reading a file once it passes the 50 MB limit.
+    """First upload handler: stops reading a file once it passes the 50 MB limit, and
+    skips every file past REFERENCE_UPLOAD_MAX_FILES in one request.
 
-    The rest of that file is skipped (not stored), and its name is remembered on the
-    request so the page can say which file was too large.
+    The rest of such a file is skipped (not stored), and its name is remembered on
+    the request so the page can say which file was refused and why. (Django's own
+    DATA_UPLOAD_MAX_NUMBER_FILES stays far above, as a backstop that answers 400.)
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.files_seen = 0
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
         self.received = 0
+        self.files_seen += 1
+        self.over_count = self.files_seen > max_files_per_request()
+        if self.over_count:
+            _note(self.request, "excess_uploads", self.file_name)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if self.over_count:
+            raise SkipFile
         self.received += len(raw_data)
         if self.received > catalogue.MAX_REFERENCE_BYTES:
-            if not hasattr(self.request, "oversized_uploads"):
-                self.request.oversized_uploads = []
-            self.request.oversized_uploads.append(self.file_name)
+            _note(self.request, "oversized_uploads", self.file_name)
             raise SkipFile
         return raw_data
 
@@ -81,17 +99,59 @@ class ReferenceSizeLimitHandler(FileUploadHandler):
         return None  # the next handler (memory or temporary file) makes the file
 
 
+def _note(request: Any, attribute: str, name: str) -> None:
+    if not hasattr(request, attribute):
+        setattr(request, attribute, [])
+    getattr(request, attribute).append(name)
+
+
+def max_files_per_request() -> int:
+    return int(getattr(settings, "REFERENCE_UPLOAD_MAX_FILES", 20))
+
+
 def oversized_messages(request: Any) -> list[str]:
-    return [
+    messages = [
         _("%(name)s: larger than %(max)d MB; each reference image may be at most %(max)d MB.")
         % {"name": name, "max": catalogue.MAX_REFERENCE_BYTES // (1024 * 1024)}
         for name in getattr(request, "oversized_uploads", [])
     ]
+    excess = getattr(request, "excess_uploads", [])
+    if excess:
+        messages.append(
+            _(
+                "%(names)s: not uploaded; at most %(max)d files can be sent at once. "
+                "Send them in another batch."
+            )
+            % {"names": ", ".join(excess), "max": max_files_per_request()}
+        )
+    return messages
+
+
+def uploaded_files(request: Any, field: str) -> list[Any]:
+    """The files of a request's field, without those past the per-request limit."""
+    return request.FILES.getlist(field)[: max_files_per_request()]
+
+
+# What one upload may cost this server: OUR choice, for the web process's safety
+# (EvoLink itself accepts up to catalogue.MAX_REFERENCE_PIXELS). Every upload is
+# decoded once, to re-encode the copy we serve. Measured peak bytes per pixel of that
+# decode and re-encode (bench/upload_memory.py): WEBP ~20 (Pillow's decoder holds ~16
+# while loading), PNG ~12 (a 4K PNG fits), JPEG ~5. PNG and WEBP cannot be
+# decoded at a reduced scale, so above their limit they are refused; JPEG decodes at
+# 1/2, 1/4 or 1/8 scale for free (Image.draft), so a larger JPEG is accepted and its
+# copy is the largest of those scales that fits.
+MAX_DECODE_BYTES = 96 * 1024 * 1024
+DECODE_BYTES_PER_PIXEL = {"JPEG": 5, "PNG": 12, "WEBP": 20}
+
+
+def max_decode_pixels(fmt: str) -> int:
+    """The most pixels of `fmt` we decode in one go (WEBP ~5 MP, PNG ~8.4 MP)."""
+    return MAX_DECODE_BYTES // DECODE_BYTES_PER_PIXEL[fmt]
 
 
 def check_image(file: IO[bytes], name: str) -> Checked:
-    """Judge a file by its content: JPEG, PNG or WEBP, one frame, sane dimensions,
-    and complete. Reads it in a way that never decodes a huge image whole."""
+    """Judge a file by its content, from its header only (nothing is decoded): JPEG,
+    PNG or WEBP, one frame, and a pixel count we can afford to decode."""
     file.seek(0)
     head = file.read(16)
     file.seek(0)
@@ -99,18 +159,7 @@ def check_image(file: IO[bytes], name: str) -> Checked:
         raise RejectedUpload(
             _("%(name)s: GIF is not supported; use JPEG, PNG or WEBP.") % {"name": name}
         )
-    try:
-        with warnings.catch_warnings():
-            # Pillow only warns about decompression bombs below ~179 MP: make it an error.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(file, formats=list(catalogue.REFERENCE_FORMATS))
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise RejectedUpload(_too_many_pixels(name)) from None
-    except Exception:  # Pillow raises many types for files that are not images
-        raise RejectedUpload(
-            _("%(name)s: not a JPEG, PNG or WEBP image (the content decides, not the file name).")
-            % {"name": name}
-        ) from None
+    image = _open(file, name)
     with image:
         fmt = image.format or ""
         width, height = image.size
@@ -119,29 +168,30 @@ def check_image(file: IO[bytes], name: str) -> Checked:
             or max(width, height) > catalogue.MAX_REFERENCE_EDGE
         ):
             raise RejectedUpload(_too_many_pixels(name, width, height))
+        if fmt != "JPEG" and width * height > max_decode_pixels(fmt):
+            raise RejectedUpload(_too_many_pixels_here(name, fmt, width, height))
         if getattr(image, "n_frames", 1) > 1:
             raise RejectedUpload(
                 _("%(name)s: animated images are not supported; use a single frame.")
                 % {"name": name}
             )
-        try:
-            _verify_complete(image, file)
-        except Exception:
-            raise RejectedUpload(
-                _("%(name)s: the image is damaged or incomplete; upload it again.") % {"name": name}
-            ) from None
     file.seek(0)
     return Checked(fmt, width, height)
 
 
-def _verify_complete(image: Image.Image, file: IO[bytes]) -> None:
-    """Prove the whole file decodes, with little memory."""
-    if image.format == "PNG":
-        image.verify()  # walks every chunk and checks its CRC without decoding pixels
-        return
-    if image.format == "JPEG":
-        image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
-    image.load()  # JPEG at 1/8 scale; WEBP has no cheaper proof than decoding
+def _open(file: IO[bytes], name: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns about decompression bombs below ~179 MP: make it an error.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(file, formats=list(catalogue.REFERENCE_FORMATS))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise RejectedUpload(_too_many_pixels(name)) from None
+    except Exception:  # Pillow raises many types for files that are not images
+        raise RejectedUpload(
+            _("%(name)s: not a JPEG, PNG or WEBP image (the content decides, not the file name).")
+            % {"name": name}
+        ) from None
 
 
 def _too_many_pixels(name: str, width: int | None = None, height: int | None = None) -> str:
@@ -156,53 +206,265 @@ def _too_many_pixels(name: str, width: int | None = None, height: int | None = N
     }
 
 
-def store(file: IO[bytes], name: str) -> ReferenceImage:
-    """Check and store one upload (or return the stored copy of identical content)."""
+def _too_many_pixels_here(name: str, fmt: str, width: int, height: int) -> str:
+    return _(
+        "%(name)s (%(width)d×%(height)d): too large in pixels for a %(format)s reference; "
+        "at most %(pixels)s pixels. Scale it down, or send it as JPEG."
+    ) % {
+        "name": name,
+        "format": fmt,
+        "width": width,
+        "height": height,
+        "pixels": f"{max_decode_pixels(fmt):,}",
+    }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An upload judged and re-encoded, in memory, ready to store."""
+
+    sha256: str  # of the uploaded bytes: identical uploads are stored once
+    format: str  # of the copy we serve (a WEBP upload is served as JPEG or PNG)
+    width: int
+    height: int
+    content: IO[bytes]  # the copy we serve, re-encoded by us, no metadata (a temporary file)
+    size: int
+    thumbnail: bytes
+
+
+def prepare(file: IO[bytes], name: str) -> Prepared:
+    """Check an upload and make the copy we serve, with bounded memory and CPU.
+
+    The pixels are decoded once, within MAX_DECODE_BYTES (JPEG at a reduced
+    scale when larger), and saved anew with nothing but the pixels and the colour
+    profile: no EXIF, GPS, camera data or text chunks, and never the uploaded bytes
+    (a JPEG that is also an HTML page is served as the plain JPEG we wrote).
+    """
     checked = check_image(file, name)
     digest = hashlib.sha256()
-    size = 0
     file.seek(0)
     while chunk := file.read(CHUNK):
         digest.update(chunk)
-        size += len(chunk)
-    sha = digest.hexdigest()
-    existing = ReferenceImage.objects.filter(sha256=sha).first()
-    if existing:
-        return existing
-    reference = ReferenceImage(
-        sha256=sha,
-        format=checked.format,
-        width=checked.width,
-        height=checked.height,
-        bytes=size,
-    )
     file.seek(0)
-    # Content-derived keys: never the user's file name.
-    reference.file.save(f"{sha}.{reference.extension}", File(file), save=False)
-    reference.thumbnail.save(f"{sha}.thumb.webp", ContentFile(_thumbnail(file)), save=False)
+    image = _open(file, name)
     try:
+        with image:
+            if checked.format == "JPEG":
+                image.draft(image.mode, _draft_size(checked.width, checked.height))
+            try:
+                image.load()  # truncated or damaged files fail here
+            except Exception:
+                raise RejectedUpload(
+                    _("%(name)s: the image is damaged or incomplete; upload it again.")
+                    % {"name": name}
+                ) from None
+            icc = image.info.get("icc_profile")
+            if image.getexif().get(0x0112, 1) != 1:  # EXIF orientation: turn the pixels
+                ImageOps.exif_transpose(image, in_place=True)
+            # Pillow writes some of these back when saving (JPEG comments, XMP, EXIF):
+            # keep only what the pixels need.
+            keep = {"transparency"} if image.mode in ("1", "L", "P", "RGB", "I", "I;16") else set()
+            image.info = {k: v for k, v in image.info.items() if k in keep}
+            fmt, content = _encode(image, checked.format, icc)
+            size = content.seek(0, io.SEEK_END)
+            content.seek(0)
+            width, height = image.size
+            image.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))
+            thumb = io.BytesIO()
+            image.convert("RGB").save(thumb, "WEBP", quality=80)
+    finally:
+        file.seek(0)
+    return Prepared(digest.hexdigest(), fmt, width, height, content, size, thumb.getvalue())
+
+
+def _draft_size(width: int, height: int) -> tuple[int, int]:
+    """The size to ask JPEG's draft mode for: the largest scale that fits the budget."""
+    limit = max_decode_pixels("JPEG")
+    for scale in (1, 2, 4, 8):
+        w, h = -(-width // scale), -(-height // scale)
+        if w * h <= limit:
+            return w, h
+    return -(-width // 8), -(-height // 8)
+
+
+def _encode(image: Image.Image, fmt: str, icc: bytes | None) -> tuple[str, IO[bytes]]:
+    """The served copy: only pixels (and the colour profile). A WEBP is served as JPEG
+    (or PNG when it has transparency): libwebp's encoder needs another ~16 B a pixel."""
+    extra: dict[str, Any] = {"icc_profile": icc} if icc else {}
+    # Written to disk as it is made: the new file never sits in memory whole.
+    buffer = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 (returned)
+    if fmt == "WEBP":
+        fmt = "PNG" if "A" in image.mode else "JPEG"
+    if fmt == "JPEG":
+        if image.mode not in ("L", "RGB", "CMYK"):
+            image = image.convert("RGB")
+        image.save(buffer, "JPEG", quality=92, **extra)
+    else:
+        if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
+            image = image.convert("RGBA" if "A" in image.mode else "RGB")
+        # Fast compression: the copy is transient input for EvoLink; CPU is what counts.
+        image.save(buffer, "PNG", compress_level=1, **extra)
+    return fmt, buffer
+
+
+def quota_bytes() -> int:
+    return int(getattr(settings, "REFERENCE_QUOTA_MB", 500)) * 1024 * 1024
+
+
+def used_bytes(user: Any) -> int:
+    rows = ReferenceImage.objects.filter(uploaded_by=user)
+    return int(rows.aggregate(total=Sum("bytes"))["total"] or 0)
+
+
+def store(file: IO[bytes], name: str, user: Any = None) -> ReferenceImage:
+    """Check and store one upload (or return the stored copy of identical content).
+
+    Nothing is written before every check has passed; if the row cannot be saved,
+    the files just written are deleted again (no orphans). `user` is charged the
+    stored size against REFERENCE_QUOTA_MB.
+    """
+    prepared = prepare(file, name)
+    try:
+        return _store(prepared, name, user)
+    finally:
+        prepared.content.close()  # the temporary file of the new copy
+
+
+def _store(prepared: Prepared, name: str, user: Any) -> ReferenceImage:
+    existing = ReferenceImage.objects.filter(sha256=prepared.sha256).first()
+    if existing:
+        # Uploaded again: it counts as fresh for the clean-up of unused uploads.
+        ReferenceImage.objects.filter(pk=existing.pk).update(uploaded_at=timezone.now())
+        return existing
+    size = prepared.size + len(prepared.thumbnail)
+    if user is not None and getattr(user, "pk", None):
+        used = used_bytes(user)
+        if used + size > quota_bytes():
+            raise RejectedUpload(
+                _(
+                    "%(name)s: your reference images use %(used).0f MB of your %(quota)d MB; "
+                    "this one does not fit. Unused uploads are removed after a day."
+                )
+                % {
+                    "name": name,
+                    "used": used / (1024 * 1024),
+                    "quota": quota_bytes() // (1024 * 1024),
+                }
+            )
+    else:
+        user = None
+    reference = ReferenceImage(
+        sha256=prepared.sha256,
+        format=prepared.format,
+        width=prepared.width,
+        height=prepared.height,
+        bytes=prepared.size,
+        uploaded_by=user,
+        uploaded_at=timezone.now(),
+    )
+    sha = prepared.sha256
+    try:
+        # Content-derived keys: never the user's file name.
+        reference.file.save(f"{sha}.{reference.extension}", File(prepared.content), save=False)
+        reference.thumbnail.save(f"{sha}.thumb.webp", ContentFile(prepared.thumbnail), save=False)
         with transaction.atomic():
             reference.save()
     except IntegrityError:
-        # The same content arrived twice at once; the first row wins.
-        return ReferenceImage.objects.get(sha256=sha)
+        # The same content arrived twice at once; the first row wins (its files may
+        # carry the same names: delete only names that differ from the winner's).
+        winner = ReferenceImage.objects.get(sha256=sha)
+        _delete_files(reference, keep={winner.file.name, winner.thumbnail.name})
+        return winner
+    except BaseException:
+        _delete_files(reference)
+        raise
     return reference
 
 
-def store_bytes(data: bytes, name: str) -> ReferenceImage:
-    return store(io.BytesIO(data), name)
+def _delete_files(reference: ReferenceImage, keep: Iterable[str] = ()) -> None:
+    for field in (reference.file, reference.thumbnail):
+        if field.name and field.name not in set(keep):
+            try:
+                field.storage.delete(field.name)
+            except Exception:  # best effort: the daily clean-up sweeps what is left
+                log.warning("could not delete %s", field.name, exc_info=True)
+
+
+def store_bytes(data: bytes, name: str, user: Any = None) -> ReferenceImage:
+    return store(io.BytesIO(data), name, user)
+
+
+def store_uploads(uploads: list[Any], user: Any) -> tuple[list[ReferenceImage], list[str]]:
+    """Store a request's files one by one: each is accepted or named with its reason.
+
+    A request stops working on files after UPLOAD_REQUEST_SECONDS (well before the
+    web server's timeout would kill it mid-write) and names the files it left.
+    """
+    budget = float(getattr(settings, "REFERENCE_UPLOAD_REQUEST_SECONDS", 15))
+    started = time.monotonic()
+    stored: list[ReferenceImage] = []
+    errors: list[str] = []
+    for upload in uploads:
+        if time.monotonic() - started > budget:
+            errors.append(
+                _("%(name)s: not processed, the upload took too long; send it again.")
+                % {"name": upload.name}
+            )
+            continue
+        try:
+            stored.append(store(upload, upload.name, user))
+        except RejectedUpload as rejected:
+            errors.append(str(rejected))
+    return stored, errors
 
 
 def _thumbnail(file: IO[bytes]) -> bytes:
-    file.seek(0)
-    with Image.open(file) as image:
-        # Shrink first (JPEG decodes at a fraction of its size), convert the small
-        # copy after: converting the full image first would hold it twice.
-        image.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, "WEBP", quality=80)
-    file.seek(0)
-    return buffer.getvalue()
+    return prepare(file, "image").thumbnail
+
+
+# --- Clean-up -------------------------------------------------------------------------
+
+
+def clean_unreferenced(older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete uploads no job uses, last uploaded more than `older_than` ago, with their
+    files; then files in references/ that no row names (left by a killed worker).
+    Returns the number of rows deleted. Scheduled daily (django-q2)."""
+    cutoff = timezone.now() - older_than
+    used = GenerationReference.objects.values("reference_id")
+    stale = ReferenceImage.objects.filter(uploaded_at__lt=cutoff).exclude(pk__in=used)
+    deleted = 0
+    for reference in stale.iterator():
+        with transaction.atomic():
+            count, _kinds = (
+                ReferenceImage.objects.filter(pk=reference.pk, uploaded_at__lt=cutoff)
+                .exclude(pk__in=used)
+                .delete()
+            )
+        if count:
+            _delete_files(reference)
+            deleted += 1
+    _sweep_orphan_files(cutoff)
+    return deleted
+
+
+def _sweep_orphan_files(cutoff: Any) -> None:
+    storage = default_storage
+    try:
+        folders, _files = storage.listdir("references")
+    except (FileNotFoundError, NotImplementedError):
+        return
+    for folder in folders:
+        for filename in storage.listdir(f"references/{folder}")[1]:
+            path = f"references/{folder}/{filename}"
+            sha = filename.split(".", 1)[0]
+            if ReferenceImage.objects.filter(sha256=sha).exists():
+                continue
+            try:
+                if storage.get_modified_time(path) >= cutoff:
+                    continue  # perhaps being stored right now
+            except (NotImplementedError, OSError):
+                continue
+            storage.delete(path)
 
 
 # --- Tokens the forms carry -------------------------------------------------------

@@ -136,17 +136,15 @@ def references_from_post(
     attached = references.from_tokens(
         request.POST.getlist("reference"), request.user, membership.team
     )
-    uploads = request.FILES.getlist("reference_files")
-    # Oversized files were noted while the body was parsed (by .POST / .FILES above).
+    uploads = references.uploaded_files(request, "reference_files")
+    # Oversized files (and files past the per-request limit) were noted while the body
+    # was parsed (by .POST / .FILES above).
     errors = references.oversized_messages(request)
-    for upload in uploads:
-        try:
-            stored = references.store(upload, upload.name)
-        except references.RejectedUpload as rejected:
-            errors.append(str(rejected))
-            continue
-        stored.source_id = None
-        attached.append(stored)
+    stored, rejected = references.store_uploads(uploads, request.user)
+    errors.extend(rejected)
+    for reference in stored:
+        reference.source_id = None
+        attached.append(reference)
     return attached, errors
 
 

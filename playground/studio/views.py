@@ -235,15 +235,12 @@ def reference_upload(request: HttpRequest, team: str) -> HttpResponse:
     """
     membership = access.membership(request, team)
     access.require_generate(membership)
-    uploads = request.FILES.getlist("file")  # parsing the body notes oversized files
-    chips, errors = [], references.oversized_messages(request)
-    for upload in uploads:
-        try:
-            stored = references.store(upload, upload.name)
-        except references.RejectedUpload as rejected:
-            errors.append(str(rejected))
-            continue
-        chips.append(chip(stored, request.user, membership.team))
+    # Parsing the body notes oversized files and files past the per-request limit.
+    uploads = references.uploaded_files(request, "file")
+    errors = references.oversized_messages(request)
+    stored, rejected = references.store_uploads(uploads, request.user)
+    errors.extend(rejected)
+    chips = [chip(reference, request.user, membership.team) for reference in stored]
     return render(request, f"{STUDIO}#upload-result", {"chips": chips, "errors": errors})
 
 
