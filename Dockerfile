@@ -29,4 +29,9 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
 # Migrations run at start so a new image never serves an old schema.
-CMD ["sh", "-c", ": \"${DJANGO_SECRET_KEY:?DJANGO_SECRET_KEY must be set}\" && python manage.py migrate --noinput && exec gunicorn playground.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --access-logfile - --forwarded-allow-ips='*'"]
+# gunicorn, from the measurements (README, "Production"): an upload request holds at
+# most ~100 MB more and stops working on files after 15 s, so 60 s of timeout leaves
+# room for slow clients while a stuck worker is still replaced; 3 sync workers stay
+# under ~0.5 GB in the worst case; SIGTERM waits 30 s for requests in flight; workers
+# are renewed every ~1,000 requests so no memory creeps.
+CMD ["sh", "-c", ": \"${DJANGO_SECRET_KEY:?DJANGO_SECRET_KEY must be set}\" && python manage.py migrate --noinput && exec gunicorn playground.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --timeout ${GUNICORN_TIMEOUT:-60} --graceful-timeout 30 --max-requests 1000 --max-requests-jitter 100 --access-logfile - --forwarded-allow-ips='*'"]
