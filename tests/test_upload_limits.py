@@ -325,3 +325,74 @@ def test_png_modes_are_re_encoded(mode: str) -> None:
         assert image.size == (40, 30) and image.format == "PNG"
         if mode == "P":
             assert "transparency" in image.info
+
+
+# --- References stored before re-encoding --------------------------------------------
+
+
+def _old_style_reference(data: bytes, fmt: str):  # type: ignore[no-untyped-def]
+    """A row as stored before re-encoding: the uploaded bytes themselves."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    from playground.generations.models import ReferenceImage
+
+    sha = hashlib.sha256(data).hexdigest()
+    ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[fmt]
+    reference = ReferenceImage(
+        sha256=sha, format=fmt, width=1, height=1, bytes=len(data), reencoded=False
+    )
+    reference.file.save(f"{sha}.{ext}", ContentFile(data), save=False)
+    reference.thumbnail.save(f"{sha}.thumb.webp", ContentFile(b"x"), save=False)
+    reference.save()
+    return reference
+
+
+@pytest.mark.django_db
+def test_an_old_reference_is_reencoded_before_evolink_gets_it(
+    alice, alice_client, fast_jobs  # type: ignore[no-untyped-def]
+) -> None:
+    from PIL import Image
+
+    from playground.generations import jobs
+    from playground.generations.models import GenerationReference
+    from tests.factories import make_generation
+
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "teal").save(buffer, "JPEG", exif=exif.tobytes())
+    old = _old_style_reference(buffer.getvalue(), "JPEG")
+    old_name = old.file.name
+    token = references.public_url(old).rsplit("/r/", 1)[1].split(".", 1)[0]
+    assert alice_client.get(f"/r/{token}.jpg").status_code == 404  # never the old bytes
+
+    job = make_generation(alice, state="queued")
+    GenerationReference.objects.create(generation=job, reference=old, position=0)
+    assert jobs.submit(job.pk) == "submitted"
+    old.refresh_from_db()
+    assert old.reencoded and old.file.name != old_name and (old.width, old.height) == (40, 30)
+    assert not old.file.storage.exists(old_name)
+    with old.file.open("rb") as f, Image.open(f) as image:
+        assert not image.getexif()
+    link = job.__class__.objects.get(pk=job.pk).request_payload["image_urls"][0]
+    served = alice_client.get(link.split("testserver", 1)[-1].split("8000", 1)[-1])
+    assert served.status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_old_reference_that_fails_todays_checks_fails_the_job_uncharged(
+    alice, fast_jobs  # type: ignore[no-untyped-def]
+) -> None:
+    from playground.generations import jobs
+    from playground.generations.models import Generation, GenerationReference
+    from tests.factories import make_generation
+
+    old = _old_style_reference(b"not an image at all", "PNG")
+    job = make_generation(alice, state="queued")
+    GenerationReference.objects.create(generation=job, reference=old, position=0)
+    assert jobs.submit(job.pk) == "failed"
+    job = Generation.objects.get(pk=job.pk)
+    assert job.error_code == "reference_rejected" and "JPEG, PNG or WEBP" in job.error_message
+    assert fast_jobs.request_count("POST /v1/images/generations") == 0

@@ -142,6 +142,12 @@ def submit(pk: int) -> str:
     for payer in payers:
         try:
             task = _create_with(payer, generation)
+        except references.RejectedUpload as rejected:
+            # An old reference that fails today's checks: raised before any POST.
+            Generation.objects.end(
+                pk, State.SUBMITTING, State.FAILED, "reference_rejected", str(rejected)
+            )
+            return "failed"
         except evolink.EvoLinkError as error:
             if error.status in billing.REFUSING_STATUSES and not error.uncertain:
                 # 401 / 402 / 403: EvoLink created nothing, so another key may safely try.
@@ -222,6 +228,8 @@ def _refused_message(refusals: list[str]) -> str:
 def reference_url(client: evolink.Client, reference: ReferenceImage) -> str:
     """Where EvoLink will download a reference from: our signed public link, or a copy
     on EvoLink's Files API (uploaded once and reused while it has a day left)."""
+    # Never the uploaded bytes: an old row is re-encoded first (once).
+    reference = references.ensure_ours(reference)
     if not references.hosted_by_files_api():
         return references.public_url(reference)
     fresh_until = timezone.now() + timedelta(days=1)

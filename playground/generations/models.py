@@ -381,6 +381,9 @@ class ReferenceImage(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Whether `file` is our own re-encoded copy (every upload since it was introduced);
+    # older rows are re-encoded before EvoLink is given them (references.ensure_ours).
+    reencoded = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return f"{self.sha256[:12]} ({self.format} {self.width}×{self.height})"

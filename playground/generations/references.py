@@ -381,6 +381,43 @@ def _store(prepared: Prepared, name: str, user: Any) -> ReferenceImage:
     return reference
 
 
+def ensure_ours(reference: ReferenceImage) -> ReferenceImage:
+    """Make sure what EvoLink gets is our re-encoded copy, never uploaded bytes.
+
+    References stored before re-encoding existed still hold what was uploaded: they
+    are re-encoded here, once, with the same bounded checks as an upload (called by
+    the worker before it hands out a link). Raises RejectedUpload if the old file
+    fails today's checks.
+    """
+    if reference.reencoded:
+        return reference
+    with reference.file.open("rb") as original:
+        prepared = prepare(original, f"reference-{reference.pk}")
+    old_name = reference.file.name
+    try:
+        name = f"{reference.sha256}.ours.{_EXTENSIONS[prepared.format]}"
+        reference.file.save(name, File(prepared.content), save=False)
+    finally:
+        prepared.content.close()
+    ReferenceImage.objects.filter(pk=reference.pk).update(
+        file=reference.file.name,
+        format=prepared.format,
+        width=prepared.width,
+        height=prepared.height,
+        bytes=prepared.size,
+        reencoded=True,
+        files_api_url="",
+        files_api_expires_at=None,
+    )
+    if old_name and old_name != reference.file.name:
+        reference.file.storage.delete(old_name)
+    reference.refresh_from_db()
+    return reference
+
+
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
 def _delete_files(reference: ReferenceImage, keep: Iterable[str] = ()) -> None:
     for field in (reference.file, reference.thumbnail):
         if field.name and field.name not in set(keep):

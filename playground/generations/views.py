@@ -34,7 +34,8 @@ def evolink_callback(request: HttpRequest, public_id: uuid.UUID, token: str) -> 
 def reference_public(request: HttpRequest, token: str, ext: str) -> FileResponse:
     """A reference image for EvoLink to download: no login, nothing to list or guess."""
     reference = references.from_public_token(token)
-    if reference is None or ext != reference.extension:
+    # Only our own re-encoded copy ever leaves (older rows are re-encoded at submit).
+    if reference is None or not reference.reencoded or ext != reference.extension:
         raise Http404
     response = FileResponse(reference.file.open("rb"), content_type=reference.content_type)
     response["X-Content-Type-Options"] = "nosniff"
