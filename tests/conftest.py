@@ -123,7 +123,6 @@ def fast_jobs(settings, evolink_settings):  # type: ignore[no-untyped-def]
     """Jobs against the simulator, with a polling cadence fit for tests."""
     settings.PLAYGROUND_FIRST_POLL_SECONDS = 0
     settings.PLAYGROUND_POLL_SECONDS = 0.05
-    settings.PLAYGROUND_POLLER_LOOP_SECONDS = 1
     settings.PLAYGROUND_POLLER_TICK_SECONDS = 0.05
     return evolink_settings
 

@@ -35,7 +35,6 @@ def start_cluster(simulator: Simulator, **extra_env: str) -> subprocess.Popen[by
         "EVOLINK_API_KEY": simulator.api_key,
         "PLAYGROUND_FIRST_POLL_SECONDS": "0.2",
         "PLAYGROUND_POLL_SECONDS": "0.3",
-        "PLAYGROUND_POLLER_LOOP_SECONDS": "2",
         "PLAYGROUND_POLLER_TICK_SECONDS": "0.1",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         **extra_env,

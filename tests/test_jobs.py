@@ -7,6 +7,7 @@ pass at a time, so every step is deterministic.
 from __future__ import annotations
 
 import io
+import threading
 import uuid
 from datetime import timedelta
 
@@ -18,8 +19,8 @@ from PIL import Image
 from playground import catalogue
 from playground.evolink import client as evolink
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs
-from playground.generations.models import Generation, Lease, State
+from playground.generations import jobs, poller
+from playground.generations.models import Generation, Lease, ResultImage, State
 from tests.factories import make_generation
 from tests.queue import drain, queued_tasks, wait_for
 
@@ -56,11 +57,11 @@ def submit_only(generation: Generation) -> None:
 
 def run_until_final(pk: int, timeout: float = 15.0) -> Generation:
     """Drain the queue and poll until the job reaches a final state."""
-    with jobs.Clients() as clients:
+    with poller.Clients() as clients:
 
         def step() -> bool:
             drain()
-            jobs.poll_due(clients)
+            poller.poll_due(clients)
             drain()
             return not Generation.objects.get(pk=pk).is_in_flight
 
@@ -252,10 +253,10 @@ def test_a_failed_download_is_retried_until_the_links_expire(
 ) -> None:
     generation = generate(alice_client, django_capture_on_commit_callbacks)
     submit_only(generation)
-    with jobs.Clients() as clients:
+    with poller.Clients() as clients:
 
         def archiving() -> bool:
-            jobs.poll_due(clients)
+            poller.poll_due(clients)
             return Generation.objects.get(pk=generation.pk).state == State.ARCHIVING
 
         wait_for(archiving)
@@ -314,13 +315,12 @@ def test_the_reconciler_sweeps_up_after_vanished_workers(alice, fast_jobs: Simul
     row(State.RUNNING, upstream_task_id="task-unified-1-abc", next_poll_at=old)
 
     counts = jobs.reconcile()
-    assert counts == {"submit": 1, "uncertain": 1, "archive": 1, "poller": 1}
+    assert counts == {"submit": 1, "uncertain": 1, "archive": 1}
     died_mid_post.refresh_from_db()
     assert died_mid_post.state == State.UNCERTAIN  # never re-sent: it may exist upstream
     funcs = sorted((t["func"].rsplit(".", 1)[-1], t["args"]) for t in queued_tasks())
     assert funcs == [
         ("archive", (died_mid_download.pk,)),
-        ("poller", ()),
         ("submit", (lost_in_queue.pk,)),
     ]
 
@@ -333,27 +333,79 @@ def test_one_poller_at_a_time(db: None) -> None:
     assert Lease.acquire("poller", "b", 60)
 
 
-def test_the_poller_loop_drives_many_jobs_and_then_stops(alice, fast_jobs: Simulator) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_the_poller_thread_polls_and_archives_without_any_worker(
+    alice, fast_jobs: Simulator
+) -> None:
+    """No task runs here: the thread alone reads the jobs and archives them in its pool."""
     pks = [make_generation(alice, prompt="many", size="1024x640").pk for _ in range(12)]
     for pk in pks:
-        jobs.submit(pk)
-    queued_tasks()  # drop the poller wake-ups; we run one loop by hand
-    assert jobs.poller() in {"idle", "continued"}
-    drain()  # archive tasks
-    states = set(Generation.objects.filter(pk__in=pks).values_list("state", flat=True))
-    if states != {State.COMPLETED}:
-        jobs.poller()
-        drain()
-        states = set(Generation.objects.filter(pk__in=pks).values_list("state", flat=True))
-    assert states == {State.COMPLETED}
+        assert jobs.submit(pk) == "submitted"
+    thread = poller.PollerThread()
+    thread.start()
+    try:
+        wait_for(
+            lambda: (
+                set(Generation.objects.filter(pk__in=pks).values_list("state", flat=True))
+                == {State.COMPLETED}
+            ),
+            timeout=30,
+        )
+        assert not Lease.is_free(poller.LEASE)
+    finally:
+        thread.stop()
+    assert not thread.is_alive()
+    assert Lease.is_free(poller.LEASE)  # handed back on stop, not left to lapse
+    assert queued_tasks() == []  # nothing waited for a worker slot
     assert fast_jobs.request_count(CREATE) == 12
-    assert Lease.is_free(jobs.POLLER_LEASE)
+    assert ResultImage.objects.filter(generation__in=pks).count() == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_standby_poller_takes_over_when_the_holder_stops(alice, fast_jobs: Simulator) -> None:
+    first, second = poller.PollerThread(), poller.PollerThread()
+    first.start()
+    try:
+        wait_for(first.holding.is_set)
+        second.start()
+        pk = make_generation(alice, prompt="after the handover", size="1024x640").pk
+        assert not second.holding.is_set()  # one poller at a time
+        first.stop()
+        wait_for(second.holding.is_set, timeout=5)
+        assert jobs.submit(pk) == "submitted"
+        wait_for(lambda: Generation.objects.get(pk=pk).state == State.COMPLETED, timeout=20)
+    finally:
+        first.stop()
+        second.stop()
+    assert Lease.is_free(poller.LEASE)
+
+
+def test_the_archive_pool_runs_each_job_once_at_a_time(
+    alice, fast_jobs: Simulator, monkeypatch
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    runs: list[int] = []
+
+    def slow_archive(pk: int) -> str:
+        runs.append(pk)
+        started.set()
+        release.wait(5)
+        return "completed"
+
+    monkeypatch.setattr(jobs, "archive", slow_archive)
+    archiver = poller.Archiver(threads=2)
+    archiver.submit(7)
+    assert started.wait(5)
+    archiver.submit(7)  # still running: not started twice
+    release.set()
+    archiver.shutdown(5)
+    assert runs == [7]
 
 
 def test_a_completed_task_without_images_fails_with_its_meaning(alice) -> None:
     job = make_generation(alice, state=State.RUNNING, upstream_task_id="task-unified-1-x")
     empty = evolink.Task(id="task-unified-1-x", status="completed", results=())
-    jobs.apply_poll(job.pk, 0, None, empty)
+    poller.apply_poll(job.pk, 0, None, empty)
     job.refresh_from_db()
     assert (job.state, job.error_code) == (State.FAILED, "generation_failed_no_content")
     assert (

@@ -189,13 +189,13 @@ def drain_submit(job: Generation) -> None:
 
 
 def run_to_the_end(job: Generation) -> None:
-    from playground.generations import jobs
+    from playground.generations import poller
     from tests.queue import wait_for
 
-    with jobs.Clients() as clients:
+    with poller.Clients() as clients:
 
         def done() -> bool:
-            jobs.poll_due(clients)
+            poller.poll_due(clients)
             drain()
             return not Generation.objects.get(pk=job.pk).is_in_flight
 

@@ -14,7 +14,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs
+from playground.generations import jobs, poller
 from playground.generations.models import Generation, Lease, State
 from tests.factories import make_generation
 from tests.processes import kill, start_cluster, stop
@@ -73,7 +73,7 @@ def test_polling_resumes_within_seconds_after_the_cluster_is_sigkilled(
         kill(cluster)
     for _ in range(2):
         killed_at = time.monotonic()
-        assert not Lease.is_free(jobs.POLLER_LEASE)  # the dead poller's lease is held
+        assert not Lease.is_free(poller.LEASE)  # the dead poller's lease is held
         check = polling_resumed()
         cluster = start_cluster(simulator)
         try:
@@ -99,7 +99,7 @@ def test_a_graceful_stop_hands_its_work_back_within_30_s(
         print(f"stopped {time.monotonic() - started:.1f} s after SIGTERM")
     finally:
         kill(cluster)
-    assert Lease.is_free(jobs.POLLER_LEASE)  # handed back, not left to lapse
+    assert Lease.is_free(poller.LEASE)  # handed back, not left to lapse
     check = polling_resumed()
     cluster = start_cluster(simulator)
     try:
@@ -119,10 +119,10 @@ def test_an_archive_whose_worker_died_resumes_within_30_s(
     settings.PLAYGROUND_FIRST_POLL_SECONDS = 0
     generation = make_generation(alice, prompt="saved when killed", size="1024x640", n=2)
     assert jobs.submit(generation.pk) == "submitted"
-    with jobs.Clients() as clients:
+    with poller.Clients() as clients:
 
         def archiving() -> bool:
-            jobs.poll_due(clients)
+            poller.poll_due(clients)
             return Generation.objects.get(pk=generation.pk).state == State.ARCHIVING
 
         seconds_until(archiving, timeout=30)

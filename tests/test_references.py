@@ -13,7 +13,7 @@ from PIL import Image
 
 from playground import catalogue
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs, references
+from playground.generations import jobs, poller, references
 from playground.generations.models import Generation, GenerationReference, ReferenceImage, State
 from tests.fixtures_simulator import free_port
 from tests.queue import queued_tasks, wait_for
@@ -303,11 +303,11 @@ def test_re_run_keeps_the_references(
 
 
 def submit_and_finish(pk: int) -> Generation:
-    with jobs.Clients() as clients:
+    with poller.Clients() as clients:
         assert jobs.submit(pk) == "submitted"
 
         def done() -> bool:
-            jobs.poll_due(clients)
+            poller.poll_due(clients)
             for task in queued_tasks():
                 if task["func"] == "playground.generations.jobs.archive":
                     jobs.archive(*task["args"])

@@ -351,7 +351,9 @@ def _old_style_reference(data: bytes, fmt: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.django_db
 def test_an_old_reference_is_reencoded_before_evolink_gets_it(
-    alice, alice_client, fast_jobs  # type: ignore[no-untyped-def]
+    alice,
+    alice_client,
+    fast_jobs,  # type: ignore[no-untyped-def]
 ) -> None:
     from PIL import Image
 
@@ -383,7 +385,8 @@ def test_an_old_reference_is_reencoded_before_evolink_gets_it(
 
 @pytest.mark.django_db
 def test_an_old_reference_that_fails_todays_checks_fails_the_job_uncharged(
-    alice, fast_jobs  # type: ignore[no-untyped-def]
+    alice,
+    fast_jobs,  # type: ignore[no-untyped-def]
 ) -> None:
     from playground.generations import jobs
     from playground.generations.models import Generation, GenerationReference

@@ -14,11 +14,12 @@ class GenerationsConfig(AppConfig):
         from PIL import Image
 
         from playground import catalogue
-        from playground.generations import jobs
+        from playground.generations import poller
 
         # Pillow's own limit only warns up to ~179 MP; ours is EvoLink's and is an error
         # (playground.generations.references turns the warning into a rejection).
         Image.MAX_IMAGE_PIXELS = catalogue.MAX_REFERENCE_PIXELS
         # Sent only in a qcluster's worker processes as they start (never in web
-        # processes, nor with sync=True): a restarted cluster recovers at once.
-        post_spawn.connect(jobs.on_worker_start, dispatch_uid="playground-recover")
+        # processes, nor with sync=True): each starts its poller thread, which first
+        # recovers what a crashed cluster left.
+        post_spawn.connect(poller.on_worker_start, dispatch_uid="playground-poller")

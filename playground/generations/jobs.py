@@ -7,41 +7,33 @@ when django-q2 delivers it twice.
 
 - `submit(pk)`: QUEUED → SUBMITTING → RUNNING. At most one POST upstream; a POST that
   may have arrived without us learning the task id ends as UNCERTAIN, never re-sent.
-- `poller()`: one loop for the whole deployment (a database lease makes sure), which
-  reads every due RUNNING task with bounded concurrency, so no worker waits on a job.
+- polling: `playground.generations.poller`, a thread of each worker process (one of them
+  holds a lease), reads every due RUNNING task and archives what finished in its own
+  bounded pool.
 - `archive(pk)`: ARCHIVING → COMPLETED. Downloads results into our storage at
   deterministic keys (a second run overwrites) while the 24 h upstream URLs live.
-- `reconcile()`: every minute. Re-wakes work whose worker vanished, without ever
+- `reconcile()`: every minute, and when a poller thread starts (a worker process
+  started, maybe after a crash). Re-wakes work whose worker vanished, without ever
   re-submitting something that may exist upstream.
-- `recover()`: enqueued by every worker process as it starts (the `post_spawn` signal,
-  see apps.py), so a cluster restarted after a crash or a deploy resumes at once
-  instead of waiting for the schedule.
 
 Recovery after a SIGKILL takes seconds, not minutes: the poller's lease is short and
-renewed every second by a heartbeat thread (a dead holder stops renewing, so a new
-cluster sees it lapse within `poller_lease_seconds()`), an archive's lease is renewed
-before each image, and the poller wakes archives whose lease has lapsed. On a graceful
-stop (SIGTERM to qcluster) the poller's loop ends within `POLLER_MAX_LOOP_SECONDS`, hands
-its lease back and leaves a fresh poller task in the queue for the next cluster.
+renewed every second (a dead holder stops renewing, so a standby takes over within
+`poller_lease_seconds()`), an archive's lease is renewed before each image, and the
+poller wakes archives whose lease has lapsed.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import os
-import socket
-import threading
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,18 +41,12 @@ from django_q.tasks import async_task
 from PIL import Image
 
 from playground.billing import models as billing
-from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
 from playground.generations import callbacks, references
-from playground.generations.models import Generation, Lease, ReferenceImage, ResultImage, State
+from playground.generations.models import Generation, ReferenceImage, ResultImage, State
 
 log = logging.getLogger(__name__)
-
-POLLER_LEASE = "poller"
-# A graceful stop waits for the task a worker is running: the poller's loop is kept
-# short enough for a stop (or a deploy) to finish within 30 s.
-POLLER_MAX_LOOP_SECONDS = 20.0
 
 
 def _setting(name: str, default: float) -> float:
@@ -73,9 +59,10 @@ def first_poll_delay() -> float:
 
 
 def poll_interval(polls: int) -> float:
-    """3 s while a job is young, then 5 s: EvoLink asks integrators to poll gently."""
+    """3 s while a job is young, then 4 s: EvoLink asks for a read every 3-5 s, and 4 s
+    keeps two reads of a long job under 5 s apart with the poller's pause between passes."""
     base = _setting("PLAYGROUND_POLL_SECONDS", 3.0)
-    return base if polls < 20 else base * 5 / 3
+    return base if polls < 20 else base * 4 / 3
 
 
 def poller_lease_seconds() -> float:
@@ -95,9 +82,6 @@ SUBMITTING_STALE = timedelta(seconds=90)
 # Renewed before each image, so it need only outlast one download; an archive whose
 # worker died is picked up by the poller (or recover/reconcile) once it lapses.
 ARCHIVE_LEASE = timedelta(seconds=20)
-# Archives the poller woke are not woken again for this long (the queue may be busy).
-ARCHIVE_REWAKE_SECONDS = 30.0
-
 
 # --- Enqueueing -----------------------------------------------------------------------
 
@@ -108,16 +92,6 @@ def enqueue_submit(pk: int) -> None:
 
 def enqueue_archive(pk: int) -> None:
     async_task(f"{__name__}.archive", pk, task_name=f"archive-{pk}-{uuid.uuid4().hex[:6]}")
-
-
-def ensure_poller() -> None:
-    """Start a poller loop unless one is running (its lease is held)."""
-    if Lease.is_free(POLLER_LEASE):
-        async_task(f"{__name__}.poller", task_name=f"poller-{uuid.uuid4().hex[:8]}")
-
-
-def enqueue_recover() -> None:
-    async_task(f"{__name__}.recover", task_name=f"recover-{uuid.uuid4().hex[:8]}")
 
 
 # --- Submit ---------------------------------------------------------------------------
@@ -187,7 +161,6 @@ def submit(pk: int) -> str:
         next_poll_at=now + timedelta(seconds=first_poll_delay()),
         poll_deadline=now + poll_deadline(),
     )
-    ensure_poller()
     return "submitted"
 
 
@@ -289,298 +262,12 @@ def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
     return "failed"
 
 
-# --- Poll -----------------------------------------------------------------------------
-
-
-def poller(wait: bool = False) -> str:
-    """Poll every due RUNNING job until none is left or the loop's time is up.
-
-    Holds a lease so that one loop runs per deployment; a heartbeat thread renews it
-    every second, so a loop whose process was killed is replaced within seconds. It
-    hands over to a fresh copy of itself before the cluster's task timeout would kill
-    it (and soon enough for a graceful stop). `wait`: if another holder has the lease,
-    watch it and take over if it lapses instead of renewing (its holder is dead).
-    """
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    loop_seconds = min(_setting("PLAYGROUND_POLLER_LOOP_SECONDS", 50), POLLER_MAX_LOOP_SECONDS)
-    lease_seconds = poller_lease_seconds()
-    if not Lease.acquire(POLLER_LEASE, holder, lease_seconds) and not (
-        wait and _take_lapsed(POLLER_LEASE, holder, lease_seconds)
-    ):
-        return "another poller holds the lease"
-    started = time.monotonic()
-    tick = _setting("PLAYGROUND_POLLER_TICK_SECONDS", 0.5)
-    woken: dict[int, float] = {}
-    next_sweep = 0.0
-    with (
-        Heartbeat(POLLER_LEASE, holder, lease_seconds) as heartbeat,
-        Clients() as clients,
-        ThreadPoolExecutor(max_workers=16) as pool,
-    ):
-        while time.monotonic() - started < loop_seconds:
-            try:
-                poll_due(clients, pool, woken)
-                if time.monotonic() >= next_sweep:
-                    wake_archives(woken)
-                    next_sweep = time.monotonic() + 2
-                has_work = _poller_has_work()
-            except (OperationalError, InterfaceError):
-                # The database restarted or dropped us: reconnect on the next pass
-                # instead of dying (nothing was half-done: every change is a CAS).
-                log.warning("poller: database unavailable; retrying", exc_info=True)
-                connection.close()
-                time.sleep(1)
-                continue
-            # If another poller took over after our lease lapsed, leave the work to it.
-            if not heartbeat.beat():
-                return "lease lost"
-            if not has_work:
-                heartbeat.stop()
-                Lease.release(POLLER_LEASE, holder)
-                # A job may have started between the check and the release.
-                if not _poller_has_work():
-                    return "idle"
-                if not Lease.acquire(POLLER_LEASE, holder, lease_seconds):
-                    return "handed over"
-                heartbeat.start()
-            time.sleep(tick)
-        heartbeat.stop()
-    Lease.release(POLLER_LEASE, holder)
-    ensure_poller()
-    return "continued"
-
-
-def _poller_has_work() -> bool:
-    """RUNNING jobs to poll, or archives whose lease lapses soon (to wake them)."""
-    soon = timezone.now() + timedelta(seconds=60)
-    return (
-        Generation.objects.filter(state=State.RUNNING).exists()
-        or Generation.objects.filter(state=State.ARCHIVING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=soon))
-        .exists()
-    )
-
-
-def _take_lapsed(name: str, holder: str, seconds: float) -> bool:
-    """Watch a lease someone else holds: take it if it lapses, give up as soon as its
-    holder shows it is alive (renews it) or someone else takes it."""
-    first = Lease.objects.filter(name=name).values_list("holder", "expires_at").first()
-    deadline = time.monotonic() + seconds + 1
-    while time.monotonic() < deadline:
-        if Lease.acquire(name, holder, seconds):
-            return True
-        now = Lease.objects.filter(name=name).values_list("holder", "expires_at").first()
-        if now != first:
-            return False  # renewed by a live heartbeat, or taken over
-        time.sleep(0.2)
-    return Lease.acquire(name, holder, seconds)
-
-
-class Heartbeat:
-    """Renews a lease every second from a thread while the holder works, so the lease
-    can be short however long one pass takes. Inside a transaction (tests) a thread
-    could not see the row: `beat()` then renews from the caller's thread."""
-
-    def __init__(self, name: str, holder: str, seconds: float) -> None:
-        self.name, self.holder, self.seconds = name, holder, seconds
-        self.interval = min(1.0, seconds / 3)
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> Heartbeat:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self.lost.clear()
-        if connection.in_atomic_block or self._thread:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread:
-            self._stop.set()
-            self._thread.join()
-            self._thread = None
-
-    def beat(self) -> bool:
-        """Whether the lease is still ours (renewing it here if no thread does)."""
-        if (
-            self._thread is None
-            and not self.lost.is_set()
-            and not Lease.acquire(self.name, self.holder, self.seconds)
-        ):
-            self.lost.set()
-        return not self.lost.is_set()
-
-    def _run(self) -> None:
-        from django.db import connections
-
-        try:
-            while not self._stop.wait(self.interval):
-                try:
-                    if not Lease.acquire(self.name, self.holder, self.seconds):
-                        self.lost.set()
-                        return
-                except Exception:  # a locked or briefly unreachable database
-                    log.warning("lease %s: heartbeat failed", self.name, exc_info=True)
-                    # A broken connection is not reopened by itself: open a new one.
-                    connections["default"].close()
-        finally:
-            connections.close_all()
-
-
-class Clients:
-    """One client per key that in-flight jobs were submitted with: a task is read with
-    the key that created it (it belongs to that key's EvoLink account)."""
-
-    def __init__(self) -> None:
-        self._open: dict[int | None, evolink.Client | evolink.EvoLinkError] = {}
-
-    def __enter__(self) -> Clients:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for client in self._open.values():
-            if isinstance(client, evolink.Client):
-                client.close()
-
-    def for_key(self, key_id: int | None) -> evolink.Client | evolink.EvoLinkError:
-        if key_id not in self._open:
-            try:
-                self._open[key_id] = upstream.client(billing.secret_for(key_id))
-            except Exception:  # a key that can no longer be decrypted, say
-                log.exception("no client for API key %s", key_id)
-                # Retryable: the jobs wait (until their deadline) for the key to work.
-                self._open[key_id] = evolink.EvoLinkError.from_code("network_error")
-        return self._open[key_id]
-
-
-def poll_due(
-    clients: Clients,
-    pool: ThreadPoolExecutor | None = None,
-    woken: dict[int, float] | None = None,
-) -> int:
-    """Read every RUNNING job whose next poll is due; returns how many were read."""
-    now = timezone.now()
-    due = list(
-        Generation.objects.filter(state=State.RUNNING, next_poll_at__lte=now)
-        .order_by("next_poll_at")
-        .values_list("pk", "upstream_task_id", "polls", "poll_deadline", "api_key_id")[:200]
-    )
-    if not due:
-        return 0
-
-    def read(
-        work: tuple[evolink.Client | evolink.EvoLinkError, str],
-    ) -> evolink.Task | evolink.EvoLinkError:
-        client, task_id = work
-        if isinstance(client, evolink.EvoLinkError):
-            return client
-        try:
-            return client.get_task(task_id)
-        except evolink.EvoLinkError as error:
-            return error
-
-    # Clients are made here, in one thread; only the reads run in the pool.
-    work = [(clients.for_key(row[4]), row[1]) for row in due]
-    answers = list(pool.map(read, work)) if pool else [read(w) for w in work]
-    # Rows are updated from this one thread: SQLite allows one writer at a time.
-    for (pk, _task_id, polls, deadline, _key), answer in zip(due, answers, strict=True):
-        apply_poll(pk, polls, deadline, answer, woken)
-    return len(due)
-
-
-def apply_poll(
-    pk: int,
-    polls: int,
-    deadline: Any,
-    answer: evolink.Task | evolink.EvoLinkError,
-    woken: dict[int, float] | None = None,
-) -> None:
-    now = timezone.now()
-    next_poll = now + timedelta(seconds=poll_interval(polls + 1))
-    if isinstance(answer, evolink.EvoLinkError):
-        if answer.retryable or answer.status is None:
-            Generation.objects.transition(
-                pk, State.RUNNING, polls=polls + 1, next_poll_at=next_poll
-            )
-        else:
-            Generation.objects.end(pk, State.RUNNING, State.FAILED, answer.code, answer.message)
-        _check_deadline(pk, deadline, now)
-        return
-    task = answer
-    failure = None
-    if task.is_failed:
-        failure = task.error or evolink.EvoLinkError.from_code("unknown_error")
-    elif task.is_completed and not task.results:
-        failure = evolink.EvoLinkError.from_code("generation_failed_no_content")
-    if failure:
-        Generation.objects.end(
-            pk,
-            State.RUNNING,
-            State.FAILED,
-            failure.code,
-            failure.message,
-            usage=dict(task.usage),
-            credits_charged=spend.charged_from_usage(task.usage),
-            upstream_status=task.status,
-        )
-        return
-    if task.is_completed:
-        moved = Generation.objects.transition(
-            pk,
-            State.RUNNING,
-            state=State.ARCHIVING,
-            upstream_status=task.status,
-            progress=100,
-            result_urls=list(task.results),
-            images_returned=len(task.results),
-            usage=dict(task.usage),
-            credits_charged=spend.charged_from_usage(task.usage),
-            upstream_completed_at=now,
-            results_expire_at=now + timedelta(hours=24),
-            polls=polls + 1,
-        )
-        if moved:
-            enqueue_archive(pk)
-            if woken is not None:
-                woken[pk] = time.monotonic()
-        return
-    changes: dict[str, Any] = {
-        "upstream_status": task.status,
-        "progress": max(0, min(task.progress, 99)),
-        "polls": polls + 1,
-        "next_poll_at": next_poll,
-    }
-    if task.status == "processing":
-        Generation.objects.filter(pk=pk, processing_at__isnull=True).update(processing_at=now)
-    Generation.objects.transition(pk, State.RUNNING, **changes)
-    _check_deadline(pk, deadline, now)
-
-
-def _check_deadline(pk: int, deadline: Any, now: Any) -> None:
-    if deadline and now > deadline:
-        minutes = int(poll_deadline().total_seconds() // 60)
-        message = _(
-            "We stopped checking after %(minutes)d minutes. The task may still finish at "
-            "EvoLink: press “Check again” to look."
-        ) % {"minutes": minutes}
-        Generation.objects.end(pk, State.RUNNING, State.TIMED_OUT, "local_deadline", message)
+# --- Poll (the loop itself is playground.generations.poller) ---------------------------
 
 
 def poll_soon(pk: int) -> bool:
-    """A callback said the task ended: read it at the next poller pass."""
-    moved = Generation.objects.transition(pk, State.RUNNING, next_poll_at=timezone.now())
-    if moved:
-        ensure_poller()
-    return moved
+    """A callback said the task ended: read it at the poller's next pass."""
+    return Generation.objects.transition(pk, State.RUNNING, next_poll_at=timezone.now())
 
 
 def check_again(pk: int) -> bool:
@@ -596,30 +283,23 @@ def check_again(pk: int) -> bool:
         next_poll_at=now,
         poll_deadline=now + poll_deadline(),
     )
-    if resumed:
-        ensure_poller()
     return resumed
 
 
 # --- Archive --------------------------------------------------------------------------
 
 
-def wake_archives(woken: dict[int, float] | None = None) -> int:
-    """Enqueue every ARCHIVING job whose lease has lapsed (its worker died, or its
-    retry backoff is over). `woken` remembers what this loop enqueued recently, so a
-    busy queue does not fill up with copies (a copy would only find the row claimed)."""
-    now, clock = timezone.now(), time.monotonic()
+def wake_archives(archive_with: Callable[[int], None] = enqueue_archive) -> int:
+    """Hand every ARCHIVING job whose lease has lapsed (its worker died, or its retry
+    backoff is over) to `archive_with`: the poller's pool, else the queue."""
+    now = timezone.now()
     count = 0
     for pk in (
         Generation.objects.filter(state=State.ARCHIVING)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .values_list("pk", flat=True)[:500]
     ):
-        if woken is not None:
-            if clock - woken.get(pk, -ARCHIVE_REWAKE_SECONDS) < ARCHIVE_REWAKE_SECONDS:
-                continue
-            woken[pk] = clock
-        enqueue_archive(pk)
+        archive_with(pk)
         count += 1
     return count
 
@@ -731,7 +411,7 @@ def _overwrite(name: str, data: bytes) -> str:
 def reconcile() -> dict[str, int]:
     """Every minute: pick up work whose worker vanished. Never re-submits uncertain work."""
     now = timezone.now()
-    counts = {"submit": 0, "uncertain": 0, "archive": 0, "poller": 0}
+    counts = {"submit": 0, "uncertain": 0, "archive": 0}
     due = Generation.objects.filter(state=State.QUEUED).filter(
         Q(not_before__isnull=True, created_at__lt=now - timedelta(seconds=30))
         | Q(not_before__lte=now)
@@ -745,33 +425,14 @@ def reconcile() -> dict[str, int]:
     ).values_list("pk", flat=True):
         counts["uncertain"] += _mark_uncertain(pk)
     counts["archive"] = wake_archives()
-    if _poller_has_work() and Lease.is_free(POLLER_LEASE):
-        ensure_poller()
-        counts["poller"] = 1
     return counts
 
 
-def recover() -> dict[str, int]:
-    """Run by each worker process as it starts: a reconcile, then, if the poller's lease
-    is held, watch it and become the poller if it lapses (its holder died with the last
-    cluster). Returns at once when the holder's heartbeat shows it is alive."""
-    counts = reconcile()
-    if not counts["poller"] and _poller_has_work():
-        counts["poller"] = int(poller(wait=True) != "another poller holds the lease")
-    return counts
+# Tasks that versions before the poller thread enqueued may still wait in a broker
+# after an upgrade: they find nothing to do.
+def poller(*_args: Any, **_kwargs: Any) -> str:
+    return "the poller is a thread of each worker process now"
 
 
-def on_worker_start(**_kwargs: Any) -> None:
-    """django-q2's `post_spawn` (a worker process started): enqueue `recover()`.
-
-    Never raises: an exception here would kill the worker and django-q would respawn it
-    in a loop."""
-    try:
-        enqueue_recover()
-    except Exception:
-        log.exception("could not enqueue the start-up recovery")
-    finally:
-        # The worker must not inherit this connection into the task it runs next.
-        from django.db import connections
-
-        connections.close_all()
+def recover(*_args: Any, **_kwargs: Any) -> str:
+    return poller()

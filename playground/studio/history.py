@@ -131,9 +131,9 @@ def history_context(
     before = request.GET.get("before", "")
     page_jobs = jobs.filter(id__lt=int(before)) if before.isdigit() else jobs
     page = list(
-        page_jobs.order_by("-id").select_related("owner").prefetch_related("images")[
-            : PAGE_SIZE + 1
-        ]
+        page_jobs.order_by("-id")
+        .select_related("owner")
+        .prefetch_related("images")[: PAGE_SIZE + 1]
     )
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]

@@ -116,9 +116,7 @@ def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationFo
                 reference = references.store(f, f"result-{source.pk}-{index}")
             reference.source_id = source.pk
             attached = [reference]
-        return form_for(source.model)(
-            initial=settings_of(source, relation), references=attached
-        )
+        return form_for(source.model)(initial=settings_of(source, relation), references=attached)
     # Switching model keeps what the person already typed, attached and chose.
     attached = references.from_tokens(
         request.GET.getlist("reference"), request.user, membership.team

@@ -46,13 +46,14 @@ class AddMemberForm(RoleForm):
         user = get_user_model().objects.filter(username=username, is_active=True).first()
         if user is None:
             raise forms.ValidationError(
-                _("Nobody has the username “%(name)s”. To bring in someone new, send them an "
-                  "invitation link instead.") % {"name": username}
+                _(
+                    "Nobody has the username “%(name)s”. To bring in someone new, send them an "
+                    "invitation link instead."
+                )
+                % {"name": username}
             )
         if Membership.objects.filter(team=self.team, user=user).exists():
-            raise forms.ValidationError(
-                _("%(name)s is already in this team.") % {"name": username}
-            )
+            raise forms.ValidationError(_("%(name)s is already in this team.") % {"name": username})
         return user
 
 

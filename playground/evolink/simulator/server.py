@@ -174,6 +174,8 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
                         "finished_at": None
                         if t.finished_at is None or t.finished_at == -math.inf
                         else time.time() - (time.monotonic() - t.finished_at),
+                        "created_at": t.created_at,
+                        "reads": list(t.reads),
                     }
                     for t in self._tasks.values()
                 ],
@@ -317,6 +319,8 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
             task = self._tasks.get(task_id)
             visible = task is not None and task.key == key and not self._expired(task)
             body = self._envelope(task, request.origin()) if visible and task else None
+            if body is not None and task is not None:
+                task.reads.append(time.time())
         if body is None:
             request.send_error_json(404, 404, "Task not found.", "not_found_error")
             return

@@ -71,6 +71,9 @@ class _Task:
     files: list[str] = field(default_factory=list)
     credits_used: Decimal = Decimal(0)
     finished_at: float | None = None
+    # Wall-clock instants of creation and of each read by its owner, for benchmarks.
+    created_at: float = field(default_factory=time.time)
+    reads: list[float] = field(default_factory=list)
     generation: int = 0
 
 

@@ -1,0 +1,433 @@
+"""The poller: reads every RUNNING task upstream at EvoLink's cadence and archives what
+finished. It runs as a thread of each django-q worker process, not as a task.
+
+Why a thread: polling only waits on the network. As a django-q task it held one of the
+cluster's worker slots for as long as anything was in flight, so every submit and every
+archive queued behind the others on the slots left (with 2 workers: 4–7.5 s from
+"seen complete" to "archived", see bench/). As a thread it takes no slot, and it
+archives a finished task in its own bounded pool the moment it sees it complete.
+
+One poller per deployment: every worker process starts a `PollerThread` (django-q2's
+`post_spawn`); the one holding the "poller" lease polls, the others stand by and try to
+take the lease every second. The holder renews it every second from a heartbeat
+thread. A SIGKILLed holder stops renewing, so a standby (of this cluster, or of one
+started after a crash) takes over within `jobs.poller_lease_seconds()`; a worker that
+exits normally (a graceful stop, django-q's recycling) hands the lease back at once.
+
+Everything the poller changes is a compare-and-set on the row, so a pass interrupted
+anywhere is simply done again by the next holder.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing.util
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from django.db import InterfaceError, OperationalError, connection, connections
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from playground.billing import models as billing
+from playground.billing import spend
+from playground.evolink import client as evolink
+from playground.evolink import upstream
+from playground.generations import jobs
+from playground.generations.models import Generation, Lease, State
+
+log = logging.getLogger(__name__)
+
+LEASE = "poller"
+# Reads in flight at once (each only waits on EvoLink), and archives at once (each
+# downloads up to 10 images and makes thumbnails: CPU, so fewer).
+READ_THREADS = 16
+ARCHIVE_THREADS = 4
+# Rows read per pass: a pass must stay short so the next one sees fresh due rows.
+ROWS_PER_PASS = 200
+# How often the holder looks for lapsed archive leases (crashed or backed-off archives).
+SWEEP_SECONDS = 2.0
+# Clients are rebuilt this often, so a key an admin replaced is picked up.
+CLIENTS_MAX_AGE = 60.0
+# A standby tries to take the lease this often.
+STANDBY_SECONDS = 1.0
+# How long a stopping worker waits for archives in progress before handing them back.
+STOP_SECONDS = 20.0
+
+
+def tick_seconds() -> float:
+    """The pause between passes: a due job waits at most this long to be read."""
+    return jobs._setting("PLAYGROUND_POLLER_TICK_SECONDS", 0.25)
+
+
+# --- The thread -------------------------------------------------------------------------
+
+
+class PollerThread(threading.Thread):
+    """Stands by for the lease, polls while holding it, until `stop()`."""
+
+    def __init__(self) -> None:
+        super().__init__(name="playground-poller", daemon=True)
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stopping = threading.Event()
+        self.holding = threading.Event()  # for tests: this thread is the poller now
+
+    def run(self) -> None:
+        try:
+            self._recover()
+            while not self.stopping.is_set():
+                try:
+                    if Lease.acquire(LEASE, self.holder, jobs.poller_lease_seconds()):
+                        self.holding.set()
+                        self.hold()
+                        self.holding.clear()
+                        continue
+                except (OperationalError, InterfaceError):
+                    log.warning("poller: database unavailable; retrying", exc_info=True)
+                    connection.close()
+                self.stopping.wait(STANDBY_SECONDS)
+        finally:
+            connections.close_all()
+
+    def stop(self, timeout: float = STOP_SECONDS + 5) -> None:
+        self.stopping.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
+    def _recover(self) -> None:
+        """A worker that starts may follow a crash: wake work whose worker vanished."""
+        try:
+            jobs.reconcile()
+        except Exception:
+            log.exception("poller: start-up reconcile failed")
+            connection.close()
+
+    def hold(self) -> None:
+        """Poll while the lease is ours; hand it and unfinished archives back on stop."""
+        seconds = jobs.poller_lease_seconds()
+        with (
+            Heartbeat(LEASE, self.holder, seconds) as heartbeat,
+            ThreadPoolExecutor(READ_THREADS, thread_name_prefix="poll-read") as reads,
+            Archiver() as archiver,
+        ):
+            clients, clients_made = Clients(), time.monotonic()
+            next_sweep = 0.0
+            try:
+                while not self.stopping.is_set():
+                    if time.monotonic() - clients_made > CLIENTS_MAX_AGE:
+                        clients.close()
+                        clients, clients_made = Clients(), time.monotonic()
+                    try:
+                        read = poll_due(clients, reads, archive_with=archiver.submit)
+                        if time.monotonic() >= next_sweep:
+                            jobs.wake_archives(archive_with=archiver.submit)
+                            next_sweep = time.monotonic() + SWEEP_SECONDS
+                    except (OperationalError, InterfaceError):
+                        # The database restarted or dropped us: reconnect on the next
+                        # pass instead of dying (nothing was half-done: every change is
+                        # a compare-and-set).
+                        log.warning("poller: database unavailable; retrying", exc_info=True)
+                        connection.close()
+                        self.stopping.wait(1)
+                        continue
+                    # Another poller took over after our lease lapsed: leave it the work.
+                    if not heartbeat.beat():
+                        return
+                    # A full pass means more rows are due: go on at once.
+                    if read < ROWS_PER_PASS:
+                        self.stopping.wait(tick_seconds())
+            finally:
+                clients.close()
+                archiver.shutdown(STOP_SECONDS)
+                heartbeat.stop()
+                try:
+                    Lease.release(LEASE, self.holder)
+                except Exception:  # it lapses by itself within seconds
+                    log.warning("poller: could not hand the lease back", exc_info=True)
+
+
+_thread: PollerThread | None = None
+
+
+def start_in_this_process() -> PollerThread:
+    """Start this process's poller thread (once), stopped when the process exits."""
+    global _thread
+    if _thread is None or not _thread.is_alive():
+        _thread = PollerThread()
+        _thread.start()
+        # A django-q worker leaves through multiprocessing's exit path, which runs these
+        # finalizers (atexit handlers are not run in its child processes): a graceful
+        # stop or a recycled worker hands the lease back instead of letting it lapse.
+        multiprocessing.util.Finalize(_thread, _thread.stop, exitpriority=10)
+    return _thread
+
+
+def on_worker_start(**_kwargs: Any) -> None:
+    """django-q2's `post_spawn` (a worker process started). Never raises: an exception
+    here would kill the worker and django-q would respawn it in a loop."""
+    try:
+        # The thread must not share the connection the worker process inherited.
+        connections.close_all()
+        start_in_this_process()
+    except Exception:
+        log.exception("could not start the poller thread")
+
+
+class Archiver:
+    """The poller's own bounded pool of archives, each job at most once at a time."""
+
+    def __init__(self, threads: int = ARCHIVE_THREADS) -> None:
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="poll-archive")
+        self._pending: set[int] = set()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Archiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown(STOP_SECONDS)
+
+    def submit(self, pk: int) -> None:
+        with self._lock:
+            if pk in self._pending:
+                return
+            self._pending.add(pk)
+        try:
+            self._pool.submit(self._archive, pk)
+        except RuntimeError:  # shutting down: the row stays for the next poller
+            with self._lock:
+                self._pending.discard(pk)
+
+    def _archive(self, pk: int) -> None:
+        try:
+            jobs.archive(pk)
+        except Exception:
+            # The row keeps its lease: the sweep wakes it again once it lapses.
+            log.exception("archive %s crashed", pk)
+        finally:
+            connection.close()
+            with self._lock:
+                self._pending.discard(pk)
+
+    def shutdown(self, timeout: float) -> None:
+        """Drop archives not started (their rows are unclaimed, so the next poller takes
+        them at once) and wait for the running ones, each bounded by its downloads."""
+        waiter = threading.Thread(
+            target=self._pool.shutdown, kwargs={"wait": True, "cancel_futures": True}
+        )
+        waiter.start()
+        waiter.join(timeout)
+
+
+# --- One pass -----------------------------------------------------------------------------
+
+
+class Clients:
+    """One client per key that in-flight jobs were submitted with: a task is read with
+    the key that created it (it belongs to that key's EvoLink account)."""
+
+    def __init__(self) -> None:
+        self._open: dict[int | None, evolink.Client | evolink.EvoLinkError] = {}
+
+    def __enter__(self) -> Clients:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for client in self._open.values():
+            if isinstance(client, evolink.Client):
+                client.close()
+        self._open.clear()
+
+    def for_key(self, key_id: int | None) -> evolink.Client | evolink.EvoLinkError:
+        if key_id not in self._open:
+            try:
+                self._open[key_id] = upstream.client(billing.secret_for(key_id))
+            except Exception:  # a key that can no longer be decrypted, say
+                log.exception("no client for API key %s", key_id)
+                # Retryable: the jobs wait (until their deadline) for the key to work.
+                self._open[key_id] = evolink.EvoLinkError.from_code("network_error")
+        return self._open[key_id]
+
+
+def poll_due(
+    clients: Clients,
+    pool: ThreadPoolExecutor | None = None,
+    archive_with: Callable[[int], None] = jobs.enqueue_archive,
+) -> int:
+    """Read every RUNNING job whose next poll is due; returns how many were read.
+    A job seen complete is handed to `archive_with` (the poller's pool; the queue when
+    called outside the poller)."""
+    now = timezone.now()
+    due = list(
+        Generation.objects.filter(state=State.RUNNING, next_poll_at__lte=now)
+        .order_by("next_poll_at")
+        .values_list("pk", "upstream_task_id", "polls", "poll_deadline", "api_key_id")[
+            :ROWS_PER_PASS
+        ]
+    )
+    if not due:
+        return 0
+
+    def read(
+        work: tuple[evolink.Client | evolink.EvoLinkError, str],
+    ) -> evolink.Task | evolink.EvoLinkError:
+        client, task_id = work
+        if isinstance(client, evolink.EvoLinkError):
+            return client
+        try:
+            return client.get_task(task_id)
+        except evolink.EvoLinkError as error:
+            return error
+
+    # Clients are made here, in one thread; only the reads run in the pool.
+    work = [(clients.for_key(row[4]), row[1]) for row in due]
+    answers = list(pool.map(read, work)) if pool else [read(w) for w in work]
+    # Rows are updated from this one thread: SQLite allows one writer at a time.
+    for (pk, _task_id, polls, deadline, _key), answer in zip(due, answers, strict=True):
+        if apply_poll(pk, polls, deadline, answer):
+            archive_with(pk)
+    return len(due)
+
+
+def apply_poll(
+    pk: int, polls: int, deadline: Any, answer: evolink.Task | evolink.EvoLinkError
+) -> bool:
+    """Record one read of a job. True if the job is now ARCHIVING (archive it)."""
+    now = timezone.now()
+    next_poll = now + timedelta(seconds=jobs.poll_interval(polls + 1))
+    if isinstance(answer, evolink.EvoLinkError):
+        if answer.retryable or answer.status is None:
+            Generation.objects.transition(
+                pk, State.RUNNING, polls=polls + 1, next_poll_at=next_poll
+            )
+        else:
+            Generation.objects.end(pk, State.RUNNING, State.FAILED, answer.code, answer.message)
+        _check_deadline(pk, deadline, now)
+        return False
+    task = answer
+    failure = None
+    if task.is_failed:
+        failure = task.error or evolink.EvoLinkError.from_code("unknown_error")
+    elif task.is_completed and not task.results:
+        failure = evolink.EvoLinkError.from_code("generation_failed_no_content")
+    if failure:
+        Generation.objects.end(
+            pk,
+            State.RUNNING,
+            State.FAILED,
+            failure.code,
+            failure.message,
+            usage=dict(task.usage),
+            credits_charged=spend.charged_from_usage(task.usage),
+            upstream_status=task.status,
+        )
+        return False
+    if task.is_completed:
+        return bool(
+            Generation.objects.transition(
+                pk,
+                State.RUNNING,
+                state=State.ARCHIVING,
+                upstream_status=task.status,
+                progress=100,
+                result_urls=list(task.results),
+                images_returned=len(task.results),
+                usage=dict(task.usage),
+                credits_charged=spend.charged_from_usage(task.usage),
+                upstream_completed_at=now,
+                results_expire_at=now + timedelta(hours=24),
+                polls=polls + 1,
+            )
+        )
+    changes: dict[str, Any] = {
+        "upstream_status": task.status,
+        "progress": max(0, min(task.progress, 99)),
+        "polls": polls + 1,
+        "next_poll_at": next_poll,
+    }
+    if task.status == "processing":
+        Generation.objects.filter(pk=pk, processing_at__isnull=True).update(processing_at=now)
+    Generation.objects.transition(pk, State.RUNNING, **changes)
+    _check_deadline(pk, deadline, now)
+    return False
+
+
+def _check_deadline(pk: int, deadline: Any, now: Any) -> None:
+    if deadline and now > deadline:
+        minutes = int(jobs.poll_deadline().total_seconds() // 60)
+        message = _(
+            "We stopped checking after %(minutes)d minutes. The task may still finish at "
+            "EvoLink: press “Check again” to look."
+        ) % {"minutes": minutes}
+        Generation.objects.end(pk, State.RUNNING, State.TIMED_OUT, "local_deadline", message)
+
+
+# --- The lease's heartbeat ------------------------------------------------------------------
+
+
+class Heartbeat:
+    """Renews a lease every second from a thread while the holder works, so the lease
+    can be short however long one pass takes. Inside a transaction (tests) a thread
+    could not see the row: `beat()` then renews from the caller's thread."""
+
+    def __init__(self, name: str, holder: str, seconds: float) -> None:
+        self.name, self.holder, self.seconds = name, holder, seconds
+        self.interval = min(1.0, seconds / 3)
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.lost.clear()
+        if connection.in_atomic_block or self._thread:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+
+    def beat(self) -> bool:
+        """Whether the lease is still ours (renewing it here if no thread does)."""
+        if (
+            self._thread is None
+            and not self.lost.is_set()
+            and not Lease.acquire(self.name, self.holder, self.seconds)
+        ):
+            self.lost.set()
+        return not self.lost.is_set()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if not Lease.acquire(self.name, self.holder, self.seconds):
+                        self.lost.set()
+                        return
+                except Exception:  # a locked or briefly unreachable database
+                    log.warning("lease %s: heartbeat failed", self.name, exc_info=True)
+                    # A broken connection is not reopened by itself: open a new one.
+                    connections["default"].close()
+        finally:
+            connections.close_all()
