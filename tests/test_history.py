@@ -56,6 +56,9 @@ def test_the_live_check_answers_204_until_something_changes(
         response = alice_client.get(url)
     assert response.status_code == 204 and response.content == b""
     assert len(queries) == 4, [q["sql"][:60] for q in queries]
+    # The stamp alone: the counters are only computed for a page that is rendered.
+    assert "FILTER" not in queries[-1]["sql"] and "CASE" not in queries[-1]["sql"]
+    assert "MAX" in queries[-1]["sql"] and "COUNT" in queries[-1]["sql"]
 
     Generation.objects.transition(job.pk, State.RUNNING, progress=40)
     changed = alice_client.get(url)

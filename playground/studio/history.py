@@ -105,19 +105,34 @@ class HistoryFilter:
         return bool(set(self.params()) - {"view"})
 
 
-def view_of(request: Any, membership: Membership) -> tuple[HistoryFilter, Any, dict[str, Any]]:
-    """The filters of the URL, the jobs they select, and one aggregate over them
-    (counters and the stamp of the live check)."""
+def selected(request: Any, membership: Membership) -> tuple[HistoryFilter, Any]:
+    """The filters of the URL and the jobs they select."""
     chosen = HistoryFilter.from_query(request.GET)
     jobs = chosen.apply(Generation.objects.visible_to(request.user, membership.team), request.user)
+    return chosen, jobs
+
+
+# What the stamp of the live check is made of: any row of the view added, changed (every
+# state change sets updated_at) or removed changes one of them.
+STAMP_TERMS = {"total": Count("id"), "newest": Max("id"), "changed": Max("updated_at")}
+
+
+def view_of(request: Any, membership: Membership) -> tuple[HistoryFilter, Any, dict[str, Any]]:
+    """The filters of the URL, the jobs they select, and one aggregate over them
+    (the counters and the stamp)."""
+    chosen, jobs = selected(request, membership)
     summary = jobs.aggregate(
         running=Count("id", filter=Q(state__in=IN_FLIGHT_STATES)),
         completed=Count("id", filter=Q(state=State.COMPLETED)),
-        total=Count("id"),
-        newest=Max("id"),
-        changed=Max("updated_at"),
+        **STAMP_TERMS,
     )
     return chosen, jobs, summary
+
+
+def live_stamp(jobs: Any) -> str:
+    """The stamp alone: the live check every open tab sends every 2 s computes only
+    this (the counters cost more and change only when the stamp does)."""
+    return stamp(jobs.aggregate(**STAMP_TERMS))
 
 
 def history_context(

@@ -29,7 +29,7 @@ from playground.generations import references
 from playground.generations.models import Derivation, Generation, ReferenceImage
 from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.studio.generate import create_generation, references_from_post, settings_of
-from playground.studio.history import history_context, stamp, view_of
+from playground.studio.history import history_context, live_stamp, selected, view_of
 from playground.studio.live import live_summary
 from playground.teams import access
 from playground.teams.models import Membership
@@ -247,14 +247,14 @@ def history(request: HttpRequest, team: str) -> HttpResponse:
     """The history fragment: the live check, the filters and paging swap it whole.
 
     The live check sends the stamp of what it shows; while nothing in the view has
-    changed the answer is an empty 204, decided by one aggregate query (after the
-    session and the membership check) before anything is rendered.
+    changed the answer is an empty 204, decided by one small aggregate query (after
+    the session and the membership check) before anything is rendered.
     """
     membership = access.membership(request, team)
-    view = view_of(request, membership)
-    if request.GET.get("since") == stamp(view[2]):
+    since = request.GET.get("since")
+    if since and since == live_stamp(selected(request, membership)[1]):
         return HttpResponse(status=204)
-    context = history_context(request, membership, view)
+    context = history_context(request, membership, view_of(request, membership))
     from_filters = request.headers.get("HX-Trigger") == "history-filters"
     response = render(
         request,
