@@ -1,30 +1,47 @@
-"""Benchmark: many concurrent generations through the real pipeline, and the history
-fragment's cost on a big table. Not a test: run on demand, results go to a file.
+"""Benchmark: many generations through the real pipeline, from the press of Generate to
+the images showing in the history. Not a test: run on demand, results go to a file.
 
-    .venv/bin/python bench/generations.py                 # 200 jobs, 2 workers, SQLite
-    DATABASE_URL=postgres://postgres@127.0.0.1/bench REDIS_URL=redis://127.0.0.1/14 \
-        .venv/bin/python bench/generations.py --jobs 200
+    .venv/bin/python bench/generations.py                      # 200 jobs, SQLite + ORM broker
+    .venv/bin/python bench/generations.py --callbacks          # EvoLink's callbacks on
+    DATABASE_URL=postgres://postgres@127.0.0.1/bench REDIS_URL=redis://127.0.0.1/14 \\
+        .venv/bin/python bench/generations.py --jobs 1000 --clusters 2
+    .venv/bin/python bench/generations.py --spread bench/results/generations-*.json
 
-Part 1 presses Generate `--jobs` times (through the studio view), with one
-`manage.py qcluster` of 2 workers and `manage.py simulate_evolink` in their own
-processes, at the default polling cadence. Task durations are spread uniformly over
-`--task-seconds` (real jobs vary; identical durations would make every job finish in
-the same instant). It reports completions, upstream requests per job, and the time from
-the upstream finishing a task to its images being visible in the history fragment,
-as a person's browser would poll it (every page of the history fragment, re-read
-every 0.5 s). Target: median ≤ 3 s.
+It starts `manage.py simulate_evolink` and `--clusters` × `manage.py qcluster` (each of
+`--workers` workers) in their own processes, at the default polling cadence (first read
+after 3 s, then every 3 s, every 4 s after a minute), then presses Generate `--jobs`
+times through the studio view (Django's test client, one after the other, as fast as
+it answers). Task durations are spread uniformly over `--task-seconds` (identical ones
+would make every job finish in the same instant). With `--callbacks` a gunicorn serves
+the callback endpoint and the simulator calls it as each task ends.
 
-Part 2 fills the table with 10,000 jobs and measures the history fragment's render
-time and SQL query count, next to the same with 100 jobs. Target: the query count does
-not depend on the history's size.
+Meanwhile it reads the history fragment as a browser would: every 0.25 s, each page
+that holds a job whose row has ended and that it has not yet seen rendered (paging with
+`?before=`), and notes when each job first shows as completed. It reports, per job:
+
+- burst: the first to the last upstream POST (target ≤ 10 s for 200), POSTs per job;
+- upstream done → detected (our row sees it complete) → archived (images stored) →
+  shown (a fragment rendered them); target: done → shown median ≤ 2 s, p95 ≤ 4 s,
+  median ≤ 1 s with callbacks;
+- the gaps between two reads of the same task (creation → first read included);
+  target p95 ≤ 5 s at 1,000 jobs in flight;
+- the CPU seconds of each cluster (all its processes), and which held the poller.
+
+On PostgreSQL the database must be a scratch one (its name must contain "bench"):
+it is flushed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import os
+import platform
+import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -32,6 +49,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,68 +60,150 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--task-seconds", type=float, nargs=2, default=(8.0, 40.0), metavar=("MIN", "MAX")
-    )
-    parser.add_argument("--history-rows", type=int, default=10_000)
-    parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument(
-        "--out",
-        default=str(ROOT / "bench" / "results" / time.strftime("generations-%Y%m%d-%H%M%S.json")),
-    )
-    args = parser.parse_args()
+def summary(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {
+        "count": len(values),
+        "median": round(statistics.median(values), 3),
+        "p95": round(percentile(values, 0.95), 3),
+        "max": round(max(values), 3),
+    }
 
+
+def commit() -> str:
+    """The code measured: HEAD, marked -dirty when the working tree has changes."""
+    try:
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children, living and reaped."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
+def tree_pids(pid: int) -> set[int]:
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        return {pid, *(p.pid for p in root.children(recursive=True))}
+    return {pid}
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM, then SIGKILL whatever of its process group is left."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-playground-"))
     os.environ.setdefault("PLAYGROUND_VAR_DIR", str(workdir))
     os.environ["MEDIA_ROOT"] = str(workdir / "media")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
+    # The documented cadence, whatever the caller's environment says.
+    for name in (
+        "PLAYGROUND_FIRST_POLL_SECONDS",
+        "PLAYGROUND_POLL_SECONDS",
+        "PLAYGROUND_POLLER_TICK_SECONDS",
+        "EVOLINK_CALLBACKS",
+        "PUBLIC_BASE_URL",
+    ):
+        os.environ.pop(name, None)
+    from tests.fixtures_simulator import free_port
+
+    web_port = free_port()
+    if args.callbacks:
+        os.environ["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{web_port}"
+        os.environ["EVOLINK_CALLBACKS"] = "on"
 
     import django
 
     django.setup()
-    import random
-
     import httpx
     from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    from playground.generations.models import Generation, ResultImage, State
-    from tests.fixtures_simulator import free_port
-
-    call_command("migrate", verbosity=0)
     from django_q.brokers import get_broker
 
-    get_broker().purge_queue()
-    Generation.objects.all().delete()
+    from playground.generations import jobs
+    from playground.generations.models import IN_FLIGHT_STATES, Generation, Lease, State
+    from playground.teams.models import Membership, Team
 
-    port = free_port()
-    sim_url = f"http://127.0.0.1:{port}"
-    simulator = subprocess.Popen(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", "simulate_evolink", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(100):
-        try:
-            httpx.get(f"{sim_url}/_simulator/stats", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    spread = random.Random(42)
+    if connection.vendor == "postgresql" and "bench" not in connection.settings_dict["NAME"]:
+        raise SystemExit("Use a scratch PostgreSQL database whose name contains 'bench'.")
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    get_broker().purge_queue()
+
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    sim_port = free_port()
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def spawn(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(  # noqa: S603 - our own commands
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        processes.append(process)
+        return process
+
+    sim_command = [sys.executable, "manage.py", "simulate_evolink", "--port", str(sim_port)]
+    if args.callbacks:
+        sim_command.append("--allow-http-callbacks")
+    spawn(sim_command)
+    wait_http(f"{sim_url}/_simulator/stats")
+    spread = random.Random(args.seed)
     low, high = args.task_seconds
     httpx.post(
         f"{sim_url}/_simulator/faults",
-        timeout=10,
+        timeout=30,
         json=[
             {"fault": "task_slow", "seconds": round(spread.uniform(low, high), 2), "times": 1}
             for _ in range(args.jobs)
@@ -115,29 +215,60 @@ def main() -> None:
         "EVOLINK_API_KEY": "sk-evo-bench",
         "Q_WORKERS": str(args.workers),
     }
-    cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    results: dict[str, object] = {
+    if args.callbacks:
+        spawn(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{web_port}",
+                "--workers",
+                "2",
+                "playground.wsgi",
+            ],
+            env,
+        )
+        wait_http(f"http://127.0.0.1:{web_port}/healthz")
+    clusters = [spawn([sys.executable, "manage.py", "qcluster"], env) for _ in range(args.clusters)]
+    # Let the clusters' workers start (and a poller take the lease) before the burst.
+    deadline = time.monotonic() + 30
+    while Lease.is_free("poller") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    cpu_before = [tree_cpu_seconds(c.pid) for c in clusters]
+
+    results: dict[str, Any] = {
+        "benchmark": "generations",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average_at_start": load_at_start,
+        },
+        "commit": commit(),
         "jobs": args.jobs,
-        "workers": args.workers,
+        "clusters": args.clusters,
+        "workers_per_cluster": args.workers,
+        "callbacks": args.callbacks,
         "task_seconds": list(args.task_seconds),
         "database": connection.vendor,
         "broker": "redis" if os.getenv("REDIS_URL") else "orm",
+        "cadence_seconds": {
+            "first": jobs.first_poll_delay(),
+            "young": jobs.poll_interval(0),
+            "old": jobs.poll_interval(20),
+        },
     }
+    holders: dict[str, float] = {}  # poller lease holder → seconds seen holding it
     try:
+        team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
         user, _ = User.objects.get_or_create(username="bench")
+        Membership.objects.get_or_create(user=user, team=team, defaults={"role": "admin"})
         browser = Client()
         browser.force_login(user)
         started = time.monotonic()
         for i in range(args.jobs):
-            browser.post(
-                "/",
+            response = browser.post(
+                f"/t/{team.slug}/",
                 {
                     "model": "gpt-image-2",
                     "prompt": f"benchmark job {i}",
@@ -149,144 +280,189 @@ def main() -> None:
                     "client_token": str(uuid.uuid4()),
                 },
             )
-        results["submit_seconds"] = round(time.monotonic() - started, 2)
+            assert response.status_code in (200, 302), response.status_code
+        results["presses_seconds"] = round(time.monotonic() - started, 2)
+        pks = set(Generation.objects.values_list("pk", flat=True))
+        assert len(pks) == args.jobs, len(pks)
 
-        visible: dict[int, float] = {}  # wall-clock instant each job showed its images
-        pattern = re.compile(r'id="generation-(\d+)" data-state="completed"')
+        shown: dict[int, float] = {}  # wall-clock instant a fragment first showed it done
+        unseen = set(pks)
+        card = re.compile(r'id="generation-(\d+)" data-state="(\w+)"')
+        base = f"/t/{team.slug}/history/"
+        fragments = 0
         deadline = time.monotonic() + args.timeout
-        while len(visible) < args.jobs and time.monotonic() < deadline:
-            url = "/t/a/history/"
-            while url:  # every page, as a browser scrolled through them would see
-                html = browser.get(url).content.decode()
+        last_lease_check = time.monotonic()
+        while unseen and time.monotonic() < deadline:
+            ended = set(
+                Generation.objects.filter(pk__in=unseen)
+                .exclude(state__in=IN_FLIGHT_STATES)
+                .values_list("pk", flat=True)
+            )
+            targets = sorted(ended, reverse=True)
+            while targets:
+                html = browser.get(f"{base}?before={targets[0] + 1}").content.decode()
+                fragments += 1
                 now = time.time()
-                for pk in pattern.findall(html):
-                    visible.setdefault(int(pk), now)
-                older = re.search(r'href="/\?before=(\d+)"', html)
-                url = f"/t/a/history/?before={older.group(1)}" if older else ""
-            if not Generation.objects.in_flight().exists():
-                break  # everything ended (failures are counted below)
-            time.sleep(0.5)
+                page = [(int(pk), state) for pk, state in card.findall(html)]
+                for pk, state in page:
+                    if pk in unseen and state == State.COMPLETED:
+                        shown[pk] = now
+                    if pk in unseen and state not in IN_FLIGHT_STATES:
+                        unseen.discard(pk)
+                lowest = min((pk for pk, _ in page), default=0)
+                targets = [pk for pk in targets if pk < lowest and pk in unseen]
+            clock = time.monotonic()
+            holder = Lease.objects.filter(name="poller").values_list("holder", flat=True).first()
+            if holder:
+                holders[holder] = holders.get(holder, 0) + clock - last_lease_check
+            last_lease_check = clock
+            time.sleep(0.25)
         results["wall_seconds"] = round(time.monotonic() - started, 2)
-
-        rows = list(Generation.objects.values_list("pk", "state", "upstream_task_id"))
-        # Where the time goes: wall-clock stamps of each job's row.
-        stamps = {
-            pk: (done.timestamp() if done else None, finished.timestamp() if finished else None)
-            for pk, done, finished in Generation.objects.values_list(
-                "pk", "upstream_completed_at", "finished_at"
-            )
-        }
-        states: dict[str, int] = {}
-        for _pk, state, _task in rows:
-            states[state] = states.get(state, 0) + 1
-        results["states"] = states
-        results["completions"] = states.get(State.COMPLETED, 0)
-        stats = httpx.get(f"{sim_url}/_simulator/stats", timeout=10).json()
-        upstream_requests = sum(
-            count for route, count in stats["requests"].items() if "/v1/" in route
-        )
-        results["upstream_requests"] = stats["requests"]
-        results["upstream_requests_per_job"] = round(upstream_requests / args.jobs, 2)
-        results["creates_per_job"] = round(
-            stats["requests"].get("POST /v1/images/generations", 0) / args.jobs, 3
-        )
-
-        # When the upstream finished each task, by the simulator's own clock (wall time).
-        finished = {t["id"]: t["finished_at"] for t in stats["tasks"] if t["finished_at"]}
-        lags = [
-            visible[pk] - finished[task]
-            for pk, state, task in rows
-            if pk in visible and task in finished
-        ]
-        if lags:
-            results["completion_to_visible_seconds"] = {
-                "count": len(lags),
-                "median": round(statistics.median(lags), 3),
-                "p95": round(percentile(lags, 0.95), 3),
-                "max": round(max(lags), 3),
-                "target_median": 3.0,
-            }
-            detect, archive = [], []
-            for pk, _state, task in rows:
-                seen, saved = stamps.get(pk, (None, None))
-                if task in finished and seen is not None and saved is not None:
-                    detect.append(seen - finished[task])
-                    archive.append(saved - seen)
-            results["breakdown_median_seconds"] = {
-                "upstream_done_to_detected": round(statistics.median(detect), 3),
-                "detected_to_archived": round(statistics.median(archive), 3),
-            }
+        results["fragments_read"] = fragments
+        cpu_after = [tree_cpu_seconds(c.pid) for c in clusters]
+        cluster_pids = [tree_pids(c.pid) for c in clusters]
     finally:
-        cluster.terminate()
-        try:
-            cluster.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(cluster.pid, 9)
-        simulator.terminate()
-        simulator.wait(timeout=15)
+        stats = httpx.get(f"{sim_url}/_simulator/stats", timeout=30).json()
+        for process in reversed(processes):
+            stop_group(process)
 
-    # Part 2: the history fragment against a big table.
-    def measure(rows: int) -> dict[str, float]:
-        owner, _ = User.objects.get_or_create(username=f"history-{rows}")
-        payload = {"model": "gpt-image-2", "prompt": "x", "size": "auto", "quality": "low", "n": 1}
-        batch = [
-            Generation(
-                owner=owner,
-                model="gpt-image-2",
-                prompt=f"history row {i}",
-                size="auto",
-                quality="low",
-                state=State.COMPLETED,
-                request_payload=payload,
-            )
-            for i in range(rows)
-        ]
-        created = Generation.objects.bulk_create(batch, batch_size=1000)
-        if created and created[0].pk is None:
-            created = list(Generation.objects.filter(owner=owner))
-        ResultImage.objects.bulk_create(
-            [
-                ResultImage(
-                    generation=g,
-                    index=0,
-                    file="x.png",
-                    thumbnail="x.webp",
-                    format="PNG",
-                    width=1,
-                    height=1,
-                    bytes=1,
-                )
-                for g in created
-            ],
-            batch_size=1000,
+    rows = list(
+        Generation.objects.values_list(
+            "pk", "state", "upstream_task_id", "upstream_completed_at", "finished_at"
         )
-        client = Client()
-        client.force_login(owner)
-        client.get("/t/a/history/")  # warm up
-        timings = []
-        for _ in range(30):
-            with CaptureQueriesContext(connection) as ctx:
-                t0 = time.perf_counter()
-                assert client.get("/t/a/history/").status_code == 200
-                timings.append(time.perf_counter() - t0)
-        return {
-            "rows": rows,
-            "queries": len(ctx.captured_queries),
-            "median_ms": round(statistics.median(timings) * 1000, 2),
-            "p95_ms": round(percentile(timings, 0.95) * 1000, 2),
-        }
+    )
+    states: dict[str, int] = {}
+    for _pk, state, *_ in rows:
+        states[state] = states.get(state, 0) + 1
+    results["states"] = states
+    results["upstream_requests"] = stats["requests"]
+    creates = stats["requests"].get("POST /v1/images/generations", 0)
+    results["posts_per_job"] = round(creates / args.jobs, 3)
+    tasks = {t["id"]: t for t in stats["tasks"]}
+    created = sorted(t["created_at"] for t in tasks.values())
+    results["burst_first_to_last_post_seconds"] = round(created[-1] - created[0], 2)
 
-    small, big = measure(100), measure(args.history_rows)
-    results["history_fragment"] = {
-        "small": small,
-        "big": big,
-        "query_count_independent_of_size": small["queries"] == big["queries"],
+    done_to = {"detected": [], "archived": [], "shown": []}
+    step = {"done_to_detected": [], "detected_to_archived": [], "archived_to_shown": []}
+    for pk, _state, task_id, detected, archived in rows:
+        task = tasks.get(task_id)
+        if not task or not task["finished_at"] or pk not in shown:
+            continue
+        done = task["finished_at"]
+        done_to["detected"].append(detected.timestamp() - done)
+        done_to["archived"].append(archived.timestamp() - done)
+        done_to["shown"].append(shown[pk] - done)
+        step["done_to_detected"].append(detected.timestamp() - done)
+        step["detected_to_archived"].append(archived.timestamp() - detected.timestamp())
+        step["archived_to_shown"].append(shown[pk] - archived.timestamp())
+    results["upstream_done_to"] = {k: summary(v) for k, v in done_to.items()}
+    results["breakdown"] = {k: summary(v) for k, v in step.items()}
+    target = 1.0 if args.callbacks else 2.0
+    shown_summary = results["upstream_done_to"]["shown"] or {"median": None, "p95": None}
+    results["targets"] = {
+        "shown_median_max": target,
+        "shown_p95_max": 4.0,
+        "met": shown_summary["median"] is not None
+        and shown_summary["median"] <= target
+        and shown_summary["p95"] <= 4.0,
     }
 
+    gaps: list[float] = []
+    for task in tasks.values():
+        reads = [task["created_at"], *task["reads"]]
+        if task["finished_at"]:
+            # Reads up to the one that saw it finished; later ones are not polling.
+            after = [r for r in task["reads"] if r >= task["finished_at"]]
+            reads = [r for r in reads if r < task["finished_at"]] + after[:1]
+        gaps += [b - a for a, b in itertools.pairwise(reads)]
+    results["read_gaps_seconds"] = summary(gaps)
+    results["read_gaps_target_p95_max"] = 5.0
+
+    lease_pids = {int(h.split(":")[1]): s for h, s in holders.items() if h.count(":") >= 2}
+    results["clusters_detail"] = [
+        {
+            "cpu_seconds": round(after - before, 2),
+            "held_the_poller_seconds": round(
+                sum(s for pid, s in lease_pids.items() if pid in pids), 1
+            ),
+        }
+        for before, after, pids in zip(cpu_before, cpu_after, cluster_pids, strict=True)
+    ]
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return results
+
+
+# Figures compared across runs by --spread: (label, path in the result).
+SPREAD = [
+    ("burst s", ("burst_first_to_last_post_seconds",)),
+    ("POSTs/job", ("posts_per_job",)),
+    ("done→shown med", ("upstream_done_to", "shown", "median")),
+    ("done→shown p95", ("upstream_done_to", "shown", "p95")),
+    ("detect med", ("breakdown", "done_to_detected", "median")),
+    ("archive med", ("breakdown", "detected_to_archived", "median")),
+    ("show med", ("breakdown", "archived_to_shown", "median")),
+    ("read gap p95", ("read_gaps_seconds", "p95")),
+]
+
+
+def spread(paths: list[str]) -> None:
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for path in paths:
+        result = json.loads(Path(path).read_text())
+        if result.get("benchmark") != "generations":
+            continue
+        key = (
+            result["database"],
+            result["broker"],
+            result["jobs"],
+            result["clusters"],
+            result["callbacks"],
+        )
+        groups.setdefault(key, []).append(result)
+    for key, results in sorted(groups.items(), key=str):
+        print(
+            f"{key[0]} + {key[1]}, {key[2]} jobs, {key[3]} cluster(s), "
+            f"callbacks {'on' if key[4] else 'off'}: {len(results)} run(s)"
+        )
+        for name, path in SPREAD:
+            values = []
+            for r in results:
+                value: Any = r
+                for part in path:
+                    value = (value or {}).get(part)
+                if value is not None:
+                    values.append(value)
+            if values:
+                print(f"  {name:16} {min(values):g} – {max(values):g}")
+        cpu = [c["cpu_seconds"] for r in results for c in r["clusters_detail"]]
+        print(f"  {'cluster CPU s':16} {min(cpu):g} – {max(cpu):g}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clusters", type=int, default=1)
+    parser.add_argument("--callbacks", action="store_true")
+    parser.add_argument(
+        "--task-seconds", type=float, nargs=2, default=(8.0, 40.0), metavar=("MIN", "MAX")
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--spread", nargs="+", metavar="RESULT")
+    parser.add_argument(
+        "--out",
+        default=str(ROOT / "bench" / "results" / time.strftime("generations-%Y%m%d-%H%M%S.json")),
+    )
+    args = parser.parse_args()
+    if args.spread:
+        spread(args.spread)
+        return
+    results = run(args)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    print(json.dumps({k: v for k, v in results.items() if k != "upstream_requests"}, indent=2))
     print(f"written to {out}")
 
 

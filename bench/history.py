@@ -24,6 +24,11 @@ count (CaptureQueriesContext, the same on every repetition or it is reported) an
 the median time of the whole request. Target: the same small query count on every
 page, with and without filters.
 
+Then requests per second, one after another for `--throughput-seconds` each: a bare
+page (our middleware and login, a one-line template), the live check, and the
+fragment's page 1 and page 200. Target: the live check, which every open tab sends
+every 2 s, at least half the bare page's rate.
+
 On PostgreSQL the database of DATABASE_URL is created if missing and its `public`
 schema is dropped and recreated (only for a database whose name contains "bench",
 unless --force), then migrated. `--spread` prints the min-max of each figure over
@@ -385,6 +390,54 @@ def measure(
     return result
 
 
+def bare_urlconf() -> str:
+    """Our URLs plus /bench/bare/: a page behind the same middleware and login that
+    renders a one-line template, the yardstick for "what any page costs"."""
+    import types
+
+    from django.http import HttpResponse
+    from django.template import engines
+    from django.urls import path
+
+    from playground import urls
+
+    template = engines["django"].from_string(
+        "<!doctype html><title>bare</title><p>{{ request.user.username }}</p>"
+    )
+
+    def bare(request: Any) -> HttpResponse:
+        return HttpResponse(template.render({}, request))
+
+    module = types.ModuleType("bench_bare_urls")
+    module.urlpatterns = [path("bench/bare/", bare), *urls.urlpatterns]  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    return module.__name__
+
+
+def throughput(client: Any, urls: dict[str, tuple[str, int]], seconds: float) -> dict[str, Any]:
+    """Requests per second of each URL, one request after another in this process (the
+    server's own cost, no network), in three interleaved rounds so that a drift of the
+    machine touches every URL alike."""
+    counts = {name: 0 for name in urls}
+    spent = {name: 0.0 for name in urls}
+    for _ in range(3):
+        for name, (url, expect) in urls.items():
+            end = time.perf_counter() + seconds / 3
+            t0 = time.perf_counter()
+            while time.perf_counter() < end:
+                assert client.get(url).status_code == expect, (name, url)
+                counts[name] += 1
+            spent[name] += time.perf_counter() - t0
+    rps = {name: round(counts[name] / spent[name], 1) for name in urls}
+    return {
+        "urls": {name: url for name, (url, _expect) in urls.items()},
+        "requests_per_second": rps,
+        "share_of_bare_page": {
+            name: round(value / rps["bare page"], 3) for name, value in rps.items()
+        },
+    }
+
+
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     started = time.monotonic()
     load_at_start = [round(x, 2) for x in os.getloadavg()]
@@ -489,6 +542,24 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                             "missing": dict(missing),
                         }
                     )
+    # What the live history costs next to any page: the check every open tab sends every
+    # 2 s (204 while nothing changed), and the fragment itself, page 1 and page 200.
+    from django.test import override_settings
+
+    plain = results_cases[0]
+    with override_settings(ROOT_URLCONF=bare_urlconf()):
+        speed = throughput(
+            client,
+            {
+                "bare page": ("/bench/bare/", 200),
+                "live check (204)": (plain["live"]["page_1"]["url"], 204),
+                "fragment page 1": (plain["pages"]["page_1"]["url"], 200),
+                "fragment page 200": (plain["pages"]["page_200"]["url"], 200),
+            },
+            args.throughput_seconds,
+        )
+    print(f"  throughput {speed['requests_per_second']}", flush=True)
+
     render_counts = {m["queries"] for c in results_cases for m in c["pages"].values()}
     live_counts = {m["queries"] for c in results_cases for m in c["live"].values()}
 
@@ -522,6 +593,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "live_check_query_counts": sorted(live_counts),
         "query_count_differences": differences,
         "target_same_query_count": len(render_counts) == 1,
+        "throughput": speed,
+        # The live history (the check every tab repeats) at least half as cheap as a
+        # bare page.
+        "target_live_check_half_of_bare_page": speed["share_of_bare_page"]["live check (204)"]
+        >= 0.5,
     }
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["wall_seconds"] = round(time.monotonic() - started, 1)
@@ -604,6 +680,15 @@ def print_result(result: dict[str, Any]) -> None:
     )
     for d in result["query_count_differences"]:
         print(f"  differs: {d}")
+    if "throughput" in result:
+        speed = result["throughput"]
+        print(
+            "requests/s: "
+            + ", ".join(
+                f"{name} {rps:g} ({speed['share_of_bare_page'][name]:.0%})"
+                for name, rps in speed["requests_per_second"].items()
+            )
+        )
 
 
 def spread(paths: list[str]) -> None:
@@ -626,6 +711,14 @@ def spread(paths: list[str]) -> None:
         names = ", ".join(Path(r["_path"]).name for r in results)
         print(f"\n{db}: min–max over {len(results)} runs ({names})")
         print(table(rows))
+        speeds = [r["throughput"] for r in results if "throughput" in r]
+        for name in speeds[0]["requests_per_second"] if speeds else []:
+            rps = [s["requests_per_second"][name] for s in speeds]
+            share = [s["share_of_bare_page"][name] for s in speeds]
+            print(
+                f"  {name:18} {min(rps):g}–{max(rps):g} requests/s, "
+                f"{min(share):.0%}–{max(share):.0%} of the bare page"
+            )
 
 
 def main() -> None:
@@ -633,6 +726,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--throughput-seconds", type=float, default=9.0, help="per URL, over 3 rounds"
+    )
     parser.add_argument(
         "--force",
         action="store_true",
