@@ -219,7 +219,10 @@ CASES: dict[str, list[Case]] = {
     "generation_check_again": [
         Case("post", job_url("check-again/", "stopped_job"), expect(302, GENERATORS))
     ],
-    "generation_resubmit": [Case("post", job_url("resubmit/"), expect(302, GENERATORS))],
+    "generation_resubmit": [
+        Case("get", job_url("resubmit/"), expect(200, GENERATORS)),
+        Case("post", job_url("resubmit/"), expect(302, GENERATORS)),
+    ],
     "generation_delete": [
         Case("get", job_url("delete/"), expect(200, ("creator", "admin"))),
         Case("post", job_url("delete/"), expect(302, ("creator", "admin"))),

@@ -7,6 +7,7 @@ pass at a time, so every step is deterministic.
 from __future__ import annotations
 
 import io
+import re
 import threading
 import uuid
 from datetime import timedelta
@@ -21,6 +22,7 @@ from playground.evolink import client as evolink
 from playground.evolink.simulator import Simulator
 from playground.generations import jobs, poller
 from playground.generations.models import Generation, Lease, ResultImage, State
+from playground.studio import generate as generate_module
 from tests.factories import make_generation
 from tests.queue import drain, queued_tasks, wait_for
 
@@ -411,3 +413,40 @@ def test_a_completed_task_without_images_fails_with_its_meaning(alice) -> None:
     assert (
         job.error_message == evolink.EvoLinkError.from_code("generation_failed_no_content").message
     )
+
+
+def test_re_run_asks_first_with_the_estimate_and_returns_to_the_studio(
+    alice_client: Client, alice, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    original = make_generation(
+        alice,
+        prompt="a fox, again",
+        size="1024x1536",
+        quality="high",
+        n=2,
+        state=State.COMPLETED,
+        estimated_credits="12.5",
+    )
+    detail = alice_client.get(f"/generations/{original.public_id}/").content.decode()
+    confirm_url = f"/generations/{original.public_id}/resubmit/"
+    assert f'href="{confirm_url}"' in detail  # a link to the question, not a POST
+
+    page = alice_client.get(confirm_url)
+    html = page.content.decode()
+    assert page.status_code == 200 and "Run job #" in html and "a fox, again" in html
+    # The estimate of the new job, from today's prices, before anything is stored.
+    form = generate_module.rerun_form(original, [])
+    assert form.is_valid(), form.errors
+    estimate = generate_module.estimate_of(form)
+    shown = re.search(r'data-testid="rerun-estimate">([^<]+)<', html).group(1)
+    assert f"(${estimate.total_usd})" in shown, shown
+    assert "for 2 images." in shown
+    assert Generation.objects.count() == 1 and fast_jobs.request_count(CREATE) == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(confirm_url)
+    assert response.status_code == 302 and response["Location"] == "/t/a/"
+    again = Generation.objects.latest("id")
+    assert again.pk != original.pk and again.prompt == "a fox, again" and again.n == 2
+    studio = alice_client.get("/t/a/").content.decode()
+    assert f"sent again as job #{again.pk}" in studio

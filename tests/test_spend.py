@@ -64,7 +64,13 @@ def test_the_job_page_says_which_figure_it_shows(alice: User, alice_client) -> N
         alice, state=State.FAILED, estimated_credits=D("7"), credits_reserved=D("6.5")
     )
     html = alice_client.get(f"/generations/{failed.public_id}/").content.decode()
-    assert "0 credits · <span" in html and "not charged" in html
-    done = make_generation(alice, state=State.COMPLETED, credits_charged=D("6.25000"))
+    charge = html.split('data-testid="charge">', 1)[1].split("</dd>", 1)[0]
+    assert ">Not charged<" in charge and "credits" not in charge
+    # What EvoLink held, and that the failure released it (a designer's words).
+    reserved = html.split('data-testid="reserved">', 1)[1].split("</dd>", 1)[0]
+    assert 'title="6.50000">6.50<' in reserved and "released on failure" in reserved
+    done = make_generation(alice, state=State.COMPLETED, credits_charged=D("6.55085"))
     html = alice_client.get(f"/generations/{done.public_id}/").content.decode()
-    assert "6.25000 credits" in html and ">charged<" in html
+    charge = html.split('data-testid="charge">', 1)[1].split("</dd>", 1)[0]
+    # A sensible precision, the exact figure on hover.
+    assert '<span title="6.55085">6.55</span> credits' in charge and ">charged<" in charge

@@ -82,8 +82,8 @@ ERRORS: dict[str, ErrorKind] = dict(
         ),
         _failure(
             "quota_exceeded",
-            "A usage quota was exceeded. Wait a while or raise the API key's limit, "
-            "then try again.",
+            "EvoLink's usage limit for this team's API key was reached. Wait a while and "
+            "try again; if it keeps happening, ask a team admin to raise the key's limit.",
         ),
         _failure(
             "service_unavailable",
@@ -107,23 +107,25 @@ ERRORS: dict[str, ErrorKind] = dict(
         (
             "unauthorized",
             ErrorKind(
-                "EvoLink did not accept the API key. Check that it is correct and active.",
+                "EvoLink did not accept this team's API key, so nothing was charged. Ask a "
+                "team admin to check the key.",
                 False,
             ),
         ),
         (
             "insufficient_quota",
             ErrorKind(
-                "The EvoLink account does not have enough credits for this request, or the "
-                "API key is disabled or expired. Top up or check the key, then try again.",
+                "The team's EvoLink account does not have enough credits for this request, "
+                "or its API key is disabled or expired, so nothing was charged. Ask a team "
+                "admin to top up or check the key, then try again.",
                 False,
             ),
         ),
         (
             "forbidden",
             ErrorKind(
-                "This API key is not allowed to use this model. Enable the model for the "
-                "key in EvoLink's console or use another key.",
+                "This team's API key may not use this model, so nothing was charged. Try "
+                "another model, or ask a team admin to enable this one for the key.",
                 False,
             ),
         ),
@@ -189,9 +191,10 @@ ERRORS: dict[str, ErrorKind] = dict(
         (
             "submission_uncertain",
             ErrorKind(
-                "EvoLink may have received this request and created (and charged for) a "
-                "task, but no usable answer came back. It was not sent again, to avoid "
-                "paying twice: check EvoLink's task list before submitting it again.",
+                "EvoLink may have received this request and started (and charged for) it, "
+                "but its answer never reached us, so we did not send it again. Press "
+                "“Submit again” if you still need the image (it may then be charged "
+                "twice); a team admin can check EvoLink's task list to see whether it ran.",
                 False,
             ),
         ),

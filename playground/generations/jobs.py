@@ -233,9 +233,10 @@ def _mark_uncertain(pk: int) -> bool:
 
 def _uncertain_message() -> str:
     return _(
-        "EvoLink may have received this request, but we never got its answer. It may still "
-        "run and be billed, so we did not send it again. Submit it again only if you accept "
-        "paying twice."
+        "EvoLink may have received this request, but its answer never reached us. It may "
+        "still run and be charged, so we did not send it again. Press “Submit again” if you "
+        "still need the image (it may then be charged twice); a team admin can check "
+        "EvoLink's task list to see whether it ran."
     )
 
 

@@ -27,6 +27,20 @@ from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.teams.models import Membership
 
 
+def estimate_of(form: GenerationForm) -> pricing.Estimate:
+    """What a valid form's job is estimated to cost (what the budget check counts)."""
+    payload = form.payload()
+    return pricing.estimate(
+        form.spec,
+        quality=payload["quality"],
+        size=payload["size"],
+        resolution=payload.get("resolution"),
+        n=payload["n"],
+        reference_images=len(form.references),
+        prompt=payload["prompt"],
+    )
+
+
 def create_generation(membership: Membership, form: GenerationForm) -> Generation:
     """Store the job and wake a worker once the row is committed.
 
@@ -41,15 +55,7 @@ def create_generation(membership: Membership, form: GenerationForm) -> Generatio
         return existing
     payload = form.payload()
     spec = form.spec
-    estimate = pricing.estimate(
-        spec,
-        quality=payload["quality"],
-        size=payload["size"],
-        resolution=payload.get("resolution"),
-        n=payload["n"],
-        reference_images=len(form.references),
-        prompt=payload["prompt"],
-    )
+    estimate = estimate_of(form)
     parent, relation = _lineage(membership, form)
     try:
         with transaction.atomic():

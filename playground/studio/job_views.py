@@ -22,7 +22,7 @@ from playground import catalogue
 from playground.billing import budgets, spend
 from playground.generations import jobs, references
 from playground.generations.models import Generation, ResultImage
-from playground.studio.generate import create_generation, rerun_form
+from playground.studio.generate import create_generation, estimate_of, rerun_form
 from playground.studio.views import STUDIO, chip
 from playground.teams import access
 from playground.teams.models import Membership
@@ -82,10 +82,13 @@ def generation_check_again(request: HttpRequest, public_id: uuid.UUID) -> HttpRe
     return redirect("generation_detail", public_id=generation.public_id)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """A person sends a job again ("Re-run", or "Submit again" after an uncertain
-    submission): a new job in their name, in the job's team; the old row stays."""
+    submission): a new job in their name, in the job's team; the old row stays.
+
+    GET asks first, with the estimate (every submission costs money); POST sends it
+    and returns to the studio, where the new job runs in the history."""
     original, membership = _job(request, public_id)
     access.require_generate(membership)
     attached = []
@@ -99,13 +102,23 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
             request, _("This job's settings are no longer valid; adjust them in the studio.")
         )
         return redirect("generation_detail", public_id=original.public_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "studio/generation_rerun.html",
+            {"generation": original, "team": original.team, "estimate": estimate_of(form)},
+        )
     try:
         generation = create_generation(membership, form)
     except budgets.OverBudget as refusal:
         messages.error(request, str(refusal))
         return redirect("generation_detail", public_id=original.public_id)
-    messages.success(request, _("Submitted again as job #%(id)s.") % {"id": generation.pk})
-    return redirect("generation_detail", public_id=generation.public_id)
+    messages.success(
+        request,
+        _("Job #%(old)s was sent again as job #%(id)s: it runs in the history below.")
+        % {"old": original.pk, "id": generation.pk},
+    )
+    return redirect("studio", team=original.team.slug)
 
 
 @require_http_methods(["GET", "POST"])
