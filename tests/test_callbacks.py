@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from playground.evolink import client as evolink
 from playground.evolink.simulator import Simulator
-from playground.generations import callbacks, jobs
+from playground.generations import callbacks, jobs, poller
 from playground.generations.models import Generation, State
 from tests.factories import make_generation
 from tests.queue import queued_tasks, wait_for
@@ -22,8 +23,7 @@ def running_job(owner, **extra) -> Generation:  # type: ignore[no-untyped-def]
         owner,
         state=State.RUNNING,
         upstream_task_id="task-unified-1-x",
-        next_poll_at=timezone.now() + timedelta(minutes=5),
-        **extra,
+        **{"next_poll_at": timezone.now() + timedelta(minutes=5), **extra},
     )
 
 
@@ -91,3 +91,20 @@ def test_the_simulator_calls_back_and_the_job_is_polled_at_once(
     assert job.request_payload["callback_url"] == callbacks.url_for(job.public_id)
     wait_for(lambda: Generation.objects.get(pk=job.pk).next_poll_at <= timezone.now(), timeout=10)
     assert fast_jobs.callbacks and fast_jobs.callbacks[-1]["status"] == 204
+
+
+def test_a_callback_during_a_read_is_not_overwritten_by_that_read(alice) -> None:  # type: ignore[no-untyped-def]
+    job = running_job(alice, next_poll_at=timezone.now() - timedelta(seconds=1))
+    due_at = job.next_poll_at  # due: picked by the poller
+    still_running = evolink.Task(id=job.upstream_task_id, status="processing", progress=50)
+    # The poller picked the row and its read is on its way when the callback lands.
+    assert jobs.poll_soon(job.pk)
+    hinted = Generation.objects.get(pk=job.pk).next_poll_at
+    poller.apply_poll(job.pk, job.polls, None, still_running, due_at)
+    job.refresh_from_db()
+    assert job.next_poll_at == hinted <= timezone.now()  # read again at the next pass
+    assert job.progress == 50 and job.polls == 1
+    # Without a callback, the read schedules the next one at the cadence.
+    poller.apply_poll(job.pk, job.polls, None, still_running, job.next_poll_at)
+    job.refresh_from_db()
+    assert job.next_poll_at > timezone.now()

@@ -33,6 +33,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, connections
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -271,9 +272,9 @@ def poll_due(
     due = list(
         Generation.objects.filter(state=State.RUNNING, next_poll_at__lte=now)
         .order_by("next_poll_at")
-        .values_list("pk", "upstream_task_id", "polls", "poll_deadline", "api_key_id")[
-            :ROWS_PER_PASS
-        ]
+        .values_list(
+            "pk", "upstream_task_id", "polls", "poll_deadline", "api_key_id", "next_poll_at"
+        )[:ROWS_PER_PASS]
     )
     if not due:
         return 0
@@ -293,18 +294,30 @@ def poll_due(
     work = [(clients.for_key(row[4]), row[1]) for row in due]
     answers = list(pool.map(read, work)) if pool else [read(w) for w in work]
     # Rows are updated from this one thread: SQLite allows one writer at a time.
-    for (pk, _task_id, polls, deadline, _key), answer in zip(due, answers, strict=True):
-        if apply_poll(pk, polls, deadline, answer):
+    for (pk, _task_id, polls, deadline, _key, due_at), answer in zip(due, answers, strict=True):
+        if apply_poll(pk, polls, deadline, answer, due_at):
             archive_with(pk)
     return len(due)
 
 
 def apply_poll(
-    pk: int, polls: int, deadline: Any, answer: evolink.Task | evolink.EvoLinkError
+    pk: int,
+    polls: int,
+    deadline: Any,
+    answer: evolink.Task | evolink.EvoLinkError,
+    due_at: Any = None,
 ) -> bool:
-    """Record one read of a job. True if the job is now ARCHIVING (archive it)."""
+    """Record one read of a job. True if the job is now ARCHIVING (archive it).
+
+    `due_at`: the row's `next_poll_at` when it was picked. A callback that arrived
+    while the read was on its way moved it later ("read it now"): that hint is kept,
+    not overwritten by this older read's schedule."""
     now = timezone.now()
-    next_poll = now + timedelta(seconds=jobs.poll_interval(polls + 1))
+    next_poll: Any = now + timedelta(seconds=jobs.poll_interval(polls + 1))
+    if due_at is not None:
+        next_poll = Case(
+            When(next_poll_at__gt=due_at, then=F("next_poll_at")), default=Value(next_poll)
+        )
     if isinstance(answer, evolink.EvoLinkError):
         if answer.retryable or answer.status is None:
             Generation.objects.transition(
