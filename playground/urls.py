@@ -17,6 +17,7 @@ from playground.teams import views as team_views
 team_patterns = [
     path("", views.studio, name="studio"),
     path("history/", views.history, name="history"),
+    path("history/layout/", views.history_layout, name="history_layout"),
     path("references/", views.reference_upload, name="reference_upload"),
     path("members/", team_views.team_page, name="team"),
     path("usage/", billing_views.usage, name="usage"),
@@ -42,6 +43,8 @@ job_patterns = [
     path("check-again/", job_views.generation_check_again, name="generation_check_again"),
     path("resubmit/", job_views.generation_resubmit, name="generation_resubmit"),
     path("delete/", job_views.generation_delete, name="generation_delete"),
+    path("cancel/", job_views.generation_cancel, name="generation_cancel"),
+    path("images.zip", job_views.generation_download_all, name="generation_download_all"),
     path("visibility/", job_views.generation_visibility, name="generation_visibility"),
     path("images/<int:index>", job_views.result_image, name="result_image"),
     path("images/<int:index>/thumbnail", job_views.result_thumbnail, name="result_thumbnail"),

@@ -46,3 +46,14 @@ def fake_result(generation: Generation, index: int = 0) -> ResultImage:
         height=1,
         bytes=1,
     )
+
+
+def png_bytes(width: int = 8, height: int = 8, colour: str = "teal") -> bytes:
+    """A small real PNG (for results and references)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, "PNG")
+    return buffer.getvalue()

@@ -232,6 +232,25 @@ CASES: dict[str, list[Case]] = {
             expect(302, ("creator",), teammate=404, viewer=404, admin=404),
         ),
     ],
+    # A finished job is refused with a message: the access check comes first.
+    "generation_cancel": [Case("post", job_url("cancel/"), expect(302, ("creator", "admin")))],
+    "generation_download_all": [
+        Case("get", job_url("images.zip"), expect(200)),
+        Case(
+            "get",
+            job_url("images.zip", "private_job"),
+            expect(200, ("creator",), teammate=404, viewer=404, admin=404),
+        ),
+    ],
+    # Anyone in the team, viewers too, chooses how their own history looks.
+    "history_layout": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/history/layout/",
+            expect(302, ALL_IN_A),
+            data=lambda w, p: {"layout": "grid"},
+        )
+    ],
     "generation_visibility": [
         Case(
             "post",

@@ -88,7 +88,7 @@ def test_generate_with_every_model_watch_it_finish_and_download(
     expect(page.locator(".results img")).to_have_count(2)
     expect(page.locator(".prompt")).to_have_text("a lighthouse in a storm")
     with page.expect_download() as info:
-        page.get_by_role("link", name="Download").first.click()
+        page.get_by_role("link", name="Download", exact=True).first.click()
     path = tmp_path / info.value.suggested_filename
     info.value.save_as(path)
     assert path.suffix == ".png"

@@ -101,8 +101,8 @@ def test_colleagues_share_build_on_and_trace_each_others_work(
     mine.get_by_role("link", name=re.compile(r"#\d+ · GPT Image 2")).click()
     expect(bob.get_by_test_id("byline")).to_contain_text("Made by bob")
     lineage = bob.get_by_test_id("lineage")
-    expect(lineage).to_contain_text(f"Edited from #{first.pk} by alice")
-    lineage.get_by_role("link", name=f"#{first.pk}").click()
+    expect(lineage).to_contain_text(f"Edited from #{first.number} by alice")
+    lineage.get_by_role("link", name=f"#{first.number}").click()
     expect(bob.get_by_test_id("byline")).to_contain_text("Made by alice")
 
     # vera, a viewer, sees both jobs and cannot generate.

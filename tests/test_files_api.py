@@ -229,7 +229,7 @@ def test_a_bad_key_is_refused_and_not_retried(simulator):
 
     error = caught.value
     assert (error.status, error.code) == (401, "unauthorized")
-    assert error.message.startswith(REFUSED + "EvoLink did not accept the API key.")
+    assert error.message.startswith(REFUSED + "EvoLink did not accept this team's API key")
     assert not error.retryable
     assert sleeps == []
     assert simulator.request_count(UPLOAD) == 1

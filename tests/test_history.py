@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from playground.generations.models import Generation, State
+from playground.teams.models import Profile
 from tests.factories import fake_result, make_generation
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +175,30 @@ def test_a_card_shows_its_cost_when_and_a_short_result(alice_client: Client, ali
     assert "<time datetime=" in card and f'title="{job.created_at:%Y-%m-%d %H:%M}' in card
     # The thumbnail keeps the result's shape: its own width and height.
     assert 'width="1" height="1"' in card
+
+
+def test_the_grid_layout_is_remembered_for_the_person(alice: User, bob: User) -> None:
+    make(alice, 3)
+    first = Client()
+    first.force_login(alice)
+    assert 'class="history layout-list"' in first.get("/t/a/history/").content.decode()
+    # From the history with a filter: the fragment comes back in the grid, filter kept.
+    response = first.post(
+        "/t/a/history/layout/?model_filter=gpt-image-2", {"layout": "grid"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and 'class="history layout-grid"' in html
+    assert 'name="layout" value="grid" aria-pressed="true"' in html
+    assert "model_filter=gpt-image-2" in live_url(html)
+    assert Profile.objects.get(user=alice).history_layout == "grid"
+    # Another device (a new session) opens the grid too; a colleague keeps their list.
+    other_device = Client()
+    other_device.force_login(alice)
+    assert "layout-grid" in other_device.get("/t/a/").content.decode()
+    colleague = Client()
+    colleague.force_login(bob)
+    assert 'class="history layout-list"' in colleague.get("/t/a/history/").content.decode()
+    # Without JavaScript: back to the studio. Nonsense changes nothing.
+    assert first.post("/t/a/history/layout/", {"layout": "list"})["Location"] == "/t/a/"
+    first.post("/t/a/history/layout/", {"layout": "mosaic"})
+    assert Profile.objects.get(user=alice).history_layout == "list"

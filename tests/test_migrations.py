@@ -173,3 +173,40 @@ def test_the_schema_is_back_at_the_latest_migrations_afterwards() -> None:
         )
     }
     assert {"team_id", "private", "parent_id", "parent_relation"} <= columns
+
+
+BEFORE_NUMBERS = [("playground", "0011_reference_reencoded")]
+
+
+@pytest.fixture
+def before_numbers(transactional_db: None) -> Iterator[Any]:
+    migrate(BEFORE_NUMBERS)
+    try:
+        yield state_at(BEFORE_NUMBERS)
+    finally:
+        migrate(latest())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_jobs_are_numbered_per_team_in_the_order_they_were_made(
+    before_numbers: Any,
+) -> None:
+    User = before_numbers.get_model("auth", "User")
+    OldTeam = before_numbers.get_model("teams", "Team")
+    OldJob = before_numbers.get_model("playground", "Generation")
+    owner = User.objects.create(username="old-timer")
+    north, south = (OldTeam.objects.create(name=n, slug=n) for n in ("north", "south"))
+    made = [
+        OldJob.objects.create(team=team, owner=owner, model="gpt-image-2", prompt=f"{i}")
+        for i, team in enumerate([north, south, north, north, south])
+    ]
+
+    migrate(latest())
+
+    numbers = dict(Generation.objects.values_list("pk", "number"))
+    assert [numbers[job.pk] for job in made] == [1, 1, 2, 3, 2]
+    # New jobs go on from there, in their own team.
+    new = Generation.objects.create(
+        team_id=south.pk, owner_id=owner.pk, model="gpt-image-2", prompt="new"
+    )
+    assert new.number == 3

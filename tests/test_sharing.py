@@ -310,3 +310,29 @@ def test_a_jobs_page_shows_its_images_first(alice: User, alice_client: Client) -
     running = make_generation(alice, state=State.RUNNING)
     html = alice_client.get(f"/generations/{running.public_id}/").content.decode()
     assert "The images appear here as soon as EvoLink has made them." in html
+
+
+def test_job_numbers_are_counted_per_team(
+    alice_client: Client, alice: User, charlie: User, charlie_client: Client
+) -> None:
+    """A colleague's first job in a new team is #1, not the database's 38th row."""
+    for i in range(3):
+        make_generation(alice, prompt=f"team a job {i}")
+    body = {
+        "model": "gpt-image-2",
+        "prompt": "charlie's first",
+        "size": "auto",
+        "quality": "low",
+        "n": "1",
+        "client_token": str(uuid.uuid4()),
+    }
+    response = charlie_client.post("/t/b/", body, follow=True)
+    html = response.content.decode()
+    first = Generation.objects.get(prompt="charlie's first")
+    assert first.number == 1
+    assert "Job #1 is queued." in html
+    assert 'class="item-title">#1 · GPT Image 2<' in html
+    detail = charlie_client.get(f"/generations/{first.public_id}/").content.decode()
+    assert "Job #1 · GPT Image 2" in detail
+    # Team A went on counting on its own.
+    assert make_generation(alice, prompt="team a job 3").number == 4

@@ -57,7 +57,7 @@ def charge_of(job: Generation) -> Charge:
     """What `job` counts for, and how sure that figure is."""
     if job.credits_charged is not None:
         return Charge(job.credits_charged, "charged")
-    if job.state == State.FAILED:
+    if job.state in (State.FAILED, State.CANCELLED):
         return Charge(ZERO, "not_charged")
     if job.state == State.UNCERTAIN:
         return Charge(job.estimated_credits, "uncertain")
@@ -70,7 +70,7 @@ def counted() -> Any:
     """`charge_of(job).credits` as an SQL expression, for sums over many jobs."""
     return Case(
         When(credits_charged__isnull=False, then=F("credits_charged")),
-        When(state=State.FAILED, then=Value(ZERO)),
+        When(state__in=(State.FAILED, State.CANCELLED), then=Value(ZERO)),
         When(state=State.UNCERTAIN, then=F("estimated_credits")),
         default=Coalesce(F("credits_reserved"), F("estimated_credits")),
         output_field=MONEY,

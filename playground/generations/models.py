@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -36,10 +36,12 @@ class State(models.TextChoices):
     UNCERTAIN = "uncertain", _("Submission uncertain")
     # We stopped polling after the local deadline; the task may still finish upstream.
     TIMED_OUT = "timed_out", _("Stopped waiting")
+    # Cancelled by a person while still queued: never sent, never charged.
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 IN_FLIGHT_STATES = (State.QUEUED, State.SUBMITTING, State.RUNNING, State.ARCHIVING)
-FINAL_STATES = (State.COMPLETED, State.FAILED, State.UNCERTAIN, State.TIMED_OUT)
+FINAL_STATES = (State.COMPLETED, State.FAILED, State.UNCERTAIN, State.TIMED_OUT, State.CANCELLED)
 
 
 class Derivation(models.TextChoices):
@@ -113,6 +115,10 @@ class Generation(models.Model):
     # The team the job belongs to, and who made it: jobs stay with the team when
     # their maker leaves it.
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="generations")
+    # The number people see ("#12"): counted per team, so a colleague's first job is not
+    # "#38". Given by `Generation.save()` to a new row; rows inserted in bulk (tests,
+    # benchmarks) have none and show none.
+    number = models.PositiveIntegerField(null=True, blank=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
     )
@@ -185,7 +191,8 @@ class Generation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "client_token"], name="unique_client_token_per_owner"
-            )
+            ),
+            models.UniqueConstraint(fields=["team", "number"], name="unique_job_number_per_team"),
         ]
         # The history is a keyset walk over (team, id), or (owner, id) for "Mine".
         indexes = [
@@ -194,7 +201,16 @@ class Generation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.model} #{self.pk} ({self.state})"
+        return f"{self.model} #{self.number or '-'} of team {self.team_id} ({self.state})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and self.number is None and self.team_id:
+            # The studio creates jobs with the team row locked (billing/budgets.py), so
+            # two presses cannot take the same number; the unique constraint stands
+            # behind it everywhere else.
+            last = Generation.objects.filter(team_id=self.team_id).aggregate(n=Max("number"))
+            self.number = (last["n"] or 0) + 1
+        super().save(*args, **kwargs)
 
     @property
     def spec(self) -> catalogue.ModelSpec:
@@ -226,6 +242,20 @@ class Generation(models.Model):
             if deleted:
                 transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
         return bool(deleted)
+
+    def cancel(self, by: Any) -> bool:
+        """Cancel the job if it is still QUEUED: nothing has been sent, so nothing is
+        charged. A compare-and-set: once a worker has claimed it, it is too late."""
+        message = _("Cancelled by %(name)s before it was sent to EvoLink: not charged.") % {
+            "name": by.get_username()
+        }
+        return Generation.objects.end(
+            self.pk,
+            State.QUEUED,
+            State.CANCELLED,
+            "cancelled",
+            str(message),
+        )
 
     def lineage(self, user: Any, depth: int = 10) -> list[dict[str, Any]]:
         """The chain this job came from, nearest first, as far as `depth` links.

@@ -151,7 +151,12 @@ def references_from_post(
     for reference in stored:
         reference.source_id = None
         attached.append(reference)
-    return attached, errors
+    # The same image twice is one reference (files are stored once per content): the
+    # first place it was given keeps its order.
+    unique: dict[int, ReferenceImage] = {}
+    for reference in attached:
+        unique.setdefault(reference.pk, reference)
+    return list(unique.values()), errors
 
 
 def settings_of(generation: Generation, relation: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue
 from playground.generations.models import IN_FLIGHT_STATES, Generation, State
-from playground.teams.models import Membership
+from playground.teams.models import Membership, Profile
 
 PAGE_SIZE = 20
 IN_FLIGHT = "in_flight"
@@ -30,6 +30,7 @@ STATUS_CHOICES = [
     (State.FAILED.value, State.FAILED.label),
     (State.UNCERTAIN.value, State.UNCERTAIN.label),
     (State.TIMED_OUT.value, State.TIMED_OUT.label),
+    (State.CANCELLED.value, State.CANCELLED.label),
 ]
 
 
@@ -154,9 +155,13 @@ def history_context(
     page = page[:PAGE_SIZE]
     params = chosen.params()
     studio_url = reverse("studio", kwargs={"team": team.slug})
+    fragment_url = reverse("history", kwargs={"team": team.slug})
+    older = {**params, "before": page[-1].pk} if has_more else None
     poll_params = {**params, "before": before} if before.isdigit() else params
     return {
         "history": page,
+        "history_layout": layout_of(request),
+        "history_query": urlencode(poll_params),
         "history_filter": chosen,
         "history_params": params,
         "history_counts": summary,
@@ -167,14 +172,42 @@ def history_context(
         "history_live_url": f"{reverse('history', kwargs={'team': team.slug})}?"
         f"{urlencode({**poll_params, 'since': stamp(summary)})}",
         "history_page_url": f"{studio_url}?{urlencode(params)}" if params else studio_url,
-        "older_url": (
-            f"{studio_url}?{urlencode({**params, 'before': page[-1].pk})}" if has_more else ""
-        ),
-        "newest_url": f"{studio_url}?{urlencode(params)}" if before.isdigit() else "",
+        # Paging swaps the history only (the form and its references stay); the page
+        # address follows, and is the link without JavaScript.
+        "older_url": f"{studio_url}?{urlencode(older)}" if older else "",
+        "older_fragment_url": f"{fragment_url}?{urlencode(older)}" if older else "",
+        "newest_url": _with_query(studio_url, params) if before.isdigit() else "",
+        "newest_fragment_url": _with_query(fragment_url, params) if before.isdigit() else "",
         "members": list(team.memberships.select_related("user").order_by("user__username")),
         "models": list(catalogue.MODELS.values()),
         "status_choices": STATUS_CHOICES,
     }
+
+
+LAYOUTS = ("list", "grid")
+LAYOUT_SESSION_KEY = "history_layout"
+
+
+def layout_of(request: Any) -> str:
+    """The person's history layout: kept in their profile (it follows them to any
+    device), read through the session so the fragment costs no extra query."""
+    layout = request.session.get(LAYOUT_SESSION_KEY)
+    if layout not in LAYOUTS:
+        profile = Profile.objects.filter(user_id=request.user.pk).first()
+        layout = profile.history_layout if profile else "list"
+        request.session[LAYOUT_SESSION_KEY] = layout
+    return layout
+
+
+def set_layout(request: Any, layout: str) -> None:
+    if layout not in LAYOUTS:
+        return
+    Profile.objects.update_or_create(user_id=request.user.pk, defaults={"history_layout": layout})
+    request.session[LAYOUT_SESSION_KEY] = layout
+
+
+def _with_query(url: str, params: dict[str, Any]) -> str:
+    return f"{url}?{urlencode(params)}" if params else url
 
 
 def stamp(summary: dict[str, Any]) -> str:

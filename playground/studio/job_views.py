@@ -9,7 +9,10 @@ what they create is made in the acting person's name, never changing the origina
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
+import zipfile
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -73,6 +76,31 @@ def _may_delete(membership: Membership, generation: Generation) -> bool:
 
 
 @require_POST
+def generation_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Its maker (or a team admin) cancels a job that is still waiting to be sent.
+
+    From the history (htmx) the answer is an empty 204 that refreshes the history,
+    where the card now says "Cancelled"; without JavaScript, the job's page."""
+    generation, membership = _job(request, public_id)
+    if not _may_delete(membership, generation):
+        raise PermissionDenied
+    cancelled = generation.cancel(by=request.user)
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = "history-changed"
+        return response
+    if cancelled:
+        messages.success(request, _("Job #%(id)s was cancelled.") % {"id": generation.number})
+    else:
+        messages.error(
+            request,
+            _("Job #%(id)s was already on its way to EvoLink: it can no longer be cancelled.")
+            % {"id": generation.number},
+        )
+    return redirect("generation_detail", public_id=generation.public_id)
+
+
+@require_POST
 def generation_check_again(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Resume polling a job we stopped waiting for (the upstream may have finished)."""
     generation, membership = _job(request, public_id)
@@ -116,7 +144,7 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     messages.success(
         request,
         _("Job #%(old)s was sent again as job #%(id)s: it runs in the history below.")
-        % {"old": original.pk, "id": generation.pk},
+        % {"old": original.number, "id": generation.number},
     )
     return redirect("studio", team=original.team.slug)
 
@@ -141,7 +169,7 @@ def generation_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
             {"generation": generation, "team": generation.team},
         )
     if generation.delete_with_files():
-        messages.success(request, _("Job #%(id)s was deleted.") % {"id": generation.pk})
+        messages.success(request, _("Job #%(id)s was deleted.") % {"id": generation.number})
     return redirect("studio", team=generation.team.slug)
 
 
@@ -174,10 +202,43 @@ def result_image(request: HttpRequest, public_id: uuid.UUID, index: int) -> File
     response = FileResponse(
         image.file.open("rb"),
         as_attachment=download,
-        filename=f"{image.generation.model}-{image.generation.pk}-{index + 1}.{image.extension}",
+        filename=f"{_file_stem(image.generation)}-{index + 1}.{image.extension}",
         content_type=f"image/{image.extension.replace('jpg', 'jpeg')}",
     )
     response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+def _file_stem(generation: Generation) -> str:
+    """gpt-image-2-12: the model and the job's number in its team."""
+    return f"{generation.model}-{generation.number or generation.pk}"
+
+
+@require_GET
+def generation_download_all(request: HttpRequest, public_id: uuid.UUID) -> FileResponse:
+    """Every image of a job in one ZIP. The images are stored as they are (PNG, JPEG and
+    WEBP do not compress further), through a temporary file that spills to disk past
+    16 MB, so ten 4K images do not sit in the web process's memory."""
+    generation, _membership = _job(request, public_id)
+    images = list(generation.images.order_by("index"))
+    if not images:
+        raise Http404
+    stem = _file_stem(generation)
+    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
+        for image in images:
+            with (
+                image.file.open("rb") as source,
+                archive.open(
+                    f"{stem}-{image.index + 1}.{image.extension}", "w", force_zip64=True
+                ) as target,
+            ):
+                shutil.copyfileobj(source, target, 1024 * 1024)
+    spool.seek(0)
+    response = FileResponse(
+        spool, as_attachment=True, filename=f"{stem}.zip", content_type="application/zip"
+    )
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -29,7 +29,13 @@ from playground.generations import references
 from playground.generations.models import Derivation, Generation, ReferenceImage
 from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.studio.generate import create_generation, references_from_post, settings_of
-from playground.studio.history import history_context, live_stamp, selected, view_of
+from playground.studio.history import (
+    history_context,
+    live_stamp,
+    selected,
+    set_layout,
+    view_of,
+)
 from playground.studio.live import live_summary
 from playground.teams import access
 from playground.teams.models import Membership
@@ -69,12 +75,13 @@ def studio(request: HttpRequest, team: str) -> HttpResponse:
                 # Keep every setting and reference for the next variation; a new token
                 # makes the next press a new job. The history refreshes on the event.
                 fresh = type(form)(initial=_initial_from(form), references=attached)
-                response = render(
-                    request, f"{STUDIO}#generation-form", _form_context(request, membership, fresh)
-                )
+                context = _form_context(request, membership, fresh)
+                # Said in the form, where the keyboard's focus goes (studio.js).
+                context["queued"] = generation
+                response = render(request, f"{STUDIO}#generation-form", context)
                 response["HX-Trigger"] = "history-changed"
                 return response
-            messages.success(request, _("Job #%(id)s is queued.") % {"id": generation.pk})
+            messages.success(request, _("Job #%(id)s is queued.") % {"id": generation.number})
             query = urlencode({"model": form.spec.id})
             return redirect(f"{reverse('studio', kwargs={'team': team})}?{query}")
         context = _form_context(request, membership, form, upload_errors)
@@ -265,3 +272,15 @@ def history(request: HttpRequest, team: str) -> HttpResponse:
     if from_filters:
         response["HX-Push-Url"] = context["history_page_url"]
     return response
+
+
+@require_POST
+def history_layout(request: HttpRequest, team: str) -> HttpResponse:
+    """List or grid, remembered for the person; the history swaps in place (the form and
+    its references stay), or the studio reloads without JavaScript."""
+    membership = access.membership(request, team)
+    set_layout(request, request.POST.get("layout", ""))
+    if not is_htmx(request):
+        return redirect("studio", team=membership.team.slug)
+    context = history_context(request, membership, view_of(request, membership))
+    return render(request, f"{STUDIO}#history", {"team": membership.team, **context})

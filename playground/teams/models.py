@@ -231,6 +231,10 @@ class Profile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="profile"
     )
     current_team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True)
+    # How the history shows jobs: cards with their details, or a compact grid of images.
+    history_layout = models.CharField(
+        max_length=4, choices=[("list", _("List")), ("grid", _("Grid"))], default="list"
+    )
 
     def __str__(self) -> str:
         return f"{self.user} → {self.current_team}"

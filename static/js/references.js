@@ -19,6 +19,32 @@
     errors().appendChild(li);
   }
 
+  // The same image twice is one reference: the chip already in the list stays.
+  function isDuplicate(chip) {
+    var sha = chip.dataset.sha;
+    var twins = Array.prototype.filter.call(
+      list().querySelectorAll(".reference-chip"),
+      function (other) { return other !== chip && other.dataset.sha === sha; }
+    );
+    if (!twins.length) return false;
+    var zone = document.getElementById("dropzone");
+    var name = chip.querySelector("img").getAttribute("alt") || "";
+    showError(name + " " + zone.dataset.duplicate);
+    twins[0].classList.add("flash");
+    setTimeout(function () { twins[0].classList.remove("flash"); }, 1200);
+    return true;
+  }
+
+  // "Use as reference" adds its chip with htmx: the same check.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "reference-list") return;
+    errors().replaceChildren();
+    var chips = list().querySelectorAll(".reference-chip");
+    var last = chips[chips.length - 1];
+    if (last && isDuplicate(last)) last.remove();
+    changed();
+  });
+
   function upload(files) {
     var f = form(), zone = document.getElementById("dropzone");
     if (!f || !zone || !files.length) return;
@@ -55,7 +81,7 @@
         holder.innerHTML = html;
         var result = holder.querySelector("template[data-upload-result]").content;
         result.querySelectorAll(".reference-chip").forEach(function (chip) {
-          list().appendChild(chip);
+          if (!isDuplicate(chip)) list().appendChild(chip);
         });
         result.querySelectorAll("ul li").forEach(function (li) { errors().appendChild(li); });
       })
@@ -105,6 +131,46 @@
     var button = event.target.closest && event.target.closest("[data-remove-reference]");
     if (!button) return;
     button.closest(".reference-chip").remove();
+    changed();
+  });
+
+  // Reorder: the arrows (keyboard and touch) and drag and drop. The order of the chips
+  // is the order EvoLink gets the images in.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-move-reference]");
+    if (!button) return;
+    var chip = button.closest(".reference-chip");
+    if (button.dataset.moveReference === "-1" && chip.previousElementSibling) {
+      chip.parentNode.insertBefore(chip, chip.previousElementSibling);
+    } else if (button.dataset.moveReference === "1" && chip.nextElementSibling) {
+      chip.parentNode.insertBefore(chip.nextElementSibling, chip);
+    }
+    button.focus();  // keep the keyboard on the chip it is moving
+    changed();
+  });
+
+  var dragged = null;
+  document.addEventListener("dragstart", function (event) {
+    var chip = event.target.closest && event.target.closest("#reference-list .reference-chip");
+    if (!chip) return;
+    dragged = chip;
+    chip.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", chip.dataset.sha);
+  });
+  document.addEventListener("dragover", function (event) {
+    if (!dragged) return;
+    var over = event.target.closest && event.target.closest("#reference-list .reference-chip");
+    if (!over || over === dragged) return;
+    event.preventDefault();
+    var box = over.getBoundingClientRect();
+    var after = event.clientX > box.left + box.width / 2;
+    over.parentNode.insertBefore(dragged, after ? over.nextElementSibling : over);
+  });
+  document.addEventListener("dragend", function () {
+    if (!dragged) return;
+    dragged.classList.remove("dragging");
+    dragged = null;
     changed();
   });
 })();

@@ -1,0 +1,71 @@
+// The studio from the keyboard: Ctrl+Enter (⌘+Enter) generates from anywhere in the
+// form, and after htmx swaps the form (a model switch, Generate, an error) the focus
+// stays in it instead of falling back to the page's body: on the news of the queued
+// job, on the first field in error, or on the model tab just chosen.
+(function () {
+  "use strict";
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    var form = event.target.closest && event.target.closest("#generation-form");
+    if (!form) return;
+    event.preventDefault();
+    form.requestSubmit();
+  });
+
+  function focusIn(form) {
+    var target =
+      form.querySelector("[data-autofocus]") ||
+      form.querySelector(".has-error input, .has-error select, .has-error textarea") ||
+      form.querySelector(".errorlist[role=alert]");
+    if (!target) return;
+    if (!target.matches("a, button, input, select, textarea, [tabindex]")) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus();
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    // Only when the form itself was replaced: a live refresh inside it moves nothing.
+    if (event.detail.target.id !== "generation-form") return;
+    var form = document.getElementById("generation-form");
+    if (form) focusIn(form);
+  });
+})();
+
+// On a phone (narrow screen), the form and the history are two tabs, so neither is an
+// endless scroll away from the other. The tab bar is only
+// shown where CSS says the screen is narrow.
+(function () {
+  "use strict";
+
+  function studio() { return document.getElementById("studio"); }
+
+  function show(pane) {
+    var root = studio();
+    if (!root) return;
+    root.dataset.pane = pane;
+    root.querySelectorAll(".pane-tabs [role=tab]").forEach(function (tab) {
+      tab.setAttribute("aria-selected", String(tab.dataset.pane === pane));
+      tab.tabIndex = tab.dataset.pane === pane ? 0 : -1;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = studio();
+    var tabs = root && root.querySelector(".pane-tabs");
+    if (!tabs) return;
+    tabs.hidden = false;
+    show(new URLSearchParams(location.search).has("before") ? "history" : "form");
+    tabs.addEventListener("click", function (event) {
+      var tab = event.target.closest("[role=tab]");
+      if (tab) show(tab.dataset.pane);
+    });
+    tabs.addEventListener("keydown", function (event) {
+      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+      var next = studio().dataset.pane === "form" ? "history" : "form";
+      show(next);
+      document.getElementById("tab-" + next).focus();
+    });
+  });
+})();
