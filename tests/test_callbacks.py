@@ -108,3 +108,34 @@ def test_a_callback_during_a_read_is_not_overwritten_by_that_read(alice) -> None
     poller.apply_poll(job.pk, job.polls, None, still_running, job.next_poll_at)
     job.refresh_from_db()
     assert job.next_poll_at > timezone.now()
+
+
+def test_a_pass_of_reads_is_written_at_once_and_keeps_a_callbacks_hint(alice) -> None:  # type: ignore[no-untyped-def]
+    past = timezone.now() - timedelta(seconds=1)
+    quiet, hinted, failing = (running_job(alice, next_poll_at=past) for _ in range(3))
+    now = timezone.now()
+    readings = [
+        poller.Reading.of(
+            job.pk, 0, past, evolink.Task(id="t", status="processing", progress=40), now
+        )
+        for job in (quiet, hinted)
+    ]
+    readings.append(
+        poller.Reading.of(failing.pk, 0, past, evolink.EvoLinkError.from_code("timeout"), now)
+    )
+    assert None not in readings
+    assert jobs.poll_soon(hinted.pk)  # the callback lands while the reads are out
+    hint = Generation.objects.get(pk=hinted.pk).next_poll_at
+    poller.record_readings(readings, now)
+
+    quiet.refresh_from_db()
+    assert (quiet.polls, quiet.progress, quiet.upstream_status) == (1, 40, "processing")
+    assert quiet.processing_at == now and quiet.updated_at == now
+    assert quiet.next_poll_at > now  # read again at the cadence
+    assert Generation.objects.get(pk=hinted.pk).next_poll_at == hint <= timezone.now()
+    failing.refresh_from_db()  # a failed read only moves the schedule
+    assert (failing.polls, failing.progress, failing.upstream_status) == (1, 0, "")
+    assert failing.next_poll_at > now
+    # An ending is not a reading: apply_poll takes it (once per job).
+    done = evolink.Task(id="t", status="completed", progress=100, results=("https://x",))
+    assert poller.Reading.of(quiet.pk, 1, past, done, now) is None

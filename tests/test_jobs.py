@@ -449,4 +449,4 @@ def test_re_run_asks_first_with_the_estimate_and_returns_to_the_studio(
     again = Generation.objects.latest("id")
     assert again.pk != original.pk and again.prompt == "a fox, again" and again.n == 2
     studio = alice_client.get("/t/a/").content.decode()
-    assert f"sent again as job #{again.pk}" in studio
+    assert f"sent again as job #{again.number}" in studio
