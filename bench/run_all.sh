@@ -27,7 +27,7 @@ for i in $(seq "$RUNS"); do
       --out "$(out generations postgres-$i)"
   fi
   if wanted scale; then
-    DATABASE_URL=$PG REDIS_URL=$REDIS $PY bench/generations.py --jobs 1000 --clusters 2 \
+    DATABASE_URL=$PG REDIS_URL=$REDIS $PY bench/generations.py --jobs 1000 --clusters 2 --task-seconds 60 120 \
       --out "$(out generations postgres-1000-$i)"
   fi
   if wanted history; then
