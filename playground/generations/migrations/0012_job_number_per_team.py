@@ -1,5 +1,6 @@
 """Job numbers per team: existing jobs are numbered 1, 2, 3… in each team, in the order
-they were made (their id)."""
+they were made (their id). The unique constraint comes in 0014: on PostgreSQL a table
+cannot be altered in the transaction that just updated its rows (pending triggers)."""
 
 from django.conf import settings
 from django.db import migrations, models
@@ -36,8 +37,4 @@ class Migration(migrations.Migration):
             field=models.PositiveIntegerField(blank=True, editable=False, null=True),
         ),
         migrations.RunPython(number_existing_jobs, migrations.RunPython.noop),
-        migrations.AddConstraint(
-            model_name='generation',
-            constraint=models.UniqueConstraint(fields=('team', 'number'), name='unique_job_number_per_team'),
-        ),
     ]
