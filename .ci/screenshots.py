@@ -1,0 +1,207 @@
+"""Redo the README's screenshots from a real run: `.venv/bin/python .ci/screenshots.py`.
+
+Starts `manage.py playground` (web, worker, simulator) on free ports with a fresh
+SQLite database in a temporary directory, then, in Debian's Chromium, the two demo
+logins do what a team does: generate with each model, attach a reference, build on a
+colleague's image. The pages are photographed into static/img/. Every process it
+starts is stopped (SIGTERM, then SIGKILL) whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+from playwright.sync_api import Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "static" / "img"
+PASSWORD = "demo-playground"  # noqa: S105 - the printed demo login of `manage.py playground`
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def poster(colour: str) -> bytes:
+    """A small picture to use as a reference image."""
+    image = Image.new("RGB", (640, 800), colour)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((170, 220, 470, 520), fill="#fff4e6")
+    draw.rectangle((0, 620, 640, 800), fill="#343a40")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def log_in(page: Page, username: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("current-team")).to_be_visible()
+
+
+def generate(page: Page, model: str, prompt: str, **fields: str) -> None:
+    page.locator(f"a.model-tab[data-model='{model}']").click()
+    expect(page.locator("a.model-tab.active")).to_have_attribute("data-model", model)
+    page.locator("#id_prompt").fill(prompt)
+    for name, value in fields.items():
+        page.locator(f"#id_{name}").select_option(value)
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_test_id("queued")).to_be_visible()
+
+
+def all_done(page: Page) -> None:
+    page.wait_for_function(
+        "() => document.querySelectorAll('.history-item').length > 0 && "
+        "![...document.querySelectorAll('.history-item')].some(li => "
+        "['queued','submitting','running','archiving'].includes(li.dataset.state))",
+        timeout=120_000,
+    )
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="playground-shots-"))
+    port, simulator_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PLAYGROUND_VAR_DIR": str(workdir),
+        "MEDIA_ROOT": str(workdir / "media"),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    for name in ("DATABASE_URL", "REDIS_URL", "EVOLINK_API_KEY", "EVOLINK_BASE_URL"):
+        env.pop(name, None)
+    server = subprocess.Popen(  # noqa: S603 - our own manage.py
+        [
+            sys.executable,
+            "manage.py",
+            "playground",
+            "--port",
+            str(port),
+            "--simulator-port",
+            str(simulator_port),
+            "--task-seconds",
+            "3",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit("the playground did not start")
+            time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium"),
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu"],
+            )
+            desk = browser.new_context(base_url=base, viewport={"width": 1360, "height": 900})
+            member = desk.new_page()
+            log_in(member, "demo-member")
+            generate(
+                member,
+                "gpt-image-1.5",
+                "a lighthouse in a storm, oil painting",
+                size="1024x1536",
+                quality="high",
+            )
+            generate(
+                member,
+                "gpt-image-1",
+                "a fox reading a book, children's book illustration",
+                size="1024x1024",
+                quality="medium",
+            )
+            admin_context = browser.new_context(
+                base_url=base, viewport={"width": 1360, "height": 900}
+            )
+            admin = admin_context.new_page()
+            log_in(admin, "demo")
+            admin.locator("#id_reference_files").set_input_files(
+                [{"name": "sketch.png", "mimeType": "image/png", "buffer": poster("#4c6ef5")}]
+            )
+            expect(admin.locator("#reference-list .reference-chip")).to_have_count(1)
+            generate(
+                admin, "gpt-image-2", "the same scene at night, neon signs, rain", quality="low"
+            )
+            admin.locator("#id_n").fill("2")
+            generate(
+                admin,
+                "gpt-image-2",
+                "a tiny robot watering a bonsai, studio photo",
+                quality="medium",
+            )
+            all_done(admin)
+
+            # A colleague builds on the admin's image: "Edit this", then generate.
+            member.goto("/")
+            all_done(member)
+            member.locator(".history-item", has_text="tiny robot").get_by_role(
+                "link", name="Edit this"
+            ).click()
+            generate(member, "gpt-image-2", "the robot, now painting the bonsai in watercolor")
+            all_done(member)
+
+            admin.goto("/")
+            all_done(admin)
+            admin.locator("#id_prompt").fill("a paper boat on a puddle, morning light")
+            admin.screenshot(path=OUT / "studio.png")
+            admin.get_by_role("button", name="Grid").click()
+            admin.wait_for_timeout(400)  # the thumbnails' fade-in; only a picture here
+            admin.screenshot(path=OUT / "studio-grid.png")
+            admin.get_by_role("button", name="List").click()
+
+            member.locator(".history-item", has_text="now painting").locator("a.item-title").click()
+            expect(member.get_by_test_id("lineage")).to_be_visible()
+            member.screenshot(path=OUT / "lineage.png")
+
+            admin.goto("/t/demo/usage/")
+            admin.screenshot(path=OUT / "usage.png")
+
+            phone = browser.new_context(
+                base_url=base,
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+            )
+            small = phone.new_page()
+            log_in(small, "demo-member")
+            small.get_by_role("tab", name="History").click()
+            small.screenshot(path=OUT / "phone-history.png")
+            browser.close()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
