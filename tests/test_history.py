@@ -57,9 +57,9 @@ def test_the_live_check_answers_204_until_something_changes(
         response = alice_client.get(url)
     assert response.status_code == 204 and response.content == b""
     assert len(queries) == 4, [q["sql"][:60] for q in queries]
-    # The stamp alone: the counters are only computed for a page that is rendered.
-    assert "FILTER" not in queries[-1]["sql"] and "CASE" not in queries[-1]["sql"]
-    assert "MAX" in queries[-1]["sql"] and "COUNT" in queries[-1]["sql"]
+    # The team's history clock, read by its key: nothing scans the jobs.
+    assert "playground_historyclock" in queries[-1]["sql"]
+    assert "playground_generation" not in " ".join(q["sql"] for q in queries)
 
     Generation.objects.transition(job.pk, State.RUNNING, progress=40)
     changed = alice_client.get(url)
@@ -202,3 +202,77 @@ def test_the_grid_layout_is_remembered_for_the_person(alice: User, bob: User) ->
     assert first.post("/t/a/history/layout/", {"layout": "list"})["Location"] == "/t/a/"
     first.post("/t/a/history/layout/", {"layout": "mosaic"})
     assert Profile.objects.get(user=alice).history_layout == "list"
+
+
+def test_an_edit_shows_a_strip_of_its_references_on_its_card(
+    alice_client: Client, alice: User, bob: User
+) -> None:
+    from playground.generations import references
+    from playground.generations.models import GenerationReference
+    from tests.factories import png_bytes
+
+    (plain,) = make(alice, 1, prompt="from words only")
+    edit = make_generation(alice, prompt="an edit", size="1024x1536", state=State.COMPLETED)
+    for position, colour in enumerate(["red", "green", "blue", "gold", "navy"]):
+        image = references.store_bytes(png_bytes(40, 40, colour), f"{colour}.png", alice)
+        GenerationReference.objects.create(generation=edit, reference=image, position=position)
+    html = alice_client.get("/t/a/history/").content.decode()
+    card = html.split(f'id="generation-{edit.pk}"', 1)[1].split("</li>", 1)[0]
+    strip = card.split('data-testid="reference-strip"', 1)[1].split("</span> ", 1)[0]
+    assert 'title="An edit of 5 reference images"' in strip
+    thumbs = [part.split('"', 1)[0] for part in strip.split('<img src="')[1:]]
+    assert len(thumbs) == 4  # at most four, the count says the rest
+    # A colleague's browser may show them too (signed for whoever reads the page).
+    bob_client = Client()
+    bob_client.force_login(bob)
+    bob_card = bob_client.get("/t/a/history/").content.decode()
+    bob_thumbs = bob_card.split(f'id="generation-{edit.pk}"', 1)[1].split('<img src="')[1:5]
+    for url in (part.split('"', 1)[0] for part in bob_thumbs):
+        assert bob_client.get(url).status_code == 200
+    assert "1024×1536 · low" in card  # sizes read "1024×1536" everywhere
+    other = html.split(f'id="generation-{plain.pk}"', 1)[1].split("</li>", 1)[0]
+    assert "reference-strip" not in other
+
+
+def test_every_change_a_history_shows_moves_the_team_clock(
+    alice_client: Client, alice: User, charlie: User
+) -> None:
+    """The live check answers 204 only while the team's clock stands still: each way a
+    job changes in front of people must move it (or open histories go stale)."""
+    from django.utils import timezone
+
+    from playground.evolink import client as evolink
+    from playground.generations import jobs, poller
+    from playground.generations.models import HistoryClock
+
+    def check_url() -> str:
+        return live_url(alice_client.get("/t/a/history/").content.decode())
+
+    def changed(action) -> bool:  # type: ignore[no-untyped-def]
+        url = check_url()
+        assert alice_client.get(url).status_code == 204
+        action()
+        return alice_client.get(url).status_code == 200
+
+    team_a = alice.memberships.get().team
+    job = make_generation(alice, prompt="watched")
+    # Another team's activity does not wake team A's tabs.
+    assert not changed(lambda: make_generation(charlie, prompt="elsewhere"))
+    assert changed(lambda: make_generation(alice, prompt="a new job"))
+    assert changed(lambda: jobs.submit(job.pk))  # claimed: "Submitting"
+    Generation.objects.filter(pk=job.pk).update(state=State.RUNNING, next_poll_at=timezone.now())
+    HistoryClock.tick(team_ids=[team_a.pk])
+    running = evolink.Task(id="t", status="processing", progress=30)
+    assert changed(
+        lambda: poller.record_readings(
+            [poller.Reading.of(job.pk, 0, timezone.now(), running, timezone.now())],
+            timezone.now(),
+        )
+    )
+    assert changed(lambda: Generation.objects.transition(job.pk, State.RUNNING, progress=60))
+    assert changed(lambda: Generation.objects.end(job.pk, State.RUNNING, State.FAILED, "x", "y"))
+    finished = Generation.objects.get(pk=job.pk)
+    assert changed(lambda: finished.set_private(True))
+    assert changed(lambda: finished.delete_with_files())
+    queued = make_generation(alice, prompt="to cancel")
+    assert changed(lambda: queued.cancel(by=alice))

@@ -44,7 +44,13 @@ from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
 from playground.generations import callbacks, references
-from playground.generations.models import Generation, ReferenceImage, ResultImage, State
+from playground.generations.models import (
+    Generation,
+    HistoryClock,
+    ReferenceImage,
+    ResultImage,
+    State,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +113,7 @@ def submit(pk: int) -> str:
     )
     if not claimed:
         return "not claimed"
+    HistoryClock.tick(job_pks=[pk])
     generation = Generation.objects.select_related("team").get(pk=pk)
     payers = billing.payers_for(generation.team)
     if not payers:

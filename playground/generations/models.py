@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -87,7 +87,10 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         if isinstance(from_states, str):
             from_states = (from_states,)
         changes.setdefault("updated_at", timezone.now())
-        return self.filter(pk=pk, state__in=from_states).update(**changes) == 1
+        moved = self.filter(pk=pk, state__in=from_states).update(**changes) == 1
+        if moved:
+            HistoryClock.tick(job_pks=[pk])
+        return moved
 
     def end(
         self,
@@ -211,6 +214,7 @@ class Generation(models.Model):
             last = Generation.objects.filter(team_id=self.team_id).aggregate(n=Max("number"))
             self.number = (last["n"] or 0) + 1
         super().save(*args, **kwargs)
+        HistoryClock.tick(team_ids=[self.team_id])
 
     @property
     def spec(self) -> catalogue.ModelSpec:
@@ -219,6 +223,7 @@ class Generation(models.Model):
     def set_private(self, private: bool) -> None:
         """ "Only me" on or off; stamps `updated_at` so open histories refresh."""
         Generation.objects.filter(pk=self.pk).update(private=private, updated_at=timezone.now())
+        HistoryClock.tick(team_ids=[self.team_id])
         self.private = private
 
     def delete_with_files(self) -> bool:
@@ -240,6 +245,7 @@ class Generation(models.Model):
                 pk=self.pk, state__in=FINAL_STATES
             ).delete()
             if deleted:
+                HistoryClock.tick(team_ids=[self.team_id])
                 transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
         return bool(deleted)
 
@@ -290,8 +296,11 @@ class Generation(models.Model):
 
     @property
     def size_label(self) -> str:
+        """How people read the size: "1536×1024" (never "1536x1024"), "2:3 · 2K", "auto"."""
         if self.spec.is_flexible and self.size in self.spec.ratios:
             return f"{self.size} · {self.resolution}"
+        if wxh := catalogue.parse_wxh(self.size):
+            return f"{wxh[0]}×{wxh[1]}"
         return self.size
 
     @property
@@ -338,6 +347,36 @@ class ResultImage(models.Model):
     @property
     def extension(self) -> str:
         return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(self.format, "bin")
+
+
+class HistoryClock(models.Model):
+    """A counter per team, moved by every change a history can show (a job added,
+    changed, hidden or deleted). The live check every open tab sends every 2 s compares
+    it with the one its page was drawn at: one primary-key read, however many jobs the
+    team has (the exact aggregate over the view it replaced scanned them all)."""
+
+    team = models.OneToOneField(
+        "teams.Team", on_delete=models.CASCADE, primary_key=True, related_name="history_clock"
+    )
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.team_id}: {self.version}"
+
+    @classmethod
+    def read(cls, team_id: int) -> int:
+        clock, _created = cls.objects.get_or_create(team_id=team_id)
+        return clock.version
+
+    @classmethod
+    def tick(cls, *, team_ids: Any = None, job_pks: Any = None) -> None:
+        """Move the clocks of these teams, or of the teams of these jobs."""
+        clocks = cls.objects.all()
+        if team_ids is not None:
+            clocks = clocks.filter(team_id__in=team_ids)
+        else:
+            clocks = clocks.filter(team__generations__pk__in=job_pks)
+        clocks.update(version=F("version") + 1)
 
 
 class Lease(models.Model):

@@ -43,7 +43,7 @@ from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
 from playground.generations import jobs
-from playground.generations.models import Generation, Lease, State
+from playground.generations.models import Generation, HistoryClock, Lease, State
 
 log = logging.getLogger(__name__)
 
@@ -395,6 +395,7 @@ def record_readings(readings: list[Reading], now: Any) -> None:
         )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+    HistoryClock.tick(job_pks=[r.pk for r in readings])
 
 
 def apply_poll(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -19,10 +19,18 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue
-from playground.generations.models import IN_FLIGHT_STATES, Generation, State
+from playground.generations import references
+from playground.generations.models import (
+    IN_FLIGHT_STATES,
+    Generation,
+    GenerationReference,
+    HistoryClock,
+    State,
+)
 from playground.teams.models import Membership, Profile
 
 PAGE_SIZE = 20
+REFERENCE_STRIP = 4  # reference thumbnails a card shows at most
 IN_FLIGHT = "in_flight"
 STATUS_CHOICES = [
     (IN_FLIGHT, _("In progress")),
@@ -113,27 +121,25 @@ def selected(request: Any, membership: Membership) -> tuple[HistoryFilter, Any]:
     return chosen, jobs
 
 
-# What the stamp of the live check is made of: any row of the view added, changed (every
-# state change sets updated_at) or removed changes one of them.
-STAMP_TERMS = {"total": Count("id"), "newest": Max("id"), "changed": Max("updated_at")}
-
-
 def view_of(request: Any, membership: Membership) -> tuple[HistoryFilter, Any, dict[str, Any]]:
     """The filters of the URL, the jobs they select, and one aggregate over them
     (the counters and the stamp)."""
     chosen, jobs = selected(request, membership)
+    # The clock first: a change after this read moves it, and the next check redraws.
+    clock = HistoryClock.read(membership.team_id)
     summary = jobs.aggregate(
         running=Count("id", filter=Q(state__in=IN_FLIGHT_STATES)),
         completed=Count("id", filter=Q(state=State.COMPLETED)),
-        **STAMP_TERMS,
+        total=Count("id"),
     )
+    summary["clock"] = clock
     return chosen, jobs, summary
 
 
-def live_stamp(jobs: Any) -> str:
-    """The stamp alone: the live check every open tab sends every 2 s computes only
-    this (the counters cost more and change only when the stamp does)."""
-    return stamp(jobs.aggregate(**STAMP_TERMS))
+def live_stamp(membership: Membership) -> str:
+    """What the live check compares: the team's history clock (one primary-key read).
+    Any change a history can show moves it (generations/models.py, HistoryClock)."""
+    return stamp({"clock": HistoryClock.read(membership.team_id)})
 
 
 def history_context(
@@ -149,10 +155,22 @@ def history_context(
     page = list(
         page_jobs.order_by("-id")
         .select_related("owner")
-        .prefetch_related("images")[: PAGE_SIZE + 1]
+        .prefetch_related(
+            "images",
+            Prefetch("references", GenerationReference.objects.select_related("reference")),
+        )[: PAGE_SIZE + 1]
     )
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
+    for job in page:
+        # An edit shows a small strip of what it was made from.
+        job.reference_strip = [
+            reverse(
+                "reference_thumbnail",
+                kwargs={"token": references.form_token(link.reference, request.user, team)},
+            )
+            for link in job.references.all()[:REFERENCE_STRIP]
+        ]
     params = chosen.params()
     studio_url = reverse("studio", kwargs={"team": team.slug})
     fragment_url = reverse("history", kwargs={"team": team.slug})
@@ -211,5 +229,4 @@ def _with_query(url: str, params: dict[str, Any]) -> str:
 
 
 def stamp(summary: dict[str, Any]) -> str:
-    changed = summary["changed"].timestamp() if summary["changed"] else 0
-    return f"{summary['total']}-{summary['newest'] or 0}-{changed:.6f}"
+    return f"c{summary['clock']}"

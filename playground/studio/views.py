@@ -32,7 +32,6 @@ from playground.studio.generate import create_generation, references_from_post, 
 from playground.studio.history import (
     history_context,
     live_stamp,
-    selected,
     set_layout,
     view_of,
 )
@@ -259,7 +258,7 @@ def history(request: HttpRequest, team: str) -> HttpResponse:
     """
     membership = access.membership(request, team)
     since = request.GET.get("since")
-    if since and since == live_stamp(selected(request, membership)[1]):
+    if since and since == live_stamp(membership):
         return HttpResponse(status=204)
     context = history_context(request, membership, view_of(request, membership))
     from_filters = request.headers.get("HX-Trigger") == "history-filters"
