@@ -118,3 +118,21 @@ def test_a_late_live_answer_never_overwrites_a_newer_form(page: Page, live_serve
     page.wait_for_function("() => window.__dropped === 2")
     expect(page.locator("#prompt-count")).to_contain_text(re.compile(r"\d+ / 2,000 tokens"))
     expect(page.locator("#size-preview")).not_to_contain_text("Auto")
+
+
+def test_an_error_goes_as_soon_as_its_cause_is_fixed(page: Page, live_server) -> None:
+    log_in(page, live_server.url)
+    page.get_by_role("link", name="GPT Image 1", exact=True).click()
+    wait_for_htmx(page)
+    # Far past gpt-image-1's 2,000 tokens; the form says so next to the prompt.
+    page.get_by_label("Prompt").fill("lighthouse " * 2500)
+    page.get_by_role("button", name="Generate").click()
+    wait_for_htmx(page)
+    error = page.locator("#field-prompt .errorlist")
+    expect(error).to_be_visible()
+    expect(page.locator("#field-prompt")).to_have_class(re.compile(r"has-error"))
+    # Shortened: the message goes with the next live refresh, not the next Generate.
+    page.get_by_label("Prompt").fill("a lighthouse at dawn")
+    expect(page.locator("#prompt-count")).to_have_attribute("data-prompt-ok", "true")
+    expect(error).to_have_count(0)
+    expect(page.locator("#field-prompt")).not_to_have_class(re.compile(r"has-error"))

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -125,18 +126,16 @@ class GenerationForm(forms.Form):
         # the form forgot.
         excess = len(self.references) - catalogue.MAX_REFERENCE_IMAGES
         if excess > 0:
-            self.add_error(
-                None,
-                _(
-                    "%(count)d reference images are attached; at most %(max)d are allowed. "
-                    "Remove %(excess)d."
-                )
-                % {
-                    "count": len(self.references),
-                    "max": catalogue.MAX_REFERENCE_IMAGES,
-                    "excess": excess,
-                },
-            )
+            message = _(
+                "%(count)d reference images are attached; at most %(max)d are allowed. "
+                "Remove %(excess)d."
+            ) % {
+                "count": len(self.references),
+                "max": catalogue.MAX_REFERENCE_IMAGES,
+                "excess": excess,
+            }
+            # The code lets the page clear the message once enough are removed.
+            self.add_error(None, ValidationError(message, code="too_many_references"))
             return cleaned
         payload = self.payload()
         if self.references:

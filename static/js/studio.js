@@ -69,3 +69,40 @@
     });
   });
 })();
+
+// An error goes as soon as its cause is fixed, not at the next press of Generate: the
+// prompt's once the live counter says it fits, "17 reference images" once enough of
+// them were removed.
+(function () {
+  "use strict";
+
+  function clear(selector) {
+    document.querySelectorAll(selector).forEach(function (el) {
+      var field = el.closest(".has-error");
+      if (field) field.classList.remove("has-error");
+      var alert = el.closest("[role=alert]");
+      el.remove();
+      if (alert && !alert.querySelector("li, p")) alert.remove();
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var counter = document.getElementById("prompt-count");
+    if (counter && counter.dataset.promptOk === "true") {
+      clear("#field-prompt .errorlist");
+    }
+  });
+
+  // The event is sent on the body (references.js); this script runs deferred, so the
+  // body exists.
+  document.body.addEventListener("references-changed", check);
+  function check() {
+    var zone = document.getElementById("dropzone");
+    var list = document.getElementById("reference-list");
+    if (!zone || !list) return;
+    var max = parseInt(zone.dataset.max, 10);
+    if (list.querySelectorAll(".reference-chip:not(.uploading)").length <= max) {
+      clear("[data-clears-when=references-ok]");
+    }
+  }
+})();
