@@ -54,14 +54,25 @@ def log_in(page: Page, username: str) -> None:
     expect(page.get_by_test_id("current-team")).to_be_visible()
 
 
+def settled(page: Page) -> None:
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 def generate(page: Page, model: str, prompt: str, **fields: str) -> None:
     page.locator(f"a.model-tab[data-model='{model}']").click()
     expect(page.locator("a.model-tab.active")).to_have_attribute("data-model", model)
+    settled(page)  # the form was swapped: fill the new one, not the old
     page.locator("#id_prompt").fill(prompt)
     for name, value in fields.items():
         page.locator(f"#id_{name}").select_option(value)
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_test_id("queued")).to_be_visible()
+    try:
+        expect(page.get_by_test_id("queued")).to_be_visible()
+    except AssertionError:
+        errors = page.locator("#generation-form [role=alert]").all_inner_texts()
+        raise SystemExit(f"{model} {prompt!r} was not queued: {errors}") from None
 
 
 def all_done(page: Page) -> None:
@@ -123,7 +134,7 @@ def main() -> None:
                 member,
                 "gpt-image-1.5",
                 "a lighthouse in a storm, oil painting",
-                size="1024x1536",
+                size="2:3",
                 quality="high",
             )
             generate(
@@ -166,6 +177,7 @@ def main() -> None:
             admin.goto("/")
             all_done(admin)
             admin.locator("#id_prompt").fill("a paper boat on a puddle, morning light")
+            expect(admin.locator("#prompt-count")).to_contain_text("39 / ")  # the live count
             admin.screenshot(path=OUT / "studio.png")
             admin.get_by_role("button", name="Grid").click()
             admin.wait_for_timeout(400)  # the thumbnails' fade-in; only a picture here
