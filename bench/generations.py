@@ -57,10 +57,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+# Shared with the history benchmark: percentiles, the commit measured, a scratch database.
+from bench.history import commit, percentile, reset_postgres  # noqa: E402
 
 
 def summary(values: list[float]) -> dict[str, float] | None:
@@ -72,20 +70,6 @@ def summary(values: list[float]) -> dict[str, float] | None:
         "p95": round(percentile(values, 0.95), 3),
         "max": round(max(values), 3),
     }
-
-
-def commit() -> str:
-    """The code measured: HEAD, marked -dirty when the working tree has changes."""
-    try:
-        return subprocess.run(
-            ["git", "describe", "--always", "--dirty"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -175,8 +159,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from playground.teams.models import Membership, Team
 
     if connection.vendor == "postgresql":
-        from bench.history import reset_postgres
-
         reset_postgres(force=False)  # created if missing, emptied; "bench" in its name
     call_command("migrate", verbosity=0)
     get_broker().purge_queue()
