@@ -34,7 +34,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, connections
-from django.db.models import Case, F, Min, Value, When
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -407,29 +407,23 @@ def apply_poll(
 ) -> bool:
     """Record one read of a job. True if the job is now ARCHIVING (archive it).
 
-    `due_at`: the row's `next_poll_at` when it was picked. A callback that arrived
-    while the read was on its way moved it later ("read it now"): that hint is kept,
-    not overwritten by this older read's schedule."""
+    A read that leaves the job running is written as a pass's readings are
+    (record_readings: a callback's "read it now" that arrived since `due_at`, the
+    row's `next_poll_at` when it was picked, is kept)."""
     now = timezone.now()
-    next_poll: Any = now + timedelta(seconds=jobs.poll_interval(polls + 1))
-    if due_at is not None:
-        next_poll = Case(
-            When(next_poll_at__gt=due_at, then=F("next_poll_at")), default=Value(next_poll)
-        )
-    if isinstance(answer, evolink.EvoLinkError):
-        if answer.retryable or answer.status is None:
-            Generation.objects.transition(
-                pk, State.RUNNING, polls=polls + 1, next_poll_at=next_poll
-            )
-        else:
-            Generation.objects.end(pk, State.RUNNING, State.FAILED, answer.code, answer.message)
+    reading = Reading.of(pk, polls, due_at, answer, now)
+    if reading is not None:
+        record_readings([reading], now)
         _check_deadline(pk, deadline, now)
+        return False
+    if isinstance(answer, evolink.EvoLinkError):
+        Generation.objects.end(pk, State.RUNNING, State.FAILED, answer.code, answer.message)
         return False
     task = answer
     failure = None
     if task.is_failed:
         failure = task.error or evolink.EvoLinkError.from_code("unknown_error")
-    elif task.is_completed and not task.results:
+    elif not task.results:
         failure = evolink.EvoLinkError.from_code("generation_failed_no_content")
     if failure:
         Generation.objects.end(
@@ -443,34 +437,22 @@ def apply_poll(
             upstream_status=task.status,
         )
         return False
-    if task.is_completed:
-        return bool(
-            Generation.objects.transition(
-                pk,
-                State.RUNNING,
-                state=State.ARCHIVING,
-                upstream_status=task.status,
-                progress=100,
-                result_urls=list(task.results),
-                images_returned=len(task.results),
-                usage=dict(task.usage),
-                credits_charged=spend.charged_from_usage(task.usage),
-                upstream_completed_at=now,
-                results_expire_at=now + timedelta(hours=24),
-                polls=polls + 1,
-            )
+    return bool(
+        Generation.objects.transition(
+            pk,
+            State.RUNNING,
+            state=State.ARCHIVING,
+            upstream_status=task.status,
+            progress=100,
+            result_urls=list(task.results),
+            images_returned=len(task.results),
+            usage=dict(task.usage),
+            credits_charged=spend.charged_from_usage(task.usage),
+            upstream_completed_at=now,
+            results_expire_at=now + timedelta(hours=24),
+            polls=polls + 1,
         )
-    changes: dict[str, Any] = {
-        "upstream_status": task.status,
-        "progress": max(0, min(task.progress, 99)),
-        "polls": polls + 1,
-        "next_poll_at": next_poll,
-    }
-    if task.status == "processing":
-        Generation.objects.filter(pk=pk, processing_at__isnull=True).update(processing_at=now)
-    Generation.objects.transition(pk, State.RUNNING, **changes)
-    _check_deadline(pk, deadline, now)
-    return False
+    )
 
 
 def _check_deadline(pk: int, deadline: Any, now: Any) -> None:
