@@ -53,12 +53,16 @@ INSTALLED_APPS = [
     "django_q",
     "csp",
     "axes",
-    # The studio is on top; billing, generations and teams below it; evolink at the bottom.
+    # The studio, gallery, matrix runs and exports on top; billing, generations and
+    # teams below them; evolink at the bottom.
     "playground.teams",
     "playground.billing",
     "playground.generations",
     "playground.evolink",
     "playground.studio",
+    "playground.gallery",
+    "playground.matrix",
+    "playground.exports",
 ]
 
 MIDDLEWARE = [

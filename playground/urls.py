@@ -10,7 +10,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from playground.billing import views as billing_views
+from playground.exports import urls as export_urls
+from playground.gallery import urls as gallery_urls
 from playground.generations import views as upstream_views
+from playground.matrix import urls as matrix_urls
 from playground.studio import job_views, views
 from playground.teams import views as team_views
 
@@ -36,6 +39,9 @@ team_patterns = [
         team_views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("", include(gallery_urls.team_patterns)),
+    path("", include(matrix_urls.team_patterns)),
+    path("", include(export_urls.team_patterns)),
 ]
 
 job_patterns = [
@@ -60,6 +66,9 @@ urlpatterns = [
     path("t/<slug:team>/", include(team_patterns)),
     path("generations/<uuid:public_id>/", include(job_patterns)),
     path("studio/live/", views.live, name="live"),
+    path("", include(gallery_urls.patterns)),
+    path("", include(matrix_urls.patterns)),
+    path("", include(export_urls.patterns)),
     path(
         "references/<str:token>/thumbnail",
         job_views.reference_thumbnail,

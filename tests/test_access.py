@@ -328,6 +328,8 @@ CASES: dict[str, list[Case]] = {
     ],
     "logout": [Case("post", lambda w, p: "/logout/", {p: 302 for p in PERSONAS})],
     "health": [Case("get", lambda w, p: "/healthz", dict(EVERYONE))],
+    # SCAFFOLD: the exports work replaces this with real cases.
+    "export_create": [Case("post", lambda w, p: "/t/a/exports/", expect(404, ALL_IN_A))],
 }
 
 

@@ -1,0 +1,11 @@
+"""Routes of this app, included by playground/urls.py: `team_patterns` under /t/<team>/,
+`patterns` at the root (things reached by their own id, whose team follows from them)."""
+
+from django.urls import path
+
+from playground.exports import views
+
+team_patterns = [
+    path("exports/", views.export_create, name="export_create"),
+]
+patterns: list = []

@@ -1,0 +1,1 @@
+// exports.js: see the header comment once written.

@@ -1,0 +1,1 @@
+// gallery.js: see the header comment once written.

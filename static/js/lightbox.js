@@ -1,0 +1,1 @@
+// lightbox.js: see the header comment once written.

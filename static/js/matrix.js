@@ -1,0 +1,1 @@
+// matrix.js: see the header comment once written.
