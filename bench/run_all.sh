@@ -2,7 +2,7 @@
 # Every benchmark, three times each, then the spread of each figure over the three runs.
 # Run from a fresh clone after `bash .ci/test` (which installs everything); nothing else
 # should run on the machine meanwhile. PostgreSQL and Redis: the local servers.
-#   bash bench/run_all.sh [generations|callbacks|postgres|scale|history|chaos]...
+#   bash bench/run_all.sh [generations|callbacks|postgres|scale|history|chaos|zip]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -37,6 +37,10 @@ for i in $(seq "$RUNS"); do
   if wanted chaos; then
     env -u DATABASE_URL -u REDIS_URL $PY bench/chaos.py --task-seconds 30 90 --gap 5 15 --out "$(out chaos sqlite-$i)"
   fi
+  if wanted zip; then
+    env -u DATABASE_URL -u REDIS_URL $PY bench/zip_export.py --out "$(out zip-export sqlite-$i)"
+  fi
 done
 $PY bench/generations.py --spread bench/results/generations-"$STAMP"-*.json 2>/dev/null || true
 $PY bench/history.py --spread bench/results/history-"$STAMP"-*.json 2>/dev/null || true
+$PY bench/zip_export.py --spread bench/results/zip-export-"$STAMP"-*.json 2>/dev/null || true

@@ -111,6 +111,70 @@ def expect(
 
 
 GENERATORS = ("creator", "teammate", "admin")
+NOT_HERS = {"teammate": 404, "viewer": 404, "admin": 404}
+
+
+def alice_export(w: World, built: bool = False) -> str:
+    """An export alice asked for (of her shared job's image), built when `built`."""
+    from playground.exports import tasks as export_tasks
+    from playground.exports.models import Export
+
+    export = Export.objects.create(
+        team=w.team,
+        requested_by=w.users["creator"],
+        source="selection",
+        description="Selection of 1 image",
+        image_ids=[w.job.images.get().pk],
+        total=1,
+    )
+    if built:
+        assert export_tasks.build(export.pk) == "ready"
+    return str(export.public_id)
+
+
+def shared_collection(w: World) -> int:
+    """A collection of team A holding alice's shared image (made by alice)."""
+    from playground.gallery.models import Collection
+
+    collection, _ = Collection.objects.get_or_create(
+        team=w.team, name="Shortlist", defaults={"created_by": w.users["creator"]}
+    )
+    collection.items.get_or_create(image=w.job.images.get())
+    return collection.pk
+
+
+def image_of(w: World, job: str = "job") -> dict[str, Any]:
+    return {"image": getattr(w, job).images.get().pk}
+
+
+def matrix_run(w: World) -> str:
+    """A matrix run of team A by alice, its one cell her shared job."""
+    import uuid
+
+    from playground.matrix.models import MatrixCell, MatrixRun
+
+    run, created = MatrixRun.objects.get_or_create(
+        team=w.team,
+        created_by=w.users["creator"],
+        client_token=uuid.UUID(int=1),
+        defaults={"text": "shared"},
+    )
+    if created:
+        MatrixCell.objects.create(
+            run=run, generation=w.job, row=0, column=0, row_label="a", column_label="b"
+        )
+    return f"/t/a/runs/{run.public_id}/"
+
+
+def team_template(w: World) -> int:
+    from playground.matrix.models import PromptTemplate
+
+    saved, _ = PromptTemplate.objects.get_or_create(
+        team=w.team, name="Raincoats", defaults={"text": "a {x}", "values": {"x": ["fox"]}}
+    )
+    return saved.pk
+
+
 EVERYONE = {p: 200 for p in PERSONAS}
 
 
@@ -328,8 +392,171 @@ CASES: dict[str, list[Case]] = {
     ],
     "logout": [Case("post", lambda w, p: "/logout/", {p: 302 for p in PERSONAS})],
     "health": [Case("get", lambda w, p: "/healthz", dict(EVERYONE))],
-    # SCAFFOLD: the exports work replaces this with real cases.
-    "export_create": [Case("post", lambda w, p: "/t/a/exports/", expect(404, ALL_IN_A))],
+    # Images of any of the person's teams; one image they may not see: 404 for the page.
+    "compare": [
+        Case(
+            "get",
+            lambda w, p: (
+                f"/compare/?images={w.job.images.get(index=0).pk},{save_result(w.job, 1, png()).pk}"
+            ),
+            expect(200),
+        ),
+        Case(
+            "get",
+            lambda w, p: (
+                f"/compare/?images={w.job.images.get().pk},{w.private_job.images.get().pk}"
+            ),
+            expect(200, ("creator",), teammate=404, viewer=404, admin=404),
+        ),
+        # One image is not a comparison: a page that says so, before any image is read.
+        Case(
+            "get",
+            lambda w, p: f"/compare/?images={w.job.images.get().pk}",
+            expect(400, stranger=400),
+        ),
+    ],
+    # Anyone in the team exports what they may see (viewers too: they may download it);
+    # an image of another team, or a colleague's "Only me" one, exports nothing (404).
+    "export_create": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/exports/",
+            expect(302),
+            data=lambda w, p: {"source": "selection", "image": w.job.images.get().pk},
+        ),
+        Case(
+            "post",
+            lambda w, p: "/t/a/exports/",
+            expect(302, ("creator",), teammate=404, viewer=404, admin=404),
+            data=lambda w, p: {"source": "selection", "image": w.private_job.images.get().pk},
+        ),
+    ],
+    # An export is its requester's alone (its manifest may hold their "Only me" prompts):
+    # everyone else, a team admin too, gets 404.
+    "export_detail": [
+        Case(
+            "get",
+            lambda w, p: f"/exports/{alice_export(w)}/",
+            expect(200, ("creator",), **NOT_HERS),
+        )
+    ],
+    "export_download": [
+        Case(
+            "get",
+            lambda w, p: f"/exports/{alice_export(w, built=True)}/download",
+            expect(200, ("creator",), **NOT_HERS),
+        )
+    ],
+    "export_retry": [
+        Case(
+            "post",
+            lambda w, p: f"/exports/{alice_export(w)}/retry",
+            expect(302, ("creator",), **NOT_HERS),
+        )
+    ],
+    # Stars are each person's own: anyone who may see the image (viewers too), 404 for
+    # an image they may not see (another team's, a colleague's "Only me").
+    "favourite_toggle": [
+        Case(
+            "post",
+            lambda w, p: f"/images/{w.job.images.get().pk}/favourite/",
+            expect(302, ALL_IN_A),
+        ),
+        Case(
+            "post",
+            lambda w, p: f"/images/{w.private_job.images.get().pk}/favourite/",
+            expect(302, ("creator",), **NOT_HERS),
+        ),
+    ],
+    # Collections are the team's: everyone in it opens them, members and admins change
+    # them (viewers 403), strangers get 404 by any URL.
+    "collections": [
+        Case("get", lambda w, p: "/t/a/collections/", expect(200)),
+        Case(
+            "post",
+            lambda w, p: "/t/a/collections/",
+            expect(302, GENERATORS),
+            data=lambda w, p: {"name": "Moodboard"},
+        ),
+    ],
+    "collection_add": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/collections/add/",
+            expect(302, GENERATORS),
+            data=lambda w, p: {**image_of(w), "collection": "new", "new_name": "Picks"},
+        ),
+        # A colleague's "Only me" image cannot be collected: nothing is added (404).
+        Case(
+            "post",
+            lambda w, p: "/t/a/collections/add/",
+            expect(302, ("creator",), teammate=404, viewer=403, admin=404),
+            data=lambda w, p: {**image_of(w, "private_job"), "collection": "new", "new_name": "P"},
+        ),
+    ],
+    "collection": [
+        Case("get", lambda w, p: f"/t/a/collections/{shared_collection(w)}/", expect(200))
+    ],
+    "collection_rename": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/collections/{shared_collection(w)}/rename/",
+            expect(302, GENERATORS),
+            data=lambda w, p: {"name": "Final picks"},
+        )
+    ],
+    "collection_delete": [
+        Case(
+            "get",
+            lambda w, p: f"/t/a/collections/{shared_collection(w)}/delete/",
+            expect(200, GENERATORS),
+        ),
+        Case(
+            "post",
+            lambda w, p: f"/t/a/collections/{shared_collection(w)}/delete/",
+            expect(302, GENERATORS),
+        ),
+    ],
+    "collection_remove": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/collections/{shared_collection(w)}/remove/",
+            expect(302, GENERATORS),
+            data=lambda w, p: image_of(w),
+        )
+    ],
+    "collection_cover": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/collections/{shared_collection(w)}/cover/",
+            expect(302, GENERATORS),
+            data=lambda w, p: image_of(w),
+        )
+    ],
+    # Matrix runs and templates make jobs and change team data: members and admins; a
+    # run's page is for the whole team (viewers look and download).
+    "matrix": [
+        Case("get", lambda w, p: "/t/a/matrix/", expect(200, GENERATORS)),
+        Case(
+            "post",
+            lambda w, p: "/t/a/matrix/",
+            expect(200, GENERATORS),
+            data=lambda w, p: {"prompt": "a fox", "models": ["gpt-image-2"]},
+        ),
+    ],
+    "matrix_run": [Case("get", lambda w, p: matrix_run(w), expect(200))],
+    "matrix_run_keep": [
+        Case("post", lambda w, p: f"{matrix_run(w)}keep/", expect(302, GENERATORS))
+    ],
+    # Without a name: the page again, with the message (nothing saved).
+    "template_save": [Case("post", lambda w, p: "/t/a/templates/", expect(200, GENERATORS))],
+    "template_delete": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/templates/{team_template(w)}/delete/",
+            expect(302, GENERATORS),
+        )
+    ],
 }
 
 

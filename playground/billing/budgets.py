@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from playground.billing import spend
 from playground.generations.models import Generation
@@ -47,21 +48,31 @@ def _round(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def check(membership: Membership, estimate: Decimal) -> None:
+def check(membership: Membership, estimate: Decimal, jobs: int = 1) -> None:
     """Raise OverBudget if `estimate` more would pass the team's budget or the person's
-    cap this month. Call it inside the transaction that creates the job, after `lock`."""
+    cap this month. Call it inside the transaction that creates the job, after `lock`.
+    `jobs`: how many jobs the estimate is for (a matrix run checks its total once)."""
     team = membership.team
+    need = (
+        _("This job needs ≈ %(need)s credits")
+        if jobs == 1
+        else ngettext(
+            "These %(jobs)d job need ≈ %(need)s credits in all",
+            "These %(jobs)d jobs need ≈ %(need)s credits in all",
+            jobs,
+        )
+    ) % {"jobs": jobs, "need": _round(estimate)}
     budget = team.monthly_budget_credits
     if budget is not None:
         left = budget - spent(team)
         if estimate > left:
             raise OverBudget(
                 _(
-                    "This job needs ≈ %(need)s credits; the team has %(left)s left this month "
+                    "%(need)s; the team has %(left)s left this month "
                     "(budget %(budget)s). Nothing was sent. A team admin can raise the budget."
                 )
                 % {
-                    "need": _round(estimate),
+                    "need": need,
                     "left": _round(max(left, Decimal(0))),
                     "budget": _round(budget),
                 }
@@ -72,12 +83,12 @@ def check(membership: Membership, estimate: Decimal) -> None:
         if estimate > left:
             raise OverBudget(
                 _(
-                    "This job needs ≈ %(need)s credits; you have %(left)s left this month "
+                    "%(need)s; you have %(left)s left this month "
                     "in this team (your cap is %(cap)s). Nothing was sent. A team admin can "
                     "raise your cap."
                 )
                 % {
-                    "need": _round(estimate),
+                    "need": need,
                     "left": _round(max(left, Decimal(0))),
                     "cap": _round(cap),
                 }

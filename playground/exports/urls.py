@@ -8,4 +8,8 @@ from playground.exports import views
 team_patterns = [
     path("exports/", views.export_create, name="export_create"),
 ]
-patterns: list = []
+patterns = [
+    path("exports/<uuid:public_id>/", views.export_detail, name="export_detail"),
+    path("exports/<uuid:public_id>/download", views.export_download, name="export_download"),
+    path("exports/<uuid:public_id>/retry", views.export_retry, name="export_retry"),
+]

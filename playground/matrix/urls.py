@@ -1,7 +1,15 @@
 """Routes of this app, included by playground/urls.py: `team_patterns` under /t/<team>/,
 `patterns` at the root (things reached by their own id, whose team follows from them)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-team_patterns: list = []
+from playground.matrix import views
+
+team_patterns = [
+    path("matrix/", views.matrix, name="matrix"),
+    path("runs/<uuid:public_id>/", views.run_page, name="matrix_run"),
+    path("runs/<uuid:public_id>/keep/", views.run_keep, name="matrix_run_keep"),
+    path("templates/", views.template_save, name="template_save"),
+    path("templates/<int:template_id>/delete/", views.template_delete, name="template_delete"),
+]
 patterns: list = []

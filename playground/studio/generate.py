@@ -48,54 +48,70 @@ def create_generation(membership: Membership, form: GenerationForm) -> Generatio
     team's monthly budget or the person's cap.
     """
     user, team = membership.user, membership.team
-    data = form.cleaned_data
-    token = data.get("client_token") or uuid.uuid4()
+    token = form.cleaned_data.get("client_token") or uuid.uuid4()
     existing = Generation.objects.filter(owner=user, client_token=token).first()
     if existing:
         return existing
-    payload = form.payload()
-    spec = form.spec
     estimate = estimate_of(form)
-    parent, relation = _lineage(membership, form)
     try:
         with transaction.atomic():
             # Counted one after the other: two presses cannot together pass a budget.
             budgets.lock(team)
             budgets.check(membership, estimate.total_credits)
-            generation = Generation.objects.create(
-                team=team,
-                owner=user,
-                client_token=token,
-                private=bool(data.get("private")),
-                parent=parent,
-                parent_relation=relation,
-                model=spec.id,
-                prompt=payload["prompt"],
-                size=payload["size"],
-                resolution=payload.get("resolution", ""),
-                quality=payload["quality"],
-                n=payload["n"],
-                request_payload=payload,
-                estimated_credits=estimate.total_credits,
-                output_width=None if estimate.auto else estimate.width,
-                output_height=None if estimate.auto else estimate.height,
-            )
-            visible_sources = _visible_ids(
-                membership, {getattr(r, "source_id", None) for r in form.references}
-            )
-            GenerationReference.objects.bulk_create(
-                GenerationReference(
-                    generation=generation,
-                    reference=ref,
-                    position=i,
-                    source_id=ref.source_id if ref.source_id in visible_sources else None,
-                )
-                for i, ref in enumerate(form.references)
-            )
-            transaction.on_commit(lambda: jobs.enqueue_submit(generation.pk))
+            return insert_generation(membership, form, token=token, estimate=estimate)
     except IntegrityError:
         # Two identical POSTs raced; the other one created the job.
         return Generation.objects.get(owner=user, client_token=token)
+
+
+def insert_generation(
+    membership: Membership,
+    form: GenerationForm,
+    *,
+    token: uuid.UUID,
+    estimate: pricing.Estimate,
+) -> Generation:
+    """The job's row, its references and its lineage; a worker wakes on commit.
+
+    The caller holds the transaction, has locked the team (`budgets.lock`) and checked
+    the budget: the studio for one job, a matrix run once for all of its jobs.
+    """
+    user, team = membership.user, membership.team
+    data = form.cleaned_data
+    payload = form.payload()
+    spec = form.spec
+    parent, relation = _lineage(membership, form)
+    generation = Generation.objects.create(
+        team=team,
+        owner=user,
+        client_token=token,
+        private=bool(data.get("private")),
+        parent=parent,
+        parent_relation=relation,
+        model=spec.id,
+        prompt=payload["prompt"],
+        size=payload["size"],
+        resolution=payload.get("resolution", ""),
+        quality=payload["quality"],
+        n=payload["n"],
+        request_payload=payload,
+        estimated_credits=estimate.total_credits,
+        output_width=None if estimate.auto else estimate.width,
+        output_height=None if estimate.auto else estimate.height,
+    )
+    visible_sources = _visible_ids(
+        membership, {getattr(r, "source_id", None) for r in form.references}
+    )
+    GenerationReference.objects.bulk_create(
+        GenerationReference(
+            generation=generation,
+            reference=ref,
+            position=i,
+            source_id=ref.source_id if ref.source_id in visible_sources else None,
+        )
+        for i, ref in enumerate(form.references)
+    )
+    transaction.on_commit(lambda: jobs.enqueue_submit(generation.pk))
     return generation
 
 

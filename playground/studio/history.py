@@ -1,6 +1,7 @@
 """The history of a team: which jobs a filtered view shows, and the live check.
 
-Every filter lives in the URL (`?view=mine&member=bob&model=…&status=…&from=…&to=…&q=…`)
+Every filter lives in the URL
+(`?view=mine&member=bob&model=…&status=…&from=…&to=…&q=…&favourites=1`)
 so a filtered view can be linked to a colleague. The rows come from the one scope
 `Generation.objects.visible_to(user, team)`; filters only ever narrow it.
 """
@@ -19,6 +20,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue
+from playground.gallery import favourites
 from playground.generations import references
 from playground.generations.models import (
     IN_FLIGHT_STATES,
@@ -58,6 +60,8 @@ class HistoryFilter:
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
+    # Jobs with at least one image this person starred: one's own favourites only.
+    favourites: bool = False
 
     @classmethod
     def from_query(cls, params: QueryDict) -> HistoryFilter:
@@ -72,6 +76,7 @@ class HistoryFilter:
             date_from=_date(params.get("from")),
             date_to=_date(params.get("to")),
             q=params.get("q", "").strip()[:500],
+            favourites=params.get("favourites") in ("1", "on", "true"),
         )
 
     def apply(self, jobs: Any, user: Any) -> Any:
@@ -94,6 +99,8 @@ class HistoryFilter:
         # Every word, in any order: "fox watercolor" finds "a fox, watercolor style".
         for word in self.q.split()[:20]:
             jobs = jobs.filter(Q(prompt__icontains=word) | Q(model__icontains=word))
+        if self.favourites:
+            jobs = jobs.filter(id__in=favourites.starred_jobs(user))
         return jobs
 
     def params(self) -> dict[str, str]:
@@ -106,12 +113,18 @@ class HistoryFilter:
             "from": self.date_from.isoformat() if self.date_from else "",
             "to": self.date_to.isoformat() if self.date_to else "",
             "q": self.q,
+            "favourites": "1" if self.favourites else "",
         }
         return {k: v for k, v in values.items() if v}
 
     @property
     def is_filtered(self) -> bool:
         return bool(set(self.params()) - {"view"})
+
+    @property
+    def only_favourites(self) -> bool:
+        """The "Favourites" filter alone: an empty view then says how to star."""
+        return self.favourites and not set(self.params()) - {"view", "favourites"}
 
 
 def selected(request: Any, membership: Membership) -> tuple[HistoryFilter, Any]:
@@ -133,13 +146,22 @@ def view_of(request: Any, membership: Membership) -> tuple[HistoryFilter, Any, d
         total=Count("id"),
     )
     summary["clock"] = clock
+    if chosen.favourites:
+        summary["favourites"] = favourites.mark(request.user)
     return chosen, jobs, summary
 
 
-def live_stamp(membership: Membership) -> str:
+def live_stamp(request: Any, membership: Membership) -> str:
     """What the live check compares: the team's history clock (one primary-key read).
-    Any change a history can show moves it (generations/models.py, HistoryClock)."""
-    return stamp({"clock": HistoryClock.read(membership.team_id)})
+    Any change a history can show moves it (generations/models.py, HistoryClock).
+
+    Stars are the person's own and do not move the team's clock: while the
+    "Favourites" filter is on, the stamp adds the person's favourites mark (one more
+    small aggregate, only then), so a star taken off shows at the next check."""
+    summary: dict[str, Any] = {"clock": HistoryClock.read(membership.team_id)}
+    if HistoryFilter.from_query(request.GET).favourites:
+        summary["favourites"] = favourites.mark(request.user)
+    return stamp(summary)
 
 
 def history_context(
@@ -171,6 +193,8 @@ def history_context(
             )
             for link in job.references.all()[:REFERENCE_STRIP]
         ]
+    # The stars of the page's images: one query per page, not one per tile.
+    starred = favourites.starred_in_jobs(request.user, [job.pk for job in page])
     params = chosen.params()
     studio_url = reverse("studio", kwargs={"team": team.slug})
     fragment_url = reverse("history", kwargs={"team": team.slug})
@@ -199,6 +223,7 @@ def history_context(
         "members": list(team.memberships.select_related("user").order_by("user__username")),
         "models": list(catalogue.MODELS.values()),
         "status_choices": STATUS_CHOICES,
+        "favourite_ids": starred,
     }
 
 
@@ -229,4 +254,6 @@ def _with_query(url: str, params: dict[str, Any]) -> str:
 
 
 def stamp(summary: dict[str, Any]) -> str:
+    if "favourites" in summary:
+        return f"c{summary['clock']}f{summary['favourites']}"
     return f"c{summary['clock']}"

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from playground import catalogue
 from playground.billing import budgets, spend
+from playground.gallery import favourites
 from playground.generations import jobs, references
 from playground.generations.models import Generation, ResultImage
 from playground.studio.generate import create_generation, estimate_of, rerun_form
@@ -65,6 +66,10 @@ def generation_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
             "can_delete": _may_delete(membership, generation),
             "poll_deadline_minutes": int(jobs.poll_deadline().total_seconds() // 60),
             "reference_chips": reference_chips,
+            # The lightbox's star shows whether the person starred each image.
+            "favourite_ids": favourites.starred_among(
+                request.user, generation.images.values_list("pk", flat=True)
+            ),
         },
     )
 

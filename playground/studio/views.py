@@ -25,6 +25,7 @@ from playground import catalogue
 from playground.billing import budgets
 from playground.billing import models as billing
 from playground.evolink import upstream
+from playground.gallery.collections import picker_context
 from playground.generations import references
 from playground.generations.models import Derivation, Generation, ReferenceImage
 from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
@@ -86,17 +87,29 @@ def studio(request: HttpRequest, team: str) -> HttpResponse:
         context = _form_context(request, membership, form, upload_errors)
         if is_htmx(request):
             return render(request, f"{STUDIO}#generation-form", context)
-        return render(request, STUDIO, {**context, **history_context(request, membership)})
+        return render(request, STUDIO, _page_context(request, membership, context))
 
     if not membership.can_generate:
         # Viewers see and download the team's work; the form is not for them.
-        context = {"team": membership.team, **history_context(request, membership)}
-        return render(request, STUDIO, context)
+        return render(request, STUDIO, _page_context(request, membership, {}))
     form = _form_from_get(request, membership)
     context = _form_context(request, membership, form)
     if is_htmx(request):
         return render(request, f"{STUDIO}#generation-form", context)
-    return render(request, STUDIO, {**context, **history_context(request, membership)})
+    return render(request, STUDIO, _page_context(request, membership, context))
+
+
+def _page_context(
+    request: HttpRequest, membership: Membership, context: dict[str, Any]
+) -> dict[str, Any]:
+    """The whole studio page: the form's context, the history, and the collections the
+    multi-select bar and the lightbox's picker add to."""
+    return {
+        "team": membership.team,
+        **context,
+        **history_context(request, membership),
+        **picker_context(membership),
+    }
 
 
 def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationForm:
@@ -258,7 +271,7 @@ def history(request: HttpRequest, team: str) -> HttpResponse:
     """
     membership = access.membership(request, team)
     since = request.GET.get("since")
-    if since and since == live_stamp(membership):
+    if since and since == live_stamp(request, membership):
         return HttpResponse(status=204)
     context = history_context(request, membership, view_of(request, membership))
     from_filters = request.headers.get("HX-Trigger") == "history-filters"

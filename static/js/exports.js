@@ -1,1 +1,0 @@
-// exports.js: see the header comment once written.
