@@ -3,7 +3,8 @@
 Starts `manage.py playground` (web, worker, simulator) on free ports with a fresh
 SQLite database in a temporary directory, then, in Debian's Chromium, the two demo
 logins do what a team does: generate with each model, attach a reference, build on a
-colleague's image. The pages are photographed into static/img/. Every process it
+colleague's image, run a matrix and look at it in the lightbox and side by side. The
+pages are photographed into static/img/. Every process it
 starts is stopped (SIGTERM, then SIGKILL) whatever happens.
 """
 
@@ -190,6 +191,35 @@ def main() -> None:
 
             admin.goto("/t/demo/usage/")
             admin.screenshot(path=OUT / "usage.png")
+
+            # The gallery: a matrix run filling in, the lightbox, a comparison.
+            admin.goto("/t/demo/")
+            admin.locator("#id_prompt").fill("a paper boat on a puddle, morning light")
+            admin.get_by_role("button", name="Matrix run…").click()
+            admin.get_by_label("GPT Image 1", exact=True).check()
+            admin.get_by_label("Low").check()
+            admin.get_by_label("Medium").check()
+            admin.get_by_label("High").check()
+            admin.get_by_label("1:1", exact=True).check()
+            admin.get_by_label("Auto").uncheck()
+            expect(admin.get_by_test_id("preview-cell")).to_have_count(6)  # 2 models x 3 qualities
+            admin.screenshot(path=OUT / "matrix.png")
+            admin.get_by_role("button", name="Generate 6 jobs").click()
+            expect(admin.get_by_test_id("run-grid")).to_have_attribute(
+                "data-in-flight", "false", timeout=120_000
+            )
+            admin.screenshot(path=OUT / "matrix-run.png")
+            admin.locator("#run-grid a[data-lightbox]").nth(4).click()
+            expect(admin.locator("dialog[open]")).to_be_visible()
+            admin.wait_for_timeout(400)  # the full image loading; only a picture here
+            admin.screenshot(path=OUT / "lightbox.png")
+            admin.keyboard.press("Escape")
+            ids = admin.locator("#run-grid a[data-lightbox]").evaluate_all(
+                "links => links.map(a => a.dataset.imageId)"
+            )
+            admin.goto(f"/compare/?images={ids[1]},{ids[4]}")
+            admin.wait_for_timeout(400)
+            admin.screenshot(path=OUT / "compare.png")
 
             phone = browser.new_context(
                 base_url=base,

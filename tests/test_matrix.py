@@ -533,3 +533,25 @@ def test_the_matrix_page_lists_the_teams_recent_runs(
     run = run_of(generate(alice_client, form()))
     page = bob_client.get(MATRIX).content.decode()
     assert f"/t/a/runs/{run.public_id}/" in page
+
+
+def test_a_runs_images_can_be_ticked_and_collected_from_its_page(
+    alice_client: Client, alice: User, team_a: Team
+) -> None:
+    """The run page carries the selection bar and the lightbox's collection picker, so
+    the cells of a run can be compared, collected or exported together."""
+    from tests.factories import fake_result, make_generation
+
+    Collection.objects.create(team=team_a, name="Boats", created_by=alice)
+    run = MatrixRun.objects.create(
+        team=team_a, created_by=alice, text="a boat", client_token=uuid.uuid4()
+    )
+    job = make_generation(alice, prompt="a boat", state="completed")
+    image = fake_result(job)
+    MatrixCell.objects.create(
+        run=run, generation=job, row=0, column=0, row_label="m", column_label="q"
+    )
+    page = alice_client.get(f"/t/a/runs/{run.public_id}/").content.decode()
+    assert f'data-select-image="{image.pk}"' in page
+    assert 'id="selection-form"' in page and 'id="collection-picker"' in page
+    assert ">Boats</option>" in page

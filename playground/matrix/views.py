@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from playground import catalogue
 from playground.billing import budgets
+from playground.gallery import collections
 from playground.gallery.favourites import starred_among
 from playground.generations import references
 from playground.generations.models import ReferenceImage
@@ -314,7 +315,8 @@ def run_page(request: HttpRequest, team: str, public_id: uuid.UUID) -> HttpRespo
     }
     if is_htmx(request):
         return render(request, f"{RUN}#run-grid", context)
-    return render(request, RUN, context)
+    # The multi-select bar and the lightbox's "Add to collection" list the collections.
+    return render(request, RUN, {**context, **collections.picker_context(membership)})
 
 
 @require_POST
