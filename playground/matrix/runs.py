@@ -182,7 +182,13 @@ def keep(run: MatrixRun, membership: Membership) -> tuple[Collection, int]:
     Returns the collection and how many images were new to it."""
     user, team = membership.user, membership.team
     with transaction.atomic():
-        run = MatrixRun.objects.select_for_update().select_related("collection").get(pk=run.pk)
+        # Lock the run row only ("of self"): PostgreSQL refuses FOR UPDATE on the nullable
+        # side of the outer join that select_related("collection") makes.
+        run = (
+            MatrixRun.objects.select_for_update(of=("self",))
+            .select_related("collection")
+            .get(pk=run.pk)
+        )
         collection = run.collection
         if collection is None:
             collection = _new_collection(run, membership)
