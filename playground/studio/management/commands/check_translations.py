@@ -2,12 +2,13 @@
 
     .venv/bin/python manage.py check_translations
 
-Runs this project's `makemessages` (both domains, django and djangojs) into a copy of
-the catalogues, so the working tree is left as it is, and fails if either language has
-an untranslated or a fuzzy entry afterwards: a string added to a template, a form or a
-script without its translations, or a translation left for review. It also fails when
-a committed `.mo` does not hold exactly what its `.po` says (the `.mo` files are
-committed so a fresh clone runs without gettext; `compilemessages` rebuilds them).
+Runs this project's `makemessages` (both domains, django and djangojs) on a copy of
+the source tree and its catalogues, so the working tree is left as it is, and fails if
+either language has an untranslated or a fuzzy entry afterwards: a string added to a
+template, a form or a script without its translations, or a translation left for
+review. It also fails when a committed `.mo` does not hold exactly what its `.po`
+says (the `.mo` files are committed so a fresh clone runs without gettext;
+`compilemessages` rebuilds them).
 
 `.ci/test` runs it; tests/test_translations_check.py shows it failing on a
 deliberately untranslated string.
@@ -30,6 +31,8 @@ from django.test.utils import override_settings
 
 LANGUAGES = ("ko", "ja")
 DOMAINS = ("django", "djangojs")
+# Not copied for the extraction: no strings of ours (and big).
+SKIPPED = (".git", ".venv", ".ci", "node_modules", "var", "media", "staticfiles", "bench", "tests")
 
 
 def entries(po: Path, *flags: str) -> list[str]:
@@ -93,10 +96,18 @@ class Command(BaseCommand):
                     problems.append(f"{mo.relative_to(locale)} is missing: run compilemessages")
                 elif catalogue(mo) != compiled(po, work):
                     problems.append(f"{mo.relative_to(locale)} is stale: run compilemessages")
-            copy = work / "locale"
-            shutil.copytree(locale, copy)
+            # makemessages writes the strings of a folder that holds a locale/ into that
+            # locale/, whatever LOCALE_PATHS says: it runs on a copy of the tree so the
+            # project's catalogues are never touched.
+            source = work / "src"
+            shutil.copytree(root, source, ignore=shutil.ignore_patterns(*SKIPPED))
+            if locale.is_relative_to(root):
+                copy = source / locale.relative_to(root)
+            else:
+                copy = work / "locale"
+                shutil.copytree(locale, copy)
             here = Path.cwd()
-            os.chdir(root)  # makemessages extracts from the current directory
+            os.chdir(source)  # makemessages extracts from the current directory
             try:
                 with override_settings(LOCALE_PATHS=[str(copy)]):
                     for domain in DOMAINS:
