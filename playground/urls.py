@@ -4,10 +4,12 @@ from anywhere (its team follows from the job); EvoLink's endpoints need no login
 tests/test_access.py enumerates these patterns: a new view needs its access test.
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from playground.billing import views as billing_views
 from playground.exports import urls as export_urls
@@ -75,6 +77,19 @@ urlpatterns = [
         name="reference_thumbnail",
     ),
     path("invite/<str:token>/", team_views.invitation, name="invitation"),
+    path("language/", team_views.language, name="language"),
+    # The scripts' messages in the page's language (domain djangojs, from LOCALE_PATHS):
+    # a plain script from 'self', so the strict CSP holds. Every page loads it, the
+    # login page too.
+    path(
+        "jsi18n/",
+        login_not_required(
+            JavaScriptCatalog.as_view(
+                packages=[app for app in settings.INSTALLED_APPS if app.startswith("playground.")]
+            )
+        ),
+        name="javascript_catalog",
+    ),
     # Public, for EvoLink: the signed token or the HMAC in the URL is the only key.
     path("r/<str:token>.<str:ext>", upstream_views.reference_public, name="reference_public"),
     path(

@@ -271,6 +271,19 @@ CASES: dict[str, list[Case]] = {
         # Anyone holding the link may open it (anonymous to sign up); strangers too.
         Case("get", lambda w, p: f"/invite/{w.invitation_token}/", dict(EVERYONE)),
     ],
+    # The language menu: anyone may choose (the login page has it too); only a POST
+    # changes anything, and it only touches the chooser's own profile and cookie.
+    "language": [
+        Case(
+            "post",
+            lambda w, p: "/language/",
+            {p: 302 for p in PERSONAS},
+            data=lambda w, p: {"language": "ko", "next": "/t/a/"},
+        ),
+        Case("get", lambda w, p: "/language/", {p: 405 for p in PERSONAS}),
+    ],
+    # The scripts' messages: the same for everyone, the login page needs them too.
+    "javascript_catalog": [Case("get", lambda w, p: "/jsi18n/", dict(EVERYONE))],
     "generation_detail": [
         Case("get", job_url(), expect(200)),
         # "Only me": colleagues, even the team's admin, get 404 as if it did not exist.

@@ -208,7 +208,11 @@ def test_a_member_creates_a_collection_and_sees_it_as_a_card(
         "/t/a/collections/add/", {"image": img.pk, "collection": made.pk, "next": "/t/a/"}
     )
     page = bob_client.get("/t/a/collections/").content.decode()
-    assert "Spring campaign" in page and "1 image" in page and "by alice" in page
+    assert (
+        "Spring campaign" in page
+        and "1 image" in page
+        and 'by <span translate="no">alice</span>' in page
+    )
     assert f"/generations/{img.generation.public_id}/images/0/thumbnail" in page  # the cover
     assert 'href="/t/a/collections/"' in page  # the header's "Collections"
 
@@ -302,7 +306,7 @@ def test_with_htmx_adding_answers_in_the_bar(alice: User, alice_client: Client) 
     assert f'href="/t/a/collections/{made.pk}/"' in html
     # The bar's list of collections gains the new one, chosen.
     assert 'id="selection-collection"' in html and 'hx-swap-oob="true"' in html
-    assert f'<option value="{made.pk}" selected>Moodboard</option>' in html
+    assert f'<option value="{made.pk}" selected translate="no">Moodboard</option>' in html
     assert json.loads(response["HX-Trigger"]) == {
         "collection-added": {"collection": made.pk, "images": [img.pk]}
     }
@@ -447,7 +451,7 @@ def test_pages_with_tiles_carry_the_bar_and_the_lightbox_picker(
         picker = html.split('<template id="collection-picker">', 1)[1].split("</template>", 1)[0]
         assert 'action="/t/a/collections/add/"' in picker
         assert '<input type="hidden" name="image" value="">' in picker
-        assert f'<option value="{shortlist.pk}">Shortlist</option>' in picker
+        assert f'<option value="{shortlist.pk}" translate="no">Shortlist</option>' in picker
         assert "New collection…" in picker
         assert 'name="source" value="selection"' in html  # the bar's "Download as ZIP"
     # A viewer ticks images to compare or download them, but adds to no collection.

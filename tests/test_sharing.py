@@ -60,7 +60,8 @@ def test_the_team_view_shows_everyone_and_says_who_made_each_job(
     make_generation(charlie, prompt="charlie paints")  # team B
     html = alice_client.get("/t/a/history/").content.decode()
     assert "alice paints" in html and "bob paints" in html and "charlie" not in html
-    assert ">by alice<" in html and ">by bob<" in html
+    assert '>by <span translate="no">alice</span><' in html
+    assert '>by <span translate="no">bob</span><' in html
     mine = alice_client.get("/t/a/history/?view=mine").content.decode()
     assert "alice paints" in mine and "bob paints" not in mine
 
@@ -211,8 +212,14 @@ def test_the_detail_page_shows_the_chain_across_colleagues(
     html = vera_client.get(f"/generations/{third.public_id}/").content.decode()
     lineage = html.split('data-testid="lineage">', 1)[1].split("</p>", 1)[0]
     assert "Edited from" in lineage and f'href="/generations/{second.public_id}/"' in lineage
-    assert "by bob" in lineage and "which reused the settings of" in lineage
-    assert f'href="/generations/{first.public_id}/"' in lineage and "by carol" in lineage
+    assert (
+        'by <span translate="no">bob</span>' in lineage
+        and "which reused the settings of" in lineage
+    )
+    assert (
+        f'href="/generations/{first.public_id}/"' in lineage
+        and 'by <span translate="no">carol</span>' in lineage
+    )
 
     # A link the viewer may not see is named, not shown; a deleted one says so.
     Generation.objects.filter(pk=first.pk).update(private=True)

@@ -98,8 +98,14 @@ def test_the_admin_sees_the_month_per_day_member_model_and_key(
     assert "<td>alice</td><td>2</td><td>3.00</td>" in member
     assert "<td>bob</td><td>3</td><td>1.90</td>" in member
     keys = page.split('data-testid="per-key"', 1)[1].split("</table>", 1)[0]
-    assert "One <code>sk-evo-…1111</code></td><td>1</td><td>2.00" in keys
-    assert "Two <code>sk-evo-…2222</code></td><td>3</td><td>1.90" in keys
+    assert (
+        '<span translate="no">One</span> <code translate="no">sk-evo-…1111</code>'
+        "</td><td>1</td><td>2.00" in keys
+    )
+    assert (
+        '<span translate="no">Two</span> <code translate="no">sk-evo-…2222</code>'
+        "</td><td>3</td><td>1.90" in keys
+    )
     model = page.split('data-testid="per-model"', 1)[1].split("</table>", 1)[0]
     # gpt-image-1: one charged job, estimated 2.50, charged 2.00: 80 %.
     assert (
@@ -113,8 +119,8 @@ def test_the_admin_sees_the_month_per_day_member_model_and_key(
     # The chart: 31 bars, the 3rd the tallest (3.00), the 10th half of it.
     chart = page.split('data-testid="chart"', 1)[1].split("</svg>", 1)[0]
     assert chart.count('class="bar"') == 31
-    assert "Oct 3: 3.00 credits" in chart and "Oct 10: 1.50 credits" in chart
-    assert "Oct 31: 0.40 credits" in chart and "Oct 4: 0.00 credits" in chart
+    assert "October 3: 3.00 credits" in chart and "October 10: 1.50 credits" in chart
+    assert "October 31: 0.40 credits" in chart and "October 4: 0.00 credits" in chart
 
 
 def test_the_csv_lists_the_jobs_behind_it_without_colleagues_private_prompts(

@@ -45,6 +45,8 @@ def spent(team: Team, owner: Any = None, since: datetime | None = None) -> Decim
 
 
 def _round(value: Decimal) -> str:
+    # Korean and Japanese group digits and mark decimals as English does ("1,234.50");
+    # Django's number_format would truncate (0.666 → 0.66), not round.
     return f"{value:,.2f}"
 
 

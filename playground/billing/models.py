@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from playground import stored_messages
 from playground.billing import crypto
 
 MASK_PREFIX = "sk-evo-…"
@@ -129,6 +130,11 @@ class ApiKey(models.Model):
             and left < self.low_balance_threshold
         )
 
+    @property
+    def last_error_text(self) -> str:
+        """The last refusal (stored in English) in the reader's language."""
+        return stored_messages.readable(self.last_error)
+
     def record_refusal(self, status: int | None, message: str) -> None:
         """EvoLink refused this key (no task was created): say why, and stop using it
         if it cannot work until someone acts."""
@@ -192,7 +198,7 @@ def admin_warnings(team: Any) -> list[str]:
         if not key.enabled and key.disabled_automatically_at:
             warnings.append(
                 _("Key “%(key)s” was switched off: %(reason)s")
-                % {"key": key, "reason": key.last_error}
+                % {"key": key, "reason": key.last_error_text}
             )
         elif key.enabled and key.is_low:
             warnings.append(

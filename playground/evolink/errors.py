@@ -1,5 +1,8 @@
 """How EvoLink failures read: `EvoLinkError` and the table behind its messages.
 
+The messages are English, marked with gettext_noop: they are stored as they are (on a
+job, on a key) and read in each reader's language when shown (playground/stored_messages.py).
+
 `ERRORS` maps each code (EvoLink's task failure codes, our names for HTTP statuses,
 network and download problems) to a message a person understands and whether trying
 again later may help. `error_from_response` and `parse_retry_after` turn an HTTP
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from django.utils.translation import gettext_noop
 
 from playground.catalogue import FAILURE_CODES
 
@@ -44,203 +48,258 @@ ERRORS: dict[str, ErrorKind] = dict(
         # --- Task failure codes (a task that ended with status "failed") -------------
         _failure(
             "content_policy_violation",
-            "The content filter blocked this prompt. Try rephrasing; illustrated styles "
-            "are blocked less often.",
+            gettext_noop(
+                "The content filter blocked this prompt. Try rephrasing; illustrated styles "
+                "are blocked less often."
+            ),
         ),
         _failure(
             "invalid_parameters",
-            "EvoLink rejected the request's parameters. Check the size, quality and "
-            "number of images for this model.",
+            gettext_noop(
+                "EvoLink rejected the request's parameters. Check the size, quality and "
+                "number of images for this model."
+            ),
         ),
         _failure(
             "image_processing_error",
-            "EvoLink could not download or decode a reference image. Each must be a "
-            "directly downloadable JPEG, PNG or WebP file under 50 MB.",
+            gettext_noop(
+                "EvoLink could not download or decode a reference image. Each must be a "
+                "directly downloadable JPEG, PNG or WebP file under 50 MB."
+            ),
         ),
         _failure(
             "image_dimension_mismatch",
-            "The reference images' dimensions do not fit this request. Use images of "
-            "matching sizes or pick another output size.",
+            gettext_noop(
+                "The reference images' dimensions do not fit this request. Use images of "
+                "matching sizes or pick another output size."
+            ),
         ),
         _failure(
             "resource_not_found",
-            "Something the task needed was not found upstream (for example an expired "
-            "reference file). Upload the references again.",
+            gettext_noop(
+                "Something the task needed was not found upstream (for example an expired "
+                "reference file). Upload the references again."
+            ),
         ),
         _failure(
             "service_error",
-            "EvoLink had an internal error while generating. Try again in a few minutes.",
+            gettext_noop(
+                "EvoLink had an internal error while generating. Try again in a few minutes."
+            ),
         ),
         _failure(
             "generation_timeout",
-            "The generation took too long and was stopped. Try again later; lower "
-            "quality or smaller sizes finish faster.",
+            gettext_noop(
+                "The generation took too long and was stopped. Try again later; lower "
+                "quality or smaller sizes finish faster."
+            ),
         ),
         _failure(
             "resource_exhausted",
-            "EvoLink is out of capacity right now. Try again in a few minutes.",
+            gettext_noop("EvoLink is out of capacity right now. Try again in a few minutes."),
         ),
         _failure(
             "quota_exceeded",
-            "EvoLink's usage limit for this team's API key was reached. Wait a while and "
-            "try again; if it keeps happening, ask a team admin to raise the key's limit.",
+            gettext_noop(
+                "EvoLink's usage limit for this team's API key was reached. Wait a while and "
+                "try again; if it keeps happening, ask a team admin to raise the key's limit."
+            ),
         ),
         _failure(
             "service_unavailable",
-            "EvoLink's image service is temporarily unavailable. Try again in a few minutes.",
+            gettext_noop(
+                "EvoLink's image service is temporarily unavailable. Try again in a few minutes."
+            ),
         ),
-        _failure("request_cancelled", "The task was cancelled before it finished."),
+        _failure("request_cancelled", gettext_noop("The task was cancelled before it finished.")),
         _failure(
             "generation_failed_no_content",
-            "The model finished without producing an image. Trying again often works; "
-            "rephrasing the prompt may help.",
+            gettext_noop(
+                "The model finished without producing an image. Trying again often works; "
+                "rephrasing the prompt may help."
+            ),
         ),
         _failure(
             "unknown_error",
-            "The generation failed for a reason EvoLink did not explain. Try again later.",
+            gettext_noop(
+                "The generation failed for a reason EvoLink did not explain. Try again later."
+            ),
         ),
         # --- HTTP answers (names we give when the body carries no string code) -------
         (
             "invalid_request",
-            ErrorKind("EvoLink rejected the request as invalid.", False),
+            ErrorKind(gettext_noop("EvoLink rejected the request as invalid."), False),
         ),
         (
             "unauthorized",
             ErrorKind(
-                "EvoLink did not accept this team's API key, so nothing was charged. Ask a "
-                "team admin to check the key.",
+                gettext_noop(
+                    "EvoLink did not accept this team's API key, so nothing was charged. Ask a "
+                    "team admin to check the key."
+                ),
                 False,
             ),
         ),
         (
             "insufficient_quota",
             ErrorKind(
-                "The team's EvoLink account does not have enough credits for this request, "
-                "or its API key is disabled or expired, so nothing was charged. Ask a team "
-                "admin to top up or check the key, then try again.",
+                gettext_noop(
+                    "The team's EvoLink account does not have enough credits for this request, "
+                    "or its API key is disabled or expired, so nothing was charged. Ask a team "
+                    "admin to top up or check the key, then try again."
+                ),
                 False,
             ),
         ),
         (
             "forbidden",
             ErrorKind(
-                "This team's API key may not use this model, so nothing was charged. Try "
-                "another model, or ask a team admin to enable this one for the key.",
+                gettext_noop(
+                    "This team's API key may not use this model, so nothing was charged. Try "
+                    "another model, or ask a team admin to enable this one for the key."
+                ),
                 False,
             ),
         ),
         (
             "not_found",
-            ErrorKind("EvoLink has no such resource.", False),
+            ErrorKind(gettext_noop("EvoLink has no such resource."), False),
         ),
         (
             "task_not_found",
             ErrorKind(
-                "EvoLink has no task with this id for this API key: it may have expired, or "
-                "it was created with another key.",
+                gettext_noop(
+                    "EvoLink has no task with this id for this API key: it may have expired, or "
+                    "it was created with another key."
+                ),
                 False,
             ),
         ),
         (
             "request_too_large",
             ErrorKind(
-                "The request is too large for EvoLink. Send fewer or smaller reference "
-                "images or a shorter prompt.",
+                gettext_noop(
+                    "The request is too large for EvoLink. Send fewer or smaller reference "
+                    "images or a shorter prompt."
+                ),
                 False,
             ),
         ),
         (
             "rate_limited",
             ErrorKind(
-                "EvoLink is rate-limiting this API key. Wait a little, then try again.",
+                gettext_noop(
+                    "EvoLink is rate-limiting this API key. Wait a little, then try again."
+                ),
                 True,
             ),
         ),
         (
             "server_error",
-            ErrorKind("EvoLink had an internal error. Try again in a few minutes.", True),
+            ErrorKind(
+                gettext_noop("EvoLink had an internal error. Try again in a few minutes."), True
+            ),
         ),
         (
             "bad_gateway",
             ErrorKind(
-                "EvoLink's gateway could not reach its image service. Try again in a few minutes.",
+                gettext_noop(
+                    "EvoLink's gateway could not reach its image service. Try again in a few "
+                    "minutes."
+                ),
                 True,
             ),
         ),
         (
             "gateway_timeout",
-            ErrorKind("EvoLink's gateway timed out. Try again in a few minutes.", True),
+            ErrorKind(
+                gettext_noop("EvoLink's gateway timed out. Try again in a few minutes."), True
+            ),
         ),
         (
             "http_error",
-            ErrorKind("EvoLink answered with an unexpected HTTP status.", False),
+            ErrorKind(gettext_noop("EvoLink answered with an unexpected HTTP status."), False),
         ),
         # --- Failures on our side of the wire ----------------------------------------
         (
             "network_error",
             ErrorKind(
-                "Could not connect to EvoLink (network problem or the service is down). "
-                "Nothing was sent; try again in a moment.",
+                gettext_noop(
+                    "Could not connect to EvoLink (network problem or the service is down). "
+                    "Nothing was sent; try again in a moment."
+                ),
                 True,
             ),
         ),
         (
             "timeout",
-            ErrorKind("EvoLink did not answer in time. Try again in a moment.", True),
+            ErrorKind(gettext_noop("EvoLink did not answer in time. Try again in a moment."), True),
         ),
         (
             "submission_uncertain",
             ErrorKind(
-                "EvoLink may have received this request and started (and charged for) it, "
-                "but its answer never reached us, so we did not send it again. Press "
-                "“Submit again” if you still need the image (it may then be charged "
-                "twice); a team admin can check EvoLink's task list to see whether it ran.",
+                gettext_noop(
+                    "EvoLink may have received this request and started (and charged for) it, "
+                    "but its answer never reached us, so we did not send it again. Press "
+                    "“Submit again” if you still need the image (it may then be charged "
+                    "twice); a team admin can check EvoLink's task list to see whether it ran."
+                ),
                 False,
             ),
         ),
         (
             "invalid_response",
-            ErrorKind("EvoLink answered with something that is not a valid task.", True),
+            ErrorKind(
+                gettext_noop("EvoLink answered with something that is not a valid task."), True
+            ),
         ),
         (
             "result_expired",
             ErrorKind(
-                "The result image is no longer available: EvoLink keeps results for 24 hours only.",
+                gettext_noop(
+                    "The result image is no longer available: EvoLink keeps results for 24 "
+                    "hours only."
+                ),
                 False,
             ),
         ),
         (
             "download_refused",
             ErrorKind(
-                "The result URL was refused for safety (only public HTTPS addresses are "
-                "fetched, without redirects to elsewhere).",
+                gettext_noop(
+                    "The result URL was refused for safety (only public HTTPS addresses are "
+                    "fetched, without redirects to elsewhere)."
+                ),
                 False,
             ),
         ),
         (
             "download_not_image",
-            ErrorKind("The result URL did not return an image.", False),
+            ErrorKind(gettext_noop("The result URL did not return an image."), False),
         ),
         (
             "download_too_large",
-            ErrorKind("The result image is larger than this playground accepts.", False),
+            ErrorKind(
+                gettext_noop("The result image is larger than this playground accepts."), False
+            ),
         ),
         # --- Files API (reference uploads) ------------------------------------------
         (
             "upload_refused",
-            ErrorKind("EvoLink's file storage refused the reference image.", False),
+            ErrorKind(gettext_noop("EvoLink's file storage refused the reference image."), False),
         ),
     ]
 )
 
 # How an upload failure reads: the reason is the storage's own `msg` for a plain
 # refusal, else the message of the matching code above.
-UPLOAD_REFUSED = "EvoLink's file storage refused the reference image: {reason}"
-UPLOAD_UNREACHABLE = (
+UPLOAD_REFUSED = gettext_noop("EvoLink's file storage refused the reference image: %(reason)s")
+UPLOAD_NO_REASON = gettext_noop("it gave no reason.")
+UPLOAD_UNREACHABLE = gettext_noop(
     "Could not upload the reference image: EvoLink's file storage did not answer "
     "(network problem or the service is down). Try again in a moment."
 )
-UPLOAD_UNREADABLE = (
+UPLOAD_UNREADABLE = gettext_noop(
     "EvoLink's file storage accepted the reference image but its answer has no usable "
     "file URL. Try again in a moment."
 )
@@ -418,7 +477,7 @@ def _upload_error(
     if said and said[-1] not in ".!?":
         said += "."
     if code == "upload_refused":
-        reason = said or "it gave no reason."
+        reason = said or UPLOAD_NO_REASON
     else:
         reason = ERRORS[code].message
         if code in ("insufficient_quota", "request_too_large") and said:
@@ -426,7 +485,7 @@ def _upload_error(
             reason = f"{reason} ({said})"
     return EvoLinkError(
         code,
-        UPLOAD_REFUSED.format(reason=reason),
+        UPLOAD_REFUSED % {"reason": reason},
         status=http_status,
         retryable=status in _RETRYABLE_READ_STATUSES,
         retry_after=retry_after,

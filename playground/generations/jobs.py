@@ -36,10 +36,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 from PIL import Image
 
+from playground import stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
@@ -191,18 +191,13 @@ def _create_with(payer: billing.Payer, generation: Generation) -> evolink.Task:
         return client.create_task(payload)
 
 
+# Stored in English, shown in each reader's language (playground/stored_messages.py).
 def _no_key_message() -> str:
-    return _(
-        "No EvoLink API key is set up for this team, so nothing was sent and nothing was "
-        "charged. Ask your team admin to add one."
-    )
+    return stored_messages.NO_API_KEY
 
 
 def _refused_message(refusals: list[str]) -> str:
-    return _(
-        "EvoLink refused every API key this team can use, so nothing was sent and nothing "
-        "was charged. Ask your team admin to check the team's keys. (%(reasons)s)"
-    ) % {"reasons": "; ".join(refusals)}
+    return stored_messages.KEYS_REFUSED % {"reasons": "; ".join(refusals)}
 
 
 def reference_url(client: evolink.Client, reference: ReferenceImage) -> str:
@@ -239,12 +234,7 @@ def _mark_uncertain(pk: int) -> bool:
 
 
 def _uncertain_message() -> str:
-    return _(
-        "EvoLink may have received this request, but its answer never reached us. It may "
-        "still run and be charged, so we did not send it again. Press “Submit again” if you "
-        "still need the image (it may then be charged twice); a team admin can check "
-        "EvoLink's task list to see whether it ran."
-    )
+    return stored_messages.SUBMISSION_UNCERTAIN
 
 
 def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
@@ -360,9 +350,7 @@ def archive(pk: int) -> str:
             error_code="results_expired",
             finished_at=now,
             lease_until=None,
-            error_message=_(
-                "%(missing)d of %(total)d images could not be saved before EvoLink's links expired."
-            )
+            error_message=stored_messages.RESULTS_EXPIRED
             % {"missing": len(failures), "total": len(generation.result_urls)},
         )
         return "expired"
@@ -372,7 +360,7 @@ def archive(pk: int) -> str:
         pk,
         State.ARCHIVING,
         lease_until=now + timedelta(seconds=backoff),
-        error_message=_("Saving the images failed; retrying.") + f" ({failures[0]})",
+        error_message=f"{stored_messages.SAVING_RETRY} ({failures[0]})",
     )
     return "retry later"
 

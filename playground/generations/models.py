@@ -20,7 +20,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from playground import catalogue
+from playground import catalogue, stored_messages
 from playground.teams.models import Membership
 
 
@@ -220,6 +220,11 @@ class Generation(models.Model):
     def spec(self) -> catalogue.ModelSpec:
         return catalogue.get_model(self.model)
 
+    @property
+    def error_text(self) -> str:
+        """The stored reason (English) in the reader's language, where we wrote it."""
+        return stored_messages.readable(self.error_message, self.error_code)
+
     def set_private(self, private: bool) -> None:
         """ "Only me" on or off; stamps `updated_at` so open histories refresh."""
         Generation.objects.filter(pk=self.pk).update(private=private, updated_at=timezone.now())
@@ -252,16 +257,9 @@ class Generation(models.Model):
     def cancel(self, by: Any) -> bool:
         """Cancel the job if it is still QUEUED: nothing has been sent, so nothing is
         charged. A compare-and-set: once a worker has claimed it, it is too late."""
-        message = _("Cancelled by %(name)s before it was sent to EvoLink: not charged.") % {
-            "name": by.get_username()
-        }
-        return Generation.objects.end(
-            self.pk,
-            State.QUEUED,
-            State.CANCELLED,
-            "cancelled",
-            str(message),
-        )
+        # Stored in English whoever cancels; each reader sees it in their language.
+        message = stored_messages.CANCELLED_BY % {"name": by.get_username()}
+        return Generation.objects.end(self.pk, State.QUEUED, State.CANCELLED, "cancelled", message)
 
     def lineage(self, user: Any, depth: int = 10) -> list[dict[str, Any]]:
         """The chain this job came from, nearest first, as far as `depth` links.

@@ -36,8 +36,8 @@ from typing import Any
 from django.db import InterfaceError, OperationalError, connection, connections
 from django.db.models import Min
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from playground import stored_messages
 from playground.billing import models as billing
 from playground.billing import spend
 from playground.evolink import client as evolink
@@ -458,10 +458,7 @@ def apply_poll(
 def _check_deadline(pk: int, deadline: Any, now: Any) -> None:
     if deadline and now > deadline:
         minutes = int(jobs.poll_deadline().total_seconds() // 60)
-        message = _(
-            "We stopped checking after %(minutes)d minutes. The task may still finish at "
-            "EvoLink: press “Check again” to look."
-        ) % {"minutes": minutes}
+        message = stored_messages.STOPPED_CHECKING % {"minutes": minutes}
         Generation.objects.end(pk, State.RUNNING, State.TIMED_OUT, "local_deadline", message)
 
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from playground.teams.models import Invitation, Membership, Team
 
@@ -20,7 +21,7 @@ class TeamAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
 
-    @admin.display(description="members")
+    @admin.display(description=_("members"))
     def member_count(self, team: Team) -> int:
         return team.memberships.count()
 

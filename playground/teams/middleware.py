@@ -2,7 +2,10 @@ import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+
+from playground.teams import languages
 
 
 def no_store_for_people(
@@ -47,5 +50,24 @@ def idle_sessions_expire(
             if now - request.session.get("active_at", 0) > TOUCH_EVERY_SECONDS:
                 request.session["active_at"] = now  # saved with a fresh expiry
         return response
+
+    return middleware
+
+
+def saved_language(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """A signed-in person's saved language wins over their browser's (LocaleMiddleware,
+    earlier, chose from the language cookie and Accept-Language). Every page and htmx
+    fragment of theirs goes through here, so they all speak the same language."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            code = languages.saved(request)
+            if code:
+                translation.activate(code)
+                request.LANGUAGE_CODE = code
+        return get_response(request)
 
     return middleware

@@ -225,7 +225,8 @@ class Invitation(models.Model):
 
 
 class Profile(models.Model):
-    """Per-person preferences; for now the team they last worked in."""
+    """Per-person preferences: the team they last worked in, how the history shows,
+    the language of the pages."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="profile"
@@ -234,6 +235,11 @@ class Profile(models.Model):
     # How the history shows jobs: cards with their details, or a compact grid of images.
     history_layout = models.CharField(
         max_length=4, choices=[("list", _("List")), ("grid", _("Grid"))], default="list"
+    )
+    # The language of the pages; blank follows the browser (Accept-Language), else
+    # English (see playground/teams/languages.py).
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True, default=""
     )
 
     def __str__(self) -> str:

@@ -20,10 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import i18n
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground.billing import budgets
-from playground.teams import access
+from playground.teams import access, languages
 from playground.teams.forms import AddMemberForm, BudgetForm, InviteForm, MemberForm
 from playground.teams.models import Invitation, Membership, Role
 
@@ -204,3 +205,15 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request, "teams/invitation.html", {"state": "open", "invitation": found, "signup": signup}
     )
+
+
+@login_not_required
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    """The header's language menu: Django's set_language (the language cookie, back to
+    a safe `next`), and for a signed-in person their profile too, so the choice follows
+    them to other devices and wins over any browser's."""
+    response = i18n.set_language(request)
+    if request.user.is_authenticated:
+        languages.remember(request, request.POST.get("language", ""))
+    return response

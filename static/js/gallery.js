@@ -61,9 +61,7 @@
       return input;
     }));
     var count = form.querySelector("[data-selection-count]");
-    count.textContent = ids.length === 1
-      ? form.dataset.countOne
-      : form.dataset.countMany.replace("%(n)s", String(ids.length));
+    count.textContent = interpolate(gettext("%(n)s selected"), { n: ids.length }, true);
     var compare = form.querySelector("[data-compare]");
     compare.hidden = false;
     if (ids.length >= 2 && ids.length <= 4) {
@@ -78,14 +76,14 @@
       compare.setAttribute("role", "link");
       compare.setAttribute("tabindex", "0");
       compare.setAttribute("aria-disabled", "true");
-      compare.title = form.dataset.compareHint;
+      compare.title = gettext("Tick 2 to 4 images to compare them.");
     }
     var news = form.classList.contains("has-news");
     form.querySelector(".selection-actions").hidden = ids.length === 0;
     // After an add the bar only says where the images went: its button closes it.
     var clear = form.querySelector("[data-selection-clear]");
     clear.hidden = false;
-    clear.textContent = ids.length === 0 && news ? clear.dataset.labelClose : clear.dataset.labelClear;
+    clear.textContent = ids.length === 0 && news ? gettext("Close") : gettext("Clear");
     count.hidden = ids.length === 0;
     form.classList.add("floating");
     form.hidden = ids.length === 0 && !news;
@@ -151,7 +149,9 @@
     var problem = document.createElement("p");
     problem.className = "selection-problem";
     problem.setAttribute("role", "alert");
-    problem.textContent = form.dataset.failed;
+    problem.textContent = gettext(
+      "Nothing was added: an image is no longer there or not yours to add. Reload the page and try again."
+    );
     status.replaceChildren(problem);
   });
 
@@ -164,7 +164,7 @@
     });
     document.querySelectorAll("[data-favourite-form='" + id + "']").forEach(function (form) {
       var button = form.querySelector("button.star");
-      var label = on ? form.dataset.labelOn : form.dataset.labelOff;
+      var label = on ? gettext("Remove from favourites") : gettext("Add to favourites");
       button.setAttribute("aria-pressed", on ? "true" : "false");
       button.setAttribute("aria-label", label);
       button.title = label;

@@ -41,10 +41,14 @@
     return i === -1 ? null : list[i];
   }
 
-  function format(text, values) {
-    return text.replace(/%\((\w+)\)s/g, function (_, key) {
-      return values[key];
-    });
+  // "by alice": the words in the reader's language, the name marked as not to be
+  // translated (a page checker and the browser's translator both leave it alone).
+  function byline(name) {
+    var words = gettext("by %(name)s").split("%(name)s");
+    var who = document.createElement("span");
+    who.setAttribute("translate", "no");
+    who.textContent = name;
+    return [words[0] || "", who, words.slice(1).join("")];
   }
 
   function csrfToken() {
@@ -110,7 +114,7 @@
     part("title").textContent = data.title || "";
     part("prompt").textContent = data.prompt || "";
     part("settings").textContent = data.settings || "";
-    part("by").textContent = format(dialog.dataset.by, { name: data.by || "" });
+    part("by").replaceChildren.apply(part("by"), byline(data.by || ""));
     var when = part("when");
     when.setAttribute("datetime", data.when || "");
     var date = data.when ? new Date(data.when) : null;
@@ -151,7 +155,7 @@
     part("counter").textContent =
       i === -1 || list.length < 2
         ? ""
-        : format(dialog.dataset.counter, { current: i + 1, total: list.length });
+        : interpolate(gettext("%(current)s of %(total)s"), { current: i + 1, total: list.length }, true);
     var prev = dialog.querySelector('[data-lightbox-move="-1"]');
     var next = dialog.querySelector('[data-lightbox-move="1"]');
     // aria-disabled, not disabled: a disabled button would drop the focus out of the dialog.
@@ -204,9 +208,7 @@
     var star = part("favourite");
     star.setAttribute("aria-pressed", String(on));
     star.querySelector(".star").textContent = on ? "★" : "☆";
-    star.querySelector("[data-label]").textContent = on
-      ? dialog.dataset.favouriteOn
-      : dialog.dataset.favouriteOff;
+    star.querySelector("[data-label]").textContent = on ? gettext("Favourited") : gettext("Favourite");
   }
 
   // The star: the same route as the tile's star (gallery/_favourite.html), asking for
@@ -229,7 +231,7 @@
         triggered(response.headers.get("HX-Trigger"));
       })
       .catch(function () {
-        say(dialog.dataset.favouriteFailed);
+        say(gettext("The star could not be saved. Try again."));
       });
   }
 
@@ -401,7 +403,9 @@
     if (!dialog || !dialog.open) return;
     var list = links();
     place(list);
-    if (indexOf(list, shownId) === -1) say(dialog.dataset.gone);
+    if (indexOf(list, shownId) === -1) {
+      say(gettext("This image is no longer in the list (the history changed)."));
+    }
   });
 })();
 
@@ -419,9 +423,7 @@
 
     function done(copied) {
       if (status) {
-        status.textContent = copied
-          ? button.getAttribute("data-copied")
-          : button.getAttribute("data-copy-failed");
+        status.textContent = copied ? gettext("Link copied") : gettext("Select the link and copy it");
       }
       if (!copied && field) field.select();
     }

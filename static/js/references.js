@@ -13,9 +13,18 @@
     document.body.dispatchEvent(new CustomEvent("references-changed"));
   }
 
-  function showError(text) {
+  // A message from the JavaScript catalogue; a file's name in it (%(name)s) is kept as
+  // it is and marked so (translate="no").
+  function showError(text, name) {
     var li = document.createElement("li");
-    li.textContent = text;
+    var words = text.split("%(name)s");
+    li.append(words[0]);
+    if (words.length > 1) {
+      var file = document.createElement("span");
+      file.setAttribute("translate", "no");
+      file.textContent = name || "";
+      li.append(file, words.slice(1).join("%(name)s"));
+    }
     errors().appendChild(li);
   }
 
@@ -27,9 +36,8 @@
       function (other) { return other !== chip && other.dataset.sha === sha; }
     );
     if (!twins.length) return false;
-    var zone = document.getElementById("dropzone");
     var name = chip.querySelector("img").getAttribute("alt") || "";
-    showError(name + " " + zone.dataset.duplicate);
+    showError(gettext("%(name)s is already attached: it is used once."), name);
     twins[0].classList.add("flash");
     setTimeout(function () { twins[0].classList.remove("flash"); }, 1200);
     return true;
@@ -54,7 +62,8 @@
     var data = new FormData(), pending = [];
     Array.prototype.forEach.call(files, function (file, i) {
       if (i >= room) {
-        showError(file.name + ": " + zone.dataset.tooMany);
+        var tooMany = gettext("%(name)s: not added: at most %(max)s reference images per job.");
+        showError(tooMany.replace("%(max)s", String(max)), file.name);
         return;
       }
       data.append("file", file, file.name || "pasted-image.png");
@@ -85,7 +94,9 @@
         });
         result.querySelectorAll("ul li").forEach(function (li) { errors().appendChild(li); });
       })
-      .catch(function (error) { showError(zone.dataset.failed + " (" + error.message + ")"); })
+      .catch(function (error) {
+        showError(gettext("The upload failed; try again.") + " (" + error.message + ")");
+      })
       .finally(function () {
         pending.forEach(function (p) { p.remove(); });
         zone.classList.remove("busy");

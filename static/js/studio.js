@@ -106,3 +106,15 @@
     }
   }
 })();
+
+// The language menu (_language_menu.html) brings the person back to the page as it is
+// now: filters and paging change the address without reloading the header.
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var menu = event.target.closest && event.target.closest("[data-language-menu]");
+    if (!menu) return;
+    menu.querySelector("[name=next]").value = window.location.pathname + window.location.search;
+  });
+})();

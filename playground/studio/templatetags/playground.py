@@ -1,6 +1,8 @@
 from datetime import timedelta
+from typing import Any
 
 from django import template
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -32,3 +34,11 @@ def charge(generation):  # type: ignore[no-untyped-def]
     from playground.billing.spend import charge_of
 
     return charge_of(generation)
+
+
+@register.filter
+def notranslate(value: Any) -> str:
+    """People's own words (a name, a team's name) inside a translated sentence, marked
+    so that no translator, a browser's or a page check's, takes them for our text. For
+    element content only, never inside an attribute."""
+    return format_html('<span translate="no">{}</span>', value)
