@@ -48,7 +48,7 @@ def test_it_shows_the_images_in_the_order_of_the_link(alice: User, bob: User) ->
     html = response.content.decode()
     assert html.index("a blue whale") < html.index("a red fox")
     # Each with its model, settings, cost, time and maker.
-    for text in ("gpt-image-1", "gpt-image-2", "high", "medium", "24×16", "12.50", "42 s", "bob"):
+    for text in ("gpt-image-1", "gpt-image-2", "High", "Medium", "24×16", "12.50", "42 s", "bob"):
         assert text in html, text
 
 

@@ -229,7 +229,7 @@ def test_an_edit_shows_a_strip_of_its_references_on_its_card(
     bob_thumbs = bob_card.split(f'id="generation-{edit.pk}"', 1)[1].split('<img src="')[1:5]
     for url in (part.split('"', 1)[0] for part in bob_thumbs):
         assert bob_client.get(url).status_code == 200
-    assert "1024×1536 · low" in card  # sizes read "1024×1536" everywhere
+    assert "1024×1536 · Low" in card  # sizes read "1024×1536" everywhere
     other = html.split(f'id="generation-{plain.pk}"', 1)[1].split("</li>", 1)[0]
     assert "reference-strip" not in other
 

@@ -294,12 +294,21 @@ class Generation(models.Model):
 
     @property
     def size_label(self) -> str:
-        """How people read the size: "1536×1024" (never "1536x1024"), "2:3 · 2K", "auto"."""
+        """How people read the size: "1536×1024" (never "1536x1024"), "2:3 · 2K", "Auto"
+        (in the reader's language)."""
         if self.spec.is_flexible and self.size in self.spec.ratios:
             return f"{self.size} · {self.resolution}"
         if wxh := catalogue.parse_wxh(self.size):
             return f"{wxh[0]}×{wxh[1]}"
+        if self.size == "auto":
+            return str(_("Auto"))
         return self.size
+
+    @property
+    def quality_label(self) -> str:
+        """The quality as the form names it ("Low"), in the reader's language; the API's
+        value (`quality`) is what was sent."""
+        return str(catalogue.QUALITY_LABELS.get(self.quality, self.quality))
 
     @property
     def is_explicit_size(self) -> bool:

@@ -5,6 +5,7 @@
   benchmarks, the vendored htmx);
 - references name the file without line numbers, so moving code does not rewrite
   every catalogue;
+- no obsolete entries: a string that left the code leaves the catalogue;
 - no fuzzy matching: a new string starts untranslated (and fails the check) rather
   than inheriting a near-miss translation marked fuzzy that nobody reviewed.
 
@@ -28,4 +29,6 @@ class Command(makemessages.Command):
         options["ignore_patterns"] = [*options.get("ignore_patterns", []), *IGNORED]
         if options.get("add_location") is None:
             options["add_location"] = "file"
+        # A string that left the code leaves the catalogue (no "#~" leftovers).
+        options["no_obsolete"] = True
         super().handle(*args, **options)

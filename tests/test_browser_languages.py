@@ -1,0 +1,172 @@
+"""The playground in Korean and in Japanese, walked in a real browser.
+
+A team admin picks the language in the header's menu, then opens the studio (with its
+history), a job's page, a failed job, the team page and the usage page. On each, every
+piece of text a person can read (text, placeholders, titles, labels, alternative
+texts) is collected, except people's own words (elements marked translate="no":
+prompts, names, team names, model ids), and no English word may be left but those of
+ALLOWED. Each page is photographed for the README (static/img/i18n/). A long prompt
+without spaces must not make any page wider than a phone's screen.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, Page, expect
+
+from playground.evolink.errors import ERRORS
+from playground.generations.jobs import save_result
+from playground.generations.models import State
+from playground.teams.models import Membership, Role, Team
+from tests.browser import browser_type_launch_args  # noqa: F401 - fixture
+from tests.factories import make_generation, png_bytes
+from tests.test_browser_team import PASSWORD, person
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(__file__).resolve().parent.parent / "static" / "img" / "i18n"
+
+# English that stays English in every language: product and company names, file
+# formats, units and key names. Model ids are in translate="no" elements already.
+ALLOWED = {
+    "GPT",
+    "Image",
+    "EvoLink",
+    "OpenAI",
+    "API",
+    "PNG",
+    "JPEG",
+    "JPG",
+    "WEBP",
+    "WebP",
+    "ZIP",
+    "CSV",
+    "JSON",
+    "px",
+    "MB",
+    "KB",
+    "GB",
+    "Ctrl",
+    "Enter",
+    "Esc",
+    "USD",
+}
+
+# Every readable text of the page, but people's own words (translate="no") and what is
+# not text at all (scripts, styles, templates, icons). Attributes count even on hidden
+# elements: a closed dialog's labels are read out the moment it opens.
+READABLE = """() => {
+    const skipped = (el) => el.closest('[translate="no"], script, style, template, svg');
+    const texts = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const el = walker.currentNode.parentElement;
+        if (!el || skipped(el) || !el.getClientRects().length) continue;
+        const text = walker.currentNode.textContent.trim();
+        if (text) texts.push(text);
+    }
+    for (const el of document.body.querySelectorAll("*")) {
+        if (skipped(el)) continue;
+        for (const name of ["placeholder", "title", "aria-label", "alt"]) {
+            const value = el.getAttribute(name);
+            if (value) texts.push(value);
+        }
+        if (el.matches("input[type=submit], input[type=button]")) texts.push(el.value);
+    }
+    texts.push(document.title);
+    return texts;
+}"""
+
+WORD = re.compile(r"[A-Za-z][A-Za-z']+")
+# Code a person types as it is, inside translated sentences: addresses, environment
+# variables and their values (PUBLIC_BASE_URL, EVOLINK_REFERENCE_HOST=files-api).
+CODE = re.compile(r"https?://\S+|(?<![A-Za-z0-9_])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|=[\w-]+")
+
+
+# People's own words that titles and labels carry ("Members · Studio North"), where an
+# attribute cannot say translate="no".
+OWN_WORDS = {"Studio", "North", "ana"}
+
+
+def english_left(page: Page) -> list[str]:
+    found = []
+    for text in page.evaluate(READABLE):
+        words = [w for w in WORD.findall(CODE.sub(" ", text)) if w not in ALLOWED | OWN_WORDS]
+        if words:
+            found.append(text)
+    return sorted(set(found))
+
+
+def choose_language(page: Page, name: str) -> None:
+    """The header's language menu, as a person uses it."""
+    page.get_by_test_id("language-menu").locator("summary").click()
+    page.get_by_role("button", name=name).click()
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "history"),
+    [("ko", "한국어", "기록"), ("ja", "日本語", "履歴")],
+)
+def test_every_page_reads_in_korean_and_in_japanese(
+    browser: Browser, live_server, code: str, name: str, history: str
+) -> None:
+    team = Team.objects.create(name="Studio North", slug="north")
+    user = User.objects.create_user("ana", password=PASSWORD)
+    Membership.objects.create(user=user, team=team, role=Role.ADMIN)
+    # People's own words stay as they wrote them; this one has no space to wrap at.
+    long_prompt = {"ko": "바다위의종이배와아침빛", "ja": "水たまりに浮かぶ紙の舟"}[code] * 12
+    done = make_generation(
+        user, team=team, prompt=long_prompt, size="1024x1536", n=2, state=State.COMPLETED
+    )
+    for index in range(2):
+        save_result(done, index, png_bytes(128, 192))
+    failed = make_generation(
+        user,
+        team=team,
+        prompt="blocked",
+        state=State.FAILED,
+        error_code="content_policy_violation",
+        # Stored in English, as the pipeline stores it (playground/evolink/errors.py).
+        error_message=str(ERRORS["content_policy_violation"].message),
+    )
+    make_generation(user, team=team, prompt="waiting", state=State.QUEUED)
+
+    page = person(browser, live_server.url, "ana")
+    choose_language(page, name)
+    expect(page.locator("html")).to_have_attribute("lang", code)
+    expect(page.locator("#pane-history h2")).to_have_text(history)
+
+    pages = {
+        "studio": "/t/north/",
+        "job": f"/generations/{done.public_id}/",
+        "failed-job": f"/generations/{failed.public_id}/",
+        "team": "/t/north/members/",
+        "usage": "/t/north/usage/",
+    }
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    left: dict[str, list[str]] = {}
+    for page_name, url in pages.items():
+        page.goto(url)
+        expect(page.locator("html")).to_have_attribute("lang", code)
+        left[page_name] = english_left(page)
+        page.screenshot(path=SHOTS / f"{code}-{page_name}.png")
+    # The failed job's reason is EvoLink's code, read in the reader's language.
+    page.goto(f"/generations/{failed.public_id}/")
+    assert "The content filter" not in page.locator("main").inner_text()
+
+    # A phone: the long prompt wraps, nothing is wider than the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for url in pages.values():
+        page.goto(url)
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, (url, overflow)
+
+    # Every page is read before the verdict, so one run lists every English leftover.
+    left = {name: texts for name, texts in left.items() if texts}
+    assert left == {}, "\n".join(f"{n}: {t!r}" for n, texts in left.items() for t in texts)
