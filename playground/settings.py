@@ -101,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "playground.studio.context_processors.upstream_mode",
+                "playground.studio.context_processors.javascript_catalogue",
                 "playground.teams.context_processors.teams",
             ],
         },

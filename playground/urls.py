@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
 from playground.billing import views as billing_views
@@ -80,12 +81,17 @@ urlpatterns = [
     path("language/", team_views.language, name="language"),
     # The scripts' messages in the page's language (domain djangojs, from LOCALE_PATHS):
     # a plain script from 'self', so the strict CSP holds. Every page loads it, the
-    # login page too.
+    # login page too, at an address per language and catalogue version
+    # (studio/context_processors.py), so the browser keeps it for a day.
     path(
         "jsi18n/",
         login_not_required(
-            JavaScriptCatalog.as_view(
-                packages=[app for app in settings.INSTALLED_APPS if app.startswith("playground.")]
+            cache_control(private=True, max_age=86400)(
+                JavaScriptCatalog.as_view(
+                    packages=[
+                        app for app in settings.INSTALLED_APPS if app.startswith("playground.")
+                    ]
+                )
             )
         ),
         name="javascript_catalog",

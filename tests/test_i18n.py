@@ -249,6 +249,10 @@ def test_the_javascript_catalogue_is_served_as_a_script(korean_catalogue: None) 
     assert "django.gettext = function" in body
     assert json.dumps("KO: 복사됨") in body  # the script's own message, in Korean
     assert "eval(" not in body and "new Function" not in body
+    # Kept a day by the browser: its address changes with the language and catalogue.
+    assert "max-age=86400" in response["Cache-Control"]
     # Every page loads it before the scripts that use it.
-    html = client.get("/login/").content.decode()
-    assert html.index('src="/jsi18n/"') < html.index("js/gallery.js")
+    html = client.get("/login/", headers={"accept-language": "ko"}).content.decode()
+    assert html.index('src="/jsi18n/?l=ko&amp;v=') < html.index("js/gallery.js")
+    html = client.get("/login/", headers={"accept-language": "ja"}).content.decode()
+    assert 'src="/jsi18n/?l=ja&amp;v=' in html
