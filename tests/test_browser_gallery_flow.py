@@ -118,7 +118,9 @@ def test_a_gallery_journey_from_the_history_to_a_zip_of_a_matrix_run(
     lightbox_shows(page, third)
     page.keyboard.press("ArrowLeft")
     lightbox_shows(page, second)
-    expect(page.locator("[data-lightbox-settings]")).to_contain_text(second.generation.quality)
+    expect(page.locator("[data-lightbox-settings]")).to_contain_text(
+        second.generation.quality_label
+    )
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(page).to_have_url(re.compile(rf"/t/north/collections/{collection.pk}/$"))
@@ -135,7 +137,7 @@ def test_a_gallery_journey_from_the_history_to_a_zip_of_a_matrix_run(
         job = image.generation
         expect(item.locator(".compare-prompt")).to_have_text(job.prompt)
         expect(facts(item, "Model")).to_have_text(job.model)
-        expect(facts(item, "Quality")).to_have_text(job.quality)
+        expect(facts(item, "Quality")).to_have_text(job.quality_label)
         expect(facts(item, "Pixels")).to_have_text("60×40 · PNG")
         expect(item.locator("img")).to_have_attribute(
             "src", f"/generations/{job.public_id}/images/0"

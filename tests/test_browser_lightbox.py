@@ -63,7 +63,7 @@ def test_the_lightbox_from_the_keyboard(browser: Browser, live_server) -> None:
         "src", f"/generations/{whale.generation.public_id}/images/0"
     )
     expect(page.locator("[data-lightbox-counter]")).to_have_text("1 of 3")
-    expect(page.locator("[data-lightbox-settings]")).to_contain_text("high · 60×40")
+    expect(page.locator("[data-lightbox-settings]")).to_contain_text("High · 60×40")
     expect(page.locator("[data-lightbox-edit]")).to_have_attribute(
         "href", re.compile(rf"\?edit={whale.generation.public_id}&image=0$")
     )
@@ -144,9 +144,9 @@ def test_the_lightbox_on_a_phone_and_two_images_compared(browser: Browser, live_
     items = page.get_by_test_id("compare-item")
     expect(items).to_have_count(2)
     expect(items.nth(0)).to_contain_text("a blue whale far below")
-    expect(items.nth(0)).to_contain_text("high")
+    expect(items.nth(0)).to_contain_text("High")
     expect(items.nth(1)).to_contain_text("a red fox in snow")
-    expect(items.nth(1)).to_contain_text("low")
+    expect(items.nth(1)).to_contain_text("Low")
     expect(items.nth(1).get_by_test_id("compare-pixels")).to_contain_text("60×40")
     assert not serious_violations(page)
     widths = [items.nth(i).locator("img").bounding_box()["width"] for i in range(2)]
