@@ -5,12 +5,13 @@ history), a job's page, a failed job, the team page and the usage page. On each,
 piece of text a person can read (text, placeholders, titles, labels, alternative
 texts) is collected, except people's own words (elements marked translate="no":
 prompts, names, team names, model ids), and no English word may be left but those of
-ALLOWED. Each page is photographed for the README (static/img/i18n/). A long prompt
+ALLOWED. Each page is photographed (for the README: see SHOTS). A long prompt
 without spaces must not make any page wider than a phone's screen.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -28,7 +29,10 @@ from tests.test_browser_team import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(__file__).resolve().parent.parent / "static" / "img" / "i18n"
+ROOT = Path(__file__).resolve().parent.parent
+# The README's pictures are refreshed on purpose, not by every CI run (which would leave
+# the tree changed): I18N_SCREENSHOTS=static/img/i18n pytest tests/test_browser_languages.py
+SHOTS = ROOT / os.environ.get("I18N_SCREENSHOTS", "test-results/i18n")
 
 # English that stays English in every language: product and company names, file
 # formats, units and key names. Model ids are in translate="no" elements already.
