@@ -43,22 +43,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.history import commit  # noqa: E402
+
 DISTINCT = 16  # distinct pictures; every image still has a file of its own
 TARGET_GROWTH_MB = 50
-
-
-def commit() -> str:
-    """The code measured: HEAD, marked -dirty when the working tree has changes."""
-    try:
-        return subprocess.run(
-            ["git", "describe", "--always", "--dirty"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def setup_django(workdir: Path) -> None:

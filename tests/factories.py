@@ -57,3 +57,36 @@ def png_bytes(width: int = 8, height: int = 8, colour: str = "teal") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def team_at_work(password: str, prompt: str = "a fox") -> tuple[Any, Generation, Generation]:
+    """Team "Studio North" (/t/north/) whose admin ana has a finished job of two images
+    (`prompt`), a failed one (EvoLink's content filter, stored as the pipeline stores
+    it) and a queued one: the pages people work in, with something on each.
+
+    Returns ana, the finished job and the failed one."""
+    from django.contrib.auth.models import User
+
+    from playground.evolink.errors import ERRORS
+    from playground.generations.jobs import save_result
+    from playground.generations.models import State
+    from playground.teams.models import Membership, Role
+
+    team = Team.objects.create(name="Studio North", slug="north")
+    user = User.objects.create_user("ana", password=password)
+    Membership.objects.create(user=user, team=team, role=Role.ADMIN)
+    done = make_generation(
+        user, team=team, prompt=prompt, size="1024x1536", n=2, state=State.COMPLETED
+    )
+    for index in range(2):
+        save_result(done, index, png_bytes(128, 192))
+    failed = make_generation(
+        user,
+        team=team,
+        prompt="blocked",
+        state=State.FAILED,
+        error_code="content_policy_violation",
+        error_message=str(ERRORS["content_policy_violation"].message),
+    )
+    make_generation(user, team=team, prompt="waiting", state=State.QUEUED)
+    return user, done, failed

@@ -7,14 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page
 
-from playground.generations.jobs import save_result
-from playground.generations.models import State
-from playground.teams.models import Membership, Role, Team
 from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
-from tests.factories import make_generation, png_bytes
+from tests.factories import team_at_work
 from tests.test_browser_team import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,23 +35,7 @@ def test_the_pages_people_work_in_have_no_serious_accessibility_problems(
     browser: Browser, live_server
 ) -> None:
     assert (AXE / "axe.min.js").exists(), "run .ci/test: it installs axe-core (npm ci)"
-    team = Team.objects.create(name="Studio North", slug="north")
-    user = User.objects.create_user("ana", password=PASSWORD)
-    Membership.objects.create(user=user, team=team, role=Role.ADMIN)
-    done = make_generation(
-        user, team=team, prompt="a fox", size="1024x1536", n=2, state=State.COMPLETED
-    )
-    for index in range(2):
-        save_result(done, index, png_bytes(128, 192))
-    failed = make_generation(
-        user,
-        team=team,
-        prompt="blocked",
-        state=State.FAILED,
-        error_code="content_policy_violation",
-        error_message="The content filter blocked it.",
-    )
-    make_generation(user, team=team, prompt="waiting", state=State.QUEUED)
+    _ana, done, failed = team_at_work(PASSWORD)
 
     found: dict[str, list[str]] = {}
     anonymous = browser.new_page(base_url=live_server.url)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from playground.exports.models import Export
 from playground.generations.jobs import save_result
@@ -23,6 +23,20 @@ from tests.queue import drain
 from tests.test_browser_team import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def download_when_ready(page: Page, images: int, folder: Path, timeout: float = 5_000) -> Path:
+    """On an export's page: wait for the link (the page polls by itself), download the
+    ZIP under the name the export gives it, and return where it was saved."""
+    link = page.get_by_test_id("export-download")
+    expect(link).to_be_visible(timeout=timeout)
+    expect(page.locator("#export-status")).to_contain_text(f"Ready: {images} images")
+    with page.expect_download() as info:
+        link.click()
+    assert info.value.suggested_filename == Export.objects.get().download_name
+    path = folder / info.value.suggested_filename
+    info.value.save_as(path)
+    return path
 
 
 def test_the_filtered_history_downloads_as_a_zip(
@@ -44,16 +58,7 @@ def test_the_filtered_history_downloads_as_a_zip(
     expect(page.get_by_test_id("export-count")).to_contain_text("3 images")
     # A worker builds it; the page, polling every second, offers the file by itself.
     assert drain() == ["build"]
-    link = page.get_by_test_id("export-download")
-    expect(link).to_be_visible()
-    expect(page.locator("#export-status")).to_contain_text("Ready: 3 images")
-
-    with page.expect_download() as info:
-        link.click()
-    export = Export.objects.get()
-    assert info.value.suggested_filename == export.download_name
-    path = tmp_path / info.value.suggested_filename
-    info.value.save_as(path)
+    path = download_when_ready(page, 3, tmp_path)
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         assert sorted(r["prompt"] for r in manifest["images"]) == [

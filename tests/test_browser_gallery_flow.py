@@ -21,12 +21,12 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from playground.evolink.simulator import Simulator
-from playground.exports.models import Export
 from playground.gallery.models import Collection
 from playground.generations.models import Generation, ResultImage, State
 from playground.matrix.models import MatrixRun
 from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
 from tests.processes import kill, start_cluster
+from tests.test_browser_exports import download_when_ready
 from tests.test_browser_gallery import tick
 from tests.test_browser_lightbox import lightbox_prompt, three_jobs
 from tests.test_browser_team import person
@@ -200,15 +200,7 @@ def test_a_gallery_journey_from_the_history_to_a_zip_of_a_matrix_run(
     page.locator(".run-actions").get_by_role("button", name="Download as ZIP").click()
     expect(page).to_have_url(re.compile(r"/exports/[0-9a-f-]{36}/$"))
     expect(page.get_by_test_id("export-description")).to_contain_text(RUN_PROMPT)
-    link = page.get_by_test_id("export-download")
-    expect(link).to_be_visible(timeout=SLOW)
-    expect(page.locator("#export-status")).to_contain_text("Ready: 6 images")
-    with page.expect_download() as info:
-        link.click()
-    export = Export.objects.get()
-    assert info.value.suggested_filename == export.download_name
-    path = tmp_path / info.value.suggested_filename
-    info.value.save_as(path)
+    path = download_when_ready(page, 6, tmp_path, timeout=SLOW)
 
     # The cells' jobs, row by row, as the run's page and the export order them.
     expected = [(str(job.public_id), job.model, job.quality, job.prompt) for job in jobs]

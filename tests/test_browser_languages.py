@@ -16,15 +16,10 @@ import re
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
-from playground.evolink.errors import ERRORS
-from playground.generations.jobs import save_result
-from playground.generations.models import State
-from playground.teams.models import Membership, Role, Team
 from tests.browser import browser_type_launch_args  # noqa: F401 - fixture
-from tests.factories import make_generation, png_bytes
+from tests.factories import team_at_work
 from tests.test_browser_team import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -118,26 +113,9 @@ def choose_language(page: Page, name: str) -> None:
 def test_every_page_reads_in_korean_and_in_japanese(
     browser: Browser, live_server, code: str, name: str, history: str
 ) -> None:
-    team = Team.objects.create(name="Studio North", slug="north")
-    user = User.objects.create_user("ana", password=PASSWORD)
-    Membership.objects.create(user=user, team=team, role=Role.ADMIN)
     # People's own words stay as they wrote them; this one has no space to wrap at.
     long_prompt = {"ko": "바다위의종이배와아침빛", "ja": "水たまりに浮かぶ紙の舟"}[code] * 12
-    done = make_generation(
-        user, team=team, prompt=long_prompt, size="1024x1536", n=2, state=State.COMPLETED
-    )
-    for index in range(2):
-        save_result(done, index, png_bytes(128, 192))
-    failed = make_generation(
-        user,
-        team=team,
-        prompt="blocked",
-        state=State.FAILED,
-        error_code="content_policy_violation",
-        # Stored in English, as the pipeline stores it (playground/evolink/errors.py).
-        error_message=str(ERRORS["content_policy_violation"].message),
-    )
-    make_generation(user, team=team, prompt="waiting", state=State.QUEUED)
+    _ana, done, failed = team_at_work(PASSWORD, prompt=long_prompt)
 
     page = person(browser, live_server.url, "ana")
     choose_language(page, name)
