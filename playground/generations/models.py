@@ -315,14 +315,20 @@ class Generation(models.Model):
         return str(catalogue.QUALITY_LABELS.get(self.quality, self.quality))
 
     @property
+    def output_format_label(self) -> str:
+        return catalogue.OUTPUT_FORMAT_LABELS.get(self.output_format, self.output_format)
+
+    @property
+    def background_label(self) -> str:
+        return str(catalogue.BACKGROUND_LABELS.get(self.background, self.background))
+
+    @property
     def output_label(self) -> str:
-        """ "PNG · Transparent": the format and background asked for, in the reader's
-        language ("" for models without them)."""
-        parts = []
-        if self.output_format:
-            parts.append(catalogue.OUTPUT_FORMAT_LABELS.get(self.output_format, self.output_format))
-        if self.background:
-            parts.append(str(catalogue.BACKGROUND_LABELS.get(self.background, self.background)))
+        """ "PNG · Transparent": the format asked for, and the background where it is not
+        the default, in the reader's language ("" for models without them)."""
+        parts = [self.output_format_label] if self.output_format else []
+        if self.background and self.background != self.spec.default_background:
+            parts.append(self.background_label)
         return " · ".join(parts)
 
     @property

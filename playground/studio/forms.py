@@ -74,6 +74,7 @@ class GenerationForm(forms.Form):
         # gpt-image-2's background and output format (the catalogue says which model
         # has them). Not required: a form posted without them (a matrix cell, a re-run of
         # an older job) gets the documented defaults.
+        self.preview_backgrounds = catalogue.PREVIEW_BACKGROUNDS
         if spec.backgrounds:
             self.fields["background"] = forms.ChoiceField(
                 label=_("Background"),
