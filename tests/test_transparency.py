@@ -346,3 +346,14 @@ def test_a_stored_request_is_sent_with_only_the_fields_its_model_takes(
     job.refresh_from_db()
     assert job.state == State.RUNNING
     assert set(job.request_payload) == {"model", "prompt", "size", "quality", "n"}
+
+
+def test_reuse_and_rerun_keep_background_and_format(alice: Any) -> None:
+    job = make_generation(alice, background="transparent", output_format="webp")
+    job.request_payload |= {"background": "transparent", "output_format": "webp"}
+    initial = generate_module.settings_of(job, "reuse")
+    assert (initial["background"], initial["output_format"]) == ("transparent", "webp")
+    form = generate_module.rerun_form(job, [])
+    assert form.is_valid(), form.errors
+    payload = form.payload()
+    assert (payload["background"], payload["output_format"]) == ("transparent", "webp")
