@@ -5,7 +5,9 @@ validation, the price estimate, the simulator and the tests all read this module
 no other module hardcodes a model id, a default or a limit.
 
 Points the upstream documents only by example are marked INFERRED, and each lives
-in exactly one constant here, so a correction is a one-line change.
+in exactly one constant here, so a correction is a one-line change. Points where EvoLink's
+API reference (its OpenAPI files, last changed August 2026) differs from the seed pages
+are marked "reference, August 2026" (../shared/evolink-api.md, section 8).
 """
 
 from __future__ import annotations
