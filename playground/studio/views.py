@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground import catalogue
+from playground import catalogue, ids
 from playground.billing import budgets
 from playground.billing import models as billing
 from playground.evolink import upstream
@@ -126,11 +126,11 @@ def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationFo
         attached: list[ReferenceImage] = []
         index = request.GET.get("image", "0")
         relation = Derivation.REUSE
-        if request.GET.get("edit") and index.isdigit():
+        if request.GET.get("edit") and ids.parse(index) is not None:
             relation = Derivation.EDIT
             # Storing the result as a reference is safe on a GET: content-addressed,
             # so repeating it changes nothing.
-            result = get_object_or_404(source.images, index=int(index))
+            result = get_object_or_404(source.images, index=ids.parse(index))
             with result.file.open("rb") as f:
                 reference = references.store(f, f"result-{source.pk}-{index}")
             reference.source_id = source.pk
