@@ -166,6 +166,25 @@ def matrix_run(w: World) -> str:
     return f"/t/a/runs/{run.public_id}/"
 
 
+def private_run(w: World) -> str:
+    """Alice's "Only me" run, its one cell her private job: hers alone."""
+    import uuid
+
+    from playground.matrix.models import MatrixCell, MatrixRun
+
+    run, created = MatrixRun.objects.get_or_create(
+        team=w.team,
+        created_by=w.users["creator"],
+        client_token=uuid.UUID(int=2),
+        defaults={"text": "mine only", "private": True, "choices": {"private": True}},
+    )
+    if created:
+        MatrixCell.objects.create(
+            run=run, generation=w.private_job, row=0, column=0, row_label="a", column_label="b"
+        )
+    return f"/t/a/runs/{run.public_id}/"
+
+
 def team_template(w: World) -> int:
     from playground.matrix.models import PromptTemplate
 
@@ -443,6 +462,13 @@ CASES: dict[str, list[Case]] = {
             expect(302, ("creator",), teammate=404, viewer=404, admin=404),
             data=lambda w, p: {"source": "selection", "image": w.private_job.images.get().pk},
         ),
+        # Alice's "Only me" run: its prompt would title the export.
+        Case(
+            "post",
+            lambda w, p: "/t/a/exports/",
+            expect(302, ("creator",), teammate=404, viewer=404, admin=404),
+            data=lambda w, p: {"source": "run", "source_id": private_run(w).split("/")[-2]},
+        ),
     ],
     # An export is its requester's alone (its manifest may hold their "Only me" prompts):
     # everyone else, a team admin too, gets 404.
@@ -550,6 +576,18 @@ CASES: dict[str, list[Case]] = {
     # run's page is for the whole team (viewers look and download).
     "matrix": [
         Case("get", lambda w, p: "/t/a/matrix/", expect(200, GENERATORS)),
+        # "Run again…" of a run: a shared one for every generator; alice's "Only me"
+        # one for alice only (404 for colleagues, as if it did not exist).
+        Case(
+            "get",
+            lambda w, p: f"/t/a/matrix/?run={matrix_run(w).split('/')[-2]}",
+            expect(200, GENERATORS),
+        ),
+        Case(
+            "get",
+            lambda w, p: f"/t/a/matrix/?run={private_run(w).split('/')[-2]}",
+            expect(200, GENERATORS, teammate=404, admin=404),
+        ),
         Case(
             "post",
             lambda w, p: "/t/a/matrix/",
@@ -557,9 +595,17 @@ CASES: dict[str, list[Case]] = {
             data=lambda w, p: {"prompt": "a fox", "models": ["gpt-image-2"]},
         ),
     ],
-    "matrix_run": [Case("get", lambda w, p: matrix_run(w), expect(200))],
+    "matrix_run": [
+        Case("get", lambda w, p: matrix_run(w), expect(200)),
+        Case("get", lambda w, p: private_run(w), expect(200, ("creator",), **NOT_HERS)),
+    ],
     "matrix_run_keep": [
-        Case("post", lambda w, p: f"{matrix_run(w)}keep/", expect(302, GENERATORS))
+        Case("post", lambda w, p: f"{matrix_run(w)}keep/", expect(302, GENERATORS)),
+        Case(
+            "post",
+            lambda w, p: f"{private_run(w)}keep/",
+            expect(302, ("creator",), **NOT_HERS),
+        ),
     ],
     # Without a name: the page again, with the message (nothing saved).
     "template_save": [Case("post", lambda w, p: "/t/a/templates/", expect(200, GENERATORS))],

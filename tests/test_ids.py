@@ -65,9 +65,7 @@ def test_collection_add_and_remove_with_a_huge_id_are_404(
         == 404
     )
     assert (
-        alice_client.post(
-            f"/t/a/collections/{collection.pk}/remove/", {"image": big}
-        ).status_code
+        alice_client.post(f"/t/a/collections/{collection.pk}/remove/", {"image": big}).status_code
         == 404
     )
 
