@@ -213,6 +213,9 @@ _HTTPS = os.getenv("PUBLIC_BASE_URL", "").startswith("https://")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", "1" if _HTTPS else "0")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The language menu's cookie too: sent over HTTPS only there, never on cross-site posts.
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = envbool("DJANGO_SSL_REDIRECT", "1" if _HTTPS else "0")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31_536_000 if _HTTPS else 0)

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 MEMBERS = "/t/a/members/"
 LAST_ADMIN = "A team needs at least one admin"
-SPENT = "can no longer be used"
+SPENT = "is no longer valid"
 
 
 def text(response) -> str:  # type: ignore[no-untyped-def]
@@ -850,3 +850,22 @@ def test_a_member_who_is_not_staff_is_sent_to_the_admin_login(
     response = ada_client.get(url.format(pk=team_a.pk))
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_a_used_expired_or_revoked_link_does_not_name_the_team(
+    client: Client, ada_client: Client
+) -> None:
+    """Issue 19, finding 7: whoever holds an old link learns only that it is no longer
+    valid, not which team it was for."""
+    used = invite(ada_client)
+    sign_up(Client(), used, "first")
+    expired = invite(ada_client)
+    Invitation.objects.filter(used_at=None).update(expires_at=timezone.now())
+    revoked = invite(ada_client)
+    Invitation.objects.filter(used_at=None, expires_at__gt=timezone.now()).update(
+        revoked_at=timezone.now()
+    )
+    for link in (used, expired, revoked):
+        response = client.get(link)
+        assert response.status_code == 410
+        assert SPENT in text(response) and "Team A" not in text(response)

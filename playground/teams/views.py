@@ -169,9 +169,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         already = request.user.is_authenticated and found.used_by_id == request.user.pk
         if already:
             return redirect("studio", team=found.team.slug)
-        return render(
-            request, "teams/invitation.html", {"state": "spent", "invitation": found}, status=410
-        )
+        return render(request, "teams/invitation.html", {"state": "spent"}, status=410)
     signup = UserCreationForm()
     if request.method == "POST":
         if not request.user.is_authenticated:
@@ -189,16 +187,12 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 if joined is None:
                     transaction.set_rollback(True)
             if joined is None:
-                return render(
-                    request, "teams/invitation.html", {"state": "spent", "invitation": found}, 410
-                )
+                return render(request, "teams/invitation.html", {"state": "spent"}, 410)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         else:
             joined = found.accept(request.user)
             if joined is None:
-                return render(
-                    request, "teams/invitation.html", {"state": "spent", "invitation": found}, 410
-                )
+                return render(request, "teams/invitation.html", {"state": "spent"}, 410)
         access.remember(request.user, found.team)
         messages.success(request, _("Welcome to %(team)s.") % {"team": found.team.name})
         return redirect("studio", team=found.team.slug)
