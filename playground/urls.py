@@ -19,6 +19,7 @@ from playground.gallery import urls as gallery_urls
 from playground.generations import views as upstream_views
 from playground.matrix import urls as matrix_urls
 from playground.studio import job_views, views
+from playground.teams import accounts
 from playground.teams import views as team_views
 
 team_patterns = [
@@ -119,7 +120,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/",
-        login_not_required(auth_views.PasswordResetView.as_view()),
+        login_not_required(accounts.ThrottledPasswordResetView.as_view()),
         name="password_reset",
     ),
     path(
