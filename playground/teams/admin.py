@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
+from playground.teams.accounts import AdminUserChangeForm, AdminUserCreationForm
 from playground.teams.models import Invitation, Membership, Team
 
 
@@ -37,3 +40,14 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
         return False
+
+
+class PlaygroundUserAdmin(UserAdmin):
+    """Django's own user admin, whose usernames may not pass for someone else's."""
+
+    add_form = AdminUserCreationForm
+    form = AdminUserChangeForm
+
+
+admin.site.unregister(User)
+admin.site.register(User, PlaygroundUserAdmin)

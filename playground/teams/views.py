@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from playground.billing import budgets
 from playground.teams import access, languages
+from playground.teams.accounts import SignUpForm
 from playground.teams.forms import AddMemberForm, BudgetForm, InviteForm, MemberForm
 from playground.teams.models import Invitation, Membership, Role
 
@@ -170,10 +170,10 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         if already:
             return redirect("studio", team=found.team.slug)
         return render(request, "teams/invitation.html", {"state": "spent"}, status=410)
-    signup = UserCreationForm()
+    signup = SignUpForm()
     if request.method == "POST":
         if not request.user.is_authenticated:
-            signup = UserCreationForm(request.POST)
+            signup = SignUpForm(request.POST)
             if not signup.is_valid():
                 return render(
                     request,
