@@ -80,6 +80,17 @@ urlpatterns = [
         name="reference_thumbnail",
     ),
     path("invite/<str:token>/", team_views.invitation, name="invitation"),
+    path("invitations/", team_views.my_invitations, name="my_invitations"),
+    path(
+        "invitations/<id:invitation_id>/accept/",
+        team_views.invitation_accept,
+        name="invitation_accept",
+    ),
+    path(
+        "invitations/<id:invitation_id>/decline/",
+        team_views.invitation_decline,
+        name="invitation_decline",
+    ),
     path("language/", team_views.language, name="language"),
     # The scripts' messages in the page's language (domain djangojs, from LOCALE_PATHS):
     # a plain script from 'self', so the strict CSP holds. Every page loads it, the

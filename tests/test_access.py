@@ -166,6 +166,11 @@ def matrix_run(w: World) -> str:
     return f"/t/a/runs/{run.public_id}/"
 
 
+def addressed(w: World) -> int:
+    """An invitation to team A addressed to charlie (the stranger) by username."""
+    return Invitation.address(w.team, "member", w.users["admin"], "charlie").pk
+
+
 def private_run(w: World) -> str:
     """Alice's "Only me" run, its one cell her private job: hers alone."""
     import uuid
@@ -224,12 +229,30 @@ CASES: dict[str, list[Case]] = {
     "history": [Case("get", lambda w, p: "/t/a/history/", expect(200))],
     "reference_upload": [Case("post", lambda w, p: "/t/a/references/", expect(200, GENERATORS))],
     "team": [Case("get", lambda w, p: "/t/a/members/", expect(200))],
+    # An invitation by username: the same answer whether or not anyone has the name.
     "member_add": [
         Case(
             "post",
             lambda w, p: "/t/a/members/add/",
-            expect(400, ("admin",)),
+            expect(302, ("admin",)),
             data=lambda w, p: {"username": "nobody", "role": "member"},
+        )
+    ],
+    # A person's own invitations: their page; accepting or declining one addressed to
+    # someone else is 404 (here charlie, the stranger, is the one invited to team A).
+    "my_invitations": [Case("get", lambda w, p: "/invitations/", expect(200, stranger=200))],
+    "invitation_accept": [
+        Case(
+            "post",
+            lambda w, p: f"/invitations/{addressed(w)}/accept/",
+            expect(404, stranger=302),
+        )
+    ],
+    "invitation_decline": [
+        Case(
+            "post",
+            lambda w, p: f"/invitations/{addressed(w)}/decline/",
+            expect(404, stranger=302),
         )
     ],
     "member_role": [

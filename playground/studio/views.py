@@ -38,7 +38,7 @@ from playground.studio.history import (
 )
 from playground.studio.live import live_summary
 from playground.teams import access
-from playground.teams.models import Membership
+from playground.teams.models import Invitation, Membership
 
 STUDIO = "studio/studio.html"
 
@@ -47,9 +47,18 @@ def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+INVITATIONS_SHOWN = "playground.invitations_shown"
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The studio of the team the person last worked in, or a page saying they have none."""
+    """The studio of the team the person last worked in, or a page saying they have none.
+    Just signed in with invitations waiting for an answer: those first (once a session)."""
+    if not request.session.get(INVITATIONS_SHOWN) and (
+        Invitation.objects.pending_for(request.user).exists()
+    ):
+        request.session[INVITATIONS_SHOWN] = True
+        return redirect("my_invitations")
     team = access.current_team(request.user)
     if team is None:
         return render(request, "teams/no_team.html", status=200)

@@ -34,7 +34,17 @@ class InvitationAdmin(admin.ModelAdmin):
     """Links are shown once, to the admin who makes them in the app; here they can
     only be looked at and revoked (deleting one revokes it)."""
 
-    list_display = ("team", "role", "created_by", "created_at", "expires_at", "used_by", "used_at")
+    list_display = (
+        "team",
+        "role",
+        "invitee_name",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "used_by",
+        "used_at",
+        "declined_at",
+    )
     list_filter = ("role",)
     readonly_fields = [f.name for f in Invitation._meta.fields]
 

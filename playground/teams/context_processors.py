@@ -2,7 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from playground.teams.models import Membership
+from playground.teams.models import Invitation, Membership
 
 
 def teams(request: HttpRequest) -> dict[str, Any]:
@@ -15,4 +15,7 @@ def teams(request: HttpRequest) -> dict[str, Any]:
         .select_related("team")
         .order_by("team__name"),
         "current_membership": getattr(request, "membership", None),
+        # Invitations addressed to this person, waiting for their answer (the header
+        # links them with their count).
+        "pending_invitations": Invitation.objects.pending_for(user).count(),
     }
