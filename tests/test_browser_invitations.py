@@ -53,7 +53,9 @@ def teams(db: None) -> dict[str, User]:
 
 
 def test_an_invited_person_sees_the_invitation_on_signing_in_and_joins_by_accepting(
-    browser: Browser, live_server, teams: dict[str, User]  # type: ignore[no-untyped-def]
+    browser: Browser,
+    live_server,
+    teams: dict[str, User],  # type: ignore[no-untyped-def]
 ) -> None:
     ada = person(browser, live_server.url, "ada")
     expect(ada.get_by_test_id("current-team")).to_have_text("Studio North")
@@ -77,7 +79,9 @@ def test_an_invited_person_sees_the_invitation_on_signing_in_and_joins_by_accept
 
 
 def test_pages_of_the_audit_fixes(
-    browser: Browser, live_server, teams: dict[str, User]  # type: ignore[no-untyped-def]
+    browser: Browser,
+    live_server,
+    teams: dict[str, User],  # type: ignore[no-untyped-def]
 ) -> None:
     """The private run's page and the recent runs, an old invitation link."""
     team = Team.objects.get(slug="north")
