@@ -18,6 +18,7 @@ from playground.matrix.models import MatrixCell, MatrixRun
 from playground.teams.models import Invitation, Membership, Role, Team
 from tests.browser import browser_type_launch_args, watch_csp  # noqa: F401 - fixture
 from tests.factories import make_generation
+from tests.test_browser_a11y import serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "s3cret-pass-word"
@@ -70,6 +71,7 @@ def test_an_invited_person_sees_the_invitation_on_signing_in_and_joins_by_accept
     expect(charlie.get_by_test_id("invitations-link")).to_contain_text("1")
     expect(charlie.get_by_test_id("pending-invitation")).to_contain_text("Studio North")
     shot(charlie, "my-invitations")
+    assert serious_violations(charlie) == []
     # Not in the team until accepted.
     assert not Membership.objects.filter(user=teams["charlie"], team__slug="north").exists()
     charlie.get_by_test_id("accept").click()
