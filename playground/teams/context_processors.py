@@ -1,3 +1,4 @@
+import functools
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,6 +17,7 @@ def teams(request: HttpRequest) -> dict[str, Any]:
         .order_by("team__name"),
         "current_membership": getattr(request, "membership", None),
         # Invitations addressed to this person, waiting for their answer (the header
-        # links them with their count).
-        "pending_invitations": Invitation.objects.pending_for(user).count(),
+        # links them with their count). Counted only when a template shows the header:
+        # the live checks' fragments, every 2 s, never ask.
+        "pending_invitations": functools.cache(Invitation.objects.pending_for(user).count),
     }
