@@ -8,6 +8,8 @@ team get 403, strangers 404, as everywhere.
 
 from __future__ import annotations
 
+import itertools
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -86,7 +88,12 @@ def contract_check(request: HttpRequest, team: str, check_id: int) -> HttpRespon
         {
             "team": team_obj,
             "check": check,
-            "rows": [{**row, "expected_text": _(row.get("expected", ""))} for row in check.rows],
+            "rows": check.rows,
+            # Consecutive rows of one request under one heading.
+            "groups": [
+                (step, [{**row, "expected_text": _(row.get("expected", ""))} for row in rows])
+                for step, rows in itertools.groupby(check.rows, key=lambda row: row.get("step"))
+            ],
             "stalled": contract_checks.stalled(check),
             "differences": len(check.differences),
         },

@@ -83,7 +83,7 @@ PROGRESS_ALWAYS = gettext_noop("a whole number from 0 to 100 on every read")
 COMPLETED = gettext_noop("“completed” before the deadline")
 RESULTS = gettext_noop("a list of image URLs")
 CHARGE = gettext_noop("the charge in credits (usage.credits_used or usage.cost.credits)")
-NEAR_ESTIMATE = gettext_noop("close to our estimate (within 20 %)")
+NEAR_ESTIMATE = gettext_noop("charged / estimated: close to our estimate (within 20 %)")
 IMAGE = gettext_noop("an image we can download and open")
 
 
