@@ -357,3 +357,12 @@ def test_a_check_of_another_team_is_not_found(key: ApiKey, root: User, team_b: T
     check = contract_checks.create(key=key, spend=False)
 
     assert logged_in(root).get(f"/t/b/keys/contract/{check.pk}/").status_code == 404
+
+
+def test_checks_are_kept_read_only_in_the_admin(key: ApiKey, root: User) -> None:
+    check = contract_checks.create(key=key, spend=True)
+    admin = logged_in(root)
+
+    assert "Team A key" in admin.get("/admin/billing/contractcheck/").content.decode()
+    assert admin.get(f"/admin/billing/contractcheck/{check.pk}/change/").status_code == 200
+    assert admin.get("/admin/billing/contractcheck/add/").status_code == 403
