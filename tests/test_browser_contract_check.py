@@ -21,6 +21,7 @@ from tests.browser import (  # noqa: F401 - fixture
     watch_csp,
 )
 from tests.processes import kill, start_cluster
+from tests.test_browser_a11y import serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "s3cret-pass-word"
@@ -86,6 +87,7 @@ def test_a_superuser_checks_the_contract_and_sees_the_table(
     page.locator(f"#key-{key.pk}").get_by_role("link", name="With a paid job…").click()
     expect(page.get_by_test_id("contract-cost")).to_contain_text("about 0.11383 credits")
     shoot(page, "paid-confirmation")
+    assert serious_violations(page) == []
     page.get_by_role("button", name="Run the paid check").click()
     expect(page.get_by_test_id("contract-outcome")).to_have_text("Passed", timeout=30_000)
     expect(page.get_by_test_id("contract-task")).to_have_text(
@@ -105,6 +107,7 @@ def test_a_superuser_checks_the_contract_and_sees_the_table(
         "missing"
     )
     shoot(page, "drift")
+    assert serious_violations(page) == []
     page.goto("/t/north/keys/")
     expect(page.get_by_test_id("contract-checks").locator("li")).to_have_count(3)
     shoot(page, "keys-page-after")
