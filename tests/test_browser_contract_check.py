@@ -108,6 +108,9 @@ def test_a_superuser_checks_the_contract_and_sees_the_table(
     )
     shoot(page, "drift")
     assert serious_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the table scrolls
+    shoot(page, "drift-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/t/north/keys/")
     expect(page.get_by_test_id("contract-checks").locator("li")).to_have_count(3)
     shoot(page, "keys-page-after")
