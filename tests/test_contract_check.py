@@ -366,3 +366,16 @@ def test_checks_are_kept_read_only_in_the_admin(key: ApiKey, root: User) -> None
     assert "Team A key" in admin.get("/admin/billing/contractcheck/").content.decode()
     assert admin.get(f"/admin/billing/contractcheck/{check.pk}/change/").status_code == 200
     assert admin.get("/admin/billing/contractcheck/add/").status_code == 403
+
+
+def test_a_check_whose_key_is_gone_stops_and_says_why(fast_jobs: Simulator, key, root) -> None:  # type: ignore[no-untyped-def]
+    check = contract_checks.create(key=key, spend=True)
+    key.delete()
+
+    assert contract_checks.perform(check.pk) == "crashed"
+
+    check.refresh_from_db()
+    assert check.state == "crashed" and "is gone" in check.error
+    assert fast_jobs.request_count(CREATE) == 0
+    page = logged_in(root).get(f"/t/a/keys/contract/{check.pk}/").content.decode()
+    assert "The check stopped" in page and "every 2s" not in page

@@ -117,7 +117,10 @@ def _secret(check: ContractCheck) -> str:
 
 
 def _save_rows(check_id: int, partial: contract.Result) -> None:
-    ContractCheck.objects.filter(pk=check_id).update(rows=partial.as_dicts())
+    # The task id as soon as it is known: a worker stopped mid-way still leaves it.
+    ContractCheck.objects.filter(pk=check_id).update(
+        rows=partial.as_dicts(), task_id=partial.task_id, request_ids=partial.request_ids
+    )
 
 
 def _archive(check_id: int, result: contract.Result) -> str:
