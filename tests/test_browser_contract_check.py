@@ -65,10 +65,16 @@ def test_a_superuser_checks_the_contract_and_sees_the_table(
     key = ApiKey(label="North account", team=team)
     key.set_secret(cluster.api_key)
     key.save()
+    shared = ApiKey(label="Company account")  # no team: shared, its button is there too
+    shared.set_secret("sk-evo-shared-0042")
+    shared.save()
 
     page = signed_in(browser, live_server.url, "root")
     page.goto("/t/north/keys/")
     shoot(page, "keys-page")
+    expect(
+        page.locator(".shared-keys").get_by_role("button", name="Check contract")
+    ).to_be_visible()
     page.locator(f"#key-{key.pk}").get_by_role("button", name="Check contract").click()
 
     # The worker's rows arrive while the page watches; it stops polling once done.
