@@ -13,6 +13,7 @@ from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
 from playground import ids  # noqa: F401  (registers `<id:…>`: in range, else 404)
+from playground.billing import contract_views
 from playground.billing import views as billing_views
 from playground.exports import urls as export_urls
 from playground.gallery import urls as gallery_urls
@@ -34,6 +35,12 @@ team_patterns = [
     path("keys/add/", billing_views.key_add, name="key_add"),
     path("keys/<id:key_id>/", billing_views.key_change, name="key_change"),
     path("keys/<id:key_id>/check/", billing_views.key_check, name="key_check"),
+    path(
+        "keys/<id:key_id>/contract/",
+        contract_views.contract_check_start,
+        name="contract_check_start",
+    ),
+    path("keys/contract/<id:check_id>/", contract_views.contract_check, name="contract_check"),
     path("members/add/", team_views.member_add, name="member_add"),
     path("budget/", team_views.team_budget, name="team_budget"),
     path("members/<id:member_id>/role/", team_views.member_role, name="member_role"),

@@ -190,6 +190,16 @@ def private_run(w: World) -> str:
     return f"/t/a/runs/{run.public_id}/"
 
 
+def contract_check(w: World) -> int:
+    """A finished contract check of team A's key."""
+    from playground.billing.models import ContractCheck
+
+    check, _ = ContractCheck.objects.get_or_create(
+        team=w.team, key=w.key, defaults={"key_label": str(w.key), "state": "done"}
+    )
+    return check.pk
+
+
 def team_template(w: World) -> int:
     from playground.matrix.models import PromptTemplate
 
@@ -308,6 +318,15 @@ CASES: dict[str, list[Case]] = {
     ],
     "key_check": [
         Case("post", lambda w, p: f"/t/a/keys/{w.key.pk}/check/", expect(302, ("admin",)))
+    ],
+    # The contract check spends a key's credits and shows EvoLink's raw answers: for
+    # superusers only (tests/test_contract_check.py); the team's own admin gets 403 too.
+    "contract_check_start": [
+        Case("get", lambda w, p: f"/t/a/keys/{w.key.pk}/contract/", expect(403, ())),
+        Case("post", lambda w, p: f"/t/a/keys/{w.key.pk}/contract/", expect(403, ())),
+    ],
+    "contract_check": [
+        Case("get", lambda w, p: f"/t/a/keys/contract/{contract_check(w)}/", expect(403, ()))
     ],
     "invitation": [
         # Anyone holding the link may open it (anonymous to sign up); strangers too.

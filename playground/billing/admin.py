@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from playground.billing import tasks
 from playground.billing.forms import ApiKeyForm
-from playground.billing.models import ApiKey
+from playground.billing.models import ApiKey, ContractCheck
 
 
 @admin.register(ApiKey)
@@ -76,3 +76,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
             _("Asked EvoLink for %(n)d balance(s); the readings appear here in a few seconds.")
             % {"n": queryset.count()},
         )
+
+
+@admin.register(ContractCheck)
+class ContractCheckAdmin(admin.ModelAdmin):
+    """Every contract check, read-only: a record of what EvoLink answered."""
+
+    list_display = ("requested_at", "key_label", "spend", "state", "outcome", "requested_by")
+    list_filter = ("state", "outcome", "spend")
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False  # started from the keys page or `manage.py evolink_check`
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False

@@ -215,3 +215,66 @@ def secret_for(key_id: int | None) -> str:
     if key_id is None:
         return settings.EVOLINK_API_KEY
     return ApiKey.objects.get(pk=key_id).reveal()
+
+
+class ContractCheck(models.Model):
+    """One run of the contract check (playground/evolink/contract.py) with one key:
+    from the keys page's "Check contract" button or `manage.py evolink_check`.
+
+    The row is the result page's truth: a worker claims it (queued -> running) with a
+    compare-and-set, so a re-delivered task never spends twice, and writes each row of
+    the table as it is seen."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        CRASHED = "crashed", _("Stopped by an error")
+
+    class Outcome(models.TextChoices):
+        PASSED = "passed", _("Passed")
+        DIFFERS = "differs", _("Differs")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    # The keys page it was started from (None: from the command line).
+    team = models.ForeignKey(
+        "teams.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # None: EVOLINK_API_KEY from the environment (`evolink_check --env`), or a key deleted
+    # since; `key_label` says which.
+    key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="contract_checks"
+    )
+    key_label = models.CharField(max_length=200)
+    base_url = models.CharField(max_length=500)
+    spend = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # contract.Row as dicts: step, field, expected (English msgid), outcome, seen.
+    rows = models.JSONField(default=list, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    error = models.TextField(blank=True)
+    # What the paid job left behind, for EvoLink's support and the operator.
+    task_id = models.CharField(max_length=100, blank=True)
+    request_ids = models.JSONField(default=list, blank=True)
+    credits_used = models.DecimalField(max_digits=14, decimal_places=5, null=True, blank=True)
+    archive = models.CharField(max_length=300, blank=True)  # storage name of the image
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("contract check")
+
+    def __str__(self) -> str:
+        return f"contract check {self.pk} ({self.key_label})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.CRASHED)
+
+    @property
+    def differences(self) -> list[dict[str, str]]:
+        return [row for row in self.rows if row.get("outcome") != "expected"]

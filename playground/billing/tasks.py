@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from playground.billing import contract_checks
 from playground.billing.models import ApiKey
 from playground.evolink import client as evolink
 from playground.evolink import upstream
@@ -53,3 +54,8 @@ def check_credits(key_id: int) -> str:
         return "refused"
     key.record_credits(data)
     return "checked"
+
+
+def run_contract_check(check_id: int) -> str:
+    """The "Check contract" button's work (safe to deliver twice: the row is claimed)."""
+    return contract_checks.perform(check_id)

@@ -22,11 +22,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from playground import csvsafe
-from playground.billing import budgets, spend, tasks
+from playground.billing import budgets, contract_checks, spend, tasks
 from playground.billing.forms import TeamKeyForm
 from playground.billing.models import ApiKey
 from playground.billing.usage import CSV_COLUMNS, Month, csv_rows, jobs_of
 from playground.billing.usage import report as usage_report
+from playground.evolink.contract import CHEAPEST_ESTIMATE
 from playground.teams import access
 from playground.teams.models import Membership, Team
 
@@ -52,6 +53,11 @@ def _page(
             "shared_keys": [k for k in keys if not k.team_id],
             "form": form or TeamKeyForm(initial={"priority": 10}),
             "checking": any(_checking(k) for k in keys),
+            # The contract check is for superusers only (see contract_views.py).
+            "contract_estimate": CHEAPEST_ESTIMATE,
+            "contract_checks": (
+                contract_checks.recent(membership.team) if request.user.is_superuser else []
+            ),
         },
         status=status,
     )

@@ -75,6 +75,7 @@ __all__ = [
     "Client",
     "ErrorKind",
     "EvoLinkError",
+    "Exchange",
     "Task",
     "UploadedFile",
     "error_from_response",
@@ -167,6 +168,15 @@ class Task:
             error=error,
             raw=dict(data),
         )
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One answer as it came (status, headers with lower-case names, JSON or None)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
 
 
 @dataclass(frozen=True)
@@ -417,6 +427,23 @@ class Client:
                     continue
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def exchange(
+        self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Exchange:
+        """One request, sent once, answered raw: for the contract check (contract.py),
+        which inspects what the typed calls hide. Network errors raise EvoLinkError."""
+        sent = {**self._auth, **(headers or {})}
+        try:
+            response = self._http.request(method, path, json=json, headers=sent)
+        except httpx.TransportError as exc:
+            code = "timeout" if isinstance(exc, httpx.TimeoutException) else "network_error"
+            raise EvoLinkError.from_code(code, detail=f"{type(exc).__name__}: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None  # not JSON: the check says so
+        return Exchange(response.status_code, dict(response.headers.items()), body)
 
     def upload_file(
         self,

@@ -74,6 +74,14 @@ list, `{"fault": <name>, ...arguments}`):
     expire_uploads()                                                  "expire_uploads"
         every uploaded file answers 404 from now on
 
+Drift from the contract (lasting until reset, unlike the one-shot faults), so that
+`manage.py evolink_check` can be seen to name each difference: `set_drift(mode)`,
+`{"fault": "drift", "mode": ...}` over HTTP, or `simulate_evolink --drift MODE`, with
+a mode from `DRIFT_MODES`: `renamed-field` (`images` instead of `results`),
+`integer-error-code`, `missing-usage`, `no-request-id`. Every answer otherwise
+carries an `x-request-id` header, and a task read that finds nothing answers 404
+with the string code `task_not_found`, as EvoLink's reference (August 2026) says.
+
 Inspection: `stats()` / `GET /_simulator/stats` (request counts per route, tasks
 created, callback attempts, credits: new keys' balance, total used and each used
 key, masked), `task(id)`, `credits_of(key)`, and `reset()` /
@@ -88,6 +96,7 @@ callbacks); `handler.py` is the HTTP server and request handler, `images.py` ren
 result PNGs and `multipart.py` parses upload bodies.
 """
 
+from playground.evolink.simulator.faults import DRIFT_MODES
 from playground.evolink.simulator.files import (
     DEFAULT_FILES_TTL,
     MAX_DISCARD_BYTES,
@@ -113,6 +122,7 @@ __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_CREDITS",
     "DEFAULT_FILES_TTL",
+    "DRIFT_MODES",
     "EMPTY_KEY_MARK",
     "FAILURE_DETAILS",
     "MAX_BODY_BYTES",

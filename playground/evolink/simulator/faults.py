@@ -44,6 +44,31 @@ _FAULT_BODIES: dict[int, tuple[str, str]] = {
     ),
 }
 
+# Ways the simulator can drift from the contract, so that the contract check
+# (playground/evolink/contract.py) can be seen to name each difference.
+DRIFT_MODES = {
+    "renamed-field": "task envelopes say `images` instead of `results`",
+    "integer-error-code": "error bodies carry the HTTP status as an integer `code`",
+    "missing-usage": "task envelopes carry no `usage`",
+    "no-request-id": "answers carry no `x-request-id` header",
+}
+
+
+def _drift_mode(mode: str | None) -> str | None:
+    if mode not in (None, *DRIFT_MODES):
+        raise ValueError(f"unknown drift {mode!r}; known: {', '.join(DRIFT_MODES)}")
+    return mode
+
+
+def drifted(body: dict[str, Any], mode: str | None) -> dict[str, Any]:
+    """A task envelope as the drifting upstream would send it."""
+    if mode == "renamed-field" and "results" in body:
+        body["images"] = body.pop("results")
+    elif mode == "missing-usage":
+        body.pop("usage", None)
+    return body
+
+
 _DIRECTIVE = re.compile(r"\[(fail|slow|results):\s*([\w.]+)\s*\]", re.IGNORECASE)
 
 
@@ -189,6 +214,13 @@ class FaultInjectionMixin:
             for upload in self._uploads.values():
                 upload.uploaded_at = -math.inf
 
+    def set_drift(self, mode: str | None) -> None:
+        """Drift from the contract from now on (one of DRIFT_MODES), or stop (None).
+
+        Unlike the one-shot faults it lasts until reset() (or the next set_drift)."""
+        with self._lock:
+            self.drift = _drift_mode(mode)
+
     def apply_fault(self, spec: Mapping[str, Any]) -> None:
         """One fault from its JSON form (the HTTP control API)."""
         name = spec.get("fault")
@@ -230,6 +262,8 @@ class FaultInjectionMixin:
                 msg=spec.get("msg"),
                 **http_args,
             )
+        elif name == "drift":
+            self.set_drift(spec.get("mode"))
         elif name == "upload_drop":
             self.drop_uploads(times)
         elif name == "expire_uploads":

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import socket
 from collections.abc import Iterator, Mapping
@@ -314,6 +315,13 @@ class _Handler(BaseHTTPRequestHandler):
     def send_envelope(self, status: int, code: int, msg: str) -> None:
         self.send_json(status, _envelope_body(False, code, msg, None))
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        # Every answer carries a request id, as EvoLink's do (its support asks for it).
+        # Here, where every answer starts, so that no route can forget it.
+        if self.server.simulator.drift != "no-request-id":
+            self.send_header("x-request-id", f"req-{secrets.token_hex(12)}")
+
     def send_file(
         self, handle: IO[bytes], size: int, content_type: str, *, cache_seconds: int = 0
     ) -> None:
@@ -337,6 +345,8 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error_json(
         self, status: int, code: str | int, message: str, type_: str, *, param: str | None = None
     ) -> None:
+        if self.server.simulator.drift == "integer-error-code":
+            code = status  # as some of EvoLink's endpoints once did
         error: dict[str, Any] = {"code": code, "message": message, "type": type_}
         if param:
             error["param"] = param

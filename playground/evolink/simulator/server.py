@@ -16,7 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from playground import catalogue
-from playground.evolink.simulator.faults import FaultInjectionMixin, _HttpFault, directive_problem
+from playground.evolink.simulator.faults import (
+    FaultInjectionMixin,
+    _drift_mode,
+    _HttpFault,
+    directive_problem,
+)
 from playground.evolink.simulator.files import (
     DEFAULT_FILES_TTL,
     FilesApiMixin,
@@ -52,6 +57,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
         reference_timeout: float = 20.0,
         public_url: str | None = None,
         control: bool = True,
+        drift: str | None = None,
     ) -> None:
         self.host = host
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
@@ -66,6 +72,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
             "files_ttl": float(files_ttl),
             "credits": Decimal(str(credits)),
         }
+        self._default_drift = _drift_mode(drift)
         # Uploads go to disk, not memory (up to 50 MB each); removed on stop().
         self._upload_dir = tempfile.TemporaryDirectory(prefix="evolink-sim-files-")
         self._lock = threading.RLock()
@@ -136,6 +143,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
             _unlink(upload.path)
 
     def _reset_state(self) -> None:
+        self.drift = self._default_drift
         self.task_seconds = self._defaults["task_seconds"]
         self.result_ttl = self._defaults["result_ttl"]
         self.files_ttl = self._defaults["files_ttl"]
@@ -195,6 +203,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
                         for key, balance in self._balances.items()
                     ],
                 },
+                "drift": self.drift,
                 "pending_faults": {
                     "create": len(self._create_faults),
                     "read": len(self._read_faults),
@@ -322,7 +331,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
             if body is not None and task is not None:
                 task.reads.append(time.time())
         if body is None:
-            request.send_error_json(404, 404, "Task not found.", "not_found_error")
+            request.send_error_json(404, "task_not_found", "Task not found.", "not_found_error")
             return
         request.send_json(200, body)
 

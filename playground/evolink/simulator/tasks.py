@@ -21,7 +21,7 @@ import httpx
 from PIL import Image
 
 from playground import catalogue, pricing
-from playground.evolink.simulator.faults import _DIRECTIVE
+from playground.evolink.simulator.faults import _DIRECTIVE, drifted
 from playground.evolink.simulator.images import FORMATS
 
 # gpt-image-2 `auto` lets the model choose; the simulator always picks a square.
@@ -283,7 +283,7 @@ class TasksMixin:
             body["usage"]["credits_used"] = _num(task.credits_used)
         elif status == "failed":
             body["error"] = {"code": task.fail_code, "message": task.fail_message}
-        return body
+        return drifted(body, self.drift)
 
 
 def _num(value: Decimal) -> float:

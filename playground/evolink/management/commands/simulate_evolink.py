@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from playground.evolink.simulator import (
     DEFAULT_CREDITS,
     DEFAULT_FILES_TTL,
+    DRIFT_MODES,
     EMPTY_KEY_MARK,
     Simulator,
 )
@@ -68,6 +69,11 @@ class Command(BaseCommand):
             "--public-url", help="origin used in result URLs and callbacks (behind a proxy)"
         )
         parser.add_argument(
+            "--drift",
+            choices=sorted(DRIFT_MODES),
+            help="differ from EvoLink's contract in this one way (for manage.py evolink_check)",
+        )
+        parser.add_argument(
             "--no-control", action="store_true", help="disable the /_simulator/ control routes"
         )
 
@@ -83,6 +89,7 @@ class Command(BaseCommand):
             allow_http_callbacks=options["allow_http_callbacks"],
             public_url=options["public_url"],
             control=not options["no_control"],
+            drift=options["drift"],
         )
         # Serve from a background thread and let the main thread wait for a signal:
         # `shutdown()` called from a handler running on the serving thread would
@@ -95,6 +102,11 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         simulator.start()
         keys = ", ".join(sorted(options["api_keys"])) if options["api_keys"] else "any sk-… key"
+        drift = (
+            f"Drifting from the contract: {DRIFT_MODES[options['drift']]}.\n"
+            if options["drift"]
+            else ""
+        )
         self.stdout.write(
             f"EvoLink simulator on {simulator.base_url} (accepts {keys}; tasks take "
             f"{options['task_seconds']:g} s).\n"
@@ -102,7 +114,8 @@ class Command(BaseCommand):
             f"{EMPTY_KEY_MARK} has none (its creates answer 402).\n"
             f"Point the playground at it: EVOLINK_BASE_URL={simulator.base_url} "
             f"(and EVOLINK_FILES_BASE_URL={simulator.base_url} for the Files API)\n"
-            "Press Ctrl-C to stop."
+            + drift
+            + "Press Ctrl-C to stop."
         )
         try:
             while not stop.wait(0.5):
