@@ -108,7 +108,7 @@ def estimate(
         per_image_credits=round_credits(per_image),
         image_credits=round_credits(per_image * n),
         text_tokens=text_tokens,
-        text_per_image=spec.text_input_per_image,
+        text_per_image=spec.text_input_per_image or (n > 1 and text_times == n),
         text_credits=round_credits(text),
         total_credits=round_credits(per_image * n + text),
     )

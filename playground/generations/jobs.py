@@ -484,7 +484,9 @@ def reconcile() -> dict[str, int]:
         counts["uncertain"] += _mark_uncertain(pk)
     from playground.generations import fanout  # it builds on this module
 
-    counts.update(fanout.reconcile())
+    split = fanout.reconcile()
+    counts["submit"] += split["parts_resumed"]
+    counts["uncertain"] += split["parts_uncertain"]
     counts["archive"] = wake_archives()
     return counts
 
