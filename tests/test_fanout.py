@@ -303,3 +303,26 @@ def test_a_callback_names_the_part_to_read(
 
     due = UpstreamTask.objects.filter(generation=generation, next_poll_at__lte=timezone.now())
     assert list(due.values_list("index", flat=True)) == [1]
+
+
+def test_every_create_carries_an_idempotency_key_of_the_documented_shape(
+    evolink_client, simulator: Simulator
+) -> None:
+    payload = {"model": "gpt-image-2", "prompt": "x", "size": "1024x1024", "quality": "low"}
+    evolink_client.create_task(payload, idempotency_key="gen-0123456789abcdef-part-3")
+    evolink_client.create_task(payload)  # a fresh key, for this call and its own retries
+    with pytest.raises(ValueError, match="Idempotency-Key"):
+        evolink_client.create_task(payload, idempotency_key="too short")
+
+    first, second = (c["idempotency_key"] for c in simulator.creates)
+    assert first == "gen-0123456789abcdef-part-3"
+    assert IDEMPOTENCY_KEY.fullmatch(second) and second != first
+    assert simulator.request_count(CREATE) == 2  # the malformed key was never sent
+
+
+def test_the_simulator_refuses_n_above_1_for_gpt_image_1_5(evolink_client) -> None:
+    from playground.evolink.client import EvoLinkError
+
+    with pytest.raises(EvoLinkError) as refused:
+        evolink_client.create_task({"model": "gpt-image-1.5", "prompt": "x", "n": 2})
+    assert refused.value.status == 400
