@@ -41,9 +41,19 @@ def test_gpt_image_1_5_makes_3_images_in_one_job(
     expect(job.locator(".badge")).to_have_text("Completed", timeout=30_000)
     expect(job.locator(".thumbs img")).to_have_count(3)
     expect(items).to_have_count(1)  # still one job, not three
-    page.screenshot(path=tmp_path / "fanout-history.png", full_page=True)
-
     assert [(c["model"], c["n"]) for c in simulator.creates] == [("gpt-image-1.5", 1)] * 3
     (generation,) = Generation.objects.all()
     assert UpstreamTask.objects.filter(generation=generation).count() == 3
+
+    # One task of the next job fails: the job says so, with the images it has.
+    simulator.fail_tasks("content_policy_violation", times=1)
+    generate(page, "GPT Image 1.5", "two kites over a beach", n="2")
+    partial = items.first
+    expect(partial.locator(".badge")).to_have_text("Completed", timeout=30_000)
+    expect(partial.locator(".thumbs img")).to_have_count(1)
+    expect(partial.get_by_test_id("returned")).to_have_text("1 of 2 images returned")
+    expect(partial.get_by_test_id("job-note")).to_contain_text(
+        "1 of 2 images were made; 1 failed: "
+    )
+    page.screenshot(path=tmp_path / "fanout-history.png", full_page=True)
     assert page.evaluate("window.__noReload") is True

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from playground import catalogue, pricing
 from playground.billing import spend
-from playground.evolink.client import IDEMPOTENCY_KEY
+from playground.evolink.client import ERRORS, IDEMPOTENCY_KEY
 from playground.evolink.simulator import Simulator
 from playground.generations import fanout, jobs, poller
 from playground.generations.models import Generation, PartState, State, UpstreamTask
@@ -204,7 +204,8 @@ def test_a_failed_task_is_reported_as_3_of_4_images(
 
     assert done.state == State.COMPLETED
     assert (done.images_returned, done.error_code) == (3, "partial")
-    assert done.error_message.startswith("3 of 4 images were made; 1 failed: ")
+    reason = ERRORS["content_policy_violation"].message
+    assert done.error_message == f"3 of 4 images were made; 1 failed: {reason}"
     assert sorted(done.images.values_list("index", flat=True)) == [1, 2, 3]
     # The failed task was not charged (EvoLink refunds it): the three others are.
     charged = [p.credits_charged for p in parts_of(done) if p.state == PartState.COMPLETED]

@@ -536,10 +536,10 @@ def summary(made: int, total: int, by_state: dict[str, list[UpstreamTask]]) -> s
     """ "3 of 4 images were made; 1 failed: …" (stored in English, see stored_messages)."""
     reasons: list[str] = []
     if failed := by_state.get(PartState.FAILED):
-        reasons.append(
-            stored_messages.PARTS_FAILED
-            % {"count": len(failed), "reason": stored_messages.readable(failed[0].error_message)}
-        )
+        reason = failed[0].error_message.strip()
+        if not reason.endswith((".", "!", "?", ")")):
+            reason += "."
+        reasons.append(stored_messages.PARTS_FAILED % {"count": len(failed), "reason": reason})
     if cancelled := by_state.get(PartState.CANCELLED):
         reasons.append(stored_messages.PARTS_CANCELLED % {"count": len(cancelled)})
     if uncertain := by_state.get(PartState.UNCERTAIN):
@@ -549,7 +549,7 @@ def summary(made: int, total: int, by_state: dict[str, list[UpstreamTask]]) -> s
     return stored_messages.PARTS_MADE % {
         "made": made,
         "total": total,
-        "rest": "; ".join(reasons) or "?",
+        "rest": " ".join(reasons) or "?",
     }
 
 
