@@ -327,3 +327,40 @@ def test_the_simulator_refuses_n_above_1_for_gpt_image_1_5(evolink_client) -> No
     with pytest.raises(EvoLinkError) as refused:
         evolink_client.create_task({"model": "gpt-image-1.5", "prompt": "x", "n": 2})
     assert refused.value.status == 400
+
+
+def test_parts_we_stopped_waiting_for_are_read_again_on_check_again(
+    alice_client: Client, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    generation = generate(alice_client, django_capture_on_commit_callbacks, n=2)
+    fast_jobs.slow_tasks(0.5, times=2)
+    drain()
+    UpstreamTask.objects.filter(generation=generation).update(
+        poll_deadline=timezone.now() - timedelta(seconds=1)
+    )
+    with poller.Clients() as clients:
+        poller.poll_due(clients)
+    job = Generation.objects.get(pk=generation.pk)
+    assert job.state == State.TIMED_OUT
+    assert job.error_message.startswith("0 of 2 images were made; 2 still running at EvoLink")
+
+    response = alice_client.post(reverse("generation_check_again", args=[job.public_id]))
+    assert response.status_code in (204, 302)
+
+    done = run_until_final(job.pk)
+    assert (done.state, done.images_returned, done.error_message) == (State.COMPLETED, 2, "")
+    assert fast_jobs.request_count(CREATE) == 2  # read again, never sent again
+
+
+def test_an_admin_sees_the_upstream_tasks_of_a_split_job(
+    alice_client: Client, alice, fast_jobs: Simulator, django_capture_on_commit_callbacks
+) -> None:
+    generation = generate(alice_client, django_capture_on_commit_callbacks, n=2)
+    done = run_until_final(generation.pk)
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+
+    page = alice_client.get(f"/admin/playground/generation/{done.pk}/change/").content.decode()
+
+    for part in parts_of(done):
+        assert part.task_id in page and part.idempotency_key in page
