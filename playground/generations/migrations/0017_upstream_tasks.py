@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0001_initial'),
-        ('playground', '0015_history_clock'),
+        ('playground', '0016_transparency'),
     ]
 
     operations = [
