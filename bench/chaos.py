@@ -3,9 +3,11 @@
 A benchmark, not a test: it starts the simulator and a real `manage.py qcluster`, with
 faults on creates (503 before anything is created, 429) and on reads (503, dropped
 connections), SIGKILLs the whole cluster (process group) `--kills` times at random and
-restarts it, then waits for every job to end. It writes, as JSON in bench/results/:
-completed / failed / uncertain / stuck, upstream tasks per job (a job never has two),
-and each recovery time (kill → polling again, restart → polling again).
+restarts it, then waits for every job to end. Every `--fanout-every`th job is a GPT
+Image 1.5 job of 2-4 images, sent as one upstream task of n=1 per image. It writes, as
+JSON in bench/results/: completed / failed / uncertain / stuck, upstream tasks per
+requested task (a job, or a part of a split job, never has two), tasks per
+Idempotency-Key, and each recovery time (kill → polling again, restart → polling again).
 
     .venv/bin/python bench/chaos.py [--jobs 200] [--kills 6]
     DATABASE_URL=postgres://… REDIS_URL=redis://… .venv/bin/python bench/chaos.py
@@ -39,6 +41,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=420, help="after the last restart")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--fanout-every", type=int, default=4, help="every Nth job: GPT Image 1.5, 2-4 images"
+    )
+    parser.add_argument(
         "--out",
         default=str(ROOT / "bench" / "results" / time.strftime("chaos-%Y%m%d-%H%M%S.json")),
     )
@@ -60,8 +65,9 @@ def main() -> None:
     from django.db.models import Sum
     from django_q.brokers import get_broker
 
+    from playground import catalogue
     from playground.generations import jobs
-    from playground.generations.models import Generation, State
+    from playground.generations.models import PART_IN_FLIGHT, Generation, State, UpstreamTask
     from playground.teams.models import Membership, Team
     from tests.factories import make_generation
     from tests.fixtures_simulator import free_port
@@ -86,9 +92,19 @@ def main() -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     low, high = args.task_seconds
+    # What each job asks for: (model, n). Split jobs are one upstream task per image.
+    asked = [
+        ("gpt-image-1.5", rng.randint(2, 4))
+        if args.fanout_every and i % args.fanout_every == args.fanout_every - 1
+        else ("gpt-image-2", 1)
+        for i in range(args.jobs)
+    ]
+    requested_tasks = sum(
+        catalogue.upstream_tasks_for(catalogue.get_model(model), n) for model, n in asked
+    )
     faults = [
         {"fault": "task_slow", "seconds": round(rng.uniform(low, high), 2), "times": 1}
-        for _ in range(args.jobs)
+        for _ in range(requested_tasks)
     ]
     faults += [
         {"fault": "create_error", "status": 503, "times": 3},  # nothing created: uncertain
@@ -116,7 +132,8 @@ def main() -> None:
         )
 
     def total_polls() -> int:
-        return Generation.objects.aggregate(n=Sum("polls"))["n"] or 0
+        whole = Generation.objects.aggregate(n=Sum("polls"))["n"] or 0
+        return whole + (UpstreamTask.objects.aggregate(n=Sum("polls"))["n"] or 0)
 
     results: dict[str, object] = {
         "jobs": args.jobs,
@@ -132,8 +149,11 @@ def main() -> None:
     user, _ = User.objects.get_or_create(username="chaos")
     Membership.objects.get_or_create(user=user, team=team)
     started = time.monotonic()
-    for i in range(args.jobs):
-        generation = make_generation(user, team=team, prompt=f"chaos {i}", size="1024x640")
+    for i, (model, n) in enumerate(asked):
+        size = "1024x640" if model == "gpt-image-2" else "1024x1024"
+        generation = make_generation(
+            user, team=team, prompt=f"chaos {i}", model=model, n=n, size=size
+        )
         jobs.enqueue_submit(generation.pk)
     cluster = start()
     recoveries: list[dict[str, float | None]] = []
@@ -187,13 +207,22 @@ def main() -> None:
     for state in Generation.objects.values_list("state", flat=True):
         states[state] = states.get(state, 0) + 1
     in_flight = Generation.objects.in_flight().count()
+    parts_in_flight = UpstreamTask.objects.filter(state__in=PART_IN_FLIGHT).count()
     known = list(
         Generation.objects.exclude(upstream_task_id="").values_list("upstream_task_id", flat=True)
-    )
+    ) + list(UpstreamTask.objects.exclude(task_id="").values_list("task_id", flat=True))
     upstream = {t["id"] for t in stats["tasks"]}
-    orphans = upstream - set(known)  # created upstream, id never learned (uncertain jobs)
+    orphans = upstream - set(known)  # created upstream, id never learned (uncertain)
     uncertain = states.get(State.UNCERTAIN, 0)
-    jobs_with_task = len(set(known)) + len(orphans)
+    uncertain_parts = UpstreamTask.objects.filter(state="uncertain").count()
+    tasks_accounted = len(set(known)) + len(orphans)
+    # Tasks created per Idempotency-Key: every upstream task has its own key, stored
+    # before its POST, so more than one would be a task paid twice.
+    per_key: dict[str, int] = {}
+    for create in stats["creates"]:
+        if create["task_id"]:
+            key = create["idempotency_key"] or ""
+            per_key[key] = per_key.get(key, 0) + 1
     results.update(
         {
             "states": states,
@@ -201,17 +230,27 @@ def main() -> None:
             "failed": states.get(State.FAILED, 0) + states.get(State.TIMED_OUT, 0),
             "uncertain": uncertain,
             "stuck": in_flight,
+            "parts_stuck": parts_in_flight,
+            "split_jobs": sum(catalogue.fans_out(model, n) for model, n in asked),
+            "requested_tasks": requested_tasks,
+            "split_jobs_partial": Generation.objects.filter(error_code="partial").count(),
+            "uncertain_parts": uncertain_parts,
             "upstream_tasks_created": stats["tasks_created"],
             "upstream_creates_received": stats["requests"].get("POST /v1/images/generations", 0),
-            "jobs_with_a_task_id": len(set(known)),
+            "tasks_with_a_known_id": len(set(known)),
             "duplicate_task_ids": len(known) - len(set(known)),
             "orphan_tasks": len(orphans),
-            # Every upstream task belongs to one job: a known id, or an uncertain job whose
-            # answer was lost (at most one each). 1.0 means nothing was paid twice.
-            "upstream_tasks_per_job": round(stats["tasks_created"] / jobs_with_task, 3)
-            if jobs_with_task
+            # Every upstream task belongs to one requested task (a whole job, or one part
+            # of a split job): a known id, or an uncertain one whose answer was lost (at
+            # most one each). 1.0 means nothing was paid twice.
+            "upstream_tasks_per_requested_task": round(stats["tasks_created"] / tasks_accounted, 3)
+            if tasks_accounted
             else None,
-            "orphans_within_uncertain": len(orphans) <= uncertain,
+            "max_tasks_per_idempotency_key": max(per_key.values(), default=0),
+            "creates_without_idempotency_key": sum(
+                1 for c in stats["creates"] if not c["idempotency_key"]
+            ),
+            "orphans_within_uncertain": len(orphans) <= uncertain + uncertain_parts,
             "recoveries": recoveries,
             "max_restart_to_polling": max(
                 (r["restart_to_polling"] or 0 for r in recoveries), default=None

@@ -124,6 +124,10 @@ class ModelSpec:
     # linearly with n". gpt-image-1 / 1.5 keep this default: INFERRED, their pages say only
     # that each image is billed by its own token usage, and the prompt is sent once.
     text_input_per_image: bool = False
+    # How many images one upstream request may ask for, when fewer than a person may ask
+    # for (`n_max`): the worker then sends several upstream tasks for one job (see
+    # `upstream_split`). None: one request carries the whole `n`.
+    upstream_n_max: int | None = None
     # The request fields this model takes (see _COMMON_FIELDS); anything else is refused.
     request_fields: frozenset[str] = _COMMON_FIELDS
     # Background and output format choices, first = default; () for models without them.
@@ -210,8 +214,11 @@ MODELS: dict[str, ModelSpec] = {
             size_pixels=_FIXED_SIZE_PIXELS,
             output_tokens=_FIXED_OUTPUT_TOKENS,
             default_quality="high",
-            # INFERRED: the product page says 1-10; one docs version says only 1.
+            # The product page promises 1-10 images, so the form offers 1-10 ...
             n_max=10,
+            # ... but reference, August 2026: the API takes `n = 1` only (enum [1],
+            # "currently only supports 1"). A job of n images is sent as n tasks of n=1.
+            upstream_n_max=1,
             rates=Rates(
                 image_output=Decimal("1.9584"),
                 image_input=Decimal("0.4896"),
@@ -295,6 +302,33 @@ FAILURE_CODES: dict[str, bool] = {
 
 def get_model(model_id: str) -> ModelSpec:
     return MODELS[model_id]
+
+
+# --- Images per upstream request ------------------------------------------------------
+
+
+def upstream_n_limit(spec: ModelSpec) -> int:
+    """The most images one upstream request of this model may ask for."""
+    return spec.upstream_n_max or spec.n_max
+
+
+def fans_out(spec: ModelSpec | str, n: int) -> bool:
+    """Whether a job of `n` images needs more than one upstream task."""
+    spec = MODELS[spec] if isinstance(spec, str) else spec
+    return n > upstream_n_limit(spec)
+
+
+def upstream_split(spec: ModelSpec, n: int) -> list[int]:
+    """The `n` of each upstream task of a job of `n` images: full tasks, then the rest
+    ([4] for gpt-image-2; [1, 1, 1, 1] for gpt-image-1.5). Task i's first image is image
+    i × upstream_n_limit(spec) of the job."""
+    limit = upstream_n_limit(spec)
+    return [min(limit, n - start) for start in range(0, n, limit)]
+
+
+def upstream_tasks_for(spec: ModelSpec, n: int) -> int:
+    """How many upstream requests (each billed for the prompt) a job of `n` images is."""
+    return len(upstream_split(spec, n))
 
 
 # --- Sizes --------------------------------------------------------------------------
@@ -492,8 +526,11 @@ def request_body(spec: ModelSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if name in spec.request_fields}
 
 
-def request_errors(payload: Mapping[str, Any]) -> dict[str, list[str]]:
+def request_errors(payload: Mapping[str, Any], *, upstream: bool = False) -> dict[str, list[str]]:
     """Every rule EvoLink documents for `POST /v1/images/generations`.
+
+    `upstream=True` (the simulator) checks `n` against what one upstream request may
+    carry; the forms check what a person may ask for (a job the worker may split).
 
     Returns field name -> messages (empty when the request is valid). Field names
     are the upstream parameter names, except that gpt-image-2's custom size rules
@@ -540,10 +577,11 @@ def request_errors(payload: Mapping[str, Any]) -> dict[str, list[str]]:
         ]
 
     n = payload.get("n", spec.default_n)
-    if isinstance(n, bool) or not isinstance(n, int) or not spec.n_min <= n <= spec.n_max:
+    n_max = upstream_n_limit(spec) if upstream else spec.n_max
+    if isinstance(n, bool) or not isinstance(n, int) or not spec.n_min <= n <= n_max:
         errors["n"] = [
             _("Number of images must be a whole number from %(min)d to %(max)d (got %(value)s).")
-            % {"min": spec.n_min, "max": spec.n_max, "value": n}
+            % {"min": spec.n_min, "max": n_max, "value": n}
         ]
 
     if spec.backgrounds:

@@ -15,6 +15,7 @@ from playground.catalogue import (
     REFERENCE_IMAGE_INPUT_TOKENS,
     ModelSpec,
     resolve_size,
+    upstream_tasks_for,
 )
 
 CREDIT_PLACES = Decimal("0.00001")
@@ -91,9 +92,10 @@ def estimate(
     ) / 1000
     # Counted with the exact tokenizer for every model, even gpt-image-2 whose limit is
     # in characters: EvoLink bills tokens. Whether the prompt is billed once or per
-    # image is the catalogue's `text_input_per_image`.
+    # image is the catalogue's `text_input_per_image`; once per request otherwise, and a
+    # job the worker splits into k upstream requests (gpt-image-1.5) sends it k times.
     text_tokens = _count_tokens(prompt) if prompt else 0
-    text_times = n if spec.text_input_per_image else 1
+    text_times = n if spec.text_input_per_image else upstream_tasks_for(spec, n)
     text = Decimal(text_tokens) * spec.rates.text_input * text_times / 1000
     return Estimate(
         model=spec.id,
@@ -106,7 +108,7 @@ def estimate(
         per_image_credits=round_credits(per_image),
         image_credits=round_credits(per_image * n),
         text_tokens=text_tokens,
-        text_per_image=spec.text_input_per_image,
+        text_per_image=spec.text_input_per_image or (n > 1 and text_times == n),
         text_credits=round_credits(text),
         total_credits=round_credits(per_image * n + text),
     )

@@ -43,6 +43,15 @@ STOPPED_CHECKING = gettext_noop(
     "EvoLink: press “Check again” to look."
 )
 CANCELLED_BY = gettext_noop("Cancelled by %(name)s before it was sent to EvoLink: not charged.")
+# A job sent as several upstream tasks (GPT Image 1.5): how many images it made, and why
+# the others were not (the sentences below, each ending with its own full stop).
+PARTS_MADE = gettext_noop("%(made)d of %(total)d images were made; %(rest)s")
+PARTS_FAILED = gettext_noop("%(count)d failed: %(reason)s")
+PARTS_CANCELLED = gettext_noop("%(count)d cancelled before they were sent (not charged).")
+PARTS_UNCERTAIN = gettext_noop(
+    "%(count)d may have reached EvoLink without an answer (not sent again; they may be charged)."
+)
+PARTS_TIMED_OUT = gettext_noop("%(count)d still running at EvoLink when we stopped waiting.")
 
 _OURS = (
     NO_API_KEY,
@@ -52,6 +61,11 @@ _OURS = (
     SAVING_RETRY,
     STOPPED_CHECKING,
     CANCELLED_BY,
+    PARTS_MADE,
+    PARTS_FAILED,
+    PARTS_CANCELLED,
+    PARTS_UNCERTAIN,
+    PARTS_TIMED_OUT,
     errors.UPLOAD_REFUSED,
     errors.UPLOAD_NO_REASON,
     errors.UPLOAD_UNREACHABLE,

@@ -101,7 +101,9 @@ def test_each_reference_image_adds_image_input_tokens() -> None:
 # (seeds 002, 003 and 004). gpt-image-2's page says "text input tokens scale linearly with
 # n"; gpt-image-1 and 1.5 bill the prompt once per request (INFERRED, see the catalogue).
 TEXT_INPUT = Decimal("0.306")
-TEXT_BILLED_PER_IMAGE = {"gpt-image-1": False, "gpt-image-1.5": False, "gpt-image-2": True}
+# gpt-image-1.5 is sent as one request of n=1 per image (reference, August 2026), each
+# carrying the prompt: its text is billed per image too.
+TEXT_BILLED_PER_IMAGE = {"gpt-image-1": False, "gpt-image-1.5": True, "gpt-image-2": True}
 # Image output rates from the same pages, for the totals below.
 IMAGE_OUTPUT = {
     "gpt-image-1": Decimal("2.448"),
@@ -150,7 +152,7 @@ def test_a_30000_character_prompt_costs_its_text_input_tokens(model: str, n: int
     assert long.image_credits == empty.image_credits == credits(image)
 
 
-def test_the_prompt_scales_with_n_only_for_gpt_image_2() -> None:
+def test_the_prompt_scales_with_n_except_for_gpt_image_1() -> None:
     for model, per_image in TEXT_BILLED_PER_IMAGE.items():
         spec = MODELS[model]
         one = estimate(spec, prompt="a red fox in the snow", **CHEAP[model])
@@ -194,3 +196,12 @@ def test_a_stored_job_is_estimated_with_its_prompt(alice_client: Client) -> None
     image = 62 * IMAGE_OUTPUT["gpt-image-2"] / 1000 * 2
     text = 6 * TEXT_INPUT / 1000 * 2
     assert Generation.objects.get().estimated_credits == credits(image + text)
+
+
+def test_a_split_gpt_image_1_5_job_pays_the_prompt_once_per_upstream_request() -> None:
+    spec = MODELS["gpt-image-1.5"]
+    four = estimate(spec, prompt="a red fox in the snow", n=4, **CHEAP["gpt-image-1.5"])
+    one = estimate(spec, prompt="a red fox in the snow", n=1, **CHEAP["gpt-image-1.5"])
+    # Exactly four of the one-image requests the worker sends.
+    assert four.total_credits == credits(one.total_credits * 4)
+    assert four.text_credits == credits(6 * TEXT_INPUT / 1000 * 4)

@@ -68,6 +68,8 @@ REJECTED = [
     ({"model": "gpt-image-1", "prompt": "x", "n": 11}, "n"),
     ({"model": "gpt-image-1.5", "prompt": "x", "size": "2048x2048"}, "size"),
     ({"model": "gpt-image-1.5", "prompt": "x", "n": 0}, "n"),
+    # reference, August 2026: one request of gpt-image-1.5 carries n = 1 only.
+    ({"model": "gpt-image-1.5", "prompt": "x", "n": 2}, "n"),
     ({"model": "gpt-image-1.5", "prompt": "x", "image_urls": []}, "image_urls"),
     ({"model": "gpt-image-2", "prompt": "x" * 32_001}, "prompt"),
     ({"model": "gpt-image-2", "prompt": "x", "size": "1000x1000"}, "size"),
@@ -83,8 +85,8 @@ REJECTED = [
 
 @pytest.mark.parametrize(("payload", "param"), REJECTED)
 def test_it_rejects_what_the_catalogue_rejects(simulator, api, payload, param):
-    expected = catalogue.request_errors(payload)
-    assert expected  # the row is invalid by the catalogue's rules
+    expected = catalogue.request_errors(payload, upstream=True)
+    assert expected  # the row is invalid by the catalogue's rules for one request
 
     response = api.post(CREATE, json=payload)
 
@@ -102,13 +104,14 @@ def test_it_rejects_what_the_catalogue_rejects(simulator, api, payload, param):
     "payload",
     [
         {"model": "gpt-image-1", "prompt": "x", "size": "2:3", "quality": "low"},
-        {"model": "gpt-image-1.5", "prompt": "x", "n": 2},
+        {"model": "gpt-image-1.5", "prompt": "x", "n": 1},
+        {"model": "gpt-image-1", "prompt": "x", "n": 2},
         {"model": "gpt-image-2", "prompt": "x", "size": "21:9", "resolution": "2K"},
         {"model": "gpt-image-2", "prompt": "x", "size": "3840x2160", "quality": "high"},
     ],
 )
 def test_it_accepts_what_the_catalogue_accepts(simulator, api, payload):
-    assert catalogue.request_errors(payload) == {}
+    assert catalogue.request_errors(payload, upstream=True) == {}
 
     assert api.post(CREATE, json=payload).status_code == 200
 

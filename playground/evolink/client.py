@@ -24,9 +24,11 @@ import functools
 import ipaddress
 import logging
 import random
+import re
 import socket
 import ssl
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -64,6 +66,7 @@ __all__ = [
     "FILES_TTL",
     "FILES_UPLOAD_PATH",
     "HTTP_STATUS_CODES",
+    "IDEMPOTENCY_KEY",
     "TASK_PATH",
     "TASK_STATUSES",
     "TERMINAL_STATUSES",
@@ -85,6 +88,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CREATE_PATH = "/v1/images/generations"
+# The Idempotency-Key header's shape (issue 18: 16-96 characters of [A-Za-z0-9._-]).
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._-]{16,96}")
 TASK_PATH = "/v1/tasks/{id}"
 CREDITS_PATH = "/v1/credits"
 FILES_UPLOAD_PATH = "/api/v1/files/upload/stream"
@@ -363,11 +368,24 @@ class Client:
 
     # --- API calls --------------------------------------------------------------------
 
-    def create_task(self, payload: Mapping[str, Any]) -> Task:
-        """POST /v1/images/generations; see the module docstring for the retry rules."""
+    def create_task(
+        self, payload: Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> Task:
+        """POST /v1/images/generations; see the module docstring for the retry rules.
+
+        `idempotency_key` goes out as the `Idempotency-Key` header, as EvoLink's own
+        client sends it: stable per upstream task (jobs derive it from what they stored
+        before sending, so a later retry of the same task sends the same key; without
+        one, a fresh key covers this call's own retries). Whether EvoLink replays on it
+        is undocumented, so the retry rules above do not lean on it."""
+        if idempotency_key is None:
+            idempotency_key = f"req-{uuid.uuid4().hex}"
+        if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise ValueError("an Idempotency-Key is 16-96 characters of [A-Za-z0-9._-]")
+        headers = {**self._auth, "Idempotency-Key": idempotency_key}
         for attempt in range(1, self.max_attempts + 1):
             try:
-                response = self._http.post(CREATE_PATH, json=dict(payload), headers=self._auth)
+                response = self._http.post(CREATE_PATH, json=dict(payload), headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The request never left this machine: nothing was created upstream.
                 error = EvoLinkError.from_code("network_error", detail=str(exc))

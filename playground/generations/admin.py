@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from playground.generations.models import Generation, ResultImage
+from playground.generations.models import Generation, ResultImage, UpstreamTask
 
 
 class ResultImageInline(admin.TabularInline):
@@ -9,6 +9,26 @@ class ResultImageInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ("index", "file", "format", "width", "height", "bytes", "created_at")
     exclude = ("thumbnail",)
+
+
+class UpstreamTaskInline(admin.TabularInline):
+    """The upstream tasks of a job split into several (GPT Image 1.5: one per image)."""
+
+    model = UpstreamTask
+    extra = 0
+    can_delete = False
+    fields = (
+        "index",
+        "state",
+        "task_id",
+        "idempotency_key",
+        "error_code",
+        "credits_reserved",
+        "credits_charged",
+        "claimed_at",
+        "finished_at",
+    )
+    readonly_fields = fields
 
 
 @admin.register(Generation)
@@ -29,10 +49,16 @@ class GenerationAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("team", "state", "model", "quality", "private")
-    search_fields = ("prompt", "upstream_task_id", "owner__username", "team__name")
+    search_fields = (
+        "prompt",
+        "upstream_task_id",
+        "upstream_tasks__task_id",
+        "owner__username",
+        "team__name",
+    )
     date_hierarchy = "created_at"
     list_select_related = ("owner", "team")
-    inlines = [ResultImageInline]
+    inlines = [UpstreamTaskInline, ResultImageInline]
 
     def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
         return False

@@ -105,6 +105,11 @@ def enqueue_archive(pk: int) -> None:
 
 def submit(pk: int) -> str:
     """Send one generation upstream. Safe to run twice: only one run claims the row."""
+    from playground.generations import fanout  # it builds on this module
+
+    if fanout.splits(pk):
+        # gpt-image-1.5 takes n = 1 per request: one upstream task per image.
+        return fanout.submit(pk)
     now = timezone.now()
     claimed = (
         Generation.objects.filter(pk=pk, state=State.QUEUED)
@@ -119,38 +124,27 @@ def submit(pk: int) -> str:
     if not payers:
         Generation.objects.end(pk, State.SUBMITTING, State.FAILED, "no_api_key", _no_key_message())
         return "failed"
-    refusals: list[str] = []
-    for payer in payers:
-        try:
-            task = _create_with(payer, generation)
-        except references.RejectedUpload as rejected:
-            # An old reference that fails today's checks: raised before any POST.
-            Generation.objects.end(
-                pk, State.SUBMITTING, State.FAILED, "reference_rejected", str(rejected)
-            )
-            return "failed"
-        except evolink.EvoLinkError as error:
-            if error.status in billing.REFUSING_STATUSES and not error.uncertain:
-                # 401 / 402 / 403: EvoLink created nothing, so another key may safely try.
-                if payer.key:
-                    payer.key.record_refusal(error.status, error.message)
-                refusals.append(f"{payer.label}: {error.message}")
-                continue
-            return _submit_failed(generation, error)
-        except Exception:
-            # Anything unexpected after the claim may have happened after the POST left:
-            # treat it as uncertain rather than risk paying twice.
-            log.exception("submit %s crashed", pk)
-            _mark_uncertain(pk)
-            return "uncertain"
-        break
-    else:
+    try:
+        payer, task = send_with_failover(payers, lambda payer: _create_with(payer, generation))
+    except references.RejectedUpload as rejected:
+        # An old reference that fails today's checks: raised before any POST.
         Generation.objects.end(
-            pk, State.SUBMITTING, State.FAILED, "keys_refused", _refused_message(refusals)
+            pk, State.SUBMITTING, State.FAILED, "reference_rejected", str(rejected)
         )
         return "failed"
-    if payer.key:
-        payer.key.record_use()
+    except AllKeysRefused as refused:
+        Generation.objects.end(
+            pk, State.SUBMITTING, State.FAILED, "keys_refused", _refused_message(refused.reasons)
+        )
+        return "failed"
+    except evolink.EvoLinkError as error:
+        return _submit_failed(generation, error)
+    except Exception:
+        # Anything unexpected after the claim may have happened after the POST left:
+        # treat it as uncertain rather than risk paying twice.
+        log.exception("submit %s crashed", pk)
+        _mark_uncertain(pk)
+        return "uncertain"
 
     now = timezone.now()
     reserved = task.usage.get("credits_reserved")
@@ -171,26 +165,72 @@ def submit(pk: int) -> str:
     return "submitted"
 
 
+class AllKeysRefused(Exception):
+    """Every key of the team answered 401 / 402 / 403: nothing was created upstream."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def send_with_failover(
+    payers: list[billing.Payer], send: Callable[[billing.Payer], evolink.Task]
+) -> tuple[billing.Payer, evolink.Task]:
+    """One create (`send`, at most one POST each) with the team's keys in turn.
+
+    A 401 / 402 / 403 means EvoLink created nothing, so the next key may safely try;
+    any other error is the caller's to classify (raised as it came). Raises
+    AllKeysRefused when every key refused. Shared by whole jobs and by the upstream
+    tasks of a split job (fanout.py), so the key rules live here once."""
+    refusals: list[str] = []
+    for payer in payers:
+        try:
+            task = send(payer)
+        except evolink.EvoLinkError as error:
+            if error.status in billing.REFUSING_STATUSES and not error.uncertain:
+                if payer.key:
+                    payer.key.record_refusal(error.status, error.message)
+                refusals.append(f"{payer.label}: {error.message}")
+                continue
+            raise
+        if payer.key:
+            payer.key.record_use()
+        return payer, task
+    raise AllKeysRefused(refusals)
+
+
+def idempotency_key(generation: Generation, part: int | None = None) -> str:
+    """The Idempotency-Key of a job's upstream task: from ids stored with the row before
+    anything is sent, so every attempt at the same task sends the same key."""
+    key = f"gen-{generation.public_id.hex}"
+    return key if part is None else f"{key}-part-{part}"
+
+
+def upstream_payload(client: evolink.Client, generation: Generation) -> dict[str, Any]:
+    """The request body of a job: its settings, hosted references, callback."""
+    payload = dict(generation.request_payload)
+    payload.pop("image_urls", None)
+    payload.pop("callback_url", None)
+    links = list(generation.references.select_related("reference"))
+    if links:
+        # In the person's order. Hosting them costs nothing: an error here is safe
+        # to retry, since nothing was sent to the paid endpoint yet.
+        payload["image_urls"] = [reference_url(client, link.reference) for link in links]
+    if callbacks.enabled():
+        payload["callback_url"] = callbacks.url_for(generation.public_id)
+    # Only what the reference lists for this model: EvoLink refuses anything else.
+    return catalogue.request_body(generation.spec, payload)
+
+
 def _create_with(payer: billing.Payer, generation: Generation) -> evolink.Task:
     """Host the references and POST the task with one key (at most one POST)."""
     with upstream.client(payer.secret) as client:
-        payload = dict(generation.request_payload)
-        payload.pop("image_urls", None)
-        payload.pop("callback_url", None)
-        links = list(generation.references.select_related("reference"))
-        if links:
-            # In the person's order. Hosting them costs nothing: an error here is safe
-            # to retry, since nothing was sent to the paid endpoint yet.
-            payload["image_urls"] = [reference_url(client, link.reference) for link in links]
-        if callbacks.enabled():
-            payload["callback_url"] = callbacks.url_for(generation.public_id)
-        # Only what the reference lists for this model: EvoLink refuses anything else.
-        payload = catalogue.request_body(generation.spec, payload)
+        payload = upstream_payload(client, generation)
         # Record the exact request before sending it (the key is never part of it).
         Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
             request_payload=payload
         )
-        return client.create_task(payload)
+        return client.create_task(payload, idempotency_key=idempotency_key(generation))
 
 
 # Stored in English, shown in each reader's language (playground/stored_messages.py).
@@ -265,14 +305,21 @@ def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
 # --- Poll (the loop itself is playground.generations.poller) ---------------------------
 
 
-def poll_soon(pk: int) -> bool:
+def poll_soon(pk: int, task_id: str = "") -> bool:
     """A callback said the task ended: read it at the poller's next pass."""
+    from playground.generations import fanout  # it builds on this module
+
+    if fanout.has_parts(pk):
+        return fanout.poll_soon(pk, task_id)
     return Generation.objects.transition(pk, State.RUNNING, next_poll_at=timezone.now())
 
 
 def check_again(pk: int) -> bool:
     """A person asks us to look at a job we gave up on; resumes polling."""
+    from playground.generations import fanout  # it builds on this module
+
     now = timezone.now()
+    split = fanout.has_parts(pk)
     resumed = Generation.objects.transition(
         pk,
         State.TIMED_OUT,
@@ -280,9 +327,12 @@ def check_again(pk: int) -> bool:
         error_code="",
         error_message="",
         finished_at=None,
-        next_poll_at=now,
+        # A split job is read part by part (fanout.check_again), never as a whole.
+        next_poll_at=None if split else now,
         poll_deadline=now + poll_deadline(),
     )
+    if resumed and split:
+        fanout.check_again(pk)
     return resumed
 
 
@@ -301,11 +351,17 @@ def wake_archives(archive_with: Callable[[int], None] = enqueue_archive) -> int:
     ):
         archive_with(pk)
         count += 1
-    return count
+    from playground.generations import fanout  # it builds on this module
+
+    return count + fanout.wake_archives(archive_with)
 
 
 def archive(pk: int) -> str:
     """Download every result into our storage, verify it, make thumbnails."""
+    from playground.generations import fanout  # it builds on this module
+
+    if fanout.has_parts(pk):
+        return fanout.archive(pk)
     now = timezone.now()
     claimed = (
         Generation.objects.filter(pk=pk, state=State.ARCHIVING)
@@ -432,10 +488,18 @@ def reconcile() -> dict[str, int]:
         enqueue_submit(pk)
         counts["submit"] += 1
     # A worker died between claiming and answering: the POST may have gone out.
-    for pk in Generation.objects.filter(
-        state=State.SUBMITTING, updated_at__lt=now - SUBMITTING_STALE
-    ).values_list("pk", flat=True):
+    # (A split job's POSTs are its parts': fanout.reconcile judges each one.)
+    for pk in (
+        Generation.objects.filter(state=State.SUBMITTING, updated_at__lt=now - SUBMITTING_STALE)
+        .exclude(upstream_tasks__isnull=False)
+        .values_list("pk", flat=True)
+    ):
         counts["uncertain"] += _mark_uncertain(pk)
+    from playground.generations import fanout  # it builds on this module
+
+    split = fanout.reconcile()
+    counts["submit"] += split["parts_resumed"]
+    counts["uncertain"] += split["parts_uncertain"]
     counts["archive"] = wake_archives()
     return counts
 

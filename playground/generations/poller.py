@@ -42,8 +42,15 @@ from playground.billing import models as billing
 from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import jobs
-from playground.generations.models import Generation, HistoryClock, Lease, State
+from playground.generations import fanout, jobs
+from playground.generations.models import (
+    Generation,
+    HistoryClock,
+    Lease,
+    PartState,
+    State,
+    UpstreamTask,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +83,11 @@ def pause_before_next_pass() -> float:
     due, not up to a tick later (a finished task is seen that much sooner)."""
     tick = tick_seconds()
     nearest = Generation.objects.filter(state=State.RUNNING).aggregate(at=Min("next_poll_at"))
-    if nearest["at"] is None:
+    part = UpstreamTask.objects.filter(state=PartState.RUNNING).aggregate(at=Min("next_poll_at"))
+    times = [at for at in (nearest["at"], part["at"]) if at is not None]
+    if not times:
         return tick
-    return min(tick, max(0.0, (nearest["at"] - timezone.now()).total_seconds()))
+    return min(tick, max(0.0, (min(times) - timezone.now()).total_seconds()))
 
 
 # --- The thread -------------------------------------------------------------------------
@@ -281,16 +290,19 @@ def poll_due(
     """Read every RUNNING job whose next poll is due; returns how many were read.
     A job seen complete is handed to `archive_with` (the poller's pool; the queue when
     called outside the poller)."""
+    # The parts of jobs sent as several upstream tasks (GPT Image 1.5) are read apart.
+    parts = fanout.poll_due_parts(clients, pool, archive_with)
     now = timezone.now()
     due = list(
         Generation.objects.filter(state=State.RUNNING, next_poll_at__lte=now)
+        .exclude(upstream_task_id="")
         .order_by("next_poll_at")
         .values_list(
             "pk", "upstream_task_id", "polls", "poll_deadline", "api_key_id", "next_poll_at"
         )[:ROWS_PER_PASS]
     )
     if not due:
-        return 0
+        return parts
 
     def read(
         work: tuple[evolink.Client | evolink.EvoLinkError, str],
@@ -324,7 +336,7 @@ def poll_due(
     record_readings(still, now)
     for pk, deadline in late:
         _check_deadline(pk, deadline, now)
-    return len(due)
+    return len(due) + parts
 
 
 @dataclass(frozen=True)

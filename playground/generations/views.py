@@ -4,6 +4,7 @@ signed token), never by an id alone."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.contrib.auth.decorators import login_not_required
@@ -25,8 +26,19 @@ def evolink_callback(request: HttpRequest, public_id: uuid.UUID, token: str) -> 
     generation = Generation.objects.filter(public_id=public_id).only("pk").first()
     if generation is None:
         raise Http404
-    jobs.poll_soon(generation.pk)
+    jobs.poll_soon(generation.pk, _task_id_of(request))
     return HttpResponse(status=204)
+
+
+def _task_id_of(request: HttpRequest) -> str:
+    """The task a callback is about (a job sent as several tasks has one per image).
+    Only a hint, like the rest of the body: it picks which of this job's tasks to read."""
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return ""
+    task_id = body.get("id") if isinstance(body, dict) else None
+    return task_id if isinstance(task_id, str) else ""
 
 
 @login_not_required

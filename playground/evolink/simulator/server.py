@@ -158,6 +158,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
         self._uploads: dict[str, _Upload] = {}  # by file name ("<random>.<ext>")
         self._requests: collections.Counter[str] = collections.Counter()
         self._callbacks: list[dict[str, Any]] = []
+        self._creates: list[dict[str, Any]] = []
         self._create_faults: collections.deque[_HttpFault] = collections.deque()
         self._read_faults: collections.deque[_HttpFault] = collections.deque()
         self._upload_faults: collections.deque[_HttpFault] = collections.deque()
@@ -188,6 +189,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
                     for t in self._tasks.values()
                 ],
                 "callbacks": list(self._callbacks),
+                "creates": [dict(c) for c in self._creates],
                 "uploads": sum(not self._upload_expired(u) for u in self._uploads.values()),
                 "credits": {
                     # What a key used for the first time starts with.
@@ -228,6 +230,12 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
     def tasks_created(self) -> int:
         with self._lock:
             return len(self._tasks)
+
+    @property
+    def creates(self) -> list[dict[str, Any]]:
+        """Each create received: its Idempotency-Key header, model, n and task id."""
+        with self._lock:
+            return [dict(c) for c in self._creates]
 
     @property
     def callbacks(self) -> list[dict[str, Any]]:
@@ -273,7 +281,19 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
                 400, "invalid_request", "The body must be a JSON object.", "invalid_request_error"
             )
             return
-        errors = catalogue.request_errors(self._validation_view(payload))
+        # Every create that reached this point, for tests and benchmarks: its
+        # Idempotency-Key header, model and n (EvoLink's replay behaviour is undocumented,
+        # so the simulator, like a server that ignores the header, creates a task anyway).
+        record: dict[str, Any] = {
+            "idempotency_key": request.headers.get("Idempotency-Key"),
+            "model": payload.get("model"),
+            "n": payload.get("n"),
+            "task_id": None,
+        }
+        with self._lock:
+            self._creates.append(record)
+        # reference, August 2026: one request of gpt-image-1.5 carries n = 1 only.
+        errors = catalogue.request_errors(self._validation_view(payload), upstream=True)
         if errors:
             field_name, messages = next(iter(errors.items()))
             param = "size" if field_name in ("width", "height") else field_name
@@ -302,6 +322,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
                 "insufficient_quota",
             )
             return
+        record["task_id"] = task.id
         threading.Thread(
             target=self._run_task, args=(task,), name=f"sim-{task.id}", daemon=True
         ).start()
