@@ -159,7 +159,8 @@ def test_a_task_is_private_to_its_key(simulator, api):
     )
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == 404  # an integer code on this endpoint
+    # A string code on this endpoint (reference, August 2026).
+    assert response.json()["error"]["code"] == "task_not_found"
 
 
 # --- tasks ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import socket
 from collections.abc import Iterator, Mapping
@@ -313,6 +314,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_envelope(self, status: int, code: int, msg: str) -> None:
         self.send_json(status, _envelope_body(False, code, msg, None))
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        # Every answer carries a request id, as EvoLink's do (its support asks for it).
+        request_id = f"req_{secrets.token_hex(12)}"
+        self.server.simulator.last_request_id = request_id
+        self.send_header("x-request-id", request_id)
 
     def send_file(
         self, handle: IO[bytes], size: int, content_type: str, *, cache_seconds: int = 0

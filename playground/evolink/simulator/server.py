@@ -25,6 +25,7 @@ from playground.evolink.simulator.files import (
 )
 from playground.evolink.simulator.handler import _Handler, _Server
 from playground.evolink.simulator.images import render_png
+from playground.evolink.simulator.keys import DEFAULT_OFFLINE_MODELS, KeyStatesMixin
 from playground.evolink.simulator.tasks import TasksMixin, _File, _num, _Task
 
 DEFAULT_CREDITS = Decimal(10_000)
@@ -33,7 +34,7 @@ DEFAULT_API_KEY = "sk-evo-simulator"
 EMPTY_KEY_MARK = "-empty-"
 
 
-class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
+class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
     """An EvoLink look-alike; thread-safe, all state in memory (lost on stop)."""
 
     def __init__(
@@ -52,8 +53,11 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
         reference_timeout: float = 20.0,
         public_url: str | None = None,
         control: bool = True,
+        offline_models: Iterable[str] = DEFAULT_OFFLINE_MODELS,
     ) -> None:
         self.host = host
+        # The x-request-id of the latest answer (tests compare it with what was stored).
+        self.last_request_id = ""
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.allow_http_callbacks = allow_http_callbacks
         self.callback_delays = tuple(callback_delays)
@@ -65,6 +69,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
             "result_ttl": float(result_ttl),
             "files_ttl": float(files_ttl),
             "credits": Decimal(str(credits)),
+            "offline_models": frozenset(offline_models),
         }
         # Uploads go to disk, not memory (up to 50 MB each); removed on stop().
         self._upload_dir = tempfile.TemporaryDirectory(prefix="evolink-sim-files-")
@@ -156,6 +161,12 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
         self._next_failures: collections.deque[tuple[str, str | None]] = collections.deque()
         self._next_durations: collections.deque[float] = collections.deque()
         self._next_result_counts: collections.deque[int] = collections.deque()
+        # keys.py: key states, models a key may not use, keys sharing an account.
+        self._key_states: dict[str, str] = {}
+        self._denied: dict[str, set[str]] = {}
+        self._accounts: dict[str, str] = {}
+        self.offline_models: set[str] = set(self._defaults["offline_models"])
+        self.usage_style = "credits_used"
 
     # --- inspection -------------------------------------------------------------------
 
@@ -259,6 +270,13 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
             return
 
         payload = request.read_json()
+        with self._lock:
+            refusal = self.create_refusal(
+                key, payload.get("model") if isinstance(payload, dict) else None
+            )
+        if refusal is not None:
+            request.send_error_json(refusal[0], refusal[1], refusal[2], refusal[3])
+            return
         if not isinstance(payload, dict):
             request.send_error_json(
                 400, "invalid_request", "The body must be a JSON object.", "invalid_request_error"
@@ -316,13 +334,23 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
                 request.send_fault(fault)
             return
         with self._lock:
+            refusal = self.read_refusal(key)
+        if refusal is not None:
+            request.send_error_json(refusal[0], refusal[1], refusal[2], refusal[3])
+            return
+        with self._lock:
             task = self._tasks.get(task_id)
-            visible = task is not None and task.key == key and not self._expired(task)
+            # Tasks belong to an account: its other keys read them too (share_account).
+            visible = (
+                task is not None
+                and self._account_of(task.key) == self._account_of(key)
+                and not self._expired(task)
+            )
             body = self._envelope(task, request.origin()) if visible and task else None
             if body is not None and task is not None:
                 task.reads.append(time.time())
         if body is None:
-            request.send_error_json(404, 404, "Task not found.", "not_found_error")
+            request.send_error_json(404, "task_not_found", "Task not found.", "not_found_error")
             return
         request.send_json(200, body)
 

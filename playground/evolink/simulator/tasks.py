@@ -273,7 +273,7 @@ class TasksMixin:
         }
         if status == "completed":
             body["results"] = [f"{origin}/files/{token}.png" for token in task.files]
-            body["usage"]["credits_used"] = _num(task.credits_used)
+            body["usage"].update(self.usage_on_completion(_num(task.credits_used)))
         elif status == "failed":
             body["error"] = {"code": task.fail_code, "message": task.fail_message}
         return body
