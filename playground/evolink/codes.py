@@ -128,9 +128,8 @@ ERRORS: dict[str, ErrorKind] = dict(
             "insufficient_quota",
             ErrorKind(
                 gettext_noop(
-                    "The team's EvoLink account does not have enough credits for this request, "
-                    "or its API key is disabled or expired, so nothing was charged. Ask a team "
-                    "admin to top up or check the key, then try again."
+                    "The team's EvoLink account balance is too low for this request, so nothing "
+                    "was charged. Ask a team admin to top up the account, then try again."
                 ),
                 False,
             ),
@@ -273,4 +272,88 @@ ERRORS: dict[str, ErrorKind] = dict(
             ErrorKind(gettext_noop("EvoLink's file storage refused the reference image."), False),
         ),
     ]
+)
+
+
+def _kind(message: str, retryable: bool = False) -> ErrorKind:
+    return ErrorKind(message, retryable)
+
+
+# The string codes of the API reference (August 2026, ../shared/evolink-api.md section
+# 8), and our names for the 402 variants EvoLink's own clients tell apart. Each has its
+# own sentence: a person must know whether to wait, top up, or ask for a new key.
+ERRORS.update(
+    {
+        # --- create: POST /v1/images/generations -------------------------------------
+        "rate_limit_exceeded": _kind(ERRORS["rate_limited"].message, True),
+        "internal_error": _kind(ERRORS["server_error"].message, True),
+        "model_access_denied": _kind(
+            gettext_noop(
+                "This API key may not use this model (EvoLink answered “model access "
+                "denied”), so nothing was charged. Another key of the team is tried; a team "
+                "admin can allow the model for the key in EvoLink."
+            )
+        ),
+        "model_not_found": _kind(
+            gettext_noop(
+                "EvoLink does not offer this model any more, so nothing was charged. Ask an "
+                "admin to switch it off and pick another model."
+            )
+        ),
+        # 402 variants (INFERRED names: EvoLink sends `key_disabled`, `key_expired`,
+        # `key_model_not_allowed` as codes and says which quota in the message).
+        "key_quota_exceeded": _kind(
+            gettext_noop(
+                "This API key's own credit limit is used up (the account itself may still have "
+                "credits), so nothing was charged. Ask a team admin to raise the key's limit "
+                "in EvoLink."
+            )
+        ),
+        "key_daily_quota_exceeded": _kind(
+            gettext_noop(
+                "This API key has used up its daily quota, so nothing was charged. The quota "
+                "resets at midnight: the key rests until then, and the team's other keys are "
+                "used meanwhile."
+            ),
+            True,
+        ),
+        "key_disabled": _kind(
+            gettext_noop(
+                "EvoLink has disabled this API key, so nothing was charged. Ask a team admin "
+                "to enable it in EvoLink or add another key."
+            )
+        ),
+        "key_expired": _kind(
+            gettext_noop(
+                "This API key has expired, so nothing was charged. Ask a team admin to add a "
+                "new key."
+            )
+        ),
+        "key_model_not_allowed": _kind(
+            gettext_noop(
+                "This API key is not allowed to use this model, so nothing was charged. "
+                "Another key of the team is tried; a team admin can allow the model for the "
+                "key in EvoLink."
+            )
+        ),
+        # --- task reads: GET /v1/tasks/{id} -----------------------------------------
+        "invalid_task_id": _kind(
+            gettext_noop("EvoLink did not recognise this task id (it is malformed).")
+        ),
+        "permission_denied": _kind(
+            gettext_noop(
+                "EvoLink did not let this API key read the task: the key lost its access, or "
+                "the task belongs to another account."
+            )
+        ),
+        # --- our own ending for a task we can no longer read ---------------------------
+        "read_refused": _kind(
+            gettext_noop(
+                "EvoLink stopped letting this team read the task (its key was refused: "
+                "revoked, disabled or out of credit) and no other key could read it. The "
+                "task may have run and been charged: a team admin can look it up by its "
+                "task id in EvoLink's dashboard, then fix or replace the key."
+            )
+        ),
+    }
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -80,6 +81,7 @@ class EvoLinkError(Exception):
         uncertain: bool = False,
         detail: str = "",
         param: str | None = None,
+        request_id: str = "",
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -90,6 +92,8 @@ class EvoLinkError(Exception):
         self.uncertain = uncertain
         self.detail = detail
         self.param = param
+        # The answer's x-request-id (EvoLink support asks for it); "" when none came.
+        self.request_id = request_id
 
     @classmethod
     def from_code(
@@ -162,13 +166,13 @@ def error_from_response(response: httpx.Response, *, not_found: str = "not_found
         detail = " ".join(response.text.split())[:200]
 
     fallback = not_found if status == 404 else HTTP_STATUS_CODES.get(status, "http_error")
-    code = upstream_code or fallback
+    code = refine_code(status, upstream_code or fallback, detail)
     # The message comes from our table when we know the upstream's code, else from
     # the status; the upstream's text is appended where it helps the person (400).
     # A 404's meaning depends on the call (task, file), so the caller's name wins there.
     kind = (
         ERRORS[fallback]
-        if status == 404
+        if status == 404 and code != "model_not_found"
         else ERRORS.get(code) or ERRORS.get(fallback) or ERRORS["http_error"]
     )
     message = kind.message
@@ -183,7 +187,36 @@ def error_from_response(response: httpx.Response, *, not_found: str = "not_found
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
         detail=detail,
         param=param,
+        request_id=response.headers.get("x-request-id", "")[:100],
     )
+
+
+# INFERRED (reference, August 2026): a 402's code says which problem only for some
+# variants; EvoLink's own clients read the message for the others. Checked in order.
+_402_WORDS = (
+    ("daily", "key_daily_quota_exceeded"),
+    ("disabled", "key_disabled"),
+    ("expired", "key_expired"),
+    ("not allowed", "key_model_not_allowed"),
+    ("access to model", "key_model_not_allowed"),
+    ("token quota", "key_quota_exceeded"),
+    ("key quota", "key_quota_exceeded"),
+    ("credit limit", "key_quota_exceeded"),
+)
+_MODEL_NOT_FOUND = re.compile(r"model\b.*\bnot (?:found|exist|available|supported)", re.I | re.S)
+
+
+def refine_code(status: int, code: str, detail: str) -> str:
+    """Tell apart what one code covers: the 402 variants (account balance, a key's quota
+    or daily quota, a disabled or expired key, a model the key may not use) and a 400
+    that means the model itself is gone (EvoLink took gpt-image-1 offline)."""
+    text = detail.lower()
+    if status == 402 and code in ("insufficient_quota", "payment_required", "402"):
+        return next((name for words, name in _402_WORDS if words in text), "insufficient_quota")
+    model_gone = _MODEL_NOT_FOUND.search(detail) or "model_not_found" in text
+    if status in (400, 404) and code in ("invalid_request", "not_found") and model_gone:
+        return "model_not_found"
+    return code
 
 
 def parse_retry_after(value: str | None) -> float | None:
