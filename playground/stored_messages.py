@@ -42,6 +42,15 @@ STOPPED_CHECKING = gettext_noop(
     "We stopped checking after %(minutes)d minutes. The task may still finish at "
     "EvoLink: press “Check again” to look."
 )
+MODEL_GONE = gettext_noop(
+    "EvoLink does not offer %(model)s any more; ask an admin to switch it off. Not charged: "
+    "EvoLink refused the request, so no task was created."
+)
+KEY_REFUSED_READ = gettext_noop(
+    "EvoLink stopped letting this team read task %(task)s (its key was refused: %(reason)s) "
+    "and no other key of the team could read it. The task may have run and been charged: a "
+    "team admin can look it up by that id in EvoLink's dashboard, then fix or replace the key."
+)
 CANCELLED_BY = gettext_noop("Cancelled by %(name)s before it was sent to EvoLink: not charged.")
 
 _OURS = (
@@ -52,6 +61,8 @@ _OURS = (
     SAVING_RETRY,
     STOPPED_CHECKING,
     CANCELLED_BY,
+    MODEL_GONE,
+    KEY_REFUSED_READ,
     errors.UPLOAD_REFUSED,
     errors.UPLOAD_NO_REASON,
     errors.UPLOAD_UNREACHABLE,

@@ -346,14 +346,5 @@ ERRORS.update(
                 "the task belongs to another account."
             )
         ),
-        # --- our own ending for a task we can no longer read ---------------------------
-        "read_refused": _kind(
-            gettext_noop(
-                "EvoLink stopped letting this team read the task (its key was refused: "
-                "revoked, disabled or out of credit) and no other key could read it. The "
-                "task may have run and been charged: a team admin can look it up by its "
-                "task id in EvoLink's dashboard, then fix or replace the key."
-            )
-        ),
     }
 )

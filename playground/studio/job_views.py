@@ -28,7 +28,7 @@ from playground.generations import jobs, references
 from playground.generations.models import Generation, ResultImage
 from playground.studio.generate import create_generation, estimate_of, rerun_form
 from playground.studio.views import STUDIO, chip
-from playground.teams import access
+from playground.teams import access, availability
 from playground.teams.models import Membership
 
 
@@ -143,7 +143,7 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
         )
     try:
         generation = create_generation(membership, form)
-    except budgets.OverBudget as refusal:
+    except (budgets.OverBudget, availability.ModelOff) as refusal:
         messages.error(request, str(refusal))
         return redirect("generation_detail", public_id=original.public_id)
     messages.success(
