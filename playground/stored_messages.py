@@ -46,6 +46,10 @@ MODEL_GONE = gettext_noop(
     "EvoLink does not offer %(model)s any more; ask an admin to switch it off. Not charged: "
     "EvoLink refused the request, so no task was created."
 )
+MODEL_OFF = gettext_noop(
+    "%(model)s was switched off for this team before the job was sent: nothing was sent "
+    "and nothing was charged."
+)
 KEY_REFUSED_READ = gettext_noop(
     "EvoLink stopped letting this team read task %(task)s (its key was refused: %(reason)s) "
     "and no other key of the team could read it. The task may have run and been charged: a "
@@ -62,6 +66,7 @@ _OURS = (
     STOPPED_CHECKING,
     CANCELLED_BY,
     MODEL_GONE,
+    MODEL_OFF,
     KEY_REFUSED_READ,
     errors.UPLOAD_REFUSED,
     errors.UPLOAD_NO_REASON,

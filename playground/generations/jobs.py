@@ -39,7 +39,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from PIL import Image
 
-from playground import stored_messages
+from playground import catalogue, stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
@@ -51,6 +51,7 @@ from playground.generations.models import (
     ResultImage,
     State,
 )
+from playground.teams import availability
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +116,18 @@ def submit(pk: int) -> str:
         return "not claimed"
     HistoryClock.tick(job_pks=[pk])
     generation = Generation.objects.select_related("team").get(pk=pk)
-    payers = billing.payers_for(generation.team)
+    if not availability.is_available(generation.team, generation.model):
+        # Switched off after the job was queued: nothing is sent.
+        return _model_switched_off(generation)
+    payers = _choose_payers(generation)
     if not payers:
+        if billing.payers_for(generation.team):
+            # Keys exist, but EvoLink refused this model to every one of them before.
+            return _model_gone(generation)
         Generation.objects.end(pk, State.SUBMITTING, State.FAILED, "no_api_key", _no_key_message())
         return "failed"
     refusals: list[str] = []
+    model_denied = 0
     for payer in payers:
         try:
             task = _create_with(payer, generation)
@@ -130,11 +138,15 @@ def submit(pk: int) -> str:
             )
             return "failed"
         except evolink.EvoLinkError as error:
-            if error.status in billing.REFUSING_STATUSES and not error.uncertain:
+            Generation.objects.note_request(pk, "create", error.request_id, error.status)
+            outcome = _classify_create_error(error)
+            if outcome == MODEL_GONE:
+                return _model_gone(generation)
+            if outcome == NEXT_KEY:
                 # 401 / 402 / 403: EvoLink created nothing, so another key may safely try.
-                if payer.key:
-                    payer.key.record_refusal(error.status, error.message)
+                _record_refusal(payer, error, generation.model)
                 refusals.append(f"{payer.label}: {error.message}")
+                model_denied += error.code in billing.MODEL_DENYING_CODES
                 continue
             return _submit_failed(generation, error)
         except Exception:
@@ -145,12 +157,16 @@ def submit(pk: int) -> str:
             return "uncertain"
         break
     else:
+        if model_denied == len(payers):
+            # 403 model_access_denied for every key: for this team the model is gone.
+            return _model_gone(generation)
         Generation.objects.end(
             pk, State.SUBMITTING, State.FAILED, "keys_refused", _refused_message(refusals)
         )
         return "failed"
     if payer.key:
         payer.key.record_use()
+    Generation.objects.note_request(pk, "create", task.request_id, 200)
 
     now = timezone.now()
     reserved = task.usage.get("credits_reserved")
@@ -169,6 +185,58 @@ def submit(pk: int) -> str:
         poll_deadline=now + poll_deadline(),
     )
     return "submitted"
+
+
+# What a refused create means for the job (see _classify_create_error).
+MODEL_GONE, NEXT_KEY, OTHER = "model_gone", "next_key", "other"
+
+
+def _choose_payers(generation: Generation) -> list[billing.Payer]:
+    """The keys that may pay for this job's model, in the order they are tried (keys
+    resting until midnight, or refused this model before, are left out)."""
+    return billing.payers_for(generation.team, generation.model)
+
+
+def _classify_create_error(error: evolink.EvoLinkError) -> str:
+    """MODEL_GONE: EvoLink does not offer the model (nothing created, never uncertain);
+    NEXT_KEY: this key was refused (401/402/403: nothing created, another key may try);
+    OTHER: the usual rules (uncertain, retry later, or failed)."""
+    if error.uncertain:
+        return OTHER
+    if error.code == "model_not_found":
+        return MODEL_GONE
+    if error.status in billing.REFUSING_STATUSES:
+        return NEXT_KEY
+    return OTHER
+
+
+def _record_refusal(payer: billing.Payer, error: evolink.EvoLinkError, model: str) -> None:
+    """Say on the key why EvoLink refused it: disabled, resting until midnight, or not
+    for this model (the environment's key has no row to say it on)."""
+    if payer.key:
+        payer.key.record_refusal(error.status, error.message, code=error.code, model=model)
+
+
+def _model_gone(generation: Generation) -> str:
+    """EvoLink does not offer the model (to this team's keys): fail once, not charged,
+    and tell the team's admins once."""
+    ended = Generation.objects.end(
+        generation.pk,
+        State.SUBMITTING,
+        State.FAILED,
+        "model_not_found",
+        availability.gone_message(generation.model),
+    )
+    if ended:
+        availability.tell_admins_once(generation.team, generation.model)
+    return "failed"
+
+
+def _model_switched_off(generation: Generation) -> str:
+    spec = catalogue.MODELS.get(generation.model)
+    message = stored_messages.MODEL_OFF % {"model": spec.label if spec else generation.model}
+    Generation.objects.end(generation.pk, State.SUBMITTING, State.FAILED, "model_off", message)
+    return "failed"
 
 
 def _create_with(payer: billing.Payer, generation: Generation) -> evolink.Task:
