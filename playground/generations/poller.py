@@ -35,6 +35,7 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, connections
 from django.db.models import Min
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from playground import stored_messages
@@ -285,9 +286,11 @@ def poll_due(
     due = list(
         Generation.objects.filter(state=State.RUNNING, next_poll_at__lte=now)
         .order_by("next_poll_at")
-        .values_list(
-            "pk", "upstream_task_id", "polls", "poll_deadline", "api_key_id", "next_poll_at"
-        )[:ROWS_PER_PASS]
+        # Read with the key that took over the reading, else the one that paid.
+        .annotate(reader=Coalesce("read_api_key_id", "api_key_id"))
+        .values_list("pk", "upstream_task_id", "polls", "poll_deadline", "reader", "next_poll_at")[
+            :ROWS_PER_PASS
+        ]
     )
     if not due:
         return 0
@@ -318,6 +321,8 @@ def poll_due(
             if apply_poll(pk, polls, deadline, answer, due_at):
                 archive_with(pk)
             continue
+        if isinstance(answer, evolink.EvoLinkError):
+            Generation.objects.note_request(pk, "read", answer.request_id, answer.status)
         still.append(reading)
         if deadline and now > deadline:
             late.append((pk, deadline))
@@ -417,6 +422,9 @@ def apply_poll(
         _check_deadline(pk, deadline, now)
         return False
     if isinstance(answer, evolink.EvoLinkError):
+        Generation.objects.note_request(pk, "read", answer.request_id, answer.status)
+        if answer.status in billing.REFUSING_STATUSES:
+            return _read_refused(pk, polls, deadline, answer, due_at)
         Generation.objects.end(pk, State.RUNNING, State.FAILED, answer.code, answer.message)
         return False
     task = answer
@@ -453,6 +461,42 @@ def apply_poll(
             polls=polls + 1,
         )
     )
+
+
+def _read_refused(
+    pk: int, polls: int, deadline: Any, error: evolink.EvoLinkError, due_at: Any
+) -> bool:
+    """A read answered 401/402/403: the key was revoked or ran dry while the task ran, and
+    the task may have run and been charged, so the job must not end as "failed, not
+    charged". Read it with another healthy key of the team (a task belongs to the
+    EvoLink account, which may hold several keys); failing that, the job is uncertain
+    and says what to check upstream."""
+    job = Generation.objects.select_related("team").get(pk=pk)
+    reader_id = job.read_api_key_id or job.api_key_id
+    refused = billing.ApiKey.objects.filter(pk=reader_id).first() if reader_id else None
+    if refused is not None:
+        refused.record_refusal(error.status, error.message, code=error.code)
+    for payer in billing.payers_for(job.team):
+        # Only stored keys: the job must name the key that reads it from now on.
+        if payer.key is None or payer.key_id == reader_id:
+            continue
+        try:
+            with upstream.client(payer.secret) as client:
+                task = client.get_task(job.upstream_task_id)
+        except evolink.EvoLinkError as other:
+            Generation.objects.note_request(pk, "read", other.request_id, other.status)
+            if other.status in billing.REFUSING_STATUSES:
+                payer.key.record_refusal(other.status, other.message, code=other.code)
+            continue
+        Generation.objects.filter(pk=pk, state=State.RUNNING).update(read_api_key=payer.key)
+        log.info("job %s: read with key %s after a %s", pk, payer.key_id, error.status)
+        return apply_poll(pk, polls, deadline, task, due_at)
+    message = stored_messages.KEY_REFUSED_READ % {
+        "task": job.upstream_task_id,
+        "reason": error.message.rstrip("."),
+    }
+    Generation.objects.end(pk, State.RUNNING, State.UNCERTAIN, "read_refused", message)
+    return False
 
 
 def _check_deadline(pk: int, deadline: Any, now: Any) -> None:

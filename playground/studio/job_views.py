@@ -34,7 +34,9 @@ from playground.teams.models import Membership
 
 def _job(request: HttpRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
     generation = get_object_or_404(
-        Generation.objects.visible_to(request.user).select_related("owner", "team", "api_key"),
+        Generation.objects.visible_to(request.user).select_related(
+            "owner", "team", "api_key", "read_api_key"
+        ),
         public_id=public_id,
     )
     return generation, access.membership_in(request, generation.team_id)
