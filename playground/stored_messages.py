@@ -46,6 +46,11 @@ MODEL_GONE = gettext_noop(
     "EvoLink does not offer %(model)s any more; ask an admin to switch it off. Not charged: "
     "EvoLink refused the request, so no task was created."
 )
+KEYS_RESTING = gettext_noop(
+    "Every EvoLink key of this team has used up its daily quota, so nothing was sent and "
+    "nothing was charged. The first one works again at %(time)s; try again then, or ask "
+    "a team admin to add a key."
+)
 MODEL_OFF = gettext_noop(
     "%(model)s was switched off for this team before the job was sent: nothing was sent "
     "and nothing was charged."
@@ -67,6 +72,7 @@ _OURS = (
     CANCELLED_BY,
     MODEL_GONE,
     MODEL_OFF,
+    KEYS_RESTING,
     KEY_REFUSED_READ,
     errors.UPLOAD_REFUSED,
     errors.UPLOAD_NO_REASON,

@@ -152,6 +152,19 @@ def test_a_daily_quota_402_rests_the_key_until_midnight_and_the_next_key_pays(
     jobs.submit(later.pk)
     assert Generation.objects.get(pk=later.pk).api_key == second
     assert fast_jobs.request_count(CREATE) == 3
+    # With both resting, a job says until when, and sends nothing.
+    fast_jobs.set_key_state(SECOND, "daily_quota")
+    refused = queued(alice)
+    assert jobs.submit(refused.pk) == "failed"  # the second key's own 402
+    assert "daily quota" in Generation.objects.get(pk=refused.pk).error_message
+    both = queued(alice)
+    assert jobs.submit(both.pk) == "failed"  # nothing left to try: nothing sent
+    both.refresh_from_db()
+    assert (both.state, both.error_code) == (State.FAILED, "keys_resting")
+    assert "daily quota" in both.error_message and "nothing was charged" in both.error_message
+    assert fast_jobs.request_count(CREATE) == 4
+    ApiKey.objects.filter(pk=second.pk).update(paused_until=None)
+    fast_jobs.set_key_state(SECOND, "active")
     # ... and after midnight it pays again.
     ApiKey.objects.filter(pk=first.pk).update(paused_until=timezone.now())
     fast_jobs.set_key_state(FIRST, "active")

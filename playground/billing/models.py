@@ -230,6 +230,18 @@ def payers_for(team: Any, model: str = "") -> list[Payer]:
     return payers
 
 
+def resting_until(team: Any) -> datetime | None:
+    """When the first of the team's resting keys (daily quota) works again, if any."""
+    now = timezone.now()
+    return (
+        ApiKey.objects.filter(enabled=True, paused_until__gt=now)
+        .filter(Q(team=team) | Q(team__isnull=True))
+        .order_by("paused_until")
+        .values_list("paused_until", flat=True)
+        .first()
+    )
+
+
 def admin_warnings(team: Any) -> list[str]:
     """What a team's admins should know before their colleagues' jobs fail."""
     warnings = []

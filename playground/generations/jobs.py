@@ -124,6 +124,12 @@ def submit(pk: int) -> str:
         if billing.payers_for(generation.team):
             # Keys exist, but EvoLink refused this model to every one of them before.
             return _model_gone(generation)
+        if until := billing.resting_until(generation.team):
+            message = stored_messages.KEYS_RESTING % {
+                "time": timezone.localtime(until).strftime("%Y-%m-%d %H:%M")
+            }
+            Generation.objects.end(pk, State.SUBMITTING, State.FAILED, "keys_resting", message)
+            return "failed"
         Generation.objects.end(pk, State.SUBMITTING, State.FAILED, "no_api_key", _no_key_message())
         return "failed"
     refusals: list[str] = []
