@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from playground.billing.models import ApiKey
 from playground.generations.models import Generation, State
 from playground.teams import availability
-from playground.teams.models import Membership, Team
+from playground.teams.models import Membership, ModelNotice, Team
 from tests.browser import (  # noqa: F401 - fixture
     browser_type_launch_args,
     watch_csp,
@@ -94,6 +94,12 @@ def test_an_admin_switches_a_model_off_and_sees_key_states_and_request_ids(
     ).click()
     page.wait_for_load_state()
     expect(page.locator('tr[data-model="gpt-image-1.5"] .badge').first).to_have_text("Off")
+
+    ModelNotice.objects.create(team=team, model="gpt-image-1")
+    page.goto("/t/north/?model=gpt-image-1")
+    expect(page.get_by_test_id("withdrawn")).to_contain_text("EvoLink took this model offline")
+    expect(page.get_by_text("EvoLink refused GPT Image 1 as no longer offered")).to_be_visible()
+    shot(page, "studio-withdrawn")
 
     page.goto("/t/north/")
     picker = page.locator(".model-picker")
