@@ -5,7 +5,9 @@ validation, the price estimate, the simulator and the tests all read this module
 no other module hardcodes a model id, a default or a limit.
 
 Points the upstream documents only by example are marked INFERRED, and each lives
-in exactly one constant here, so a correction is a one-line change.
+in exactly one constant here, so a correction is a one-line change. Points where EvoLink's
+API reference (its OpenAPI files, last changed August 2026) differs from the seed pages
+are marked "reference, August 2026" (../shared/evolink-api.md, section 8).
 """
 
 from __future__ import annotations
@@ -35,6 +37,28 @@ REFERENCE_FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_REFERENCE_PIXELS = 178_956_970
 MAX_REFERENCE_EDGE = 23_170
 MAX_CALLBACK_URL_LENGTH = 2048
+
+# The request fields EvoLink's API reference lists per model (reference, August 2026:
+# "unknown parameters are refused", so nothing else is ever sent). The seed pages
+# list the same fields minus gpt-image-2's `background`, `output_format`, `mask_url`.
+_COMMON_FIELDS = frozenset(
+    {"model", "prompt", "size", "quality", "n", "image_urls", "callback_url"}
+)
+
+# gpt-image-2's background (reference, August 2026; not on the seed pages). `opaque` is
+# the documented default; `transparent` is a "Preview feature, results may be unstable".
+BACKGROUND_LABELS = {
+    "opaque": gettext_lazy("Opaque"),
+    "transparent": gettext_lazy("Transparent"),
+}
+PREVIEW_BACKGROUNDS = frozenset({"transparent"})
+# Its output formats (reference, August 2026). The reference names no default: INFERRED
+# `png`, the first it lists and OpenAI's own default; we always send the choice, so the
+# archive knows what to expect whatever the default is.
+OUTPUT_FORMAT_LABELS = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP"}
+# "A transparent background needs png or webp" (reference, August 2026): JPEG has no
+# alpha channel.
+ALPHA_OUTPUT_FORMATS = frozenset({"png", "webp"})
 
 # Billing: 68 credits buy one US dollar (VERIFIED).
 CREDITS_PER_USD = Decimal(68)
@@ -100,6 +124,11 @@ class ModelSpec:
     # linearly with n". gpt-image-1 / 1.5 keep this default: INFERRED, their pages say only
     # that each image is billed by its own token usage, and the prompt is sent once.
     text_input_per_image: bool = False
+    # The request fields this model takes (see _COMMON_FIELDS); anything else is refused.
+    request_fields: frozenset[str] = _COMMON_FIELDS
+    # Background and output format choices, first = default; () for models without them.
+    backgrounds: tuple[str, ...] = ()
+    output_formats: tuple[str, ...] = ()
     # Reference, August 2026: the day EvoLink took the model's API offline ("" = offered).
     # A withdrawn model is not offered unless settings.PLAYGROUND_OFFER_WITHDRAWN_MODELS
     # or a superuser's switch (teams.availability) says otherwise; old jobs stay readable.
@@ -122,7 +151,19 @@ class ModelSpec:
         }
         if self.is_flexible:
             values["resolution"] = self.default_resolution
+        if self.backgrounds:
+            values["background"] = self.default_background
+        if self.output_formats:
+            values["output_format"] = self.default_output_format
         return values
+
+    @property
+    def default_background(self) -> str:
+        return self.backgrounds[0] if self.backgrounds else ""
+
+    @property
+    def default_output_format(self) -> str:
+        return self.output_formats[0] if self.output_formats else ""
 
 
 _FIXED_SIZES = ("1:1", "2:3", "3:2", "1024x1024", "1024x1536", "1536x1024")
@@ -225,6 +266,12 @@ MODELS: dict[str, ModelSpec] = {
             auto_estimate_size=(2048, 2048),
             default_quality="medium",
             text_input_per_image=True,
+            # reference, August 2026: three fields the seed pages do not list. `mask_url`
+            # (inpainting) is accepted here so it can be sent; the form does not offer it yet.
+            request_fields=_COMMON_FIELDS
+            | {"resolution", "background", "output_format", "mask_url"},
+            backgrounds=("opaque", "transparent"),
+            output_formats=("png", "jpeg", "webp"),
             rates=Rates(
                 image_output=Decimal("1.836"),
                 image_input=Decimal("0.4896"),
@@ -433,6 +480,29 @@ def size_errors(spec: ModelSpec, size: str, resolution: str | None) -> dict[str,
     return errors
 
 
+def transparency_errors(spec: ModelSpec, background: str, output_format: str) -> list[str]:
+    """A transparent background in a format without alpha (reference, August 2026)."""
+    if background == "transparent" and output_format not in ALPHA_OUTPUT_FORMATS:
+        return [
+            _(
+                "A transparent background needs PNG or WebP: %(format)s has no transparency. "
+                "Choose PNG or WebP, or an opaque background."
+            )
+            % {"format": OUTPUT_FORMAT_LABELS.get(output_format, output_format)}
+        ]
+    return []
+
+
+def unknown_fields(spec: ModelSpec, payload: Mapping[str, Any]) -> list[str]:
+    """The fields of `payload` the reference does not list for this model, sorted."""
+    return sorted(name for name in payload if name not in spec.request_fields)
+
+
+def request_body(spec: ModelSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` without the fields this model does not take: what may be sent."""
+    return {name: value for name, value in values.items() if name in spec.request_fields}
+
+
 def request_errors(payload: Mapping[str, Any]) -> dict[str, list[str]]:
     """Every rule EvoLink documents for `POST /v1/images/generations`.
 
@@ -450,6 +520,14 @@ def request_errors(payload: Mapping[str, Any]) -> dict[str, list[str]]:
         }
     spec = MODELS[model_id]
     errors: dict[str, list[str]] = {}
+
+    # EvoLink refuses parameters its reference does not list for the model (reference,
+    # August 2026), so one stray field would fail a whole job.
+    for name in unknown_fields(spec, payload):
+        errors[name] = [
+            _("%(model)s does not take the parameter %(name)s.")
+            % {"model": spec.label, "name": name}
+        ]
 
     prompt = payload.get("prompt")
     if not isinstance(prompt, str):
@@ -478,6 +556,30 @@ def request_errors(payload: Mapping[str, Any]) -> dict[str, list[str]]:
             _("Number of images must be a whole number from %(min)d to %(max)d (got %(value)s).")
             % {"min": spec.n_min, "max": spec.n_max, "value": n}
         ]
+
+    if spec.backgrounds:
+        background = payload.get("background", spec.default_background)
+        if background not in spec.backgrounds:
+            errors["background"] = [
+                _("Background must be one of %(choices)s (got %(value)s).")
+                % {"choices": ", ".join(spec.backgrounds), "value": background}
+            ]
+    if spec.output_formats:
+        output_format = payload.get("output_format", spec.default_output_format)
+        if output_format not in spec.output_formats:
+            errors["output_format"] = [
+                _("Output format must be one of %(choices)s (got %(value)s).")
+                % {"choices": ", ".join(spec.output_formats), "value": output_format}
+            ]
+        elif messages := transparency_errors(
+            spec, str(payload.get("background", spec.default_background)), output_format
+        ):
+            errors["output_format"] = messages
+
+    if "mask_url" in spec.request_fields and "mask_url" in payload:
+        mask = payload["mask_url"]
+        if not isinstance(mask, str) or urlsplit(mask).scheme not in {"http", "https"}:
+            errors["mask_url"] = [_("The mask must be an http(s) URL.")]
 
     if "image_urls" in payload:
         urls = payload["image_urls"]

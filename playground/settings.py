@@ -213,6 +213,9 @@ _HTTPS = os.getenv("PUBLIC_BASE_URL", "").startswith("https://")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", "1" if _HTTPS else "0")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The language menu's cookie too: sent over HTTPS only there, never on cross-site posts.
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = envbool("DJANGO_SSL_REDIRECT", "1" if _HTTPS else "0")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31_536_000 if _HTTPS else 0)
@@ -258,6 +261,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# Password reset: at most this many e-mails per address, and requests per client
+# address, in each window (playground/teams/accounts.py); past that the page answers
+# the same and sends nothing.
+PASSWORD_RESET_PER_ADDRESS = envint("PASSWORD_RESET_PER_ADDRESS", 3)
+PASSWORD_RESET_PER_CLIENT = envint("PASSWORD_RESET_PER_CLIENT", 10)
+PASSWORD_RESET_WINDOW_SECONDS = envint("PASSWORD_RESET_WINDOW_SECONDS", 3600)
 
 # --- Upstream -------------------------------------------------------------------------
 EVOLINK_BASE_URL = os.getenv("EVOLINK_BASE_URL", "https://api.evolink.ai").rstrip("/")
@@ -323,6 +333,24 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# Django's cache holds short-lived counters (password-reset throttling): in Redis when
+# there is one, so every web process shares them; in each process's memory otherwise.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "playground",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "playground",
+        }
+    }
 
 # Polling cadence (EvoLink asks for a first read after ~3 s, then every 3-5 s) and the
 # local deadline after which we stop waiting; tests and benchmarks shorten them.

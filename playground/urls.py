@@ -12,12 +12,14 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
+from playground import ids  # noqa: F401  (registers `<id:…>`: in range, else 404)
 from playground.billing import views as billing_views
 from playground.exports import urls as export_urls
 from playground.gallery import urls as gallery_urls
 from playground.generations import views as upstream_views
 from playground.matrix import urls as matrix_urls
 from playground.studio import job_views, views
+from playground.teams import accounts
 from playground.teams import views as team_views
 
 team_patterns = [
@@ -31,15 +33,15 @@ team_patterns = [
     path("keys/", billing_views.keys, name="keys"),
     path("keys/add/", billing_views.key_add, name="key_add"),
     path("keys/models/", billing_views.model_switch, name="model_switch"),
-    path("keys/<int:key_id>/", billing_views.key_change, name="key_change"),
-    path("keys/<int:key_id>/check/", billing_views.key_check, name="key_check"),
+    path("keys/<id:key_id>/", billing_views.key_change, name="key_change"),
+    path("keys/<id:key_id>/check/", billing_views.key_check, name="key_check"),
     path("members/add/", team_views.member_add, name="member_add"),
     path("budget/", team_views.team_budget, name="team_budget"),
-    path("members/<int:member_id>/role/", team_views.member_role, name="member_role"),
-    path("members/<int:member_id>/remove/", team_views.member_remove, name="member_remove"),
+    path("members/<id:member_id>/role/", team_views.member_role, name="member_role"),
+    path("members/<id:member_id>/remove/", team_views.member_remove, name="member_remove"),
     path("invitations/", team_views.invitation_create, name="invitation_create"),
     path(
-        "invitations/<int:invitation_id>/revoke/",
+        "invitations/<id:invitation_id>/revoke/",
         team_views.invitation_revoke,
         name="invitation_revoke",
     ),
@@ -56,10 +58,10 @@ job_patterns = [
     path("cancel/", job_views.generation_cancel, name="generation_cancel"),
     path("images.zip", job_views.generation_download_all, name="generation_download_all"),
     path("visibility/", job_views.generation_visibility, name="generation_visibility"),
-    path("images/<int:index>", job_views.result_image, name="result_image"),
-    path("images/<int:index>/thumbnail", job_views.result_thumbnail, name="result_thumbnail"),
+    path("images/<id:index>", job_views.result_image, name="result_image"),
+    path("images/<id:index>/thumbnail", job_views.result_thumbnail, name="result_thumbnail"),
     path(
-        "images/<int:index>/use-as-reference",
+        "images/<id:index>/use-as-reference",
         job_views.reference_from_result,
         name="reference_from_result",
     ),
@@ -79,6 +81,17 @@ urlpatterns = [
         name="reference_thumbnail",
     ),
     path("invite/<str:token>/", team_views.invitation, name="invitation"),
+    path("invitations/", team_views.my_invitations, name="my_invitations"),
+    path(
+        "invitations/<id:invitation_id>/accept/",
+        team_views.invitation_accept,
+        name="invitation_accept",
+    ),
+    path(
+        "invitations/<id:invitation_id>/decline/",
+        team_views.invitation_decline,
+        name="invitation_decline",
+    ),
     path("language/", team_views.language, name="language"),
     # The scripts' messages in the page's language (domain djangojs, from LOCALE_PATHS):
     # a plain script from 'self', so the strict CSP holds. Every page loads it, the
@@ -119,7 +132,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/",
-        login_not_required(auth_views.PasswordResetView.as_view()),
+        login_not_required(accounts.ThrottledPasswordResetView.as_view()),
         name="password_reset",
     ),
     path(

@@ -106,6 +106,22 @@ def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _clean_cache(settings) -> None:  # type: ignore[no-untyped-def]
+    """Each test counts from zero (password-reset throttling lives in the cache). A
+    fresh key prefix (and locmem location) rather than cache.clear(): on Redis that
+    would flush the database django-q2's queue shares."""
+    import uuid
+
+    fresh = uuid.uuid4().hex
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{fresh}", "LOCATION": config.get("LOCATION", "")}
+        if "redis" in config["BACKEND"]
+        else {**config, "LOCATION": f"test-{fresh}"}
+        for name, config in settings.CACHES.items()
+    }
+
+
+@pytest.fixture(autouse=True)
 def _empty_queue(request: pytest.FixtureRequest) -> None:
     """Each test starts with an empty task queue (the Redis broker outlives transactions)."""
     from django_q.brokers import get_broker

@@ -166,6 +166,30 @@ def matrix_run(w: World) -> str:
     return f"/t/a/runs/{run.public_id}/"
 
 
+def addressed(w: World) -> int:
+    """An invitation to team A addressed to charlie (the stranger) by username."""
+    return Invitation.address(w.team, "member", w.users["admin"], "charlie").pk
+
+
+def private_run(w: World) -> str:
+    """Alice's "Only me" run, its one cell her private job: hers alone."""
+    import uuid
+
+    from playground.matrix.models import MatrixCell, MatrixRun
+
+    run, created = MatrixRun.objects.get_or_create(
+        team=w.team,
+        created_by=w.users["creator"],
+        client_token=uuid.UUID(int=2),
+        defaults={"text": "mine only", "private": True, "choices": {"private": True}},
+    )
+    if created:
+        MatrixCell.objects.create(
+            run=run, generation=w.private_job, row=0, column=0, row_label="a", column_label="b"
+        )
+    return f"/t/a/runs/{run.public_id}/"
+
+
 def team_template(w: World) -> int:
     from playground.matrix.models import PromptTemplate
 
@@ -205,12 +229,30 @@ CASES: dict[str, list[Case]] = {
     "history": [Case("get", lambda w, p: "/t/a/history/", expect(200))],
     "reference_upload": [Case("post", lambda w, p: "/t/a/references/", expect(200, GENERATORS))],
     "team": [Case("get", lambda w, p: "/t/a/members/", expect(200))],
+    # An invitation by username: the same answer whether or not anyone has the name.
     "member_add": [
         Case(
             "post",
             lambda w, p: "/t/a/members/add/",
-            expect(400, ("admin",)),
+            expect(302, ("admin",)),
             data=lambda w, p: {"username": "nobody", "role": "member"},
+        )
+    ],
+    # A person's own invitations: their page; accepting or declining one addressed to
+    # someone else is 404 (here charlie, the stranger, is the one invited to team A).
+    "my_invitations": [Case("get", lambda w, p: "/invitations/", expect(200, stranger=200))],
+    "invitation_accept": [
+        Case(
+            "post",
+            lambda w, p: f"/invitations/{addressed(w)}/accept/",
+            expect(404, stranger=302),
+        )
+    ],
+    "invitation_decline": [
+        Case(
+            "post",
+            lambda w, p: f"/invitations/{addressed(w)}/decline/",
+            expect(404, stranger=302),
         )
     ],
     "member_role": [
@@ -453,6 +495,13 @@ CASES: dict[str, list[Case]] = {
             expect(302, ("creator",), teammate=404, viewer=404, admin=404),
             data=lambda w, p: {"source": "selection", "image": w.private_job.images.get().pk},
         ),
+        # Alice's "Only me" run: its prompt would title the export.
+        Case(
+            "post",
+            lambda w, p: "/t/a/exports/",
+            expect(302, ("creator",), teammate=404, viewer=404, admin=404),
+            data=lambda w, p: {"source": "run", "source_id": private_run(w).split("/")[-2]},
+        ),
     ],
     # An export is its requester's alone (its manifest may hold their "Only me" prompts):
     # everyone else, a team admin too, gets 404.
@@ -560,6 +609,18 @@ CASES: dict[str, list[Case]] = {
     # run's page is for the whole team (viewers look and download).
     "matrix": [
         Case("get", lambda w, p: "/t/a/matrix/", expect(200, GENERATORS)),
+        # "Run again…" of a run: a shared one for every generator; alice's "Only me"
+        # one for alice only (404 for colleagues, as if it did not exist).
+        Case(
+            "get",
+            lambda w, p: f"/t/a/matrix/?run={matrix_run(w).split('/')[-2]}",
+            expect(200, GENERATORS),
+        ),
+        Case(
+            "get",
+            lambda w, p: f"/t/a/matrix/?run={private_run(w).split('/')[-2]}",
+            expect(200, GENERATORS, teammate=404, admin=404),
+        ),
         Case(
             "post",
             lambda w, p: "/t/a/matrix/",
@@ -567,9 +628,17 @@ CASES: dict[str, list[Case]] = {
             data=lambda w, p: {"prompt": "a fox", "models": ["gpt-image-2"]},
         ),
     ],
-    "matrix_run": [Case("get", lambda w, p: matrix_run(w), expect(200))],
+    "matrix_run": [
+        Case("get", lambda w, p: matrix_run(w), expect(200)),
+        Case("get", lambda w, p: private_run(w), expect(200, ("creator",), **NOT_HERS)),
+    ],
     "matrix_run_keep": [
-        Case("post", lambda w, p: f"{matrix_run(w)}keep/", expect(302, GENERATORS))
+        Case("post", lambda w, p: f"{matrix_run(w)}keep/", expect(302, GENERATORS)),
+        Case(
+            "post",
+            lambda w, p: f"{private_run(w)}keep/",
+            expect(302, ("creator",), **NOT_HERS),
+        ),
     ],
     # Without a name: the page again, with the message (nothing saved).
     "template_save": [Case("post", lambda w, p: "/t/a/templates/", expect(200, GENERATORS))],

@@ -62,3 +62,47 @@ def test_an_unknown_address_sends_nothing_and_says_the_same(client: Client) -> N
 
 def test_the_login_page_offers_the_reset(client: Client) -> None:
     assert 'href="/password-reset/"' in client.get("/login/").content.decode()
+
+
+# --- Issue 19, finding 5: password reset is throttled ---------------------------------
+
+
+def _ask_reset(email: str, client_address: str = "198.51.100.7") -> tuple[int, str]:
+    response = Client(REMOTE_ADDR=client_address).post("/password-reset/", {"email": email})
+    return response.status_code, response["Location"]
+
+
+def test_repeated_resets_for_one_address_send_at_most_the_limit(
+    alice: User,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.PASSWORD_RESET_PER_ADDRESS = 3
+    # From several client addresses: the limit is the address's own.
+    answers = {_ask_reset("alice@example.com", f"198.51.100.{i}") for i in range(8)}
+    assert len(mail.outbox) == 3
+    # The same answer every time, throttled or not, account or not.
+    answers.add(_ask_reset("nobody@example.com"))
+    assert answers == {(302, "/password-reset/sent/")}
+
+
+def test_one_client_asking_for_many_addresses_is_throttled(
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.PASSWORD_RESET_PER_CLIENT = 4
+    for i in range(10):
+        User.objects.create_user(f"user{i}", f"user{i}@example.com", PASSWORD)
+    answers = {_ask_reset(f"user{i}@example.com") for i in range(10)}
+    assert len(mail.outbox) == 4 and answers == {(302, "/password-reset/sent/")}
+    # Another client is not held back by the first one's count.
+    _ask_reset("user9@example.com", "203.0.113.9")
+    assert len(mail.outbox) == 5
+
+
+def test_the_count_is_per_address_whatever_its_case(
+    alice: User,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.PASSWORD_RESET_PER_ADDRESS = 1
+    _ask_reset("alice@example.com")
+    _ask_reset("ALICE@example.com", "203.0.113.1")
+    assert len(mail.outbox) == 1

@@ -34,15 +34,28 @@ def running_job(owner, **extra) -> Generation:  # type: ignore[no-untyped-def]
         ("http://playground.example.com", "auto", False),
         ("https://10.0.0.5", "auto", False),
         ("https://127.0.0.1:8000", "auto", False),
-        ("http://127.0.0.1:8000", "on", True),
+        ("https://playground.example.com", "on", True),
+        # EvoLink takes https callbacks only (reference, August 2026): even "on" never
+        # sends it a plain-http one ...
+        ("http://127.0.0.1:8000", "on", False),
         ("https://playground.example.com", "off", False),
     ],
 )
 def test_callbacks_are_only_requested_where_evolink_can_reach_us(
     settings, public_base: str, mode: str, sent: bool
 ) -> None:
+    settings.EVOLINK_BASE_URL = "https://api.evolink.ai"
     settings.PUBLIC_BASE_URL, settings.EVOLINK_CALLBACKS = public_base, mode
     assert callbacks.enabled() is sent
+
+
+def test_only_the_local_simulator_is_sent_a_plain_http_callback(settings) -> None:
+    # ... only the simulator on loopback, which accepts them for local runs.
+    settings.PUBLIC_BASE_URL, settings.EVOLINK_CALLBACKS = "http://127.0.0.1:8000", "on"
+    settings.EVOLINK_BASE_URL = "http://127.0.0.1:8765"
+    assert callbacks.enabled() is True
+    settings.EVOLINK_CALLBACKS = "auto"
+    assert callbacks.enabled() is False
 
 
 def test_a_valid_callback_only_moves_the_next_poll(alice) -> None:  # type: ignore[no-untyped-def]

@@ -78,7 +78,17 @@ def test_the_documented_ratios_and_tiers() -> None:
     [
         ("gpt-image-1", {"size": "1024x1024", "quality": "high", "n": 1}),
         ("gpt-image-1.5", {"size": "1:1", "quality": "high", "n": 1}),
-        ("gpt-image-2", {"size": "auto", "quality": "medium", "n": 1, "resolution": "1K"}),
+        (
+            "gpt-image-2",
+            {
+                "size": "auto",
+                "quality": "medium",
+                "n": 1,
+                "resolution": "1K",
+                "background": "opaque",
+                "output_format": "png",
+            },
+        ),
     ],
 )
 def test_documented_defaults(model: str, defaults: dict) -> None:

@@ -95,6 +95,8 @@ def test_a_job_runs_to_completion_and_its_images_are_archived(
         "size": "1024x640",
         "quality": "low",
         "n": 2,
+        "background": "opaque",
+        "output_format": "png",
     }
     images = list(generation.images.all())
     assert [i.index for i in images] == [0, 1]

@@ -465,8 +465,11 @@ def test_the_run_page_fills_in_live_and_stops_polling_when_every_job_is_final(
 def test_a_colleagues_only_me_job_stays_hidden_in_the_run(
     alice_client: Client, bob_client: Client
 ) -> None:
-    run = run_of(generate(alice_client, form(private="on")))
-    finish(run.cells.get().generation)
+    # A shared run whose one job alice made "Only me" afterwards.
+    run = run_of(generate(alice_client, form()))
+    job = run.cells.get().generation
+    finish(job)
+    job.set_private(True)
     html = bob_client.get(f"/t/a/runs/{run.public_id}/").content.decode()
     assert "Only its maker can see this job." in html
     assert "image-tile-" not in html and "a red fox" not in html.split("run-grid", 1)[1]

@@ -141,3 +141,45 @@ def test_a_login_expires_when_idle_and_self_refreshing_pages_do_not_count(
     # ...what the person does pushes the end of the login back.
     alice_client.get("/t/a/members/")
     assert alice_client.session["active_at"] >= int(time.time()) - 5
+
+
+# --- Issue 19, finding 7 ------------------------------------------------------------
+
+
+def test_a_short_idle_limit_still_keeps_a_working_person_signed_in(
+    alice_client: Client,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """With a 2-minute limit, activity is written every 12 s, not every 5 minutes: a
+    person clicking once a minute is never logged out."""
+    import time
+
+    settings.SESSION_COOKIE_AGE = 120
+    alice_client.get("/t/a/")
+    session = alice_client.session
+    session["active_at"] = int(time.time()) - 60  # their last click, a minute ago
+    session.save()
+    alice_client.get("/t/a/members/")
+    assert alice_client.session["active_at"] >= int(time.time()) - 5
+
+
+def test_the_language_cookie_is_secure_and_same_site_under_https() -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+        "DJANGO_SECRET_KEY": "x" * 60,
+        "PUBLIC_BASE_URL": "https://playground.example.com",
+        "DJANGO_SETTINGS_MODULE": "playground.settings",
+    }
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.LANGUAGE_COOKIE_SECURE, s.LANGUAGE_COOKIE_SAMESITE)"
+    )
+    result = subprocess.run(  # noqa: S603  (our own interpreter and code)
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == ["True", "Lax"], result.stderr
+
+
+def test_the_language_cookie_is_same_site(client: Client) -> None:
+    response = client.post("/language/", {"language": "ja", "next": "/login/"})
+    assert response.cookies["django_language"]["samesite"] == "Lax"

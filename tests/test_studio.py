@@ -194,6 +194,9 @@ def test_a_valid_post_stores_the_job_and_enqueues_it_after_commit(
         "resolution": "4K",
         "quality": "high",
         "n": 2,
+        # gpt-image-2 always says which background and format it wants (their defaults).
+        "background": "opaque",
+        "output_format": "png",
     }
     assert (generation.output_width, generation.output_height) == (3840, 2160)
     assert generation.estimated_credits > 0

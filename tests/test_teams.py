@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 MEMBERS = "/t/a/members/"
 LAST_ADMIN = "A team needs at least one admin"
-SPENT = "can no longer be used"
+SPENT = "is no longer valid"
 
 
 def text(response) -> str:  # type: ignore[no-untyped-def]
@@ -142,36 +142,84 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client: Client, team_a: Team) ->
 # ---------------------------------------------------------------------------------------
 
 
-def test_an_admin_adds_an_existing_user_by_username_with_a_role(
+def test_an_admin_invites_an_existing_user_who_joins_only_on_accepting(
     ada_client: Client, charlie: User, team_a: Team, team_b: Team
 ) -> None:
+    """Issue 19, finding 4: adding by username is an invitation the person accepts."""
     response = ada_client.post("/t/a/members/add/", {"username": "charlie", "role": "viewer"})
     assert response.status_code == 302 and response["Location"] == MEMBERS
+    page = admin_message_after(ada_client, response)
+    assert "Invitation sent to “charlie” as Viewer." in page
+    assert 'For “<span translate="no">charlie</span>” as Viewer' in page
+    # Not in the team yet: team A is still 404 for charlie.
+    assert not Membership.objects.filter(user=charlie, team=team_a).exists()
+    charlie_client = logged_in(charlie)
+    assert charlie_client.get("/t/a/").status_code == 404
+    # charlie sees it when signing in (the home page goes to the invitations first),
+    # and the header counts it on every page.
+    assert charlie_client.get("/")["Location"] == "/invitations/"
+    listing = text(charlie_client.get("/invitations/"))
+    assert "Team A" in listing and 'data-testid="invitations-link"' in listing
+    invitation = Invitation.objects.get(invitee=charlie)
+    accepted = charlie_client.post(f"/invitations/{invitation.pk}/accept/")
+    assert accepted["Location"] == "/t/a/"
     assert role_of(charlie, team_a) == Role.VIEWER
     assert role_of(charlie, team_b) == Role.MEMBER  # keeps their other team
-    page = admin_message_after(ada_client, response)
-    assert "charlie joined the team." in page
-    # charlie can now open team A.
-    assert logged_in(charlie).get("/t/a/").status_code == 200
+    assert charlie_client.get("/t/a/").status_code == 200
+    # Used: no second accept, and the header no longer counts it.
+    assert charlie_client.post(f"/invitations/{invitation.pk}/accept/").status_code == 404
+    assert 'data-testid="invitations-link"' not in text(charlie_client.get("/invitations/"))
 
 
-def test_adding_an_unknown_username_is_400_with_a_clear_message(
-    ada_client: Client, team_a: Team
+def test_an_invited_person_may_decline(ada_client: Client, charlie: User, team_a: Team) -> None:
+    ada_client.post("/t/a/members/add/", {"username": "charlie", "role": "member"})
+    invitation = Invitation.objects.get(invitee=charlie)
+    charlie_client = logged_in(charlie)
+    response = charlie_client.post(f"/invitations/{invitation.pk}/decline/")
+    assert response["Location"] == "/invitations/"
+    assert not Membership.objects.filter(user=charlie, team=team_a).exists()
+    assert charlie_client.post(f"/invitations/{invitation.pk}/accept/").status_code == 404
+    assert ">charlie</span>” as" not in text(ada_client.get(MEMBERS))
+
+
+def test_nobody_else_can_accept_or_decline_an_invitation_addressed_to_someone(
+    ada_client: Client, charlie: User, bob_client: Client, team_a: Team
 ) -> None:
-    before = Membership.objects.count()
-    response = ada_client.post("/t/a/members/add/", {"username": "zed", "role": "member"})
-    assert response.status_code == 400
-    page = text(response)
-    assert "Nobody has the username “zed”" in page
-    assert "invitation link" in page
-    assert Membership.objects.count() == before
+    ada_client.post("/t/a/members/add/", {"username": "charlie", "role": "admin"})
+    invitation = Invitation.objects.get(invitee=charlie)
+    outsider = logged_in(User.objects.create_user("eve", password=PASSWORD))
+    for client in (outsider, bob_client, ada_client):
+        assert client.post(f"/invitations/{invitation.pk}/accept/").status_code == 404
+        assert client.post(f"/invitations/{invitation.pk}/decline/").status_code == 404
+    assert not Membership.objects.filter(user__username="eve").exists()
+    # Nor is it a link: its token was never shown, and links never find it.
+    assert Invitation.find("anything") is None
 
 
-def test_an_inactive_account_cannot_be_added(ada_client: Client, team_a: Team) -> None:
+@pytest.mark.parametrize("name", ["zed", "gone", "charlie"])
+def test_the_answer_is_the_same_whether_or_not_the_username_exists(
+    ada_client: Client, charlie: User, team_a: Team, name: str
+) -> None:
+    """An unknown name, an inactive account and a real person get one answer, so the
+    form does not tell which usernames exist."""
     User.objects.create_user("gone", password=PASSWORD, is_active=False)
-    response = ada_client.post("/t/a/members/add/", {"username": "gone", "role": "member"})
-    assert response.status_code == 400
-    assert not Membership.objects.filter(user__username="gone").exists()
+    response = ada_client.post("/t/a/members/add/", {"username": name, "role": "member"})
+    assert response.status_code == 302 and response["Location"] == MEMBERS
+    page = admin_message_after(ada_client, response)
+    said = re.sub(name, "NAME", page.split('class="messages"', 1)[1].split("</ul>", 1)[0])
+    assert "Invitation sent to “NAME” as Member." in said
+    assert f'For “<span translate="no">{name}</span>” as Member' in page
+    assert Membership.objects.filter(team=team_a).count() == 1  # ada only
+    invitation = Invitation.objects.get(invitee_name=name)
+    assert invitation.invitee == (charlie if name == "charlie" else None)
+
+
+def test_inviting_the_same_name_again_renews_the_one_invitation(
+    ada_client: Client, charlie: User
+) -> None:
+    ada_client.post("/t/a/members/add/", {"username": "charlie", "role": "member"})
+    ada_client.post("/t/a/members/add/", {"username": "charlie", "role": "viewer"})
+    assert Invitation.objects.get(invitee=charlie).role == Role.VIEWER
 
 
 def test_adding_someone_already_in_the_team_says_so_and_keeps_their_role(
@@ -190,6 +238,7 @@ def test_adding_with_a_role_that_does_not_exist_is_refused(
     response = ada_client.post("/t/a/members/add/", {"username": "charlie", "role": "owner"})
     assert response.status_code == 400
     assert not Membership.objects.filter(user=charlie, team=team_a).exists()
+    assert not Invitation.objects.exists()
 
 
 @pytest.mark.parametrize(("persona", "status"), [("alice_client", 403), ("vera_client", 403)])
@@ -201,6 +250,7 @@ def test_only_admins_add_members(
     response = client.post("/t/a/members/add/", {"username": "dora", "role": "admin"})
     assert response.status_code == status
     assert not Membership.objects.filter(user=outsider, team=team_a).exists()
+    assert not Invitation.objects.exists()
 
 
 def test_a_stranger_adding_to_another_team_gets_404(
@@ -850,3 +900,22 @@ def test_a_member_who_is_not_staff_is_sent_to_the_admin_login(
     response = ada_client.get(url.format(pk=team_a.pk))
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_a_used_expired_or_revoked_link_does_not_name_the_team(
+    client: Client, ada_client: Client
+) -> None:
+    """Issue 19, finding 7: whoever holds an old link learns only that it is no longer
+    valid, not which team it was for."""
+    used = invite(ada_client)
+    sign_up(Client(), used, "first")
+    expired = invite(ada_client)
+    Invitation.objects.filter(used_at=None).update(expires_at=timezone.now())
+    revoked = invite(ada_client)
+    Invitation.objects.filter(used_at=None, expires_at__gt=timezone.now()).update(
+        revoked_at=timezone.now()
+    )
+    for link in (used, expired, revoked):
+        response = client.get(link)
+        assert response.status_code == 410
+        assert SPENT in text(response) and "Team A" not in text(response)

@@ -183,13 +183,15 @@ CSV_COLUMNS = [
 
 def csv_rows(team: Any, month: Month, viewer: Any) -> Any:
     """One row per job of the month. A colleague's "Only me" job counts (the money is
-    the team's) but its prompt is not shown."""
+    the team's) but its prompt is not shown. The job is named by its number in the
+    team, as the pages name it, not by the site-wide row id. (The view writes the rows
+    through playground/csvsafe.py, which neutralises formulas in every text cell.)"""
     jobs = jobs_of(team, month).select_related("owner", "api_key").order_by("id")
     for job in jobs.iterator(chunk_size=500):
         charge = spend.charge_of(job)
         hidden = job.private and job.owner_id != viewer.pk
         yield [
-            job.pk,
+            job.number or "",
             timezone.localtime(job.created_at).isoformat(timespec="seconds"),
             job.owner.get_username(),
             job.model,
@@ -204,10 +206,5 @@ def csv_rows(team: Any, month: Month, viewer: Any) -> Any:
             charge.kind,
             str(job.api_key) if job.api_key else "",
             "yes" if job.private else "",
-            "" if hidden else _cell(job.prompt),
+            "" if hidden else job.prompt,
         ]
-
-
-def _cell(text: str) -> str:
-    """A spreadsheet must not run a prompt as a formula (CSV injection)."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -7,7 +7,6 @@ shown again: only `sk-evo-…` and the last 4 characters.
 
 from __future__ import annotations
 
-import csv
 import itertools
 from decimal import Decimal
 from typing import Any
@@ -23,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from playground import catalogue
+from playground import catalogue, csvsafe
 from playground.billing import budgets, spend, tasks
 from playground.billing.forms import TeamKeyForm
 from playground.billing.models import ApiKey
@@ -211,7 +210,7 @@ def usage_csv(request: HttpRequest, team: str) -> StreamingHttpResponse:
     if not whole_team:
         raise PermissionDenied
     month = Month.parse(request.GET.get("month"))
-    writer = csv.writer(_Echo())
+    writer = csvsafe.writer(_Echo())  # no cell a spreadsheet would run
     rows = itertools.chain([CSV_COLUMNS], csv_rows(team_obj, month, request.user))
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"

@@ -30,6 +30,8 @@ COLUMNS = [
     "size",
     "resolution",
     "quality",
+    "background",
+    "output_format",
     "n",
     "image_index",
     "width",
@@ -125,6 +127,9 @@ def row(image: ResultImage, name: str, visible: set[int]) -> dict[str, Any]:
         "size": job.size,
         "resolution": job.resolution,
         "quality": job.quality,
+        # gpt-image-2's choices as sent ("" for the other models).
+        "background": job.background,
+        "output_format": job.output_format,
         "n": job.n,
         "image_index": image.index + 1,
         "width": image.width,

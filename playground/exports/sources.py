@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from playground import ids as id_parsing
 from playground.exports.models import Source
 from playground.gallery import images
 from playground.gallery.models import Collection, CollectionItem
@@ -98,10 +99,7 @@ def resolve(request: HttpRequest, membership: Membership) -> Wanted:
 
 
 def _int_or_404(request: HttpRequest) -> int:
-    value = request.POST.get("source_id", "")
-    if not value.isdigit():
-        raise Http404
-    return int(value)
+    return id_parsing.parse_or_404(request.POST.get("source_id", ""))
 
 
 def _run(request: HttpRequest, membership: Membership) -> Wanted:
@@ -112,15 +110,16 @@ def _run(request: HttpRequest, membership: Membership) -> Wanted:
     except LookupError:
         raise Http404 from None
     value = request.POST.get("source_id", "")
-    lookup: dict[str, Any] = {"team": membership.team}
-    if value.isdigit():
-        lookup["pk"] = int(value)
+    lookup: dict[str, Any] = {}
+    if (pk := id_parsing.parse(value)) is not None:
+        lookup["pk"] = pk
     else:
         try:
             lookup["public_id"] = uuid.UUID(value)
         except ValueError:
             raise Http404 from None
-    run = get_object_or_404(run_model, **lookup)
+    # A colleague's "Only me" run is not found: its prompt would title the export.
+    run = get_object_or_404(run_model.objects.visible_to(request.user, membership.team), **lookup)
     # The cells' order (row by row), each cell's images in their own order.
     job_ids = list(
         run.cells.exclude(generation=None)

@@ -21,7 +21,6 @@ older than `keep_days()`.
 from __future__ import annotations
 
 import contextlib
-import csv
 import gc
 import json
 import logging
@@ -45,6 +44,7 @@ from django.utils.translation import gettext as _
 from django_q.exceptions import TimeoutException
 from django_q.tasks import async_task
 
+from playground import csvsafe
 from playground.exports import manifest
 from playground.exports.models import Export, ExportState, keep_days
 from playground.gallery import images
@@ -222,7 +222,7 @@ def write_zip(export: Export, token: str, path: Path) -> int:
             json_path.open("w", encoding="utf-8") as as_json,
             csv_path.open("w", encoding="utf-8", newline="") as as_csv,
         ):
-            table = csv.writer(as_csv)
+            table = csvsafe.writer(as_csv)  # no cell a spreadsheet would run
             table.writerow(manifest.COLUMNS)
             as_json.write('{\n"export": ' + json.dumps(_header(export), ensure_ascii=False))
             as_json.write(',\n"images": [')

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from playground import ids
 from playground.gallery import favourites
 from playground.gallery import images as gallery_images
 from playground.teams import access
@@ -29,10 +30,7 @@ def _requested(request: HttpRequest) -> tuple[list[int], bool]:
 
     `images=1,2` is the shareable form; repeated `image=1&image=2` (a form of ticked
     tiles submitted with GET) is read the same way."""
-    values = request.GET.getlist("images") + request.GET.getlist("image")
-    parts = [part.strip() for value in values for part in value.split(",") if part.strip()]
-    junk = any(not part.isdigit() for part in parts)
-    return gallery_images.ids_from(parts), junk
+    return ids.parse_list(request.GET.getlist("images") + request.GET.getlist("image"))
 
 
 def _problem(ids: list[int], junk: bool) -> str | None:

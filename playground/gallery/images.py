@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import Http404
 
+from playground import ids
 from playground.generations.models import Generation, ResultImage
 
 
@@ -23,14 +24,13 @@ def visible(user: Any, team: Any = None) -> Any:
 
 
 def ids_from(values: Iterable[str]) -> list[int]:
-    """Image ids from form or URL values, in order, without repeats; junk is dropped."""
-    seen: list[int] = []
-    for value in values:
-        for part in str(value).split(","):
-            part = part.strip()
-            if part.isdigit() and int(part) not in seen:
-                seen.append(int(part))
-    return seen
+    """Image ids from form or URL values, in order, without repeats (playground/ids.py
+    reads them). Anything that is not an id — a number past the database's range
+    too — names no image anyone may see: 404, as an id of another team's image is."""
+    found, junk = ids.parse_list(values)
+    if junk:
+        raise Http404
+    return found
 
 
 def get_all_or_404(user: Any, ids: list[int], team: Any = None) -> list[ResultImage]:

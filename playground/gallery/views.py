@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from playground import ids as id_parsing
 from playground.gallery import collections, favourites, images
 from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
@@ -233,9 +234,9 @@ def collection_add(request: HttpRequest, team: str) -> HttpResponse:
     new_name = request.POST.get("new_name", "").strip()
     collection = None
     if chosen != NEW:
-        if not chosen.isdigit():
-            raise Http404
-        collection = get_object_or_404(collections.of_team(membership.team), pk=int(chosen))
+        collection = get_object_or_404(
+            collections.of_team(membership.team), pk=id_parsing.parse_or_404(chosen)
+        )
     problem = ""
     if not found:
         problem = _("Tick at least one image to add.")

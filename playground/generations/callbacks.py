@@ -16,6 +16,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
+from playground.evolink import upstream
 from playground.generations import references
 
 
@@ -39,14 +40,16 @@ def enabled() -> bool:
     """Callbacks need an HTTPS address EvoLink can reach (it refuses anything else).
 
     EVOLINK_CALLBACKS: "auto" (default: only when PUBLIC_BASE_URL is public HTTPS),
-    "on" or "off".
+    "on" or "off". Even "on" never sends a plain-http callback_url to EvoLink: the
+    reference (August 2026) says callbacks are https-only, and a refused parameter
+    fails the whole job. Only the local simulator (started with
+    --allow-http-callbacks) takes one; a demo over http simply polls.
     """
     mode = getattr(settings, "EVOLINK_CALLBACKS", "auto")
+    https = settings.PUBLIC_BASE_URL.startswith("https://")
     if mode in {"on", "off"}:
-        return mode == "on"
-    return settings.PUBLIC_BASE_URL.startswith("https://") and not (
-        references.public_base_is_private()
-    )
+        return mode == "on" and (https or upstream.is_loopback_url(settings.EVOLINK_BASE_URL))
+    return https and not references.public_base_is_private()
 
 
 def url_for(public_id: Any) -> str:

@@ -162,6 +162,10 @@ class Generation(models.Model):
     resolution = models.CharField(max_length=4, blank=True)
     quality = models.CharField(max_length=10)
     n = models.PositiveSmallIntegerField(default=1)
+    # gpt-image-2 only (blank for the others): `opaque` / `transparent`, `png` / `jpeg` /
+    # `webp`, as sent.
+    background = models.CharField(max_length=12, blank=True)
+    output_format = models.CharField(max_length=5, blank=True)
 
     state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -328,6 +332,23 @@ class Generation(models.Model):
         return str(catalogue.QUALITY_LABELS.get(self.quality, self.quality))
 
     @property
+    def output_format_label(self) -> str:
+        return catalogue.OUTPUT_FORMAT_LABELS.get(self.output_format, self.output_format)
+
+    @property
+    def background_label(self) -> str:
+        return str(catalogue.BACKGROUND_LABELS.get(self.background, self.background))
+
+    @property
+    def output_label(self) -> str:
+        """ "PNG · Transparent": the format asked for, and the background where it is not
+        the default, in the reader's language ("" for models without them)."""
+        parts = [self.output_format_label] if self.output_format else []
+        if self.background and self.background != self.spec.default_background:
+            parts.append(self.background_label)
+        return " · ".join(parts)
+
+    @property
     def is_explicit_size(self) -> bool:
         """The size was given in pixels (WxH), so it needs no translation to pixels."""
         return catalogue.parse_wxh(self.size) is not None
@@ -357,6 +378,9 @@ class ResultImage(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     bytes = models.PositiveBigIntegerField()
+    # Some pixels are not fully opaque (read from the archived bytes): pages show it on
+    # a checkerboard, and its thumbnail keeps the alpha channel.
+    has_alpha = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -10,16 +10,37 @@ outlives its job: deleting a job leaves the cell saying so (SET_NULL).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from playground.teams.models import Membership
 
 
 class RunKind(models.TextChoices):
     MATRIX = "matrix", _("Matrix run")
     TEMPLATE = "template", _("Prompt template")
+
+
+class MatrixRunQuerySet(models.QuerySet["MatrixRun"]):
+    def visible_to(self, user: Any, team: Any = None) -> MatrixRunQuerySet:
+        """The runs this person may see: every read of runs goes through this scope.
+
+        Exactly as for jobs (`Generation.objects.visible_to`): the runs of their teams
+        (of `team` only, when given), except colleagues' "Only me" runs, whose prompt,
+        labels and title are theirs alone.
+        """
+        if not user.is_authenticated:
+            return self.none()
+        teams = Membership.objects.filter(user_id=user.pk).values("team_id")
+        visible = self.filter(team_id__in=teams).filter(Q(private=False) | Q(created_by_id=user.pk))
+        if team is not None:
+            visible = visible.filter(team=team)
+        return visible
 
 
 class MatrixRun(models.Model):
@@ -34,6 +55,8 @@ class MatrixRun(models.Model):
     # What was chosen (models, qualities, sizes, resolution, n, variables and values) and
     # how the grid is laid out (row and column labels, the settings all cells share).
     choices = models.JSONField(default=dict)
+    # "Only me": the run (its prompt, labels, title) is its maker's alone, as its jobs are.
+    private = models.BooleanField(default=False)
     axes = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # "Keep as a collection": the collection made from the run (SET_NULL: deleting the
@@ -44,6 +67,8 @@ class MatrixRun(models.Model):
     # The form's one-use token: a double click or a replayed POST finds this run
     # instead of making a second one.
     client_token = models.UUIDField()
+
+    objects = MatrixRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from playground.billing import budgets, spend
@@ -50,6 +51,7 @@ def create_run(
                 kind=kind,
                 text=text,
                 choices=choices,
+                private=bool(choices.get("private")),
                 axes={
                     "rows": plan.rows,
                     "columns": plan.columns,
@@ -103,9 +105,10 @@ def _settings_of(cell: Any) -> dict[str, Any]:
     return settings
 
 
-def runs_of(team: Any) -> Any:
+def runs_of(user: Any, team: Any) -> Any:
+    """The team's runs this person may see (a colleague's "Only me" run is not listed)."""
     return (
-        MatrixRun.objects.filter(team=team)
+        MatrixRun.objects.visible_to(user, team)
         .select_related("created_by")
         .annotate(cell_count=Count("cells"))
     )
@@ -211,7 +214,12 @@ def keep(run: MatrixRun, membership: Membership) -> tuple[Collection, int]:
 
 
 def _new_collection(run: MatrixRun, membership: Membership) -> Collection:
-    base = _("Run: %(title)s") % {"title": run.title}
+    if run.private:
+        # Collections are the team's: an "Only me" run's prompt must not name one.
+        stamp = formats.date_format(timezone.localtime(run.created_at), "SHORT_DATETIME_FORMAT")
+        base = _("Run of %(date)s") % {"date": stamp}
+    else:
+        base = _("Run: %(title)s") % {"title": run.title}
     base = base[: NAME_MAX - 8]
     for attempt in range(1, 50):
         name = base if attempt == 1 else f"{base} ({attempt})"

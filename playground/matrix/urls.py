@@ -3,6 +3,7 @@
 
 from django.urls import path
 
+from playground import ids  # noqa: F401  (registers `<id:…>`: in range, else 404)
 from playground.matrix import views
 
 team_patterns = [
@@ -10,6 +11,6 @@ team_patterns = [
     path("runs/<uuid:public_id>/", views.run_page, name="matrix_run"),
     path("runs/<uuid:public_id>/keep/", views.run_keep, name="matrix_run_keep"),
     path("templates/", views.template_save, name="template_save"),
-    path("templates/<int:template_id>/delete/", views.template_delete, name="template_delete"),
+    path("templates/<id:template_id>/delete/", views.template_delete, name="template_delete"),
 ]
 patterns: list = []

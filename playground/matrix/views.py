@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground import catalogue
+from playground import catalogue, ids
 from playground.billing import budgets
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
@@ -177,7 +177,7 @@ def _page(
         templates=list(
             PromptTemplate.objects.filter(team=membership.team).select_related("updated_by")
         ),
-        recent_runs=list(runs_of(membership.team)[:RECENT_RUNS]),
+        recent_runs=list(runs_of(request.user, membership.team)[:RECENT_RUNS]),
         **(extra or {}),
     )
     return render(request, MATRIX, context)
@@ -222,7 +222,7 @@ def _data_from_get(request: HttpRequest, membership: Membership) -> QueryDict:
     data.setlist("qualities", get.getlist("qualities") or [quality])
     data.setlist("sizes", get.getlist("sizes") or [_offered_size(spec, get.get("size", ""))])
     if template_id := get.get("template", ""):
-        pk = int(template_id) if template_id.isdigit() else 0
+        pk = ids.parse(template_id) or 0
         saved = get_object_or_404(PromptTemplate, pk=pk, team=membership.team)
         data["mode"] = RunKind.TEMPLATE
         data["template"] = saved.text
@@ -230,16 +230,21 @@ def _data_from_get(request: HttpRequest, membership: Membership) -> QueryDict:
         data.setlist("var_names", list(saved.values))
         for name, values in saved.values.items():
             data[f"values-{name}"] = "\n".join(values)
-    if run_id := get.get("run", ""):
-        _from_run(data, membership, run_id)
+    if "run" in get:
+        _from_run(data, request, membership, get["run"])
     return data
 
 
-def _from_run(data: QueryDict, membership: Membership, run_id: str) -> None:
+def _from_run(data: QueryDict, request: HttpRequest, membership: Membership, run_id: str) -> None:
+    """ "Run again…": the run's settings, when this person may see the run; 404 for a
+    colleague's "Only me" run as for one that does not exist (nothing of it is read)."""
     try:
-        run = MatrixRun.objects.get(team=membership.team, public_id=uuid.UUID(run_id))
-    except (ValueError, MatrixRun.DoesNotExist):
-        return
+        public_id = uuid.UUID(run_id)
+    except ValueError:
+        raise Http404 from None
+    run = get_object_or_404(
+        MatrixRun.objects.visible_to(request.user, membership.team), public_id=public_id
+    )
     choices = run.choices
     for name in ("models", "qualities", "sizes"):
         data.setlist(name, choices.get(name) or data.getlist(name))
@@ -286,8 +291,9 @@ def _fixed_size_hint() -> str:
 def _run(request: HttpRequest, team: str, public_id: uuid.UUID) -> tuple[Membership, MatrixRun]:
     membership = access.membership(request, team)
     run = get_object_or_404(
-        MatrixRun.objects.select_related("team", "created_by", "collection"),
-        team=membership.team,
+        MatrixRun.objects.visible_to(request.user, membership.team).select_related(
+            "team", "created_by", "collection"
+        ),
         public_id=public_id,
     )
     return membership, run

@@ -71,6 +71,25 @@ class GenerationForm(forms.Form):
         )
         # No `maxlength` for gpt-image-2: browsers count UTF-16 units, so an emoji
         # would count twice; the live counter and the server count code points.
+        # gpt-image-2's background and output format (the catalogue says which model
+        # has them). Not required: a form posted without them (a matrix cell, a re-run of
+        # an older job) gets the documented defaults.
+        self.preview_backgrounds = catalogue.PREVIEW_BACKGROUNDS
+        if spec.backgrounds:
+            self.fields["background"] = forms.ChoiceField(
+                label=_("Background"),
+                choices=[(b, catalogue.BACKGROUND_LABELS[b]) for b in spec.backgrounds],
+                initial=spec.default_background,
+                required=False,
+                widget=forms.RadioSelect,
+            )
+        if spec.output_formats:
+            self.fields["output_format"] = forms.ChoiceField(
+                label=_("Format"),
+                choices=[(f, catalogue.OUTPUT_FORMAT_LABELS[f]) for f in spec.output_formats],
+                initial=spec.default_output_format,
+                required=False,
+            )
 
     def clean_model(self) -> str:
         if self.cleaned_data["model"] != self.spec.id:
@@ -100,6 +119,12 @@ class GenerationForm(forms.Form):
             )
         return n
 
+    def clean_background(self) -> str:
+        return self.cleaned_data.get("background") or self.spec.default_background
+
+    def clean_output_format(self) -> str:
+        return self.cleaned_data.get("output_format") or self.spec.default_output_format
+
     def upstream_size(self) -> str:
         return self.cleaned_data["size"]
 
@@ -115,10 +140,22 @@ class GenerationForm(forms.Form):
         }
         if self.spec.is_flexible and body["size"] in self.spec.ratios:
             body["resolution"] = data["resolution"]
-        return body
+        # Always sent where the model takes them, defaults included: the archive then
+        # knows which format to expect, whatever EvoLink's default becomes.
+        if self.spec.backgrounds:
+            body["background"] = data["background"]
+        if self.spec.output_formats:
+            body["output_format"] = data["output_format"]
+        return catalogue.request_body(self.spec, body)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if "output_format" in cleaned and "background" in cleaned:
+            # Said beside the format even when other fields are wrong too.
+            for message in catalogue.transparency_errors(
+                self.spec, cleaned["background"], cleaned["output_format"]
+            ):
+                self.add_error("output_format", message)
         if self.errors:
             return cleaned
         # A last guard: the whole request must pass the same rules the upstream
@@ -217,6 +254,8 @@ class FlexibleSizeForm(GenerationForm):
                 "height",
                 "quality",
                 "n",
+                "background",
+                "output_format",
                 "private",
             ]
         )

@@ -99,6 +99,8 @@ def insert_generation(
         resolution=payload.get("resolution", ""),
         quality=payload["quality"],
         n=payload["n"],
+        background=payload.get("background", ""),
+        output_format=payload.get("output_format", ""),
         request_payload=payload,
         estimated_credits=estimate.total_credits,
         output_width=None if estimate.auto else estimate.width,
@@ -194,6 +196,9 @@ def settings_of(generation: Generation, relation: str) -> dict[str, Any]:
     }
     if generation.resolution:
         initial["resolution"] = generation.resolution
+    for name in ("background", "output_format"):
+        if value := getattr(generation, name):
+            initial[name] = value
     if generation.spec.is_flexible and (wxh := catalogue.parse_wxh(generation.size)):
         initial.update({"size": CUSTOM_SIZE, "width": wxh[0], "height": wxh[1]})
     return initial
@@ -203,7 +208,16 @@ def rerun_form(generation: Generation, attached: list[ReferenceImage]) -> Genera
     """The form of a job sent again as it was (a new job; the old row keeps its history)."""
     data = {
         name: generation.request_payload.get(name)
-        for name in ("model", "prompt", "size", "resolution", "quality", "n")
+        for name in (
+            "model",
+            "prompt",
+            "size",
+            "resolution",
+            "quality",
+            "n",
+            "background",
+            "output_format",
+        )
     }
     data.update(
         model=generation.model,

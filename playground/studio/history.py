@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from playground import catalogue
+from playground import catalogue, ids
 from playground.gallery import favourites
 from playground.generations import references
 from playground.generations.models import (
@@ -173,7 +173,8 @@ def history_context(
     team = membership.team
     chosen, jobs, summary = view or view_of(request, membership)
     before = request.GET.get("before", "")
-    page_jobs = jobs.filter(id__lt=int(before)) if before.isdigit() else jobs
+    before_id = ids.parse(before)
+    page_jobs = jobs.filter(id__lt=before_id) if before_id is not None else jobs
     page = list(
         page_jobs.order_by("-id")
         .select_related("owner")
@@ -199,7 +200,7 @@ def history_context(
     studio_url = reverse("studio", kwargs={"team": team.slug})
     fragment_url = reverse("history", kwargs={"team": team.slug})
     older = {**params, "before": page[-1].pk} if has_more else None
-    poll_params = {**params, "before": before} if before.isdigit() else params
+    poll_params = {**params, "before": before_id} if before_id is not None else params
     return {
         "history": page,
         "history_layout": layout_of(request),
@@ -218,8 +219,8 @@ def history_context(
         # address follows, and is the link without JavaScript.
         "older_url": f"{studio_url}?{urlencode(older)}" if older else "",
         "older_fragment_url": f"{fragment_url}?{urlencode(older)}" if older else "",
-        "newest_url": _with_query(studio_url, params) if before.isdigit() else "",
-        "newest_fragment_url": _with_query(fragment_url, params) if before.isdigit() else "",
+        "newest_url": _with_query(studio_url, params) if before_id is not None else "",
+        "newest_fragment_url": _with_query(fragment_url, params) if before_id is not None else "",
         "members": list(team.memberships.select_related("user").order_by("user__username")),
         "models": list(catalogue.MODELS.values()),
         "status_choices": STATUS_CHOICES,

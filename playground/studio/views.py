@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground import catalogue
+from playground import catalogue, ids
 from playground.billing import budgets
 from playground.billing import models as billing
 from playground.evolink import upstream
@@ -38,7 +38,7 @@ from playground.studio.history import (
 )
 from playground.studio.live import live_summary
 from playground.teams import access, availability
-from playground.teams.models import Membership
+from playground.teams.models import Invitation, Membership
 
 STUDIO = "studio/studio.html"
 
@@ -47,9 +47,18 @@ def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+INVITATIONS_SHOWN = "playground.invitations_shown"
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The studio of the team the person last worked in, or a page saying they have none."""
+    """The studio of the team the person last worked in, or a page saying they have none.
+    Just signed in with invitations waiting for an answer: those first (once a session)."""
+    if not request.session.get(INVITATIONS_SHOWN) and (
+        Invitation.objects.pending_for(request.user).exists()
+    ):
+        request.session[INVITATIONS_SHOWN] = True
+        return redirect("my_invitations")
     team = access.current_team(request.user)
     if team is None:
         return render(request, "teams/no_team.html", status=200)
@@ -126,11 +135,11 @@ def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationFo
         attached: list[ReferenceImage] = []
         index = request.GET.get("image", "0")
         relation = Derivation.REUSE
-        if request.GET.get("edit") and index.isdigit():
+        if request.GET.get("edit") and ids.parse(index) is not None:
             relation = Derivation.EDIT
             # Storing the result as a reference is safe on a GET: content-addressed,
             # so repeating it changes nothing.
-            result = get_object_or_404(source.images, index=int(index))
+            result = get_object_or_404(source.images, index=ids.parse(index))
             with result.file.open("rb") as f:
                 reference = references.store(f, f"result-{source.pk}-{index}")
             reference.source_id = source.pk

@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
+from playground.teams.accounts import AdminUserChangeForm, AdminUserCreationForm
 from playground.teams.models import (
     Invitation,
     Membership,
@@ -38,7 +41,17 @@ class InvitationAdmin(admin.ModelAdmin):
     """Links are shown once, to the admin who makes them in the app; here they can
     only be looked at and revoked (deleting one revokes it)."""
 
-    list_display = ("team", "role", "created_by", "created_at", "expires_at", "used_by", "used_at")
+    list_display = (
+        "team",
+        "role",
+        "invitee_name",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "used_by",
+        "used_at",
+        "declined_at",
+    )
     list_filter = ("role",)
     readonly_fields = [f.name for f in Invitation._meta.fields]
 
@@ -65,3 +78,14 @@ class ModelNoticeAdmin(admin.ModelAdmin):
     have them told again)."""
 
     list_display = ("team", "model", "created_at")
+
+
+class PlaygroundUserAdmin(UserAdmin):
+    """Django's own user admin, whose usernames may not pass for someone else's."""
+
+    add_form = AdminUserCreationForm
+    form = AdminUserChangeForm
+
+
+admin.site.unregister(User)
+admin.site.register(User, PlaygroundUserAdmin)

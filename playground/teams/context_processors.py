@@ -1,8 +1,9 @@
+import functools
 from typing import Any
 
 from django.http import HttpRequest
 
-from playground.teams.models import Membership
+from playground.teams.models import Invitation, Membership
 
 
 def teams(request: HttpRequest) -> dict[str, Any]:
@@ -15,4 +16,8 @@ def teams(request: HttpRequest) -> dict[str, Any]:
         .select_related("team")
         .order_by("team__name"),
         "current_membership": getattr(request, "membership", None),
+        # Invitations addressed to this person, waiting for their answer (the header
+        # links them with their count). Counted only when a template shows the header:
+        # the live checks' fragments, every 2 s, never ask.
+        "pending_invitations": functools.cache(Invitation.objects.pending_for(user).count),
     }

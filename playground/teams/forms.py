@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -41,20 +40,13 @@ class AddMemberForm(RoleForm):
         self.team = team
         self.fields["role"].initial = Role.MEMBER
 
-    def clean_username(self) -> Any:
+    def clean_username(self) -> str:
+        """The name as typed. Whether anyone has it is never said (the invitation is
+        made either way); only the team's own members, whom the page lists, are named."""
         username = self.cleaned_data["username"].strip()
-        user = get_user_model().objects.filter(username=username, is_active=True).first()
-        if user is None:
-            raise forms.ValidationError(
-                _(
-                    "Nobody has the username “%(name)s”. To bring in someone new, send them an "
-                    "invitation link instead."
-                )
-                % {"name": username}
-            )
-        if Membership.objects.filter(team=self.team, user=user).exists():
+        if Membership.objects.filter(team=self.team, user__username=username).exists():
             raise forms.ValidationError(_("%(name)s is already in this team.") % {"name": username})
-        return user
+        return username
 
 
 class InviteForm(RoleForm):

@@ -1,6 +1,7 @@
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
@@ -31,14 +32,21 @@ AUTOMATIC_TRIGGERS = frozenset({"history", "generation-detail", "keys-page"})
 TOUCH_EVERY_SECONDS = 300
 
 
+def touch_every_seconds() -> int:
+    """How often a working person's activity is written: every 5 minutes, or every
+    tenth of the idle limit when that is shorter. A limit below 5 minutes would
+    otherwise end the login of someone at work between two writes."""
+    return max(1, min(TOUCH_EVERY_SECONDS, settings.SESSION_COOKIE_AGE // 10))
+
+
 def idle_sessions_expire(
     get_response: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[[HttpRequest], HttpResponse]:
     """A login ends after SESSION_COOKIE_AGE seconds without the person doing anything.
 
-    Each request of theirs pushes the end back, written at most every 5 minutes, so a
-    busy page costs no extra writes; an open tab that only refreshes itself does not
-    keep a login alive.
+    Each request of theirs pushes the end back, written at most every 5 minutes (every
+    tenth of a shorter limit: `touch_every_seconds`), so a busy page costs no extra
+    writes; an open tab that only refreshes itself does not keep a login alive.
     """
 
     def middleware(request: HttpRequest) -> HttpResponse:
@@ -47,7 +55,7 @@ def idle_sessions_expire(
         automatic = request.headers.get("HX-Trigger") in AUTOMATIC_TRIGGERS
         if user is not None and user.is_authenticated and not automatic:
             now = int(time.time())
-            if now - request.session.get("active_at", 0) > TOUCH_EVERY_SECONDS:
+            if now - request.session.get("active_at", 0) >= touch_every_seconds():
                 request.session["active_at"] = now  # saved with a fresh expiry
         return response
 

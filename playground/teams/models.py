@@ -157,11 +157,27 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def open(self) -> InvitationQuerySet:
+        return self.filter(
+            used_at=None, revoked_at=None, declined_at=None, expires_at__gt=timezone.now()
+        )
+
+    def pending_for(self, user: Any) -> InvitationQuerySet:
+        """The invitations addressed to this person that they may still accept."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.open().filter(invitee_id=user.pk)
+
+
 class Invitation(models.Model):
-    """A single-use link that lets whoever opens it join a team with a role.
+    """Either a single-use link that lets whoever opens it join a team with a role, or
+    an invitation addressed to a username, which that person accepts (or declines) on
+    their invitations page.
 
     Only the token's sha256 is stored: the link is shown once, to the admin who made
-    it, and a copy of the database cannot be turned into working links.
+    it, and a copy of the database cannot be turned into working links. An invitation
+    by username has a token nobody ever sees; it is accepted only by its invitee.
     """
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
@@ -177,6 +193,19 @@ class Invitation(models.Model):
     )
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # By username: the name the admin typed, and its person when one has it (none when
+    # nobody has it, which the admin is never told: the answer is the same either way).
+    invitee_name = models.CharField(max_length=150, blank=True, default="")
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="team_invitations",
+    )
+    declined_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -198,30 +227,85 @@ class Invitation(models.Model):
         return invitation, token
 
     @classmethod
+    def address(cls, team: Team, role: str, created_by: Any, username: str) -> Invitation:
+        """An invitation for whoever has `username` (an active account), to accept on
+        their invitations page. Asking again while one is open renews that one."""
+        from django.contrib.auth import get_user_model
+
+        invitee = get_user_model().objects.filter(username=username, is_active=True).first()
+        with transaction.atomic():
+            found = (
+                cls.objects.open()
+                .select_for_update()
+                .filter(team=team, invitee_name=username)
+                .first()
+            )
+            if found is not None:
+                found.role, found.created_by = role, created_by
+                found.expires_at = timezone.now() + INVITATION_LIFETIME
+                found.save(update_fields=["role", "created_by", "expires_at"])
+                return found
+            return cls.objects.create(
+                team=team,
+                role=role,
+                # A token nobody sees: this invitation is not a link.
+                token_hash=_digest(secrets.token_urlsafe(24)),
+                created_by=created_by,
+                expires_at=timezone.now() + INVITATION_LIFETIME,
+                invitee_name=username,
+                invitee=invitee,
+            )
+
+    @classmethod
     def find(cls, token: str) -> Invitation | None:
-        return cls.objects.select_related("team").filter(token_hash=_digest(token)).first()
+        """The link invitation with this token (never one addressed to a username)."""
+        return (
+            cls.objects.select_related("team")
+            .filter(token_hash=_digest(token), invitee_name="")
+            .first()
+        )
 
     @property
     def is_usable(self) -> bool:
-        return self.used_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+        return (
+            self.used_at is None
+            and self.revoked_at is None
+            and self.declined_at is None
+            and self.expires_at > timezone.now()
+        )
 
     def accept(self, user: Any) -> Membership | None:
-        """Join the team; None when the link was used, revoked or expired meanwhile.
+        """Join the team; None when the invitation was used, revoked, declined or
+        expired meanwhile, or is addressed to someone else.
 
-        A person who already belongs to the team keeps their role and the link stays
+        A person who already belongs to the team keeps their role; a link then stays
         unused, so it can still bring in the person it was meant for.
         """
+        if self.invitee_name and self.invitee_id != user.pk:
+            return None
         existing = Membership.objects.filter(team=self.team, user=user).first()
-        if existing:
+        if existing and not self.invitee_name:
             return existing
         with transaction.atomic():
             # Compare-and-set: of two people opening the same link at once, one joins.
-            claimed = Invitation.objects.filter(
-                pk=self.pk, used_at=None, revoked_at=None, expires_at__gt=timezone.now()
-            ).update(used_at=timezone.now(), used_by=user)
+            claimed = (
+                Invitation.objects.open()
+                .filter(pk=self.pk)
+                .update(used_at=timezone.now(), used_by=user)
+            )
             if not claimed:
                 return None
+            if existing:
+                return existing
             return Membership.objects.create(team=self.team, user=user, role=self.role)
+
+    def decline(self, user: Any) -> bool:
+        """Say no to an invitation addressed to this person (compare-and-set)."""
+        return bool(
+            Invitation.objects.open()
+            .filter(pk=self.pk, invitee_id=user.pk)
+            .update(declined_at=timezone.now())
+        )
 
 
 class Profile(models.Model):

@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from playground.billing import budgets
 from playground.teams import access, languages
+from playground.teams.accounts import SignUpForm
 from playground.teams.forms import AddMemberForm, BudgetForm, InviteForm, MemberForm
 from playground.teams.models import Invitation, Membership, Role
 
@@ -46,9 +46,7 @@ def _page(request: HttpRequest, membership: Membership, **extra: Any) -> HttpRes
         **extra,
     }
     if membership.is_admin:
-        context["invitations"] = team.invitations.filter(
-            used_at=None, revoked_at=None, expires_at__gt=timezone.now()
-        ).select_related("created_by")
+        context["invitations"] = team.invitations.open().select_related("created_by")
     return render(request, PAGE, context, status=400 if extra.get("failed") else 200)
 
 
@@ -60,17 +58,25 @@ def team_page(request: HttpRequest, team: str) -> HttpResponse:
 
 @require_POST
 def member_add(request: HttpRequest, team: str) -> HttpResponse:
-    """Add a person who already has an account."""
+    """Invite a person who has an account, by username: they join only when they accept
+    (on their invitations page). The answer is the same whether or not anyone has the
+    name, so the form cannot be used to find out which usernames exist."""
     membership = access.membership(request, team)
     access.require_admin(membership)
     form = AddMemberForm(request.POST, team=membership.team)
     if not form.is_valid():
         return _page(request, membership, add_form=form, failed=True)
-    user = form.cleaned_data["username"]
-    Membership.objects.get_or_create(
-        team=membership.team, user=user, defaults={"role": form.cleaned_data["role"]}
+    invitation = Invitation.address(
+        membership.team, form.cleaned_data["role"], request.user, form.cleaned_data["username"]
     )
-    messages.success(request, _("%(name)s joined the team.") % {"name": user.get_username()})
+    messages.success(
+        request,
+        _(
+            "Invitation sent to “%(name)s” as %(role)s. If someone has that username, they "
+            "will see it when they sign in, and join once they accept (within 7 days)."
+        )
+        % {"name": invitation.invitee_name, "role": invitation.get_role_display()},
+    )
     return redirect("team", team=team)
 
 
@@ -169,13 +175,11 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         already = request.user.is_authenticated and found.used_by_id == request.user.pk
         if already:
             return redirect("studio", team=found.team.slug)
-        return render(
-            request, "teams/invitation.html", {"state": "spent", "invitation": found}, status=410
-        )
-    signup = UserCreationForm()
+        return render(request, "teams/invitation.html", {"state": "spent"}, status=410)
+    signup = SignUpForm()
     if request.method == "POST":
         if not request.user.is_authenticated:
-            signup = UserCreationForm(request.POST)
+            signup = SignUpForm(request.POST)
             if not signup.is_valid():
                 return render(
                     request,
@@ -189,22 +193,59 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 if joined is None:
                     transaction.set_rollback(True)
             if joined is None:
-                return render(
-                    request, "teams/invitation.html", {"state": "spent", "invitation": found}, 410
-                )
+                return render(request, "teams/invitation.html", {"state": "spent"}, 410)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         else:
             joined = found.accept(request.user)
             if joined is None:
-                return render(
-                    request, "teams/invitation.html", {"state": "spent", "invitation": found}, 410
-                )
+                return render(request, "teams/invitation.html", {"state": "spent"}, 410)
         access.remember(request.user, found.team)
         messages.success(request, _("Welcome to %(team)s.") % {"team": found.team.name})
         return redirect("studio", team=found.team.slug)
     return render(
         request, "teams/invitation.html", {"state": "open", "invitation": found, "signup": signup}
     )
+
+
+# --- A person's own invitations (addressed to their username) ------------------------
+
+
+@require_GET
+def my_invitations(request: HttpRequest) -> HttpResponse:
+    pending = (
+        Invitation.objects.pending_for(request.user)
+        .select_related("team", "created_by")
+        .order_by("-created_at")
+    )
+    return render(request, "teams/invitations.html", {"pending": pending})
+
+
+def _mine(request: HttpRequest, invitation_id: int) -> Invitation:
+    # Someone else's invitation, or one no longer open: 404, nothing confirmed.
+    return get_object_or_404(
+        Invitation.objects.pending_for(request.user).select_related("team"), pk=invitation_id
+    )
+
+
+@require_POST
+def invitation_accept(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    found = _mine(request, invitation_id)
+    if found.accept(request.user) is None:
+        messages.error(request, _("This invitation is no longer valid."))
+        return redirect("my_invitations")
+    access.remember(request.user, found.team)
+    messages.success(request, _("Welcome to %(team)s.") % {"team": found.team.name})
+    return redirect("studio", team=found.team.slug)
+
+
+@require_POST
+def invitation_decline(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    found = _mine(request, invitation_id)
+    if found.decline(request.user):
+        messages.success(
+            request, _("You declined the invitation to %(team)s.") % {"team": found.team.name}
+        )
+    return redirect("my_invitations")
 
 
 @login_not_required

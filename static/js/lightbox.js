@@ -110,6 +110,8 @@
       stage.classList.add("loading");
       image.setAttribute("src", data.full);
     }
+    // A transparent image on a checkerboard (data-alpha, gallery/_lightbox_data.html).
+    image.classList.toggle("alpha", data.alpha === "true");
     image.setAttribute("alt", data.title || "");
     part("title").textContent = data.title || "";
     part("prompt").textContent = data.prompt || "";

@@ -97,7 +97,7 @@ from playground.evolink.simulator.files import (
     UPLOAD_ROUTE,
 )
 from playground.evolink.simulator.handler import MAX_BODY_BYTES
-from playground.evolink.simulator.images import render_png
+from playground.evolink.simulator.images import render_image, render_png
 from playground.evolink.simulator.multipart import read_multipart
 from playground.evolink.simulator.server import (
     DEFAULT_API_KEY,
@@ -124,5 +124,6 @@ __all__ = [
     "USER_GROUP",
     "Simulator",
     "read_multipart",
+    "render_image",
     "render_png",
 ]

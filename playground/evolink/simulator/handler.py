@@ -59,7 +59,7 @@ class _Server(ThreadingHTTPServer):
 
 
 _TASK_ROUTE = re.compile(r"^/v1/tasks/([^/]+)$")
-_FILE_ROUTE = re.compile(r"^/files/([A-Za-z0-9_-]+\.png)$")
+_FILE_ROUTE = re.compile(r"^/files/([A-Za-z0-9_-]+\.(?:png|jpg|webp))$")
 _UPLOADED_FILE_ROUTE = re.compile(r"^/files-api/([A-Za-z0-9_-]+\.(?:jpg|png|webp))$")
 
 

@@ -1,4 +1,6 @@
-"""The simulator's result images: `render_png` draws the prompt on a gradient."""
+"""The simulator's result images: `render_image` draws the prompt on a gradient, in the
+output format asked for; with a transparent background the gradient is an ellipse on
+fully transparent pixels (a real alpha channel, as EvoLink's PNG and WebP carry)."""
 
 from __future__ import annotations
 
@@ -27,11 +29,33 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-@lru_cache(maxsize=16)
+# Pillow's format names and the extension of each output format (the files' URLs end
+# with it, as a real file link does).
+FORMATS = {"png": ("PNG", "png"), "jpeg": ("JPEG", "jpg"), "webp": ("WEBP", "webp")}
+CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
 def render_png(
     prompt: str, model: str, quality: str, width: int, height: int, index: int, count: int
 ) -> bytes:
     """A PNG at exactly width x height showing the prompt, coloured by its hash."""
+    return render_image(prompt, model, quality, width, height, index, count)
+
+
+@lru_cache(maxsize=16)
+def render_image(
+    prompt: str,
+    model: str,
+    quality: str,
+    width: int,
+    height: int,
+    index: int,
+    count: int,
+    output_format: str = "png",
+    transparent: bool = False,
+) -> bytes:
+    """An image at exactly width x height showing the prompt, coloured by its hash, in
+    `output_format` (png, jpeg or webp); `transparent` keeps only an ellipse opaque."""
     digest = hashlib.sha256(prompt.encode()).digest()
     hue = digest[0] / 255
     top = tuple(int(c * 255) for c in colorsys.hsv_to_rgb(hue, 0.55, 0.90))
@@ -41,9 +65,15 @@ def render_png(
     image = Image.composite(
         Image.new("RGB", (width, height), bottom), Image.new("RGB", (width, height), top), mask
     )
+    margin = max(8, min(width, height) // 20)
+    if transparent:
+        shape = Image.new("L", (width, height), 0)
+        ImageDraw.Draw(shape).ellipse((margin, margin, width - margin, height - margin), fill=255)
+        canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+        canvas.paste(image, mask=shape)
+        image = canvas
     draw = ImageDraw.Draw(image)
 
-    margin = max(8, min(width, height) // 20)
     size = max(10, min(width, height) // 16)
     font = _font(size)
     chars_per_line = max(8, int((width - 2 * margin) / (size * 0.55)))
@@ -70,5 +100,11 @@ def render_png(
         stroke_fill="black",
     )
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", compress_level=1)
+    pillow_format, _ext = FORMATS[output_format]
+    if pillow_format == "PNG":
+        image.save(buffer, "PNG", compress_level=1)
+    elif pillow_format == "WEBP":
+        image.save(buffer, "WEBP", quality=85, method=0)
+    else:  # JPEG has no alpha; the catalogue refuses transparent + jpeg before this.
+        image.convert("RGB").save(buffer, "JPEG", quality=88)
     return buffer.getvalue()

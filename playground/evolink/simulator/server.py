@@ -24,7 +24,7 @@ from playground.evolink.simulator.files import (
     _Upload,
 )
 from playground.evolink.simulator.handler import _Handler, _Server
-from playground.evolink.simulator.images import render_png
+from playground.evolink.simulator.images import CONTENT_TYPES, render_image
 from playground.evolink.simulator.keys import DEFAULT_OFFLINE_MODELS, KeyStatesMixin
 from playground.evolink.simulator.tasks import TasksMixin, _File, _num, _Task
 
@@ -373,7 +373,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
         request.send_json(200, body)
 
     def handle_file(self, request: _Handler, name: str) -> None:
-        token = name.removesuffix(".png")
+        token = name.rsplit(".", 1)[0]
         with self._lock:
             entry = self._files.get(token)
             task = self._tasks.get(entry.task_id) if entry else None
@@ -382,7 +382,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
         if task is None or entry is None:
             request.send_bytes(404, b"Not Found", "text/plain; charset=utf-8")
             return
-        png = render_png(
+        data = render_image(
             task.prompt,
             task.model,
             task.quality,
@@ -390,8 +390,11 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
             task.height,
             entry.index,
             task.result_count,
+            task.output_format,
+            task.background == "transparent",
         )
-        request.send_bytes(200, png, "image/png", cache_seconds=int(self.result_ttl))
+        content_type = CONTENT_TYPES[task.output_format]
+        request.send_bytes(200, data, content_type, cache_seconds=int(self.result_ttl))
 
 
 def _mask(key: str) -> str:

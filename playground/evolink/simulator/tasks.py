@@ -22,6 +22,7 @@ from PIL import Image
 
 from playground import catalogue, pricing
 from playground.evolink.simulator.faults import _DIRECTIVE
+from playground.evolink.simulator.images import FORMATS
 
 # gpt-image-2 `auto` lets the model choose; the simulator always picks a square.
 AUTO_SIZE = (1024, 1024)
@@ -65,6 +66,9 @@ class _Task:
     reserved: Decimal
     image_urls: list[str]
     callback_url: str | None
+    # gpt-image-2's output (the defaults for models without these fields).
+    output_format: str = "png"
+    background: str = "opaque"
     fail_code: str | None = None
     fail_message: str = ""
     status: str = "pending"  # set to completed / failed when it finishes
@@ -155,6 +159,8 @@ class TasksMixin:
                 reserved=cost.total_credits,
                 image_urls=image_urls,
                 callback_url=payload.get("callback_url"),
+                output_format=str(values.get("output_format") or "png"),
+                background=str(values.get("background") or "opaque"),
                 fail_code=fail_code,
                 fail_message=fail_message or FAILURE_DETAILS.get(fail_code or "", ""),
                 generation=self._generation,
@@ -272,7 +278,8 @@ class TasksMixin:
             },
         }
         if status == "completed":
-            body["results"] = [f"{origin}/files/{token}.png" for token in task.files]
+            _pillow, ext = FORMATS[task.output_format]
+            body["results"] = [f"{origin}/files/{token}.{ext}" for token in task.files]
             body["usage"].update(self.usage_on_completion(_num(task.credits_used)))
         elif status == "failed":
             body["error"] = {"code": task.fail_code, "message": task.fail_message}

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0002_key_states'),
-        ('playground', '0015_history_clock'),
+        ('playground', '0016_transparency'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('teams', '0004_profile_language'),
+        ('teams', '0005_invitations_by_username'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
