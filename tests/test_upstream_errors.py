@@ -314,3 +314,24 @@ def test_the_simulator_answers_gpt_image_1_as_offline_by_default() -> None:
         sim.bring_online("gpt-image-1")
         answer = http.post(url, json={"model": "gpt-image-1", "prompt": "x"}, headers=auth)
         assert answer.status_code == 200
+
+
+def test_the_control_routes_set_key_states_and_bring_models_online(simulator: Simulator) -> None:
+    faults = f"{simulator.base_url}/_simulator/faults"
+    specs = [
+        {"fault": "key_state", "key": FIRST, "state": "expired"},
+        {"fault": "model_offline", "model": "gpt-image-1.5"},
+        {"fault": "usage_style", "style": "cost"},
+    ]
+    assert httpx.post(faults, json=specs).status_code == 200
+    stats = httpx.get(f"{simulator.base_url}/_simulator/stats").json()
+    assert stats["offline_models"] == ["gpt-image-1.5"] and stats["usage_style"] == "cost"
+    assert list(stats["key_states"].values()) == ["expired"]
+    answer = httpx.post(
+        f"{simulator.base_url}/v1/images/generations",
+        json={"model": "gpt-image-2", "prompt": "x"},
+        headers={"Authorization": f"Bearer {FIRST}"},
+    )
+    assert (answer.status_code, answer.json()["error"]["code"]) == (402, "key_expired")
+    bad = {"fault": "key_state", "key": FIRST, "state": "sleepy"}
+    assert httpx.post(faults, json=bad).status_code == 400

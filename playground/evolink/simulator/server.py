@@ -206,6 +206,10 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
                         for key, balance in self._balances.items()
                     ],
                 },
+                # keys.py: what upstream refuses today (keys masked, as above).
+                "offline_models": sorted(self.offline_models),
+                "key_states": {_mask(k): v for k, v in self._key_states.items()},
+                "usage_style": self.usage_style,
                 "pending_faults": {
                     "create": len(self._create_faults),
                     "read": len(self._read_faults),
