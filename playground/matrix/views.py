@@ -217,7 +217,7 @@ def _data_from_get(request: HttpRequest, membership: Membership) -> QueryDict:
     data.setlist("reference", get.getlist("reference"))
     model = availability.model_or_default(membership.team, get.get("model"))
     spec = catalogue.MODELS[model or catalogue.DEFAULT_MODEL]
-    data.setlist("models", get.getlist("models") or [model])
+    data.setlist("models", get.getlist("models") or ([model] if model else []))
     quality = get.get("quality") if get.get("quality") in spec.qualities else spec.default_quality
     data.setlist("qualities", get.getlist("qualities") or [quality])
     data.setlist("sizes", get.getlist("sizes") or [_offered_size(spec, get.get("size", ""))])
