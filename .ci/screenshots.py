@@ -93,6 +93,8 @@ def main() -> None:
         "PLAYGROUND_VAR_DIR": str(workdir),
         "MEDIA_ROOT": str(workdir / "media"),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # The history shows all three models, gpt-image-1 too (withdrawn upstream).
+        "PLAYGROUND_OFFER_WITHDRAWN_MODELS": "1",
     }
     for name in ("DATABASE_URL", "REDIS_URL", "EVOLINK_API_KEY", "EVOLINK_BASE_URL"):
         env.pop(name, None)

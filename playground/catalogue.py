@@ -133,6 +133,14 @@ class ModelSpec:
     # Background and output format choices, first = default; () for models without them.
     backgrounds: tuple[str, ...] = ()
     output_formats: tuple[str, ...] = ()
+    # (reference, August 2026) The day EvoLink took the model's API offline ("" = offered).
+    # A withdrawn model is not offered unless settings.PLAYGROUND_OFFER_WITHDRAWN_MODELS
+    # or a superuser's switch (teams.availability) says otherwise; old jobs stay readable.
+    withdrawn_on: str = ""
+
+    @property
+    def withdrawn(self) -> bool:
+        return bool(self.withdrawn_on)
 
     @property
     def is_flexible(self) -> bool:
@@ -193,6 +201,9 @@ MODELS: dict[str, ModelSpec] = {
             size_pixels=_FIXED_SIZE_PIXELS,
             output_tokens=_FIXED_OUTPUT_TOKENS,
             default_quality="high",
+            # (reference, August 2026) Its API page was archived on this day; a create
+            # for it is now refused ("model not found") or answered with a 5xx.
+            withdrawn_on="2026-05-29",
             rates=Rates(
                 image_output=Decimal("2.448"),
                 image_input=Decimal("0.612"),

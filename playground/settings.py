@@ -354,6 +354,9 @@ else:
 
 # Polling cadence (EvoLink asks for a first read after ~3 s, then every 3-5 s) and the
 # local deadline after which we stop waiting; tests and benchmarks shorten them.
+# Offer models EvoLink took offline (catalogue `withdrawn_on`, e.g. gpt-image-1) in the
+# forms anyway; a superuser's switch on the keys page overrides this per model.
+PLAYGROUND_OFFER_WITHDRAWN_MODELS = envbool("PLAYGROUND_OFFER_WITHDRAWN_MODELS")
 PLAYGROUND_FIRST_POLL_SECONDS = float(os.getenv("PLAYGROUND_FIRST_POLL_SECONDS", "3"))
 PLAYGROUND_POLL_SECONDS = float(os.getenv("PLAYGROUND_POLL_SECONDS", "3"))
 PLAYGROUND_POLL_DEADLINE_SECONDS = float(os.getenv("PLAYGROUND_POLL_DEADLINE_SECONDS", "1800"))

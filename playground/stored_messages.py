@@ -42,6 +42,24 @@ STOPPED_CHECKING = gettext_noop(
     "We stopped checking after %(minutes)d minutes. The task may still finish at "
     "EvoLink: press “Check again” to look."
 )
+MODEL_GONE = gettext_noop(
+    "EvoLink does not offer %(model)s any more; ask an admin to switch it off. Not charged: "
+    "EvoLink refused the request, so no task was created."
+)
+KEYS_RESTING = gettext_noop(
+    "Every EvoLink key of this team has used up its daily quota, so nothing was sent and "
+    "nothing was charged. The first one works again at %(time)s; try again then, or ask "
+    "a team admin to add a key."
+)
+MODEL_OFF = gettext_noop(
+    "%(model)s was switched off for this team before the job was sent: nothing was sent "
+    "and nothing was charged."
+)
+KEY_REFUSED_READ = gettext_noop(
+    "EvoLink stopped letting this team read task %(task)s (its key was refused: %(reason)s) "
+    "and no other key of the team could read it. The task may have run and been charged: a "
+    "team admin can look it up by that id in EvoLink's dashboard, then fix or replace the key."
+)
 CANCELLED_BY = gettext_noop("Cancelled by %(name)s before it was sent to EvoLink: not charged.")
 # A job sent as several upstream tasks (GPT Image 1.5): how many images it made, and why
 # the others were not (the sentences below, each ending with its own full stop).
@@ -66,6 +84,10 @@ _OURS = (
     PARTS_CANCELLED,
     PARTS_UNCERTAIN,
     PARTS_TIMED_OUT,
+    MODEL_GONE,
+    MODEL_OFF,
+    KEYS_RESTING,
+    KEY_REFUSED_READ,
     errors.UPLOAD_REFUSED,
     errors.UPLOAD_NO_REASON,
     errors.UPLOAD_UNREACHABLE,

@@ -33,6 +33,7 @@ team_patterns = [
     path("usage.csv", billing_views.usage_csv, name="usage_csv"),
     path("keys/", billing_views.keys, name="keys"),
     path("keys/add/", billing_views.key_add, name="key_add"),
+    path("keys/models/", billing_views.model_switch, name="model_switch"),
     path("keys/<id:key_id>/", billing_views.key_change, name="key_change"),
     path("keys/<id:key_id>/check/", billing_views.key_check, name="key_check"),
     path(

@@ -43,6 +43,9 @@ def simulator_server() -> Iterator[Simulator]:
         callback_delays=(0.05, 0.1, 0.2),
         callback_timeout=2.0,
         reference_timeout=5.0,
+        # gpt-image-1 stays online here so the tests written for it keep testing what
+        # they were written for; tests of its withdrawal call `take_offline`.
+        offline_models=(),
     ).start()
     yield simulator
     simulator.stop()

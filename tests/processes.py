@@ -37,6 +37,10 @@ def start_cluster(simulator: Simulator, **extra_env: str) -> subprocess.Popen[by
         "PLAYGROUND_POLL_SECONDS": "0.3",
         "PLAYGROUND_POLLER_TICK_SECONDS": "0.1",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        # As the test process (tests/conftest.py): the cluster sends what the page offers.
+        "PLAYGROUND_OFFER_WITHDRAWN_MODELS": "1"
+        if settings.PLAYGROUND_OFFER_WITHDRAWN_MODELS
+        else "0",
         **extra_env,
     }
     return subprocess.Popen(

@@ -328,6 +328,16 @@ CASES: dict[str, list[Case]] = {
     "contract_check": [
         Case("get", lambda w, p: f"/t/a/keys/contract/{contract_check(w)}/", expect(403, ()))
     ],
+    # A team admin switches a model for the team; the whole site's switch is a
+    # superuser's (tests/test_model_availability.py).
+    "model_switch": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/keys/models/",
+            expect(302, ("admin",)),
+            data=lambda w, p: {"model": "gpt-image-1.5", "scope": "team", "on": "0"},
+        )
+    ],
     "invitation": [
         # Anyone holding the link may open it (anonymous to sign up); strangers too.
         Case("get", lambda w, p: f"/invite/{w.invitation_token}/", dict(EVERYONE)),

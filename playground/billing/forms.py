@@ -43,6 +43,8 @@ class ApiKeyForm(forms.ModelForm):
         key = super().save(commit=False)
         if self.cleaned_data.get("secret"):
             key.set_secret(self.cleaned_data["secret"])
+            # A new secret is a new key upstream: what EvoLink said of the old one is void.
+            key.paused_until, key.denied_models = None, []
         if key.enabled:
             key.disabled_automatically_at = None  # someone looked and switched it on
         if commit:

@@ -9,6 +9,7 @@ at submit time and the job records the key; the web process only ever encrypts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,15 +20,26 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from playground import stored_messages
+from playground import catalogue, stored_messages
 from playground.billing import crypto
 
 MASK_PREFIX = "sk-evo-…"
 # 401: the key is wrong or revoked; 402: its credits are gone (or it was disabled or
-# expired upstream). Both stop the key until an admin looks. A 403 (this key may not
-# use this model) is recorded, and the next key is tried, but the key stays on.
+# expired upstream). Both stop the key until an admin looks, except a key's *daily*
+# quota, which rests the key until midnight. A 403 (this key may not use this model)
+# is recorded on the key for that model, the next key is tried, and the key stays on.
 DISABLING_STATUSES = frozenset({401, 402})
 REFUSING_STATUSES = frozenset({401, 402, 403})
+PAUSING_CODES = frozenset({"key_daily_quota_exceeded"})
+MODEL_DENYING_CODES = frozenset({"model_access_denied", "key_model_not_allowed", "forbidden"})
+
+
+def next_midnight(now: datetime | None = None) -> datetime:
+    """When a daily quota resets. INFERRED: EvoLink says "midnight" without a time zone;
+    the site's own (settings.TIME_ZONE) is the best guess, and a wrong guess only means
+    one refused create that pauses the key again."""
+    local = timezone.localtime(now or timezone.now())
+    return (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def mask(last4: str) -> str:
@@ -36,11 +48,18 @@ def mask(last4: str) -> str:
 
 
 class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
-    def paying_for(self, team: Any) -> list[ApiKey]:
-        """The keys that may pay for a job of `team`, in the order they are tried."""
-        usable = self.filter(enabled=True).filter(Q(team=team) | Q(team__isnull=True))
+    def paying_for(self, team: Any, model: str = "") -> list[ApiKey]:
+        """The keys that may pay for a job of `team` (of `model`), in the order they are
+        tried: enabled, not resting until midnight, not refused for that model."""
+        now = timezone.now()
+        usable = (
+            self.filter(enabled=True)
+            .filter(Q(team=team) | Q(team__isnull=True))
+            .filter(Q(paused_until__isnull=True) | Q(paused_until__lte=now))
+        )
         # The team's own keys first, then the shared ones; each by priority.
-        return sorted(usable, key=lambda k: (k.team_id is None, k.priority, k.pk))
+        keys = sorted(usable, key=lambda k: (k.team_id is None, k.priority, k.pk))
+        return [k for k in keys if not model or model not in k.denied_models]
 
     def for_team_admins(self, team: Any) -> ApiKeyQuerySet:
         """What a team's admins see: their keys and the shared ones."""
@@ -89,6 +108,10 @@ class ApiKey(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     disabled_automatically_at = models.DateTimeField(null=True, blank=True)
+    # A key's daily quota ran out: it rests until then (it is not disabled).
+    paused_until = models.DateTimeField(null=True, blank=True)
+    # Models EvoLink refused for this key (403 model_access_denied): skipped for those.
+    denied_models = models.JSONField(default=list, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -135,12 +158,28 @@ class ApiKey(models.Model):
         """The last refusal (stored in English) in the reader's language."""
         return stored_messages.readable(self.last_error)
 
-    def record_refusal(self, status: int | None, message: str) -> None:
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_until is not None and self.paused_until > timezone.now()
+
+    @property
+    def denied_model_labels(self) -> list[str]:
+        return [getattr(catalogue.MODELS.get(m), "label", m) for m in self.denied_models]
+
+    def record_refusal(
+        self, status: int | None, message: str, *, code: str = "", model: str = ""
+    ) -> None:
         """EvoLink refused this key (no task was created): say why, and stop using it
-        if it cannot work until someone acts."""
+        (until midnight for a daily quota, for `model` only for a model refusal, else
+        until someone acts)."""
         now = timezone.now()
         changes: dict[str, Any] = {"last_error": message, "last_error_at": now}
-        if status in DISABLING_STATUSES:
+        if code in PAUSING_CODES:
+            changes["paused_until"] = next_midnight(now)
+        elif code in MODEL_DENYING_CODES or status == 403:
+            if model and model not in self.denied_models:
+                changes["denied_models"] = [*self.denied_models, model]
+        elif status in DISABLING_STATUSES:
             changes.update(enabled=False, disabled_automatically_at=now)
         ApiKey.objects.filter(pk=self.pk).update(**changes)
 
@@ -182,12 +221,25 @@ class Payer:
 
 
 @sensitive_variables("payers")
-def payers_for(team: Any) -> list[Payer]:
-    """Who may pay for a job of `team`, in order. Decrypts: worker processes only."""
-    payers = [Payer(key, key.reveal()) for key in ApiKey.objects.paying_for(team)]
+def payers_for(team: Any, model: str = "") -> list[Payer]:
+    """Who may pay for a job of `team` (of `model`), in order. Decrypts: worker
+    processes only."""
+    payers = [Payer(key, key.reveal()) for key in ApiKey.objects.paying_for(team, model)]
     if settings.EVOLINK_API_KEY:
         payers.append(Payer(None, settings.EVOLINK_API_KEY))
     return payers
+
+
+def resting_until(team: Any) -> datetime | None:
+    """When the first of the team's resting keys (daily quota) works again, if any."""
+    now = timezone.now()
+    return (
+        ApiKey.objects.filter(enabled=True, paused_until__gt=now)
+        .filter(Q(team=team) | Q(team__isnull=True))
+        .order_by("paused_until")
+        .values_list("paused_until", flat=True)
+        .first()
+    )
 
 
 def admin_warnings(team: Any) -> list[str]:
@@ -199,6 +251,11 @@ def admin_warnings(team: Any) -> list[str]:
             warnings.append(
                 _("Key “%(key)s” was switched off: %(reason)s")
                 % {"key": key, "reason": key.last_error_text}
+            )
+        elif key.enabled and key.is_paused:
+            warnings.append(
+                _("Key “%(key)s” rests until %(when)s: its daily quota is used up.")
+                % {"key": key, "when": timezone.localtime(key.paused_until).strftime("%H:%M")}
             )
         elif key.enabled and key.is_low:
             warnings.append(

@@ -78,14 +78,21 @@ def counted() -> Any:
 
 
 def charged_from_usage(usage: dict[str, Any]) -> Decimal | None:
-    """The final charge, where EvoLink reported one (`usage.credits_used`)."""
-    value = usage.get("credits_used") if isinstance(usage, dict) else None
+    """The final charge, where EvoLink reported one: `usage.credits_used`, else
+    `usage.cost.credits` (reference, August 2026: either may arrive; `cost.usd` and any
+    other field are kept in the job's `usage` as they came)."""
+    if not isinstance(usage, dict):
+        return None
+    value = usage.get("credits_used")
+    if value is None and isinstance(usage.get("cost"), dict):
+        value = usage["cost"].get("credits")
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        return Decimal(str(value))
+        charged = Decimal(str(value))
     except ArithmeticError:
         return None
+    return charged if charged.is_finite() and charged >= 0 else None
 
 
 IN_FLIGHT = Q(state__in=(State.QUEUED, State.SUBMITTING, State.RUNNING, State.ARCHIVING))

@@ -16,19 +16,20 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from playground import csvsafe
+from playground import catalogue, csvsafe
 from playground.billing import budgets, contract_checks, spend, tasks
 from playground.billing.forms import TeamKeyForm
 from playground.billing.models import ApiKey
 from playground.billing.usage import CSV_COLUMNS, Month, csv_rows, jobs_of
 from playground.billing.usage import report as usage_report
 from playground.evolink.contract import CHEAPEST_ESTIMATE
-from playground.teams import access
+from playground.teams import access, availability
 from playground.teams.models import Membership, Team
 
 PAGE = "billing/keys.html"
@@ -58,9 +59,54 @@ def _page(
             "contract_checks": (
                 contract_checks.recent(membership.team) if request.user.is_superuser else []
             ),
+            "model_rows": _model_rows(request, membership),
         },
         status=status,
     )
+
+
+def _model_rows(request: HttpRequest, membership: Membership) -> list[dict[str, Any]]:
+    """Each model: offered on the site (a superuser's switch), and to this team."""
+    team_offers = {spec.id for spec in availability.available_models(membership.team)}
+    return [
+        {
+            "spec": spec,
+            "site": availability.site_offers(spec.id),
+            "team": spec.id in team_offers,
+        }
+        for spec in catalogue.MODELS.values()
+    ]
+
+
+@require_POST
+def model_switch(request: HttpRequest, team: str) -> HttpResponse:
+    """A team admin switches a model off (or on) for the team; a superuser, with
+    scope=site, for every team."""
+    membership = _admin(request, team)
+    model = request.POST.get("model", "")
+    if model not in catalogue.MODELS:
+        messages.error(request, _("Unknown model."))
+        return redirect("keys", team=team)
+    on = request.POST.get("on") == "1"
+    label = catalogue.MODELS[model].label
+    if request.POST.get("scope") == "site":
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        availability.switch_for_site(model, on=on, by=request.user)
+        done = (
+            _("%(model)s is now offered to every team.")
+            if on
+            else _("%(model)s is now switched off for every team.")
+        )
+    else:
+        availability.switch_for_team(membership.team, model, on=on, by=request.user)
+        done = (
+            _("%(model)s is switched on for this team.")
+            if on
+            else _("%(model)s is switched off for this team.")
+        )
+    messages.success(request, done % {"model": label})
+    return redirect(f"{reverse('keys', kwargs={'team': team})}#models")
 
 
 def _checking(key: ApiKey) -> bool:

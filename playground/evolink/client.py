@@ -30,7 +30,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, Self
 from urllib.parse import quote, urljoin, urlsplit
@@ -125,6 +125,7 @@ class Task:
     usage: Mapping[str, Any] = field(default_factory=dict)
     error: EvoLinkError | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    request_id: str = ""  # the answer's x-request-id (not part of the body)
 
     @property
     def is_terminal(self) -> bool:
@@ -270,6 +271,10 @@ def _upload_result(response: httpx.Response) -> UploadedFile | EvoLinkError:
     )
 
 
+def _request_id(response: httpx.Response) -> str:
+    return response.headers.get("x-request-id", "")[:100]
+
+
 def _seekable(file: BinaryIO) -> bool:
     try:
         return bool(file.seekable())
@@ -404,23 +409,29 @@ class Client:
                 if self._wait_before_retry(attempt, error.retry_after):
                     continue
                 raise error
+            request_id = _request_id(response)
             if status >= 500:
-                raise self._uncertain(status, error_from_response(response).detail)
+                error = self._uncertain(status, error_from_response(response).detail)
+                error.request_id = request_id
+                raise error
             if status >= 300:
                 raise error_from_response(response)
             try:
-                return Task.from_json(response.json())
+                return replace(Task.from_json(response.json()), request_id=request_id)
             except (ValueError, EvoLinkError) as exc:
                 # A 2xx we cannot read probably did create a task we cannot name.
-                raise self._uncertain(status, f"unreadable answer: {exc}") from exc
+                error = self._uncertain(status, f"unreadable answer: {exc}")
+                error.request_id = request_id
+                raise error from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get_task(self, task_id: str) -> Task:
         """GET /v1/tasks/{id}, retried inline on network errors, 429 and 5xx."""
         # Quoted so an odd id can never address another endpoint.
         path = TASK_PATH.format(id=quote(task_id, safe=""))
-        data = self._read_json(path, not_found="task_not_found")
-        return Task.from_json(data)
+        seen: list[str] = []
+        data = self._read_json(path, not_found="task_not_found", request_ids=seen)
+        return replace(Task.from_json(data), request_id=seen[-1] if seen else "")
 
     def get_credits(self) -> dict[str, Any]:
         """GET /v1/credits -> the `data` part ({"user": {...}, "token": {...}})."""
@@ -520,10 +531,14 @@ class Client:
 
     # --- internals --------------------------------------------------------------------
 
-    def _read_json(self, path: str, *, not_found: str = "not_found") -> Any:
+    def _read_json(
+        self, path: str, *, not_found: str = "not_found", request_ids: list[str] | None = None
+    ) -> Any:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = self._http.get(path, headers=self._auth)
+                if request_ids is not None:
+                    request_ids.append(_request_id(response))
             except httpx.TimeoutException as exc:
                 error = EvoLinkError.from_code("timeout", detail=str(exc))
             except httpx.TransportError as exc:

@@ -1,4 +1,4 @@
-"""How EvoLink failures read: `EvoLinkError` and the table behind its messages.
+"""How EvoLink failures read: `EvoLinkError`, built from the table in codes.py.
 
 The messages are English, marked with gettext_noop: they are stored as they are (on a
 job, on a key) and read in each reader's language when shown (playground/stored_messages.py).
@@ -15,281 +15,22 @@ from __future__ import annotations
 
 import email.utils
 import math
+import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from django.utils.translation import gettext_noop
 
-from playground.catalogue import FAILURE_CODES
+from playground.evolink.codes import ERRORS
+from playground.evolink.codes import ErrorKind as ErrorKind  # re-exported for client.py
 
 # Statuses after which repeating a *read* is safe and may help. EvoLink's own client
 # retries 429, 502, 503 and network errors; 500 and 504 are added because a GET has
 # no side effect.
 _RETRYABLE_READ_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-
-@dataclass(frozen=True)
-class ErrorKind:
-    message: str
-    retryable: bool
-
-
-def _failure(code: str, message: str) -> tuple[str, ErrorKind]:
-    # Retry advice for task failure codes comes from the catalogue (EvoLink's docs),
-    # so there is one table of truth for it.
-    return code, ErrorKind(message, FAILURE_CODES[code])
-
-
-ERRORS: dict[str, ErrorKind] = dict(
-    [
-        # --- Task failure codes (a task that ended with status "failed") -------------
-        _failure(
-            "content_policy_violation",
-            gettext_noop(
-                "The content filter blocked this prompt. Try rephrasing; illustrated styles "
-                "are blocked less often."
-            ),
-        ),
-        _failure(
-            "invalid_parameters",
-            gettext_noop(
-                "EvoLink rejected the request's parameters. Check the size, quality and "
-                "number of images for this model."
-            ),
-        ),
-        _failure(
-            "image_processing_error",
-            gettext_noop(
-                "EvoLink could not download or decode a reference image. Each must be a "
-                "directly downloadable JPEG, PNG or WebP file under 50 MB."
-            ),
-        ),
-        _failure(
-            "image_dimension_mismatch",
-            gettext_noop(
-                "The reference images' dimensions do not fit this request. Use images of "
-                "matching sizes or pick another output size."
-            ),
-        ),
-        _failure(
-            "resource_not_found",
-            gettext_noop(
-                "Something the task needed was not found upstream (for example an expired "
-                "reference file). Upload the references again."
-            ),
-        ),
-        _failure(
-            "service_error",
-            gettext_noop(
-                "EvoLink had an internal error while generating. Try again in a few minutes."
-            ),
-        ),
-        _failure(
-            "generation_timeout",
-            gettext_noop(
-                "The generation took too long and was stopped. Try again later; lower "
-                "quality or smaller sizes finish faster."
-            ),
-        ),
-        _failure(
-            "resource_exhausted",
-            gettext_noop("EvoLink is out of capacity right now. Try again in a few minutes."),
-        ),
-        _failure(
-            "quota_exceeded",
-            gettext_noop(
-                "EvoLink's usage limit for this team's API key was reached. Wait a while and "
-                "try again; if it keeps happening, ask a team admin to raise the key's limit."
-            ),
-        ),
-        _failure(
-            "service_unavailable",
-            gettext_noop(
-                "EvoLink's image service is temporarily unavailable. Try again in a few minutes."
-            ),
-        ),
-        _failure("request_cancelled", gettext_noop("The task was cancelled before it finished.")),
-        _failure(
-            "generation_failed_no_content",
-            gettext_noop(
-                "The model finished without producing an image. Trying again often works; "
-                "rephrasing the prompt may help."
-            ),
-        ),
-        _failure(
-            "unknown_error",
-            gettext_noop(
-                "The generation failed for a reason EvoLink did not explain. Try again later."
-            ),
-        ),
-        # --- HTTP answers (names we give when the body carries no string code) -------
-        (
-            "invalid_request",
-            ErrorKind(gettext_noop("EvoLink rejected the request as invalid."), False),
-        ),
-        (
-            "unauthorized",
-            ErrorKind(
-                gettext_noop(
-                    "EvoLink did not accept this team's API key, so nothing was charged. Ask a "
-                    "team admin to check the key."
-                ),
-                False,
-            ),
-        ),
-        (
-            "insufficient_quota",
-            ErrorKind(
-                gettext_noop(
-                    "The team's EvoLink account does not have enough credits for this request, "
-                    "or its API key is disabled or expired, so nothing was charged. Ask a team "
-                    "admin to top up or check the key, then try again."
-                ),
-                False,
-            ),
-        ),
-        (
-            "forbidden",
-            ErrorKind(
-                gettext_noop(
-                    "This team's API key may not use this model, so nothing was charged. Try "
-                    "another model, or ask a team admin to enable this one for the key."
-                ),
-                False,
-            ),
-        ),
-        (
-            "not_found",
-            ErrorKind(gettext_noop("EvoLink has no such resource."), False),
-        ),
-        (
-            "task_not_found",
-            ErrorKind(
-                gettext_noop(
-                    "EvoLink has no task with this id for this API key: it may have expired, or "
-                    "it was created with another key."
-                ),
-                False,
-            ),
-        ),
-        (
-            "request_too_large",
-            ErrorKind(
-                gettext_noop(
-                    "The request is too large for EvoLink. Send fewer or smaller reference "
-                    "images or a shorter prompt."
-                ),
-                False,
-            ),
-        ),
-        (
-            "rate_limited",
-            ErrorKind(
-                gettext_noop(
-                    "EvoLink is rate-limiting this API key. Wait a little, then try again."
-                ),
-                True,
-            ),
-        ),
-        (
-            "server_error",
-            ErrorKind(
-                gettext_noop("EvoLink had an internal error. Try again in a few minutes."), True
-            ),
-        ),
-        (
-            "bad_gateway",
-            ErrorKind(
-                gettext_noop(
-                    "EvoLink's gateway could not reach its image service. Try again in a few "
-                    "minutes."
-                ),
-                True,
-            ),
-        ),
-        (
-            "gateway_timeout",
-            ErrorKind(
-                gettext_noop("EvoLink's gateway timed out. Try again in a few minutes."), True
-            ),
-        ),
-        (
-            "http_error",
-            ErrorKind(gettext_noop("EvoLink answered with an unexpected HTTP status."), False),
-        ),
-        # --- Failures on our side of the wire ----------------------------------------
-        (
-            "network_error",
-            ErrorKind(
-                gettext_noop(
-                    "Could not connect to EvoLink (network problem or the service is down). "
-                    "Nothing was sent; try again in a moment."
-                ),
-                True,
-            ),
-        ),
-        (
-            "timeout",
-            ErrorKind(gettext_noop("EvoLink did not answer in time. Try again in a moment."), True),
-        ),
-        (
-            "submission_uncertain",
-            ErrorKind(
-                gettext_noop(
-                    "EvoLink may have received this request and started (and charged for) it, "
-                    "but its answer never reached us, so we did not send it again. Press "
-                    "“Submit again” if you still need the image (it may then be charged "
-                    "twice); a team admin can check EvoLink's task list to see whether it ran."
-                ),
-                False,
-            ),
-        ),
-        (
-            "invalid_response",
-            ErrorKind(
-                gettext_noop("EvoLink answered with something that is not a valid task."), True
-            ),
-        ),
-        (
-            "result_expired",
-            ErrorKind(
-                gettext_noop(
-                    "The result image is no longer available: EvoLink keeps results for 24 "
-                    "hours only."
-                ),
-                False,
-            ),
-        ),
-        (
-            "download_refused",
-            ErrorKind(
-                gettext_noop(
-                    "The result URL was refused for safety (only public HTTPS addresses are "
-                    "fetched, without redirects to elsewhere)."
-                ),
-                False,
-            ),
-        ),
-        (
-            "download_not_image",
-            ErrorKind(gettext_noop("The result URL did not return an image."), False),
-        ),
-        (
-            "download_too_large",
-            ErrorKind(
-                gettext_noop("The result image is larger than this playground accepts."), False
-            ),
-        ),
-        # --- Files API (reference uploads) ------------------------------------------
-        (
-            "upload_refused",
-            ErrorKind(gettext_noop("EvoLink's file storage refused the reference image."), False),
-        ),
-    ]
-)
 
 # How an upload failure reads: the reason is the storage's own `msg` for a plain
 # refusal, else the message of the matching code above.
@@ -340,6 +81,7 @@ class EvoLinkError(Exception):
         uncertain: bool = False,
         detail: str = "",
         param: str | None = None,
+        request_id: str = "",
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -350,6 +92,8 @@ class EvoLinkError(Exception):
         self.uncertain = uncertain
         self.detail = detail
         self.param = param
+        # The answer's x-request-id (EvoLink support asks for it); "" when none came.
+        self.request_id = request_id
 
     @classmethod
     def from_code(
@@ -422,13 +166,13 @@ def error_from_response(response: httpx.Response, *, not_found: str = "not_found
         detail = " ".join(response.text.split())[:200]
 
     fallback = not_found if status == 404 else HTTP_STATUS_CODES.get(status, "http_error")
-    code = upstream_code or fallback
+    code = refine_code(status, upstream_code or fallback, detail)
     # The message comes from our table when we know the upstream's code, else from
     # the status; the upstream's text is appended where it helps the person (400).
     # A 404's meaning depends on the call (task, file), so the caller's name wins there.
     kind = (
         ERRORS[fallback]
-        if status == 404
+        if status == 404 and code != "model_not_found"
         else ERRORS.get(code) or ERRORS.get(fallback) or ERRORS["http_error"]
     )
     message = kind.message
@@ -443,7 +187,36 @@ def error_from_response(response: httpx.Response, *, not_found: str = "not_found
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
         detail=detail,
         param=param,
+        request_id=response.headers.get("x-request-id", "")[:100],
     )
+
+
+# INFERRED (reference, August 2026): a 402's code says which problem only for some
+# variants; EvoLink's own clients read the message for the others. Checked in order.
+_402_WORDS = (
+    ("daily", "key_daily_quota_exceeded"),
+    ("disabled", "key_disabled"),
+    ("expired", "key_expired"),
+    ("not allowed", "key_model_not_allowed"),
+    ("access to model", "key_model_not_allowed"),
+    ("token quota", "key_quota_exceeded"),
+    ("key quota", "key_quota_exceeded"),
+    ("credit limit", "key_quota_exceeded"),
+)
+_MODEL_NOT_FOUND = re.compile(r"model\b.*\bnot (?:found|exist|available|supported)", re.I | re.S)
+
+
+def refine_code(status: int, code: str, detail: str) -> str:
+    """Tell apart what one code covers: the 402 variants (account balance, a key's quota
+    or daily quota, a disabled or expired key, a model the key may not use) and a 400
+    that means the model itself is gone (EvoLink took gpt-image-1 offline)."""
+    text = detail.lower()
+    if status == 402 and code in ("insufficient_quota", "payment_required", "402"):
+        return next((name for words, name in _402_WORDS if words in text), "insufficient_quota")
+    model_gone = _MODEL_NOT_FOUND.search(detail) or "model_not_found" in text
+    if status in (400, 404) and code in ("invalid_request", "not_found") and model_gone:
+        return "model_not_found"
+    return code
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from playground import catalogue, stored_messages
@@ -38,7 +39,7 @@ from playground.billing import models as billing
 from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import jobs, references
+from playground.generations import jobs, references, rereads
 from playground.generations.models import (
     PART_IN_FLIGHT,
     Generation,
@@ -47,6 +48,7 @@ from playground.generations.models import (
     State,
     UpstreamTask,
 )
+from playground.teams import availability
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -105,9 +107,15 @@ def submit(pk: int) -> str:
             ignore_conflicts=True,
         )
     HistoryClock.tick(job_pks=[pk])
-    payers = billing.payers_for(generation.team)
+    if not availability.is_available(generation.team, generation.model):
+        # Switched off after the job was queued: nothing more is sent.
+        model = generation.spec.label
+        _fail_pending(pk, "model_off", stored_messages.MODEL_OFF % {"model": model})
+    payers = jobs.choose_payers(generation)
     if not payers:
-        _fail_pending(pk, "no_api_key", stored_messages.NO_API_KEY)
+        code, message = jobs.no_payer_reason(generation)
+        if _fail_pending(pk, code, message) and code == "model_not_found":
+            availability.tell_admins_once(generation.team, generation.model)
     for part in UpstreamTask.objects.filter(generation_id=pk, state=PartState.PENDING):
         if send_part(generation, part, payers) == "retry later":
             return "retry later"
@@ -126,12 +134,21 @@ def send_part(generation: Generation, part: UpstreamTask, payers: list[billing.P
     )
     try:
         payer, task = jobs.send_with_failover(
-            payers, lambda payer: post_part(payer, generation, part)
+            payers,
+            jobs.noting_requests(generation.pk, lambda payer: post_part(payer, generation, part)),
+            generation,
         )
     except references.RejectedUpload as rejected:
         # Raised before any POST; the other parts would send the same references.
         _end_part(part.pk, PartState.FAILED, "reference_rejected", str(rejected))
         _fail_pending(generation.pk, "reference_rejected", str(rejected))
+        return "failed"
+    except jobs.ModelGone:
+        # EvoLink does not offer the model: nothing was created, for any part.
+        message = availability.gone_message(generation.model)
+        _end_part(part.pk, PartState.FAILED, "model_not_found", message)
+        _fail_pending(generation.pk, "model_not_found", message)
+        availability.tell_admins_once(generation.team, generation.model)
         return "failed"
     except jobs.AllKeysRefused as refused:
         message = stored_messages.KEYS_REFUSED % {"reasons": "; ".join(refused.reasons)}
@@ -150,6 +167,7 @@ def send_part(generation: Generation, part: UpstreamTask, payers: list[billing.P
     UpstreamTask.objects.filter(pk=part.pk, state=PartState.SUBMITTING).update(
         state=PartState.RUNNING,
         task_id=task.id,
+        request_id=task.request_id,
         api_key_id=payer.key_id,
         upstream_status=task.status,
         progress=task.progress,
@@ -288,7 +306,8 @@ def poll_due_parts(
     due = list(
         UpstreamTask.objects.filter(state=PartState.RUNNING, next_poll_at__lte=now)
         .order_by("next_poll_at")
-        .values_list("pk", "generation_id", "task_id", "polls", "poll_deadline", "api_key_id")[
+        .annotate(reader=Coalesce("read_api_key_id", "api_key_id"))
+        .values_list("pk", "generation_id", "task_id", "polls", "poll_deadline", "reader")[
             :ROWS_PER_PASS
         ]
     )
@@ -329,6 +348,9 @@ def apply_part_poll(
     if isinstance(answer, evolink.EvoLinkError) and (answer.retryable or answer.status is None):
         running.update(polls=polls + 1, next_poll_at=now + _interval(polls))
     elif isinstance(answer, evolink.EvoLinkError):
+        Generation.objects.note_request(pk, "read", answer.request_id, answer.status)
+        if answer.status in billing.REFUSING_STATUSES:
+            return _part_read_refused(part_pk, polls, deadline, answer)
         _end_part(part_pk, PartState.FAILED, answer.code, answer.message)
         settle(pk)
         return False
@@ -378,6 +400,36 @@ def apply_part_poll(
             finished_at=now,
         ):
             settle(pk)
+    return False
+
+
+def _part_read_refused(
+    part_pk: int, polls: int, deadline: Any, error: evolink.EvoLinkError
+) -> bool:
+    """A part's read answered 401/402/403: as for a whole job (poller._read_refused),
+    read on with another key of the team, else the part is uncertain, never "failed,
+    not charged"."""
+    part = UpstreamTask.objects.select_related("generation__team").get(pk=part_pk)
+    pk = part.generation_id
+    found = rereads.read_elsewhere(
+        part.generation.team,
+        part.task_id,
+        part.read_api_key_id or part.api_key_id,
+        error,
+        note=lambda other: Generation.objects.note_request(
+            pk, "read", other.request_id, other.status
+        ),
+    )
+    if found is not None:
+        key, task = found
+        UpstreamTask.objects.filter(pk=part_pk, state=PartState.RUNNING).update(read_api_key=key)
+        return apply_part_poll(part_pk, polls, deadline, task)
+    message = stored_messages.KEY_REFUSED_READ % {
+        "task": part.task_id,
+        "reason": error.message.rstrip("."),
+    }
+    _end_part(part_pk, PartState.UNCERTAIN, "read_refused", message)
+    settle(pk)
     return False
 
 

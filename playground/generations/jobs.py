@@ -51,6 +51,7 @@ from playground.generations.models import (
     ResultImage,
     State,
 )
+from playground.teams import availability
 
 log = logging.getLogger(__name__)
 
@@ -120,18 +121,28 @@ def submit(pk: int) -> str:
         return "not claimed"
     HistoryClock.tick(job_pks=[pk])
     generation = Generation.objects.select_related("team").get(pk=pk)
-    payers = billing.payers_for(generation.team)
+    if not availability.is_available(generation.team, generation.model):
+        # Switched off after the job was queued: nothing is sent.
+        return _model_switched_off(generation)
+    payers = choose_payers(generation)
     if not payers:
-        Generation.objects.end(pk, State.SUBMITTING, State.FAILED, "no_api_key", _no_key_message())
+        code, message = no_payer_reason(generation)
+        if code == "model_not_found":
+            return _model_gone(generation)
+        Generation.objects.end(pk, State.SUBMITTING, State.FAILED, code, message)
         return "failed"
     try:
-        payer, task = send_with_failover(payers, lambda payer: _create_with(payer, generation))
+        payer, task = send_with_failover(
+            payers, noting_requests(pk, lambda payer: _create_with(payer, generation)), generation
+        )
     except references.RejectedUpload as rejected:
         # An old reference that fails today's checks: raised before any POST.
         Generation.objects.end(
             pk, State.SUBMITTING, State.FAILED, "reference_rejected", str(rejected)
         )
         return "failed"
+    except ModelGone:
+        return _model_gone(generation)
     except AllKeysRefused as refused:
         Generation.objects.end(
             pk, State.SUBMITTING, State.FAILED, "keys_refused", _refused_message(refused.reasons)
@@ -165,6 +176,11 @@ def submit(pk: int) -> str:
     return "submitted"
 
 
+class ModelGone(Exception):
+    """EvoLink does not offer the model (400 model not found, or 403 for every key):
+    nothing was created upstream."""
+
+
 class AllKeysRefused(Exception):
     """Every key of the team answered 401 / 402 / 403: nothing was created upstream."""
 
@@ -174,29 +190,72 @@ class AllKeysRefused(Exception):
 
 
 def send_with_failover(
-    payers: list[billing.Payer], send: Callable[[billing.Payer], evolink.Task]
+    payers: list[billing.Payer],
+    send: Callable[[billing.Payer], evolink.Task],
+    generation: Generation,
 ) -> tuple[billing.Payer, evolink.Task]:
     """One create (`send`, at most one POST each) with the team's keys in turn.
 
-    A 401 / 402 / 403 means EvoLink created nothing, so the next key may safely try;
-    any other error is the caller's to classify (raised as it came). Raises
-    AllKeysRefused when every key refused. Shared by whole jobs and by the upstream
-    tasks of a split job (fanout.py), so the key rules live here once."""
+    A 401 / 402 / 403 means EvoLink created nothing, so the next key may safely try (the
+    refusal is recorded on the key: disabled, resting until midnight, or not for this
+    model); any other error is the caller's to classify (raised as it came). Raises
+    ModelGone when EvoLink does not offer the model, AllKeysRefused when every key
+    refused. Shared by whole jobs and by the upstream tasks of a split job (fanout.py),
+    so the key rules live here once."""
     refusals: list[str] = []
+    model_denied = 0
     for payer in payers:
         try:
             task = send(payer)
         except evolink.EvoLinkError as error:
-            if error.status in billing.REFUSING_STATUSES and not error.uncertain:
-                if payer.key:
-                    payer.key.record_refusal(error.status, error.message)
-                refusals.append(f"{payer.label}: {error.message}")
-                continue
-            raise
+            outcome = _classify_create_error(error)
+            if outcome == MODEL_GONE:
+                raise ModelGone(error.message) from error
+            if outcome != NEXT_KEY:
+                raise
+            _record_refusal(payer, error, generation.model)
+            refusals.append(f"{payer.label}: {error.message}")
+            model_denied += error.code in billing.MODEL_DENYING_CODES
+            continue
         if payer.key:
             payer.key.record_use()
         return payer, task
+    if refusals and model_denied == len(refusals):
+        # 403 model_access_denied for every key: for this team the model is gone.
+        raise ModelGone("; ".join(refusals))
     raise AllKeysRefused(refusals)
+
+
+def noting_requests(
+    pk: int, send: Callable[[billing.Payer], evolink.Task]
+) -> Callable[[billing.Payer], evolink.Task]:
+    """`send`, keeping the x-request-id of each answer (or refusal) on the job: EvoLink's
+    support asks for it."""
+
+    def noted(payer: billing.Payer) -> evolink.Task:
+        try:
+            task = send(payer)
+        except evolink.EvoLinkError as error:
+            Generation.objects.note_request(pk, "create", error.request_id, error.status)
+            raise
+        Generation.objects.note_request(pk, "create", task.request_id, 200)
+        return task
+
+    return noted
+
+
+def no_payer_reason(generation: Generation) -> tuple[str, str]:
+    """Why no key may pay for this job (code, message): the model refused to every key,
+    every key resting until midnight, or no key at all. Nothing was sent."""
+    if billing.payers_for(generation.team):
+        # Keys exist, but EvoLink refused this model to every one of them before.
+        return "model_not_found", availability.gone_message(generation.model)
+    if until := billing.resting_until(generation.team):
+        message = stored_messages.KEYS_RESTING % {
+            "time": timezone.localtime(until).strftime("%Y-%m-%d %H:%M")
+        }
+        return "keys_resting", message
+    return "no_api_key", _no_key_message()
 
 
 def idempotency_key(generation: Generation, part: int | None = None) -> str:
@@ -220,6 +279,58 @@ def upstream_payload(client: evolink.Client, generation: Generation) -> dict[str
         payload["callback_url"] = callbacks.url_for(generation.public_id)
     # Only what the reference lists for this model: EvoLink refuses anything else.
     return catalogue.request_body(generation.spec, payload)
+
+
+# What a refused create means for the job (see _classify_create_error).
+MODEL_GONE, NEXT_KEY, OTHER = "model_gone", "next_key", "other"
+
+
+def choose_payers(generation: Generation) -> list[billing.Payer]:
+    """The keys that may pay for this job's model, in the order they are tried (keys
+    resting until midnight, or refused this model before, are left out)."""
+    return billing.payers_for(generation.team, generation.model)
+
+
+def _classify_create_error(error: evolink.EvoLinkError) -> str:
+    """MODEL_GONE: EvoLink does not offer the model (nothing created, never uncertain);
+    NEXT_KEY: this key was refused (401/402/403: nothing created, another key may try);
+    OTHER: the usual rules (uncertain, retry later, or failed)."""
+    if error.uncertain:
+        return OTHER
+    if error.code == "model_not_found":
+        return MODEL_GONE
+    if error.status in billing.REFUSING_STATUSES:
+        return NEXT_KEY
+    return OTHER
+
+
+def _record_refusal(payer: billing.Payer, error: evolink.EvoLinkError, model: str) -> None:
+    """Say on the key why EvoLink refused it: disabled, resting until midnight, or not
+    for this model (the environment's key has no row to say it on)."""
+    if payer.key:
+        payer.key.record_refusal(error.status, error.message, code=error.code, model=model)
+
+
+def _model_gone(generation: Generation) -> str:
+    """EvoLink does not offer the model (to this team's keys): fail once, not charged,
+    and tell the team's admins once."""
+    ended = Generation.objects.end(
+        generation.pk,
+        State.SUBMITTING,
+        State.FAILED,
+        "model_not_found",
+        availability.gone_message(generation.model),
+    )
+    if ended:
+        availability.tell_admins_once(generation.team, generation.model)
+    return "failed"
+
+
+def _model_switched_off(generation: Generation) -> str:
+    spec = catalogue.MODELS.get(generation.model)
+    message = stored_messages.MODEL_OFF % {"model": spec.label if spec else generation.model}
+    Generation.objects.end(generation.pk, State.SUBMITTING, State.FAILED, "model_off", message)
+    return "failed"
 
 
 def _create_with(payer: billing.Payer, generation: Generation) -> evolink.Task:

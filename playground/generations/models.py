@@ -92,6 +92,15 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
             HistoryClock.tick(job_pks=[pk])
         return moved
 
+    def note_request(self, pk: int, call: str, request_id: str, status: int | None) -> None:
+        """Keep an answer's x-request-id on the job (only the worker that holds the job
+        writes it, so reading and writing the list back is safe)."""
+        if not request_id:
+            return
+        seen = self.filter(pk=pk).values_list("upstream_request_ids", flat=True).first() or []
+        entry = {"call": call, "id": request_id, "status": status, "at": timezone.now().isoformat()}
+        self.filter(pk=pk).update(upstream_request_ids=[*seen, entry][-20:])
+
     def end(
         self,
         pk: int,
@@ -129,6 +138,11 @@ class Generation(models.Model):
     # Keys that paid for jobs are kept (disabled, not deleted) so spend stays traceable.
     api_key = models.ForeignKey(
         "billing.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="jobs"
+    )
+    # The key that reads the task when the paying key was refused while it ran (another
+    # key of the same EvoLink account); none: the paying key reads it.
+    read_api_key = models.ForeignKey(
+        "billing.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # "Only me": invisible to colleagues in every list, page, image and download.
     private = models.BooleanField(default=False)
@@ -190,6 +204,9 @@ class Generation(models.Model):
     not_before = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     download_attempts = models.PositiveSmallIntegerField(default=0)
+    # The x-request-id of every create and of every failed read, for EvoLink support:
+    # [{"call": "create" | "read", "id", "status", "at"}], the newest last (at most 20).
+    upstream_request_ids = models.JSONField(default=list, blank=True)
 
     objects = GenerationQuerySet.as_manager()
 
@@ -568,6 +585,10 @@ class UpstreamTask(models.Model):
     request_id = models.CharField(max_length=100, blank=True)
     api_key = models.ForeignKey(
         "billing.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Set when EvoLink refused `api_key` a read of this task and another key reads it.
+    read_api_key = models.ForeignKey(
+        "billing.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     upstream_status = models.CharField(max_length=20, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)

@@ -35,6 +35,7 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, connections
 from django.db.models import Min
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from playground import stored_messages
@@ -42,7 +43,7 @@ from playground.billing import models as billing
 from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import fanout, jobs
+from playground.generations import fanout, jobs, rereads
 from playground.generations.models import (
     Generation,
     HistoryClock,
@@ -297,9 +298,11 @@ def poll_due(
         Generation.objects.filter(state=State.RUNNING, next_poll_at__lte=now)
         .exclude(upstream_task_id="")
         .order_by("next_poll_at")
-        .values_list(
-            "pk", "upstream_task_id", "polls", "poll_deadline", "api_key_id", "next_poll_at"
-        )[:ROWS_PER_PASS]
+        # Read with the key that took over the reading, else the one that paid.
+        .annotate(reader=Coalesce("read_api_key_id", "api_key_id"))
+        .values_list("pk", "upstream_task_id", "polls", "poll_deadline", "reader", "next_poll_at")[
+            :ROWS_PER_PASS
+        ]
     )
     if not due:
         return parts
@@ -330,6 +333,8 @@ def poll_due(
             if apply_poll(pk, polls, deadline, answer, due_at):
                 archive_with(pk)
             continue
+        if isinstance(answer, evolink.EvoLinkError):
+            Generation.objects.note_request(pk, "read", answer.request_id, answer.status)
         still.append(reading)
         if deadline and now > deadline:
             late.append((pk, deadline))
@@ -429,6 +434,9 @@ def apply_poll(
         _check_deadline(pk, deadline, now)
         return False
     if isinstance(answer, evolink.EvoLinkError):
+        Generation.objects.note_request(pk, "read", answer.request_id, answer.status)
+        if answer.status in billing.REFUSING_STATUSES:
+            return _read_refused(pk, polls, deadline, answer, due_at)
         Generation.objects.end(pk, State.RUNNING, State.FAILED, answer.code, answer.message)
         return False
     task = answer
@@ -465,6 +473,35 @@ def apply_poll(
             polls=polls + 1,
         )
     )
+
+
+def _read_refused(
+    pk: int, polls: int, deadline: Any, error: evolink.EvoLinkError, due_at: Any
+) -> bool:
+    """A read answered 401/402/403: read on with another healthy key of the team
+    (rereads.py); failing that, the job is uncertain and says what to check upstream,
+    never "failed, not charged" (the task may have run and been charged)."""
+    job = Generation.objects.select_related("team").get(pk=pk)
+    found = rereads.read_elsewhere(
+        job.team,
+        job.upstream_task_id,
+        job.read_api_key_id or job.api_key_id,
+        error,
+        note=lambda other: Generation.objects.note_request(
+            pk, "read", other.request_id, other.status
+        ),
+    )
+    if found is not None:
+        key, task = found
+        Generation.objects.filter(pk=pk, state=State.RUNNING).update(read_api_key=key)
+        log.info("job %s: read with key %s after a %s", pk, key.pk, error.status)
+        return apply_poll(pk, polls, deadline, task, due_at)
+    message = stored_messages.KEY_REFUSED_READ % {
+        "task": job.upstream_task_id,
+        "reason": error.message.rstrip("."),
+    }
+    Generation.objects.end(pk, State.RUNNING, State.UNCERTAIN, "read_refused", message)
+    return False
 
 
 def _check_deadline(pk: int, deadline: Any, now: Any) -> None:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from playground import catalogue
 from playground.matrix.models import RunKind
 from playground.matrix.plan import size_choices
+from playground.teams import availability
 
 FLEXIBLE = next(spec for spec in catalogue.MODELS.values() if spec.is_flexible)
 
@@ -43,7 +44,10 @@ class MatrixForm(forms.Form):
         label=_("Models"),
         choices=[(spec.id, spec.label) for spec in catalogue.MODELS.values()],
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": _("Tick at least one model.")},
+        error_messages={
+            "required": _("Tick at least one model."),
+            "invalid_choice": _("%(value)s is switched off for this team: untick it."),
+        },
     )
     qualities = forms.MultipleChoiceField(
         label=_("Qualities"),
@@ -80,9 +84,17 @@ class MatrixForm(forms.Form):
     parent_relation = forms.CharField(widget=forms.HiddenInput, required=False)
     template_name = forms.CharField(label=_("Save as"), required=False, max_length=120)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, team: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["client_token"].initial = uuid.uuid4()
+        if team is not None:
+            # Only the models the team may use (a saved template or an old run may name
+            # one switched off since: it is refused with a sentence saying so).
+            models_field = self.fields["models"]
+            assert isinstance(models_field, forms.MultipleChoiceField)
+            models_field.choices = [
+                (spec.id, spec.label) for spec in availability.available_models(team)
+            ]
 
     @property
     def mode_value(self) -> str:

@@ -32,7 +32,7 @@ from playground.matrix.forms import MatrixForm
 from playground.matrix.models import MatrixRun, PromptTemplate, RunKind
 from playground.matrix.runs import RECENT_RUNS, create_run, grid_of, keep, live_stamp, runs_of
 from playground.studio.views import chip, is_htmx
-from playground.teams import access
+from playground.teams import access, availability
 from playground.teams.models import Membership
 
 MATRIX = "matrix/matrix.html"
@@ -57,12 +57,13 @@ def matrix(request: HttpRequest, team: str) -> HttpResponse:
             return redirect(f"{request.path}?{urlencode(kept)}")
         data = _data_from_get(request, membership)
         attached = references.from_tokens(data.getlist("reference"), request.user, membership.team)
-        return _page(request, membership, MatrixForm(data), attached, show_errors=False)
+        form = MatrixForm(data, team=membership.team)
+        return _page(request, membership, form, attached, show_errors=False)
 
     attached = references.from_tokens(
         request.POST.getlist("reference"), request.user, membership.team
     )
-    form = MatrixForm(request.POST)
+    form = MatrixForm(request.POST, team=membership.team)
     plan = _plan(form, attached)
     action = request.POST.get("action", "preview")
     if action == "generate" and plan.ready:
@@ -75,7 +76,7 @@ def matrix(request: HttpRequest, team: str) -> HttpResponse:
                 choices=_choices(form, plan),
                 plan=plan,
             )
-        except budgets.OverBudget as refusal:
+        except (budgets.OverBudget, availability.ModelOff) as refusal:
             plan.add_error("__all__", str(refusal))  # nothing was made; nothing typed is lost
         else:
             return redirect("matrix_run", team=membership.team.slug, public_id=run.public_id)
@@ -214,9 +215,9 @@ def _data_from_get(request: HttpRequest, membership: Membership) -> QueryDict:
         if get.get(name):
             data[name] = get[name]
     data.setlist("reference", get.getlist("reference"))
-    model = get.get("model") if get.get("model") in catalogue.MODELS else catalogue.DEFAULT_MODEL
-    spec = catalogue.MODELS[model]
-    data.setlist("models", get.getlist("models") or [model])
+    model = availability.model_or_default(membership.team, get.get("model"))
+    spec = catalogue.MODELS[model or catalogue.DEFAULT_MODEL]
+    data.setlist("models", get.getlist("models") or ([model] if model else []))
     quality = get.get("quality") if get.get("quality") in spec.qualities else spec.default_quality
     data.setlist("qualities", get.getlist("qualities") or [quality])
     data.setlist("sizes", get.getlist("sizes") or [_offered_size(spec, get.get("size", ""))])
@@ -360,7 +361,7 @@ def template_save(request: HttpRequest, team: str) -> HttpResponse:
     attached = references.from_tokens(
         request.POST.getlist("reference"), request.user, membership.team
     )
-    form = MatrixForm(request.POST)
+    form = MatrixForm(request.POST, team=membership.team)
     form.is_valid()
     text = str(request.POST.get("template") or "").strip()
     name = " ".join(str(request.POST.get("template_name") or "").split())

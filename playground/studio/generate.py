@@ -24,6 +24,7 @@ from playground.generations.models import (
     ReferenceImage,
 )
 from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
+from playground.teams import availability
 from playground.teams.models import Membership
 
 
@@ -45,7 +46,8 @@ def create_generation(membership: Membership, form: GenerationForm) -> Generatio
     """Store the job and wake a worker once the row is committed.
 
     Raises budgets.OverBudget, having stored nothing, if the job would pass the
-    team's monthly budget or the person's cap.
+    team's monthly budget or the person's cap, and availability.ModelOff if the team
+    may not use the model.
     """
     user, team = membership.user, membership.team
     token = form.cleaned_data.get("client_token") or uuid.uuid4()
@@ -77,6 +79,9 @@ def insert_generation(
     the budget: the studio for one job, a matrix run once for all of its jobs.
     """
     user, team = membership.user, membership.team
+    # Every way a job is made passes here: a model switched off is refused even when
+    # an old page (or a re-run, a template) still offers it.
+    availability.require(team, form.spec.id)
     data = form.cleaned_data
     payload = form.payload()
     spec = form.spec

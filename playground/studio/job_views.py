@@ -28,13 +28,15 @@ from playground.generations import jobs, references
 from playground.generations.models import Generation, ResultImage
 from playground.studio.generate import create_generation, estimate_of, rerun_form
 from playground.studio.views import STUDIO, chip
-from playground.teams import access
+from playground.teams import access, availability
 from playground.teams.models import Membership
 
 
 def _job(request: HttpRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
     generation = get_object_or_404(
-        Generation.objects.visible_to(request.user).select_related("owner", "team", "api_key"),
+        Generation.objects.visible_to(request.user).select_related(
+            "owner", "team", "api_key", "read_api_key"
+        ),
         public_id=public_id,
     )
     return generation, access.membership_in(request, generation.team_id)
@@ -143,7 +145,7 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
         )
     try:
         generation = create_generation(membership, form)
-    except budgets.OverBudget as refusal:
+    except (budgets.OverBudget, availability.ModelOff) as refusal:
         messages.error(request, str(refusal))
         return redirect("generation_detail", public_id=original.public_id)
     messages.success(

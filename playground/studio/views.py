@@ -37,7 +37,7 @@ from playground.studio.history import (
     view_of,
 )
 from playground.studio.live import live_summary
-from playground.teams import access
+from playground.teams import access, availability
 from playground.teams.models import Invitation, Membership
 
 STUDIO = "studio/studio.html"
@@ -77,7 +77,7 @@ def studio(request: HttpRequest, team: str) -> HttpResponse:
         if form.is_valid() and not upload_errors:
             try:
                 generation = create_generation(membership, form)
-            except budgets.OverBudget as refusal:
+            except (budgets.OverBudget, availability.ModelOff) as refusal:
                 form.add_error(None, str(refusal))  # shown above the form; nothing lost
         if generation is not None:
             if is_htmx(request):
@@ -144,16 +144,20 @@ def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationFo
                 reference = references.store(f, f"result-{source.pk}-{index}")
             reference.source_id = source.pk
             attached = [reference]
-        return form_for(source.model)(initial=settings_of(source, relation), references=attached)
+        # An old job of a model switched off since: its settings go to an offered model.
+        model = availability.model_or_default(membership.team, source.model)
+        initial = settings_of(source, relation)
+        if model != source.model:
+            initial.pop("model", None)
+        return form_for(model)(initial=initial, references=attached)
     # Switching model keeps what the person already typed, attached and chose.
     attached = references.from_tokens(
         request.GET.getlist("reference"), request.user, membership.team
     )
     kept = {name: request.GET.get(name) for name in ("prompt", "parent", "parent_relation")}
     kept["private"] = request.GET.get("private") == "on"
-    return form_for(request.GET.get("model"))(
-        initial={k: v for k, v in kept.items() if v}, references=attached
-    )
+    model = availability.model_or_default(membership.team, request.GET.get("model"))
+    return form_for(model)(initial={k: v for k, v in kept.items() if v}, references=attached)
 
 
 def _initial_from(form: GenerationForm) -> dict[str, Any]:
@@ -176,14 +180,16 @@ def _form_context(
     return {
         "team": membership.team,
         "key_warnings": (
-            billing.admin_warnings(membership.team) + budgets.admin_warnings(membership.team)
+            billing.admin_warnings(membership.team)
+            + budgets.admin_warnings(membership.team)
+            + availability.admin_warnings(membership.team)
             if membership.is_admin
             else []
         ),
         "form": form,
         "form_key": _form_key(form),
         "spec": form.spec,
-        "models": catalogue.MODELS.values(),
+        "offered_models": availability.available_models(membership.team),
         "custom_size": CUSTOM_SIZE,
         "live": live,
         "attached": [chip(ref, request.user, membership.team) for ref in form.references],

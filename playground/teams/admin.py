@@ -4,7 +4,14 @@ from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
 from playground.teams.accounts import AdminUserChangeForm, AdminUserCreationForm
-from playground.teams.models import Invitation, Membership, Team
+from playground.teams.models import (
+    Invitation,
+    Membership,
+    ModelNotice,
+    ModelSwitch,
+    Team,
+    TeamModelOff,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -50,6 +57,27 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(ModelSwitch)
+class ModelSwitchAdmin(admin.ModelAdmin):
+    """A superuser's word on a model for every team (also on each team's keys page)."""
+
+    list_display = ("model", "enabled", "changed_by", "changed_at")
+
+
+@admin.register(TeamModelOff)
+class TeamModelOffAdmin(admin.ModelAdmin):
+    list_display = ("team", "model", "switched_off_by", "switched_off_at")
+    list_filter = ("model",)
+
+
+@admin.register(ModelNotice)
+class ModelNoticeAdmin(admin.ModelAdmin):
+    """When a team's admins were told EvoLink refused a model as gone (delete one to
+    have them told again)."""
+
+    list_display = ("team", "model", "created_at")
 
 
 class PlaygroundUserAdmin(UserAdmin):

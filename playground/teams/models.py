@@ -328,3 +328,53 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.current_team}"
+
+
+class ModelSwitch(models.Model):
+    """A superuser's word on a model, for every team: offered or not (without a row,
+    the catalogue decides: a withdrawn model is off)."""
+
+    model = models.CharField(_("model"), max_length=40, unique=True)
+    enabled = models.BooleanField(_("offered"), default=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.model}: {'on' if self.enabled else 'off'}"
+
+
+class TeamModelOff(models.Model):
+    """A team admin switched a model off for their team."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="models_off")
+    model = models.CharField(_("model"), max_length=40)
+    switched_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    switched_off_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "model"], name="one_switch_per_team_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}: {self.model} off"
+
+
+class ModelNotice(models.Model):
+    """The team's admins were told EvoLink refused a model as unavailable: once only."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "model"], name="one_notice_per_team_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}: {self.model} unavailable"

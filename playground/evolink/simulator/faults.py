@@ -264,6 +264,18 @@ class FaultInjectionMixin:
             )
         elif name == "drift":
             self.set_drift(spec.get("mode"))
+        elif name == "key_state":
+            self.set_key_state(str(spec["key"]), str(spec["state"]))  # type: ignore[attr-defined]
+        elif name == "deny_model":
+            self.deny_model(str(spec["key"]), str(spec["model"]))  # type: ignore[attr-defined]
+        elif name == "share_account":
+            self.share_account(*[str(k) for k in spec["keys"]])  # type: ignore[attr-defined]
+        elif name == "model_offline":
+            self.take_offline(str(spec["model"]))  # type: ignore[attr-defined]
+        elif name == "model_online":
+            self.bring_online(str(spec["model"]))  # type: ignore[attr-defined]
+        elif name == "usage_style":
+            self.set_usage_style(str(spec["style"]))  # type: ignore[attr-defined]
         elif name == "upload_drop":
             self.drop_uploads(times)
         elif name == "expire_uploads":

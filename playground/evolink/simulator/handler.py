@@ -319,8 +319,10 @@ class _Handler(BaseHTTPRequestHandler):
         super().send_response(code, message)
         # Every answer carries a request id, as EvoLink's do (its support asks for it).
         # Here, where every answer starts, so that no route can forget it.
+        request_id = f"req_{secrets.token_hex(12)}"
+        self.server.simulator.last_request_id = request_id
         if self.server.simulator.drift != "no-request-id":
-            self.send_header("x-request-id", f"req-{secrets.token_hex(12)}")
+            self.send_header("x-request-id", request_id)
 
     def send_file(
         self, handle: IO[bytes], size: int, content_type: str, *, cache_seconds: int = 0

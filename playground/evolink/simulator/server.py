@@ -30,6 +30,7 @@ from playground.evolink.simulator.files import (
 )
 from playground.evolink.simulator.handler import _Handler, _Server
 from playground.evolink.simulator.images import CONTENT_TYPES, render_image
+from playground.evolink.simulator.keys import DEFAULT_OFFLINE_MODELS, KeyStatesMixin
 from playground.evolink.simulator.tasks import TasksMixin, _File, _num, _Task
 
 DEFAULT_CREDITS = Decimal(10_000)
@@ -38,7 +39,7 @@ DEFAULT_API_KEY = "sk-evo-simulator"
 EMPTY_KEY_MARK = "-empty-"
 
 
-class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
+class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
     """An EvoLink look-alike; thread-safe, all state in memory (lost on stop)."""
 
     def __init__(
@@ -58,8 +59,11 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
         public_url: str | None = None,
         control: bool = True,
         drift: str | None = None,
+        offline_models: Iterable[str] = DEFAULT_OFFLINE_MODELS,
     ) -> None:
         self.host = host
+        # The x-request-id of the latest answer (tests compare it with what was stored).
+        self.last_request_id = ""
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.allow_http_callbacks = allow_http_callbacks
         self.callback_delays = tuple(callback_delays)
@@ -71,6 +75,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
             "result_ttl": float(result_ttl),
             "files_ttl": float(files_ttl),
             "credits": Decimal(str(credits)),
+            "offline_models": frozenset(offline_models),
         }
         self._default_drift = _drift_mode(drift)
         # Uploads go to disk, not memory (up to 50 MB each); removed on stop().
@@ -165,6 +170,12 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
         self._next_failures: collections.deque[tuple[str, str | None]] = collections.deque()
         self._next_durations: collections.deque[float] = collections.deque()
         self._next_result_counts: collections.deque[int] = collections.deque()
+        # keys.py: key states, models a key may not use, keys sharing an account.
+        self._key_states: dict[str, str] = {}
+        self._denied: dict[str, set[str]] = {}
+        self._accounts: dict[str, str] = {}
+        self.offline_models: set[str] = set(self._defaults["offline_models"])
+        self.usage_style = "credits_used"
 
     # --- inspection -------------------------------------------------------------------
 
@@ -206,6 +217,10 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
                     ],
                 },
                 "drift": self.drift,
+                # keys.py: what upstream refuses today (keys masked, as above).
+                "offline_models": sorted(self.offline_models),
+                "key_states": {_mask(k): v for k, v in self._key_states.items()},
+                "usage_style": self.usage_style,
                 "pending_faults": {
                     "create": len(self._create_faults),
                     "read": len(self._read_faults),
@@ -276,6 +291,13 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
             return
 
         payload = request.read_json()
+        with self._lock:
+            refusal = self.create_refusal(
+                key, payload.get("model") if isinstance(payload, dict) else None
+            )
+        if refusal is not None:
+            request.send_error_json(refusal[0], refusal[1], refusal[2], refusal[3])
+            return
         if not isinstance(payload, dict):
             request.send_error_json(
                 400, "invalid_request", "The body must be a JSON object.", "invalid_request_error"
@@ -346,8 +368,18 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin):
                 request.send_fault(fault)
             return
         with self._lock:
+            refusal = self.read_refusal(key)
+        if refusal is not None:
+            request.send_error_json(refusal[0], refusal[1], refusal[2], refusal[3])
+            return
+        with self._lock:
             task = self._tasks.get(task_id)
-            visible = task is not None and task.key == key and not self._expired(task)
+            # Tasks belong to an account: its other keys read them too (share_account).
+            visible = (
+                task is not None
+                and self._account_of(task.key) == self._account_of(key)
+                and not self._expired(task)
+            )
             body = self._envelope(task, request.origin()) if visible and task else None
             if body is not None and task is not None:
                 task.reads.append(time.time())

@@ -280,7 +280,7 @@ class TasksMixin:
         if status == "completed":
             _pillow, ext = FORMATS[task.output_format]
             body["results"] = [f"{origin}/files/{token}.{ext}" for token in task.files]
-            body["usage"]["credits_used"] = _num(task.credits_used)
+            body["usage"].update(self.usage_on_completion(_num(task.credits_used)))
         elif status == "failed":
             body["error"] = {"code": task.fail_code, "message": task.fail_message}
         return drifted(body, self.drift)

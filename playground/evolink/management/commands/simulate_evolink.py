@@ -17,6 +17,7 @@ from playground.evolink.simulator import (
     EMPTY_KEY_MARK,
     Simulator,
 )
+from playground.evolink.simulator.keys import DEFAULT_OFFLINE_MODELS
 
 
 class Command(BaseCommand):
@@ -74,6 +75,16 @@ class Command(BaseCommand):
             help="differ from EvoLink's contract in this one way (for manage.py evolink_check)",
         )
         parser.add_argument(
+            "--bring-online",
+            action="append",
+            default=[],
+            metavar="MODEL",
+            help=(
+                "answer creates for this model although EvoLink took it offline "
+                f"(repeatable; offline by default: {', '.join(DEFAULT_OFFLINE_MODELS)})"
+            ),
+        )
+        parser.add_argument(
             "--no-control", action="store_true", help="disable the /_simulator/ control routes"
         )
 
@@ -90,6 +101,7 @@ class Command(BaseCommand):
             public_url=options["public_url"],
             control=not options["no_control"],
             drift=options["drift"],
+            offline_models=set(DEFAULT_OFFLINE_MODELS) - set(options["bring_online"]),
         )
         # Serve from a background thread and let the main thread wait for a signal:
         # `shutdown()` called from a handler running on the serving thread would

@@ -75,6 +75,8 @@ class Command(BaseCommand):
                         str(options["simulator_port"]),
                         "--task-seconds",
                         str(options["task_seconds"]),
+                        # A demo that offers withdrawn models gets answers for them.
+                        *_bring_online(),
                     ],
                 )
             )
@@ -160,3 +162,18 @@ def stop_all(processes: list[tuple[str, subprocess.Popen[bytes]]], grace: float 
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def _bring_online() -> list[str]:
+    from django.conf import settings
+
+    from playground import catalogue
+
+    if not settings.PLAYGROUND_OFFER_WITHDRAWN_MODELS:
+        return []
+    return [
+        arg
+        for spec in catalogue.MODELS.values()
+        if spec.withdrawn
+        for arg in ("--bring-online", spec.id)
+    ]

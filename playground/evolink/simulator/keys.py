@@ -1,0 +1,138 @@
+"""Key states, models offline, and the usage style: the simulator's answers as EvoLink
+gives them today (reference, August 2026; ../shared/evolink-api.md section 8).
+
+`KeyStatesMixin` is the part of `Simulator` that decides, before a create or a read,
+whether EvoLink would refuse it, and with which string code:
+
+    set_key_state(key, state)    "active" (default), "revoked" (401 `unauthorized` on
+                                 every call), "disabled" / "expired" (402 `key_disabled`
+                                 / `key_expired`; reads 402 `quota_exceeded`),
+                                 "quota" (402: the key's own quota is used up),
+                                 "daily_quota" (402: the key's daily quota, resets at
+                                 midnight), "balance" (402 `insufficient_quota`: the
+                                 account's balance). Quota states refuse creates only.
+    deny_model(key, model)       403 `model_access_denied` for creates of that model
+    share_account(*keys)         the keys are tokens of one account: each reads the
+                                 others' tasks (another account's key reads 404)
+    take_offline(model)          creates for it answer 400 `invalid_request`, "model
+    bring_online(model)          not found" (gpt-image-1 is offline by default, as
+                                 upstream since 2026-05-29)
+    set_usage_style("cost")      completed tasks report `usage.cost.credits` and
+                                 `usage.cost.usd` instead of `usage.credits_used`
+
+INFERRED: EvoLink's clients tell the 402 variants apart by code where there is one
+(`key_disabled`, `key_expired`, `key_model_not_allowed`) and by message for a key's
+quota and daily quota; the simulator uses those messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+KEY_STATES = ("active", "revoked", "disabled", "expired", "quota", "daily_quota", "balance")
+USAGE_STYLES = ("credits_used", "cost")
+# What upstream answered with a key in each state: (status, code, message, type).
+_CREATE_REFUSALS: dict[str, tuple[int, str, str, str]] = {
+    "revoked": (401, "unauthorized", "Invalid or revoked API key.", "authentication_error"),
+    "disabled": (402, "key_disabled", "This API key has been disabled.", "insufficient_quota"),
+    "expired": (402, "key_expired", "This API key has expired.", "insufficient_quota"),
+    "quota": (
+        402,
+        "insufficient_quota",
+        "Token quota exhausted: this API key's credit limit is used up.",
+        "insufficient_quota",
+    ),
+    "daily_quota": (
+        402,
+        "insufficient_quota",
+        "Token daily quota exceeded; it resets at midnight.",
+        "insufficient_quota",
+    ),
+    "balance": (
+        402,
+        "insufficient_quota",
+        "Insufficient account balance to run this request.",
+        "insufficient_quota",
+    ),
+}
+_READ_REFUSALS: dict[str, tuple[int, str, str, str]] = {
+    "revoked": _CREATE_REFUSALS["revoked"],
+    "disabled": (402, "quota_exceeded", "This API key has been disabled.", "insufficient_quota"),
+    "expired": (402, "quota_exceeded", "This API key has expired.", "insufficient_quota"),
+}
+DEFAULT_OFFLINE_MODELS = ("gpt-image-1",)
+
+
+class KeyStatesMixin:
+    """The key- and model-state part of `Simulator` (its state is set in server.py)."""
+
+    _key_states: dict[str, str]
+    _denied: dict[str, set[str]]
+    _accounts: dict[str, str]
+    offline_models: set[str]
+    usage_style: str
+
+    def set_key_state(self, key: str, state: str) -> None:
+        if state not in KEY_STATES:
+            raise ValueError(f"unknown key state {state!r}; known: {', '.join(KEY_STATES)}")
+        with self._lock:  # type: ignore[attr-defined]
+            self._key_states[key] = state
+
+    def deny_model(self, key: str, model: str) -> None:
+        with self._lock:  # type: ignore[attr-defined]
+            self._denied.setdefault(key, set()).add(model)
+
+    def share_account(self, *keys: str) -> None:
+        with self._lock:  # type: ignore[attr-defined]
+            account = self._account_of(keys[0])
+            for key in keys:
+                self._accounts[key] = account
+
+    def take_offline(self, model: str) -> None:
+        with self._lock:  # type: ignore[attr-defined]
+            self.offline_models.add(model)
+
+    def bring_online(self, model: str) -> None:
+        with self._lock:  # type: ignore[attr-defined]
+            self.offline_models.discard(model)
+
+    def set_usage_style(self, style: str) -> None:
+        if style not in USAGE_STYLES:
+            raise ValueError(f"unknown usage style {style!r}; known: {', '.join(USAGE_STYLES)}")
+        with self._lock:  # type: ignore[attr-defined]
+            self.usage_style = style
+
+    def _account_of(self, key: str) -> str:
+        return self._accounts.get(key, key)
+
+    def create_refusal(self, key: str, model: Any) -> tuple[int, str, str, str] | None:
+        """How EvoLink would refuse this key's create of `model`, or None (lock held)."""
+        state = self._key_states.get(key, "active")
+        if state in _CREATE_REFUSALS:
+            return _CREATE_REFUSALS[state]
+        if isinstance(model, str) and model in self.offline_models:
+            return (
+                400,
+                "invalid_request",
+                f"Model not found: {model}",
+                "invalid_request_error",
+            )
+        if isinstance(model, str) and model in self._denied.get(key, ()):
+            return (
+                403,
+                "model_access_denied",
+                f"Token does not have access to model: {model}",
+                "permission_error",
+            )
+        return None
+
+    def read_refusal(self, key: str) -> tuple[int, str, str, str] | None:
+        return _READ_REFUSALS.get(self._key_states.get(key, "active"))
+
+    def usage_on_completion(self, credits_used: float) -> dict[str, Any]:
+        if self.usage_style == "cost":
+            from playground import catalogue
+
+            usd = round(credits_used / float(catalogue.CREDITS_PER_USD), 6)
+            return {"cost": {"credits": credits_used, "usd": usd}}
+        return {"credits_used": credits_used}

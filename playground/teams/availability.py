@@ -1,0 +1,146 @@
+"""Which models a team may use: data its admins and the site's superusers control.
+
+A model is offered to a team when (1) the site offers it: a superuser's `ModelSwitch`
+row if there is one, else the catalogue (a model EvoLink withdrew, `withdrawn_on`, is
+off unless settings.PLAYGROUND_OFFER_WITHDRAWN_MODELS), and (2) the team's admins have
+not switched it off (`TeamModelOff`). The studio, the matrix and its templates offer
+only these; a job of any model stays readable.
+
+When EvoLink refuses a create because the model is gone, the job fails once and the
+team's admins are told once (`ModelNotice`): by e-mail, and on their studio page until
+someone switches the model off.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from playground import catalogue, stored_messages
+from playground.teams.models import ModelNotice, ModelSwitch, Team, TeamModelOff
+
+log = logging.getLogger(__name__)
+
+MODEL_GONE = stored_messages.MODEL_GONE
+
+
+class ModelOff(Exception):
+    """The sentence that says which model is switched off, and where."""
+
+
+def site_offers(model_id: str) -> bool:
+    """Whether the site offers a model to every team (a superuser's switch wins)."""
+    switch = ModelSwitch.objects.filter(model=model_id).first()
+    if switch is not None:
+        return switch.enabled
+    spec = catalogue.MODELS.get(model_id)
+    if spec is None:
+        return False
+    return not spec.withdrawn or bool(getattr(settings, "PLAYGROUND_OFFER_WITHDRAWN_MODELS", False))
+
+
+def available_models(team: Team | None) -> list[catalogue.ModelSpec]:
+    """The models the team may start jobs with, in the catalogue's order."""
+    switches = dict(ModelSwitch.objects.values_list("model", "enabled"))
+    off = set(TeamModelOff.objects.filter(team=team).values_list("model", flat=True))
+    offer_withdrawn = bool(getattr(settings, "PLAYGROUND_OFFER_WITHDRAWN_MODELS", False))
+    return [
+        spec
+        for spec in catalogue.MODELS.values()
+        if switches.get(spec.id, not spec.withdrawn or offer_withdrawn) and spec.id not in off
+    ]
+
+
+def is_available(team: Team | None, model_id: str) -> bool:
+    return any(spec.id == model_id for spec in available_models(team))
+
+
+def model_or_default(team: Team | None, model_id: str | None) -> str | None:
+    """`model_id` when the team may use it, else the default model, else the first one
+    offered (None when every model is off)."""
+    ids = [spec.id for spec in available_models(team)]
+    for candidate in (model_id, catalogue.DEFAULT_MODEL):
+        if candidate in ids:
+            return candidate
+    return ids[0] if ids else None
+
+
+def require(team: Team, model_id: str) -> None:
+    """Raise ModelOff, with a sentence saying so, if the team may not use the model."""
+    if is_available(team, model_id):
+        return
+    spec = catalogue.MODELS.get(model_id)
+    label = spec.label if spec else model_id
+    if spec is not None and site_offers(model_id):
+        raise ModelOff(
+            _("%(model)s is switched off for this team by its admins. Pick another model.")
+            % {"model": label}
+        )
+    raise ModelOff(
+        _("%(model)s is not offered on this site. Pick another model.") % {"model": label}
+    )
+
+
+def switch_for_team(team: Team, model_id: str, *, on: bool, by: Any) -> None:
+    if on:
+        TeamModelOff.objects.filter(team=team, model=model_id).delete()
+    else:
+        TeamModelOff.objects.get_or_create(
+            team=team, model=model_id, defaults={"switched_off_by": by}
+        )
+
+
+def switch_for_site(model_id: str, *, on: bool, by: Any) -> None:
+    ModelSwitch.objects.update_or_create(
+        model=model_id, defaults={"enabled": on, "changed_by": by, "changed_at": timezone.now()}
+    )
+
+
+def gone_message(model_id: str) -> str:
+    spec = catalogue.MODELS.get(model_id)
+    return MODEL_GONE % {"model": spec.label if spec else model_id}
+
+
+def tell_admins_once(team: Team, model_id: str) -> bool:
+    """EvoLink refused `model_id` as unavailable: tell the team's admins, once ever per
+    team and model. True if this call told them."""
+    try:
+        with transaction.atomic():
+            ModelNotice.objects.create(team=team, model=model_id)
+    except IntegrityError:
+        return False  # someone (another job, another worker) already told them
+    recipients = [m.user.email for m in team.admins().select_related("user") if m.user.email]
+    if recipients:
+        spec = catalogue.MODELS.get(model_id)
+        label = spec.label if spec else model_id
+        with override(settings.LANGUAGE_CODE):
+            subject = _("EvoLink no longer offers %(model)s") % {"model": label}
+            body = _(
+                "A job of team %(team)s was refused by EvoLink because it does not offer "
+                "%(model)s any more. Nothing was charged. Switch the model off for the team "
+                "on its keys page so nobody starts another job with it."
+            ) % {"team": team.name, "model": label}
+        try:
+            send_mail(subject, body, None, recipients)
+        except Exception:  # the notice on the studio page still tells them
+            log.exception("could not e-mail the admins of team %s", team.pk)
+    return True
+
+
+def admin_warnings(team: Team) -> list[str]:
+    """Models EvoLink refused as gone that the team still offers: say so to its admins."""
+    gone = ModelNotice.objects.filter(team=team).values_list("model", flat=True)
+    offered = {spec.id for spec in available_models(team)}
+    return [
+        _("EvoLink refused %(model)s as no longer offered: switch it off for the team.")
+        % {"model": catalogue.MODELS[m].label if m in catalogue.MODELS else m}
+        for m in gone
+        if m in offered
+    ]
