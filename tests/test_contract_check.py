@@ -86,7 +86,7 @@ def test_the_command_passes_against_the_simulator_and_archives_the_image(
     assert fast_jobs.request_count(CREATE) == 1  # one paid job, sent once
     assert check.task_id.startswith("task-unified-")
     assert str(check.credits_used) == "0.11383"
-    assert check.request_ids and all(r.startswith("req-") for r in check.request_ids)
+    assert check.request_ids and all(r.startswith("req_") for r in check.request_ids)
     with default_storage.open(check.archive) as archived, Image.open(archived) as image:
         assert image.size == (1776, 592)
 
