@@ -9,9 +9,9 @@ The guarantees of a whole job hold per part:
 - after a crash, the reconciler turns a part claimed without a task id once its lease
   lapsed into UNCERTAIN (never re-sent: the POST may have left), and sends the parts
   never claimed (the job goes back to QUEUED);
-- the poller reads every RUNNING part (`poll_due_parts`) and each image is archived as
-  its part completes, at index `part × upstream n`, so the history shows the job's
-  images as they arrive;
+- the poller reads every RUNNING part and each image is archived as its part
+  completes, at index `part × upstream n`, so the history shows the job's images as
+  they arrive (fanout_reads.py: the reads and downloads live there, the POSTs here);
 - the job ends when every part has (`settle`), saying honestly how many images were
   made and why the others were not ("3 of 4 images were made; 1 failed: …"); its
   charge is the sum of the parts'.
@@ -24,22 +24,19 @@ to retry one, RUNNING once all are claimed): its `upstream_task_id` stays empty 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from playground import catalogue, stored_messages
 from playground.billing import models as billing
-from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import jobs, references, rereads
+from playground.generations import jobs, references
 from playground.generations.models import (
     PART_IN_FLIGHT,
     Generation,
@@ -49,11 +46,6 @@ from playground.generations.models import (
     UpstreamTask,
 )
 from playground.teams import availability
-
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from playground.generations.poller import Clients
 
 log = logging.getLogger(__name__)
 
@@ -283,259 +275,6 @@ def cancel(generation: Generation, message: str) -> bool:
     Generation.objects.transition(pk, State.QUEUED, state=State.RUNNING, not_before=None)
     settle(pk)
     return True
-
-
-# --- Poll -----------------------------------------------------------------------------
-
-
-def poll_soon(pk: int, task_id: str = "") -> bool:
-    """A callback named one of the job's tasks (any, when it named none we know)."""
-    parts = UpstreamTask.objects.filter(generation_id=pk, state=PartState.RUNNING)
-    if task_id and parts.filter(task_id=task_id).exists():
-        parts = parts.filter(task_id=task_id)
-    return bool(parts.update(next_poll_at=timezone.now()))
-
-
-def poll_due_parts(
-    clients: Clients,
-    pool: ThreadPoolExecutor | None = None,
-    archive_with: Callable[[int], None] = jobs.enqueue_archive,
-) -> int:
-    """Read every RUNNING part whose next poll is due; returns how many were read."""
-    now = timezone.now()
-    due = list(
-        UpstreamTask.objects.filter(state=PartState.RUNNING, next_poll_at__lte=now)
-        .order_by("next_poll_at")
-        .annotate(reader=Coalesce("read_api_key_id", "api_key_id"))
-        .values_list("pk", "generation_id", "task_id", "polls", "poll_deadline", "reader")[
-            :ROWS_PER_PASS
-        ]
-    )
-    if not due:
-        return 0
-
-    def read(
-        work: tuple[evolink.Client | evolink.EvoLinkError, str],
-    ) -> evolink.Task | evolink.EvoLinkError:
-        client, task_id = work
-        if isinstance(client, evolink.EvoLinkError):
-            return client
-        try:
-            return client.get_task(task_id)
-        except evolink.EvoLinkError as error:
-            return error
-
-    work = [(clients.for_key(row[5]), row[2]) for row in due]
-    answers = list(pool.map(read, work)) if pool else [read(w) for w in work]
-    jobs_touched: set[int] = set()
-    for (part_pk, pk, _task_id, polls, deadline, _key), answer in zip(due, answers, strict=True):
-        jobs_touched.add(pk)
-        if apply_part_poll(part_pk, polls, deadline, answer):
-            archive_with(pk)
-    for pk in jobs_touched:
-        _job_progress(pk)
-    HistoryClock.tick(job_pks=list(jobs_touched))
-    return len(due)
-
-
-def apply_part_poll(
-    part_pk: int, polls: int, deadline: Any, answer: evolink.Task | evolink.EvoLinkError
-) -> bool:
-    """Record one read of a part. True if its image is now to be archived."""
-    now = timezone.now()
-    running = UpstreamTask.objects.filter(pk=part_pk, state=PartState.RUNNING)
-    pk = UpstreamTask.objects.filter(pk=part_pk).values_list("generation_id", flat=True)[0]
-    if isinstance(answer, evolink.EvoLinkError) and (answer.retryable or answer.status is None):
-        running.update(polls=polls + 1, next_poll_at=now + _interval(polls))
-    elif isinstance(answer, evolink.EvoLinkError):
-        Generation.objects.note_request(pk, "read", answer.request_id, answer.status)
-        if answer.status in billing.REFUSING_STATUSES:
-            return _part_read_refused(part_pk, polls, deadline, answer)
-        _end_part(part_pk, PartState.FAILED, answer.code, answer.message)
-        settle(pk)
-        return False
-    elif answer.is_failed or (answer.is_completed and not answer.results):
-        failure = answer.error if answer.is_failed else None
-        failure = failure or evolink.EvoLinkError.from_code(
-            "unknown_error" if answer.is_failed else "generation_failed_no_content"
-        )
-        _end_part(
-            part_pk,
-            PartState.FAILED,
-            failure.code,
-            failure.message,
-            usage=dict(answer.usage),
-            credits_charged=spend.charged_from_usage(answer.usage),
-            upstream_status=answer.status,
-        )
-        settle(pk)
-        return False
-    elif answer.is_completed:
-        return bool(
-            running.update(
-                state=PartState.ARCHIVING,
-                upstream_status=answer.status,
-                progress=100,
-                result_urls=list(answer.results),
-                usage=dict(answer.usage),
-                credits_charged=spend.charged_from_usage(answer.usage),
-                results_expire_at=now + timedelta(hours=24),
-                polls=polls + 1,
-            )
-        )
-    else:
-        running.update(
-            polls=polls + 1,
-            next_poll_at=now + _interval(polls),
-            upstream_status=answer.status,
-            progress=max(0, min(answer.progress, 99)),
-        )
-    if deadline and now > deadline:
-        minutes = int(jobs.poll_deadline().total_seconds() // 60)
-        message = stored_messages.STOPPED_CHECKING % {"minutes": minutes}
-        if UpstreamTask.objects.filter(pk=part_pk, state=PartState.RUNNING).update(
-            state=PartState.TIMED_OUT,
-            error_code="local_deadline",
-            error_message=message,
-            finished_at=now,
-        ):
-            settle(pk)
-    return False
-
-
-def _part_read_refused(
-    part_pk: int, polls: int, deadline: Any, error: evolink.EvoLinkError
-) -> bool:
-    """A part's read answered 401/402/403: as for a whole job (poller._read_refused),
-    read on with another key of the team, else the part is uncertain, never "failed,
-    not charged"."""
-    part = UpstreamTask.objects.select_related("generation__team").get(pk=part_pk)
-    pk = part.generation_id
-    found = rereads.read_elsewhere(
-        part.generation.team,
-        part.task_id,
-        part.read_api_key_id or part.api_key_id,
-        error,
-        note=lambda other: Generation.objects.note_request(
-            pk, "read", other.request_id, other.status
-        ),
-    )
-    if found is not None:
-        key, task = found
-        UpstreamTask.objects.filter(pk=part_pk, state=PartState.RUNNING).update(read_api_key=key)
-        return apply_part_poll(part_pk, polls, deadline, task)
-    message = stored_messages.KEY_REFUSED_READ % {
-        "task": part.task_id,
-        "reason": error.message.rstrip("."),
-    }
-    _end_part(part_pk, PartState.UNCERTAIN, "read_refused", message)
-    settle(pk)
-    return False
-
-
-def _interval(polls: int) -> timedelta:
-    return timedelta(seconds=jobs.poll_interval(polls + 1))
-
-
-def _job_progress(pk: int) -> None:
-    """The job's progress bar: the mean of its parts' (a finished part counts as 100)."""
-    parts = list(UpstreamTask.objects.filter(generation_id=pk).values_list("state", "progress"))
-    if parts:
-        done = sum(100 if state not in PART_IN_FLIGHT else progress for state, progress in parts)
-        Generation.objects.filter(pk=pk, state=State.RUNNING).update(
-            progress=min(99, done // len(parts)), updated_at=timezone.now()
-        )
-
-
-def check_again(pk: int) -> int:
-    """A person asks us to look again: parts we stopped waiting for are read again."""
-    now = timezone.now()
-    return UpstreamTask.objects.filter(generation_id=pk, state=PartState.TIMED_OUT).update(
-        state=PartState.RUNNING,
-        error_code="",
-        error_message="",
-        finished_at=None,
-        next_poll_at=now,
-        poll_deadline=now + jobs.poll_deadline(),
-    )
-
-
-# --- Archive --------------------------------------------------------------------------
-
-
-def wake_archives(archive_with: Callable[[int], None]) -> int:
-    """Hand every job with a part to archive whose lease lapsed to `archive_with`."""
-    now = timezone.now()
-    pks = (
-        UpstreamTask.objects.filter(state=PartState.ARCHIVING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .values_list("generation_id", flat=True)
-        .distinct()[:500]
-    )
-    count = 0
-    for pk in pks:
-        archive_with(pk)
-        count += 1
-    return count
-
-
-def archive(pk: int) -> str:
-    """Archive the image of every part that completed, each as soon as it did."""
-    generation = Generation.objects.get(pk=pk)
-    limit = catalogue.upstream_n_limit(generation.spec)
-    done = set(generation.images.values_list("index", flat=True))
-    archived = 0
-    for part in UpstreamTask.objects.filter(generation_id=pk, state=PartState.ARCHIVING):
-        now = timezone.now()
-        claimed = (
-            UpstreamTask.objects.filter(pk=part.pk, state=PartState.ARCHIVING)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .update(
-                lease_until=now + jobs.ARCHIVE_LEASE,
-                download_attempts=F("download_attempts") + 1,
-            )
-        )
-        if claimed:
-            archived += _archive_part(generation, part, limit, done)
-    if archived:
-        HistoryClock.tick(job_pks=[pk])
-    settle(pk)
-    return "archived" if archived else "nothing to archive"
-
-
-def _archive_part(generation: Generation, part: UpstreamTask, limit: int, done: set[int]) -> int:
-    failures: list[str] = []
-    with upstream.client(billing.secret_for(part.api_key_id)) as client:
-        for offset, url in enumerate(part.result_urls):
-            index = part.index * limit + offset
-            if index in done:
-                continue
-            try:
-                data = client.download(url, max_bytes=jobs.MAX_RESULT_BYTES)
-                jobs.save_result(generation, index, data)
-            except (evolink.EvoLinkError, OSError, ValueError) as error:
-                log.warning("archive %s part %s: %s", generation.pk, part.index, error)
-                failures.append(str(error))
-    now = timezone.now()
-    archiving = UpstreamTask.objects.filter(pk=part.pk, state=PartState.ARCHIVING)
-    if not failures:
-        return archiving.update(state=PartState.COMPLETED, lease_until=None, finished_at=now)
-    if part.results_expire_at is not None and now >= part.results_expire_at:
-        message = stored_messages.RESULTS_EXPIRED % {
-            "missing": len(failures),
-            "total": len(part.result_urls),
-        }
-        archiving.update(
-            state=PartState.FAILED,
-            error_code="results_expired",
-            error_message=message,
-            lease_until=None,
-            finished_at=now,
-        )
-        return 0
-    backoff = min(15 * 2**part.download_attempts, 600)
-    archiving.update(lease_until=now + timedelta(seconds=backoff))
-    return 0
 
 
 # --- The end of a job -----------------------------------------------------------------

@@ -418,16 +418,16 @@ def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
 
 def poll_soon(pk: int, task_id: str = "") -> bool:
     """A callback said the task ended: read it at the poller's next pass."""
-    from playground.generations import fanout  # it builds on this module
+    from playground.generations import fanout, fanout_reads  # they build on this module
 
     if fanout.has_parts(pk):
-        return fanout.poll_soon(pk, task_id)
+        return fanout_reads.poll_soon(pk, task_id)
     return Generation.objects.transition(pk, State.RUNNING, next_poll_at=timezone.now())
 
 
 def check_again(pk: int) -> bool:
     """A person asks us to look at a job we gave up on; resumes polling."""
-    from playground.generations import fanout  # it builds on this module
+    from playground.generations import fanout, fanout_reads  # they build on this module
 
     now = timezone.now()
     split = fanout.has_parts(pk)
@@ -438,12 +438,12 @@ def check_again(pk: int) -> bool:
         error_code="",
         error_message="",
         finished_at=None,
-        # A split job is read part by part (fanout.check_again), never as a whole.
+        # A split job is read part by part (fanout_reads.check_again), never as a whole.
         next_poll_at=None if split else now,
         poll_deadline=now + poll_deadline(),
     )
     if resumed and split:
-        fanout.check_again(pk)
+        fanout_reads.check_again(pk)
     return resumed
 
 
@@ -462,17 +462,17 @@ def wake_archives(archive_with: Callable[[int], None] = enqueue_archive) -> int:
     ):
         archive_with(pk)
         count += 1
-    from playground.generations import fanout  # it builds on this module
+    from playground.generations import fanout_reads  # it builds on this module
 
-    return count + fanout.wake_archives(archive_with)
+    return count + fanout_reads.wake_archives(archive_with)
 
 
 def archive(pk: int) -> str:
     """Download every result into our storage, verify it, make thumbnails."""
-    from playground.generations import fanout  # it builds on this module
+    from playground.generations import fanout, fanout_reads  # they build on this module
 
     if fanout.has_parts(pk):
-        return fanout.archive(pk)
+        return fanout_reads.archive(pk)
     now = timezone.now()
     claimed = (
         Generation.objects.filter(pk=pk, state=State.ARCHIVING)

@@ -43,7 +43,7 @@ from playground.billing import models as billing
 from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import fanout, jobs, rereads
+from playground.generations import fanout_reads, jobs, rereads
 from playground.generations.models import (
     Generation,
     HistoryClock,
@@ -292,7 +292,7 @@ def poll_due(
     A job seen complete is handed to `archive_with` (the poller's pool; the queue when
     called outside the poller)."""
     # The parts of jobs sent as several upstream tasks (GPT Image 1.5) are read apart.
-    parts = fanout.poll_due_parts(clients, pool, archive_with)
+    parts = fanout_reads.poll_due_parts(clients, pool, archive_with)
     now = timezone.now()
     due = list(
         Generation.objects.filter(state=State.RUNNING, next_poll_at__lte=now)

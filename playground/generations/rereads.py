@@ -4,7 +4,7 @@ A read answered 401 / 402 / 403 means the key was revoked or ran dry while the t
 ran: the task may have run and been charged, so the job must never end as "failed, not
 charged". A task belongs to the EvoLink account, which may hold several keys, so the
 team's other healthy keys may read it on. Used for whole jobs (poller.py) and for the
-upstream tasks of a split job (fanout.py).
+upstream tasks of a split job (fanout_reads.py).
 """
 
 from __future__ import annotations
