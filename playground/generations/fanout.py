@@ -103,12 +103,15 @@ def submit(pk: int) -> str:
         # Switched off after the job was queued: nothing more is sent.
         model = generation.spec.label
         _fail_pending(pk, "model_off", stored_messages.MODEL_OFF % {"model": model})
-    payers = jobs.choose_payers(generation)
-    if not payers:
-        code, message = jobs.no_payer_reason(generation)
-        if _fail_pending(pk, code, message) and code == "model_not_found":
-            availability.tell_admins_once(generation.team, generation.model)
     for part in UpstreamTask.objects.filter(generation_id=pk, state=PartState.PENDING):
+        # Chosen again for each part: a key EvoLink refused for an earlier part (this
+        # model denied, a daily quota used up) is not tried again.
+        payers = jobs.choose_payers(generation)
+        if not payers:
+            code, message = jobs.no_payer_reason(generation)
+            if _fail_pending(pk, code, message) and code == "model_not_found":
+                availability.tell_admins_once(generation.team, generation.model)
+            break
         if send_part(generation, part, payers) == "retry later":
             return "retry later"
     return finish_submitting(pk)
