@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from playground import catalogue
-from playground.catalogue import MODELS, request_errors
+from playground.catalogue import MODELS
+from playground.request_rules import request_errors
 
 GPT2 = MODELS["gpt-image-2"]
 

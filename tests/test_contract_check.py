@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from PIL import Image
 
-from playground import catalogue
+from playground import request_rules
 from playground.billing import contract_checks
 from playground.billing.models import ApiKey, ContractCheck
 from playground.billing.tasks import run_contract_check
@@ -64,7 +64,7 @@ def check_command(*args: str) -> tuple[str, CommandError | None]:
 
 
 def test_the_paid_job_is_the_cheapest_documented_one() -> None:
-    assert catalogue.request_errors(contract.CHEAPEST_JOB) == {}
+    assert request_rules.request_errors(contract.CHEAPEST_JOB) == {}
     assert str(contract.CHEAPEST_ESTIMATE) == "0.11383"  # the pages' cheapest gpt-image-2
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from playground import catalogue, pricing
+from playground import catalogue, pricing, request_rules
 from playground.evolink.client import (
     ERRORS,
     HTTP_STATUS_CODES,
@@ -112,7 +112,7 @@ def test_a_400_carries_the_validation_message(simulator, evolink_client):
 
     error = caught.value
     assert (error.status, error.code, error.param) == (400, "invalid_request", "size")
-    expected = catalogue.request_errors(payload)["width"][0]
+    expected = request_rules.request_errors(payload)["width"][0]
     assert expected in error.message
     assert not error.retryable
     assert not error.uncertain

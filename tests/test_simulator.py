@@ -17,7 +17,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from playground import catalogue
+from playground import request_rules
 from playground.evolink.client import Client, EvoLinkError
 from playground.evolink.simulator import Simulator, render_png
 from tests.fixtures_simulator import free_port
@@ -85,7 +85,7 @@ REJECTED = [
 
 @pytest.mark.parametrize(("payload", "param"), REJECTED)
 def test_it_rejects_what_the_catalogue_rejects(simulator, api, payload, param):
-    expected = catalogue.request_errors(payload, upstream=True)
+    expected = request_rules.request_errors(payload, upstream=True)
     assert expected  # the row is invalid by the catalogue's rules for one request
 
     response = api.post(CREATE, json=payload)
@@ -111,7 +111,7 @@ def test_it_rejects_what_the_catalogue_rejects(simulator, api, payload, param):
     ],
 )
 def test_it_accepts_what_the_catalogue_accepts(simulator, api, payload):
-    assert catalogue.request_errors(payload, upstream=True) == {}
+    assert request_rules.request_errors(payload, upstream=True) == {}
 
     assert api.post(CREATE, json=payload).status_code == 200
 

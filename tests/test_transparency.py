@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from playground import catalogue
+from playground import catalogue, request_rules
 from playground.evolink import client as evolink
 from playground.evolink.simulator import Simulator, render_image
 from playground.generations import jobs
@@ -84,7 +84,7 @@ def test_a_field_the_reference_does_not_list_for_the_model_is_refused(
     model: str, field: str
 ) -> None:
     size = "auto" if model == "gpt-image-2" else "1:1"
-    errors = catalogue.request_errors(body(model=model, size=size, **{field: "x"}))
+    errors = request_rules.request_errors(body(model=model, size=size, **{field: "x"}))
     assert list(errors) == [field]
     assert "does not take the parameter" in errors[field][0]
 
@@ -103,7 +103,7 @@ def test_a_field_the_reference_does_not_list_for_the_model_is_refused(
 def test_a_transparent_background_needs_png_or_webp(
     background: str, output_format: str, ok: bool
 ) -> None:
-    errors = catalogue.request_errors(body(background=background, output_format=output_format))
+    errors = request_rules.request_errors(body(background=background, output_format=output_format))
     if ok:
         assert errors == {}
     else:
@@ -112,12 +112,12 @@ def test_a_transparent_background_needs_png_or_webp(
 
 
 def test_unknown_values_of_the_new_fields_are_refused() -> None:
-    errors = catalogue.request_errors(body(background="checkered", output_format="gif"))
+    errors = request_rules.request_errors(body(background="checkered", output_format="gif"))
     assert set(errors) == {"background", "output_format"}
 
 
 def test_request_body_keeps_only_the_listed_fields() -> None:
-    sent = catalogue.request_body(GPT15, body(model="gpt-image-1.5", background="transparent"))
+    sent = request_rules.request_body(GPT15, body(model="gpt-image-1.5", background="transparent"))
     assert "background" not in sent and sent["model"] == "gpt-image-1.5"
 
 

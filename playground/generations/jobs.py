@@ -39,7 +39,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from PIL import Image
 
-from playground import catalogue, stored_messages
+from playground import catalogue, request_rules, stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
@@ -278,7 +278,7 @@ def upstream_payload(client: evolink.Client, generation: Generation) -> dict[str
     if callbacks.enabled():
         payload["callback_url"] = callbacks.url_for(generation.public_id)
     # Only what the reference lists for this model: EvoLink refuses anything else.
-    return catalogue.request_body(generation.spec, payload)
+    return request_rules.request_body(generation.spec, payload)
 
 
 # What a refused create means for the job (see _classify_create_error).

@@ -22,7 +22,7 @@ from typing import Any
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from playground import catalogue, pricing
+from playground import catalogue, pricing, request_rules
 from playground.studio.forms import GenerationForm, form_for
 from playground.studio.generate import estimate_of
 
@@ -49,7 +49,7 @@ def size_choices() -> list[tuple[str, str]]:
 
 
 def accepts(spec: catalogue.ModelSpec, size: str) -> bool:
-    return not catalogue.size_errors(spec, size, spec.default_resolution or None)
+    return not request_rules.size_errors(spec, size, spec.default_resolution or None)
 
 
 def variables_of(text: str) -> list[str]:
@@ -358,7 +358,7 @@ def _check_cell(plan: Plan, cell: Cell, prompt_problems: dict[str, list[str]]) -
     spec = form.spec
     problems = form.errors.as_data()
     if problems.keys() & SIZE_FIELDS:
-        reasons = catalogue.size_errors(
+        reasons = request_rules.size_errors(
             spec, cell.settings["size"], form.data.get("resolution") if spec.is_flexible else None
         )
         messages = [m for found in reasons.values() for m in found] or [

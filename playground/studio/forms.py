@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from playground import catalogue
+from playground import catalogue, request_rules
 from playground.catalogue import ModelSpec
 from playground.generations.models import Derivation
 
@@ -98,7 +98,7 @@ class GenerationForm(forms.Form):
 
     def clean_prompt(self) -> str:
         prompt = self.cleaned_data["prompt"]
-        if errors := catalogue.prompt_errors(self.spec, prompt):
+        if errors := request_rules.prompt_errors(self.spec, prompt):
             raise forms.ValidationError(errors)
         return prompt
 
@@ -146,13 +146,13 @@ class GenerationForm(forms.Form):
             body["background"] = data["background"]
         if self.spec.output_formats:
             body["output_format"] = data["output_format"]
-        return catalogue.request_body(self.spec, body)
+        return request_rules.request_body(self.spec, body)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if "output_format" in cleaned and "background" in cleaned:
             # Said beside the format even when other fields are wrong too.
-            for message in catalogue.transparency_errors(
+            for message in request_rules.transparency_errors(
                 self.spec, cleaned["background"], cleaned["output_format"]
             ):
                 self.add_error("output_format", message)
@@ -178,7 +178,7 @@ class GenerationForm(forms.Form):
         if self.references:
             # Placeholders: the real URLs are made when the job is submitted.
             payload["image_urls"] = ["https://reference.invalid/x.png"] * len(self.references)
-        for name, messages in catalogue.request_errors(payload).items():
+        for name, messages in request_rules.request_errors(payload).items():
             field = name if name in self.fields else None
             for message in messages:
                 self.add_error(field, message)

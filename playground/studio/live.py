@@ -13,7 +13,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from playground import catalogue, pricing
+from playground import catalogue, pricing, request_rules
 from playground.studio.forms import CUSTOM_SIZE
 
 
@@ -22,7 +22,7 @@ def live_summary(
 ) -> dict[str, Any]:
     """What the form's live panel shows, from raw (maybe invalid) form values."""
     prompt = data.get("prompt") or ""
-    length = catalogue.prompt_length(spec, prompt)
+    length = request_rules.prompt_length(spec, prompt)
     quality = data.get("quality") if data.get("quality") in spec.qualities else spec.default_quality
     # An n the form would refuse gets no estimate: "× 10" for 11 would be a wrong figure.
     raw_n = str(data.get("n") or spec.default_n).strip()
@@ -53,7 +53,7 @@ def live_summary(
             found = catalogue.custom_size_errors(spec, width, height)
             size_problems = [m for messages_ in found.values() for m in messages_]
         size = f"{width}x{height}"
-    elif catalogue.size_errors(spec, size, resolution if spec.is_flexible else None):
+    elif request_rules.size_errors(spec, size, resolution if spec.is_flexible else None):
         size, resolution = spec.default_size, spec.default_resolution or None
 
     context: dict[str, Any] = {

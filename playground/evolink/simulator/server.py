@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from playground import catalogue
+from playground import request_rules
 from playground.evolink.simulator.faults import (
     FaultInjectionMixin,
     _drift_mode,
@@ -315,7 +315,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
         with self._lock:
             self._creates.append(record)
         # reference, August 2026: one request of gpt-image-1.5 carries n = 1 only.
-        errors = catalogue.request_errors(self._validation_view(payload), upstream=True)
+        errors = request_rules.request_errors(self._validation_view(payload), upstream=True)
         if errors:
             field_name, messages = next(iter(errors.items()))
             param = "size" if field_name in ("width", "height") else field_name

@@ -91,9 +91,9 @@ class TasksMixin:
     """The task-running part of `Simulator` (its state is set up in server.py)."""
 
     def _validation_view(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The payload as catalogue.request_errors should see it.
+        """The payload as request_rules.request_errors should see it.
 
-        catalogue only accepts https callbacks (as EvoLink does); local tests need a
+        request_rules only accepts https callbacks (as EvoLink does); local tests need a
         plain-http loopback receiver, so that one rule can be relaxed.
         """
         callback = payload.get("callback_url")
