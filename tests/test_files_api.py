@@ -21,14 +21,8 @@ import pytest
 from PIL import Image
 
 from playground import catalogue
-from playground.evolink.client import (
-    DEFAULT_FILES_BASE_URL,
-    FILES_UPLOAD_PATH,
-    Client,
-    EvoLinkError,
-    Task,
-    UploadedFile,
-)
+from playground.evolink.client import Client, EvoLinkError, Task
+from playground.evolink.files import DEFAULT_FILES_BASE_URL, FILES_UPLOAD_PATH, UploadedFile
 from playground.evolink.simulator import Simulator, read_multipart
 from tests.fixtures_simulator import free_port
 

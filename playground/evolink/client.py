@@ -1,4 +1,7 @@
-"""The only module that talks HTTP to EvoLink: create tasks, read them, download results.
+"""Where we talk HTTP to EvoLink: create tasks, read them, download results.
+
+This module and files.py (the Files API, inherited by `Client` from `FilesMixin`) are
+the only ones that make requests to EvoLink; everything else goes through `Client`.
 
 The contract is in ../shared/evolink-api.md. Two rules shape everything here:
 
@@ -15,7 +18,8 @@ The contract is in ../shared/evolink-api.md. Two rules shape everything here:
 `Client.upload_file` puts a reference image on EvoLink's Files API (a separate host,
 `settings.EVOLINK_FILES_BASE_URL`) for when EvoLink cannot fetch it from us; the
 returned `UploadedFile.file_url` goes in `image_urls`. An upload costs nothing, so
-unlike a create it is simply sent again on network errors, 429 and 5xx.
+unlike a create it is simply sent again on network errors, 429 and 5xx. It lives in
+files.py (its own host and answers); its names are re-exported here.
 """
 
 from __future__ import annotations
@@ -31,8 +35,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO, Self
+from typing import Any, Self
 from urllib.parse import quote, urljoin, urlsplit
 
 import certifi
@@ -47,16 +50,23 @@ from playground.evolink.errors import (
     ErrorKind,
     EvoLinkError,
     _task_error,
-    _upload_error,
     error_from_response,
     parse_retry_after,
 )
 
 # Pickled EvoLinkErrors made before the move to errors.py name this function here.
 from playground.evolink.errors import _rebuild_error as _rebuild_error
+from playground.evolink.files import (
+    DEFAULT_FILES_BASE_URL,
+    FILES_TTL,
+    FILES_UPLOAD_PATH,
+    UPLOAD_TIMEOUT,
+    FilesMixin,
+    UploadedFile,
+)
 
-# The public interface, including what moved to errors.py and is re-exported here
-# (callers use evolink.EvoLinkError, evolink.ERRORS, ...).
+# The public interface, including what moved to errors.py and files.py and is
+# re-exported here (callers use evolink.EvoLinkError, evolink.ERRORS, ...).
 __all__ = [
     "CREATE_PATH",
     "CREDITS_PATH",
@@ -92,17 +102,10 @@ CREATE_PATH = "/v1/images/generations"
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._-]{16,96}")
 TASK_PATH = "/v1/tasks/{id}"
 CREDITS_PATH = "/v1/credits"
-FILES_UPLOAD_PATH = "/api/v1/files/upload/stream"
-DEFAULT_FILES_BASE_URL = "https://files-api.evolink.ai"
-# VERIFIED: uploaded files expire after 72 h; used when an answer gives no expires_at.
-FILES_TTL = timedelta(hours=72)
 
 # A slow TCP handshake means the host is unreachable; a slow answer can be a busy
 # upstream, so reads get more time than connects.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0, pool=5.0)
-# An upload of up to 50 MB may take a while to send, and the storage answers only once
-# it has the whole file.
-UPLOAD_TIMEOUT = httpx.Timeout(120.0, connect=5.0, pool=5.0)
 USER_AGENT = "gpt-image-playground/0.1 (+httpx)"
 
 TASK_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
@@ -185,109 +188,8 @@ class Exchange:
     body: Any
 
 
-@dataclass(frozen=True)
-class UploadedFile:
-    """A reference image stored on EvoLink's Files API: put `file_url` in `image_urls`."""
-
-    file_url: str
-    expires_at: datetime | None  # timezone-aware
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> UploadedFile:
-        """Parse the `data` part of a successful upload; ValueError if it has no file URL."""
-        file_url = data.get("file_url")
-        if not isinstance(file_url, str) or urlsplit(file_url).scheme not in ("http", "https"):
-            raise ValueError(f"no file_url in {data!r:.200}")
-        expires_at = _parse_time(data.get("expires_at"))
-        if expires_at is None:
-            # EvoLink documents the expiry (72 h); the field itself may be missing.
-            expires_at = datetime.now(UTC) + FILES_TTL
-        return cls(file_url=file_url, expires_at=expires_at, raw=dict(data))
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 string (any offset; naive read as UTC) or unix seconds, else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _upload_result(response: httpx.Response) -> UploadedFile | EvoLinkError:
-    """Read a Files API answer: envelope `{success, code, msg, data}`, even on errors."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    if isinstance(body, Mapping) and "success" in body:
-        if body.get("success") is True and response.is_success:
-            data = body.get("data")
-            try:
-                if not isinstance(data, Mapping):
-                    raise ValueError(f"no data in {body!r:.200}")
-                return UploadedFile.from_json(data)
-            except ValueError as exc:
-                return EvoLinkError(
-                    "invalid_response",
-                    UPLOAD_UNREADABLE,
-                    status=response.status_code,
-                    retryable=True,
-                    detail=str(exc),
-                )
-        # The HTTP status may be 200 on a failure: the envelope's code is what counts.
-        code = body.get("code")
-        status = code if isinstance(code, int) and 400 <= code < 600 else response.status_code
-        if status < 400:
-            status = 400  # success=false with no usable code: a refusal all the same
-        msg = body.get("msg") if isinstance(body.get("msg"), str) else ""
-        return _upload_error(status, msg, http_status=response.status_code, retry_after=retry_after)
-    if response.is_success:
-        return EvoLinkError(
-            "invalid_response",
-            UPLOAD_UNREADABLE,
-            status=response.status_code,
-            retryable=True,
-            detail=" ".join(response.text.split())[:200],
-        )
-    # No envelope: a proxy's page, or the API host's {"error": ...} shape.
-    error = error_from_response(response)
-    return _upload_error(
-        response.status_code,
-        error.detail,
-        http_status=response.status_code,
-        retry_after=retry_after,
-    )
-
-
 def _request_id(response: httpx.Response) -> str:
     return response.headers.get("x-request-id", "")[:100]
-
-
-def _seekable(file: BinaryIO) -> bool:
-    try:
-        return bool(file.seekable())
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
-def _files_base_url() -> str:
-    from django.conf import settings
-
-    if not settings.configured:
-        return DEFAULT_FILES_BASE_URL
-    return getattr(settings, "EVOLINK_FILES_BASE_URL", None) or DEFAULT_FILES_BASE_URL
 
 
 def _as_int(value: Any, *, default: int | None) -> Any:
@@ -318,7 +220,7 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-class Client:
+class Client(FilesMixin):
     """A synchronous EvoLink client. Use as a context manager, or call `close()`.
 
     `sleep` is injectable so callers (and tests) can control backoff waits.
@@ -473,61 +375,6 @@ class Client:
         except ValueError:
             body = None  # not JSON: the check says so
         return Exchange(response.status_code, dict(response.headers.items()), body)
-
-    def upload_file(
-        self,
-        file: BinaryIO,
-        *,
-        filename: str,
-        content_type: str,
-        files_base_url: str | None = None,
-    ) -> UploadedFile:
-        """POST {files_base_url}/api/v1/files/upload/stream (multipart field `file`).
-
-        The file is streamed, not read into memory, and rewound before each attempt;
-        network errors, 429 and 5xx are retried with the usual backoff (an upload
-        costs nothing, so sending it twice is harmless). A file that cannot be
-        rewound is sent once. `files_base_url` defaults to
-        settings.EVOLINK_FILES_BASE_URL, else https://files-api.evolink.ai.
-        """
-        base = (files_base_url or _files_base_url()).rstrip("/")
-        url = base + FILES_UPLOAD_PATH
-        rewindable = _seekable(file)
-        attempts = self.max_attempts if rewindable else 1
-        for attempt in range(1, attempts + 1):
-            if rewindable:
-                file.seek(0)
-            try:
-                # An absolute URL: the Files API is on its own host, not base_url. It
-                # gets the same key (it is EvoLink's), and redirects stay off.
-                response = self._http.post(
-                    url,
-                    files={"file": (filename, file, content_type)},
-                    headers=self._auth,
-                    timeout=UPLOAD_TIMEOUT,
-                )
-            except httpx.TransportError as exc:
-                code = "timeout" if isinstance(exc, httpx.TimeoutException) else "network_error"
-                result: UploadedFile | EvoLinkError = EvoLinkError(
-                    code,
-                    UPLOAD_UNREACHABLE,
-                    retryable=True,
-                    detail=f"{type(exc).__name__}: {exc}",
-                )
-            else:
-                result = _upload_result(response)
-            if isinstance(result, UploadedFile):
-                return result
-            if (
-                result.retryable
-                and result.code != "invalid_response"  # an odd 2xx is not retried blindly
-                and attempt < attempts
-                and self._wait_before_retry(attempt, result.retry_after)
-            ):
-                logger.info("EvoLink upload: %s, trying again", result.code)
-                continue
-            raise result
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- internals --------------------------------------------------------------------
 
