@@ -45,6 +45,14 @@ from playground.generations.models import (
     State,
     UpstreamTask,
 )
+from playground.generations.payers import (
+    AllKeysRefused,
+    ModelGone,
+    choose_payers,
+    no_payer_reason,
+    noting_requests,
+    send_with_failover,
+)
 from playground.teams import availability
 
 log = logging.getLogger(__name__)
@@ -106,9 +114,9 @@ def submit(pk: int) -> str:
     for part in UpstreamTask.objects.filter(generation_id=pk, state=PartState.PENDING):
         # Chosen again for each part: a key EvoLink refused for an earlier part (this
         # model denied, a daily quota used up) is not tried again.
-        payers = jobs.choose_payers(generation)
+        payers = choose_payers(generation)
         if not payers:
-            code, message = jobs.no_payer_reason(generation)
+            code, message = no_payer_reason(generation)
             if _fail_pending(pk, code, message) and code == "model_not_found":
                 availability.tell_admins_once(generation.team, generation.model)
             break
@@ -128,9 +136,9 @@ def send_part(generation: Generation, part: UpstreamTask, payers: list[billing.P
         lease_until=now + SUBMIT_LEASE
     )
     try:
-        payer, task = jobs.send_with_failover(
+        payer, task = send_with_failover(
             payers,
-            jobs.noting_requests(generation.pk, lambda payer: post_part(payer, generation, part)),
+            noting_requests(generation.pk, lambda payer: post_part(payer, generation, part)),
             generation,
         )
     except references.RejectedUpload as rejected:
@@ -138,14 +146,14 @@ def send_part(generation: Generation, part: UpstreamTask, payers: list[billing.P
         _end_part(part.pk, PartState.FAILED, "reference_rejected", str(rejected))
         _fail_pending(generation.pk, "reference_rejected", str(rejected))
         return "failed"
-    except jobs.ModelGone:
+    except ModelGone:
         # EvoLink does not offer the model: nothing was created, for any part.
         message = availability.gone_message(generation.model)
         _end_part(part.pk, PartState.FAILED, "model_not_found", message)
         _fail_pending(generation.pk, "model_not_found", message)
         availability.tell_admins_once(generation.team, generation.model)
         return "failed"
-    except jobs.AllKeysRefused as refused:
+    except AllKeysRefused as refused:
         message = stored_messages.KEYS_REFUSED % {"reasons": "; ".join(refused.reasons)}
         _end_part(part.pk, PartState.FAILED, "keys_refused", message)
         _fail_pending(generation.pk, "keys_refused", message)
