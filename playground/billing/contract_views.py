@@ -59,7 +59,7 @@ def contract_check_start(request: HttpRequest, team: str, key_id: int) -> HttpRe
     with transaction.atomic():
         # A second press (or a second tab) while a check of this key runs joins it
         # instead of paying for another job.
-        ApiKey.objects.select_for_update().filter(pk=key.pk).first()
+        ApiKey.objects.select_for_update(of=("self",)).filter(pk=key.pk).first()
         running = ContractCheck.objects.filter(
             key=key,
             spend=spend,
