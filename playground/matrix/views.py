@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue, ids
-from playground.billing import budgets
+from playground.billing import budgets, paying
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
 from playground.generations import references
@@ -76,7 +76,7 @@ def matrix(request: HttpRequest, team: str) -> HttpResponse:
                 choices=_choices(form, plan),
                 plan=plan,
             )
-        except (budgets.OverBudget, availability.ModelOff) as refusal:
+        except (budgets.OverBudget, availability.ModelOff, paying.NoPayer) as refusal:
             plan.add_error("__all__", str(refusal))  # nothing was made; nothing typed is lost
         else:
             return redirect("matrix_run", team=membership.team.slug, public_id=run.public_id)

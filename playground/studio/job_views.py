@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue
-from playground.billing import budgets, spend
+from playground.billing import budgets, paying, spend
 from playground.gallery import favourites
 from playground.generations import jobs, references
 from playground.generations.models import Generation, ResultImage
@@ -145,7 +145,7 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
         )
     try:
         generation = create_generation(membership, form)
-    except (budgets.OverBudget, availability.ModelOff) as refusal:
+    except (budgets.OverBudget, availability.ModelOff, paying.NoPayer) as refusal:
         messages.error(request, str(refusal))
         return redirect("generation_detail", public_id=original.public_id)
     messages.success(

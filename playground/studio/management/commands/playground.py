@@ -133,11 +133,13 @@ class Command(BaseCommand):
 
     def _banner(self, options: dict[str, Any], simulated: bool) -> None:
         url = f"http://{options['host']}:{options['port']}/"
-        upstream = (
-            f"the offline EvoLink simulator on port {options['simulator_port']}"
-            if simulated
-            else settings.EVOLINK_BASE_URL
-        )
+        # Only what this command started: with a real (or another) EvoLink, no simulator.
+        if simulated:
+            upstream = f"the offline EvoLink simulator on port {options['simulator_port']}"
+            stops = "the web server, the worker cluster and the simulator"
+        else:
+            upstream = settings.EVOLINK_BASE_URL
+            stops = "the web server and the worker cluster"
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n  Playground: {url}\n"
@@ -145,7 +147,7 @@ class Command(BaseCommand):
                 f"         or:  {DEMO_MEMBER} / {DEMO_PASSWORD}   ({DEMO_TEAM} member: "
                 "log in as both, in two browser windows, to watch the shared history)\n"
                 f"  Upstream:   {upstream}\n"
-                "  Ctrl-C stops the web server, the worker cluster and the simulator.\n"
+                f"  Ctrl-C stops {stops}.\n"
             )
         )
 
