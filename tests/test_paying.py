@@ -218,9 +218,14 @@ def test_the_keys_page_names_the_simulators_demo_key_when_it_pays(
     page = ada_client.get("/t/a/keys/").content.decode()
     assert "This team has no key of its own yet." not in page
     assert (
-        "This team has no key of its own yet: its jobs are paid with the simulator&#x27;s "
-        "demo key (EVOLINK_API_KEY), set on the server." in page
+        "Jobs of this team are paid with the simulator&#x27;s demo key (EVOLINK_API_KEY), "
+        "set on the server. The simulator bills nothing." in page
     )
+    # Said once: with no other key listed, no separate "Fallback key" entry.
+    assert 'data-testid="fallback-key"' not in page
+    stored(None, label="Shared")
+    page = ada_client.get("/t/a/keys/").content.decode()
+    assert "Its jobs are paid with the shared keys below." in page
     assert "The simulator&#x27;s demo key (EVOLINK_API_KEY): set in the server" in page
 
 
@@ -256,9 +261,12 @@ def test_the_usage_page_names_the_key_that_paid_and_the_jobs_never_sent(
     per_key = page.split('data-testid="per-key"')[1].split("</table>")[0]
     assert "not sent, or EVOLINK_API_KEY" not in page
     assert "Studio key" in per_key
-    assert "the server&#x27;s EVOLINK_API_KEY" in per_key
+    assert "The server&#x27;s EVOLINK_API_KEY" in per_key
     assert "none: not sent, or no answer from EvoLink" in per_key
     assert per_key.count("<tr>") == 4  # the head and one row each
+    csv = b"".join(ada_client.get("/t/a/usage.csv").streaming_content).decode()
+    keys = sorted(line.split(",")[13] for line in csv.splitlines()[1:])
+    assert keys == ["", "EVOLINK_API_KEY", "Studio key (sk-evo-…abcd)"]
 
 
 def test_a_jobs_page_names_the_environments_key_that_paid(
@@ -267,7 +275,7 @@ def test_a_jobs_page_names_the_environments_key_that_paid(
     settings.EVOLINK_BASE_URL = "http://127.0.0.1:8765"
     job = make_generation(ada, state=State.COMPLETED, submitted_at=timezone.now())
     page = ada_client.get(f"/generations/{job.public_id}/").content.decode()
-    assert "the simulator&#x27;s demo key (EVOLINK_API_KEY)" in page
+    assert "The simulator&#x27;s demo key (EVOLINK_API_KEY)" in page
 
 
 # --- The start banner ----------------------------------------------------------------

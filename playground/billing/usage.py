@@ -207,7 +207,15 @@ def csv_rows(team: Any, month: Month, viewer: Any) -> Any:
             "" if job.credits_charged is None else job.credits_charged,
             charge.credits,
             charge.kind,
-            str(job.api_key) if job.api_key else "",
+            _key_of(job),
             "yes" if job.private else "",
             "" if hidden else job.prompt,
         ]
+
+
+def _key_of(job: Generation) -> str:
+    """The key column of the CSV: the stored key that paid, else EVOLINK_API_KEY for a
+    job that was sent, else nothing (never sent, or no answer)."""
+    if job.api_key:
+        return str(job.api_key)
+    return "EVOLINK_API_KEY" if job.submitted_at else ""

@@ -55,6 +55,7 @@ def _page(
             "shared_key_pays": any(not k.team_id and k.enabled for k in keys),
             # EVOLINK_API_KEY pays after every key listed: named, as a key of the list.
             "fallback_key": paying.fallback_name(),
+            "listed_keys": bool(keys),
             "form": form or TeamKeyForm(initial={"priority": 10}),
             "checking": any(_checking(k) for k in keys),
             # The contract check is for superusers only (see contract_views.py).
