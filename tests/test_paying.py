@@ -187,7 +187,10 @@ def test_a_rerun_is_refused_too(alice: User, alice_client: Client, no_fallback: 
     assert Generation.objects.count() == 1
 
 
-def test_a_matrix_run_is_refused_whole(alice_client: Client, no_fallback: None) -> None:
+@pytest.mark.parametrize("action", ["preview", "generate"])
+def test_a_matrix_run_is_refused_whole_and_said_at_the_preview(
+    alice_client: Client, no_fallback: None, action: str
+) -> None:
     response = alice_client.post(
         "/t/a/matrix/",
         {
@@ -199,7 +202,7 @@ def test_a_matrix_run_is_refused_whole(alice_client: Client, no_fallback: None) 
             "resolution": "1K",
             "n": "1",
             "client_token": str(uuid.uuid4()),
-            "action": "generate",
+            "action": action,
         },
     )
     assert response.status_code == 200

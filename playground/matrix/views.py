@@ -114,13 +114,16 @@ def _choices(form: MatrixForm, plan: planning.Plan) -> dict[str, Any]:
 
 
 def _budget_problem(membership: Membership, plan: planning.Plan) -> str:
-    """The budget check of Generate, said before it is pressed (nothing is locked here:
-    Generate checks again, with the team locked)."""
+    """The budget check of Generate, and whether a key can pay for each model, said
+    before it is pressed (nothing is locked here: Generate checks again, with the team
+    locked)."""
     if plan.errors or not plan.jobs:
         return ""
     try:
+        for model in dict.fromkeys(cell.form.spec.id for cell in plan.jobs):
+            paying.require(membership, model)
         budgets.check(membership, plan.jobs_total, jobs=len(plan.jobs))
-    except budgets.OverBudget as refusal:
+    except (budgets.OverBudget, paying.NoPayer) as refusal:
         return str(refusal)
     return ""
 
