@@ -182,6 +182,9 @@ def test_an_admins_refusal_says_to_add_a_key(ada_client: Client, no_fallback: No
 
 def test_a_rerun_is_refused_too(alice: User, alice_client: Client, no_fallback: None) -> None:
     job = make_generation(alice, state=State.COMPLETED)
+    asked = alice_client.get(f"/generations/{job.public_id}/resubmit/").content.decode()
+    assert "No key can pay for this team: ask an admin." in asked
+    assert re.search(r'<button type="submit" class="primary" disabled', asked)
     response = alice_client.post(f"/generations/{job.public_id}/resubmit/", follow=True)
     assert "No key can pay for this team: ask an admin." in response.content.decode()
     assert Generation.objects.count() == 1

@@ -141,7 +141,14 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
         return render(
             request,
             "studio/generation_rerun.html",
-            {"generation": original, "team": original.team, "estimate": estimate_of(form)},
+            {
+                "generation": original,
+                "team": original.team,
+                "estimate": estimate_of(form),
+                # No key could pay: said before the button, which is disabled.
+                "payer_gap": paying.gap(original.team, original.model),
+                "membership_is_admin": membership.is_admin,
+            },
         )
     try:
         generation = create_generation(membership, form)
