@@ -26,6 +26,7 @@ from playground.billing.models import ApiKey
 from playground.generations.models import Generation, State
 from playground.matrix.models import MatrixRun
 from playground.studio.management.commands.playground import Command as PlaygroundCommand
+from playground.studio.management.commands.playground import _who_pays
 from playground.teams.models import Team
 from tests.factories import make_generation
 from tests.queue import queued_tasks
@@ -304,3 +305,14 @@ def test_the_start_banner_mentions_only_a_simulator_it_started(settings: Any) ->
     simulated = banner(simulated=True)
     assert "the offline EvoLink simulator on port 8765" in simulated
     assert "Ctrl-C stops the web server, the worker cluster and the simulator." in simulated
+
+
+def test_the_start_banner_says_what_pays_and_where_to_add_a_key(
+    team_a: Team, no_fallback: None
+) -> None:
+    options = {"host": "127.0.0.1", "port": 8000}
+    assert "nothing is billed" in _who_pays(team_a, True, options)
+    nothing = _who_pays(team_a, False, options)
+    assert nothing == "no key yet: log in as demo and add one at http://127.0.0.1:8000/t/a/keys/"
+    stored(team_a)
+    assert _who_pays(team_a, False, options).startswith("the team's keys")
