@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, expect
 from playground.generations.models import Generation
 from playground.teams.models import Membership, Role, Team
 from tests.browser import browser_type_launch_args  # noqa: F401 - fixture
+from tests.test_browser_a11y import serious_violations
 from tests.test_browser_team import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -51,6 +52,7 @@ def test_generate_is_disabled_with_no_usable_key_and_an_admin_is_shown_the_fix(
         "server has none to fall back on."
     )
     expect(notice.get_by_role("link")).to_have_count(0)
+    assert serious_violations(member) == []
     member.get_by_label("Prompt").fill("a lighthouse at dusk")
     member.get_by_label("Prompt").press("Control+Enter")  # the shortcut is off too
     for width, height in ((1280, 900), (390, 844)):
@@ -64,6 +66,7 @@ def test_generate_is_disabled_with_no_usable_key_and_an_admin_is_shown_the_fix(
     notice = admin.get_by_test_id("payer-gap")
     expect(notice).to_contain_text("No key can pay for this team.")
     expect(notice).not_to_contain_text("ask an admin")
+    assert serious_violations(admin) == []
     for width, height in ((1280, 900), (390, 844)):
         admin.set_viewport_size({"width": width, "height": height})
         admin.screenshot(path=SHOTS / f"admin-{width}.png", full_page=True)
@@ -72,6 +75,7 @@ def test_generate_is_disabled_with_no_usable_key_and_an_admin_is_shown_the_fix(
     expect(admin).to_have_url(f"{live_server.url}/t/north/keys/")
     expect(admin.get_by_test_id("no-own-key")).to_contain_text("No key can pay for this team")
     admin.screenshot(path=SHOTS / "keys-none-1280.png", full_page=True)
+    assert serious_violations(admin) == []
     admin.get_by_label("Label").last.fill("Studio key")
     admin.get_by_label("Secret").fill("sk-evo-studio-north-0001")
     admin.get_by_role("button", name="Add the key").click()
