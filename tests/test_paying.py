@@ -191,6 +191,14 @@ def test_a_rerun_is_refused_too(alice: User, alice_client: Client, no_fallback: 
     assert Generation.objects.count() == 1
 
 
+def test_the_matrix_page_says_no_key_can_pay_as_it_opens(
+    alice_client: Client, no_fallback: None
+) -> None:
+    page = alice_client.get("/t/a/matrix/").content.decode()
+    assert "No key can pay for this team: ask an admin." in page
+    assert "Nothing was sent." not in page  # nothing was asked for yet
+
+
 @pytest.mark.parametrize("action", ["preview", "generate"])
 def test_a_matrix_run_is_refused_whole_and_said_at_the_preview(
     alice_client: Client, no_fallback: None, action: str
@@ -210,7 +218,7 @@ def test_a_matrix_run_is_refused_whole_and_said_at_the_preview(
         },
     )
     assert response.status_code == 200
-    assert "No key can pay for this team: ask an admin." in response.content.decode()
+    assert response.content.decode().count("No key can pay for this team: ask an admin.") == 1
     assert Generation.objects.count() == 0 and MatrixRun.objects.count() == 0
 
 

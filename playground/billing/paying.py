@@ -78,16 +78,24 @@ def gap(team: Team, model: str) -> Gap | None:
     return Gap(NO_KEY, model)
 
 
-def refusal(found: Gap, *, admin: bool) -> str:
-    """What a server-side refusal says: for a member, whom to ask; for an admin, what
-    to do (the keys page is theirs)."""
+def refusal(found: Gap, *, admin: bool, refused: bool = True) -> str:
+    """What a refusal says: for a member, whom to ask; for an admin, what to do (the
+    keys page is theirs). `refused`: a job was asked for and nothing was sent (else it
+    is said before, as a preview)."""
     if admin:
-        return _(
-            "No key can pay for this team. %(detail)s Add a key on the Keys page. Nothing was sent."
-        ) % {"detail": found.detail}
-    return _("No key can pay for this team: ask an admin. %(detail)s Nothing was sent.") % {
-        "detail": found.detail
-    }
+        said = _("No key can pay for this team. %(detail)s Add a key on the Keys page.")
+    else:
+        said = _("No key can pay for this team: ask an admin. %(detail)s")
+    said %= {"detail": found.detail}
+    return f"{said} {_('Nothing was sent.')}" if refused else said
+
+
+def preview_problem(membership: Membership, models: list[str]) -> str:
+    """Said before Generate is pressed: the first of `models` no key can pay for."""
+    for model in models:
+        if found := gap(membership.team, model):
+            return refusal(found, admin=membership.is_admin, refused=False)
+    return ""
 
 
 def require(membership: Membership, model: str) -> None:

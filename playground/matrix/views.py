@@ -113,17 +113,19 @@ def _choices(form: MatrixForm, plan: planning.Plan) -> dict[str, Any]:
     }
 
 
-def _budget_problem(membership: Membership, plan: planning.Plan) -> str:
-    """The budget check of Generate, and whether a key can pay for each model, said
-    before it is pressed (nothing is locked here: Generate checks again, with the team
-    locked)."""
+def _budget_problem(membership: Membership, plan: planning.Plan, models: list[str]) -> str:
+    """Whether a key can pay for each model ticked (said at once, before the prompt is
+    written), then the budget check of Generate, said before it is pressed (nothing is
+    locked here: Generate checks again, with the team locked)."""
+    if problem := paying.preview_problem(membership, models):
+        # Said once: a refused Generate already said it among the page's errors.
+        refused = any(str(e).startswith(problem) for e in plan.errors.get("__all__", []))
+        return "" if refused else problem
     if plan.errors or not plan.jobs:
         return ""
     try:
-        for model in dict.fromkeys(cell.form.spec.id for cell in plan.jobs):
-            paying.require(membership, model)
         budgets.check(membership, plan.jobs_total, jobs=len(plan.jobs))
-    except (budgets.OverBudget, paying.NoPayer) as refusal:
+    except budgets.OverBudget as refusal:
         return str(refusal)
     return ""
 
@@ -157,7 +159,7 @@ def _context(
         # Something to fix before there is a grid to show (said next to its field).
         "has_problems": bool(errors)
         or (mode == RunKind.TEMPLATE and any(v.errors for v in variables)),
-        "budget_problem": _budget_problem(membership, plan),
+        "budget_problem": _budget_problem(membership, plan, form.cleaned("models")),
         "max_cells": planning.MAX_CELLS,
         "fixed_size_hint": _fixed_size_hint(),
     }
