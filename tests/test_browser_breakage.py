@@ -22,6 +22,7 @@ from playground.matrix.models import MatrixCell, MatrixRun
 from playground.teams.models import Membership, Profile
 from tests.browser import browser_type_launch_args, watch_csp  # noqa: F401 - fixture
 from tests.factories import make_generation, png_bytes, team_at_work
+from tests.test_browser_a11y import serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "s3cret-pass-word"
@@ -93,6 +94,7 @@ def test_an_open_invitation_reads_as_one_row_and_its_link_can_be_copied(
         "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
     shot(page, f"invitations-{width}")
+    assert serious_violations(page) == []
 
 
 def _grid_history(owner: User, failed: Generation) -> None:
@@ -140,6 +142,7 @@ def test_the_grid_keeps_rows_of_mixed_states_as_tall_as_their_tiles(
         })"""
     )
     assert all(gap <= 2 for gap in gaps), gaps
+    assert serious_violations(page) == []
 
 
 def test_a_square_image_is_shown_whole_in_its_grid_tile(browser: Browser, live_server) -> None:
@@ -207,4 +210,5 @@ def test_a_collection_kept_from_a_matrix_run_names_each_tile_s_model_and_quality
             "GPT Image 1 · High · 1024×1024",
         ], texts
         shot(page, f"collection-from-run-{label}")
+        assert serious_violations(page) == []
         page.context.close()
