@@ -18,40 +18,54 @@ from playground.matrix.forms import MatrixForm
 
 PACKAGE = Path(__file__).resolve().parent.parent / "playground"
 LAZY = {"gettext_lazy", "ngettext_lazy", "pgettext_lazy", "npgettext_lazy"}
+EAGER = {"gettext", "ngettext", "pgettext", "npgettext"}
+# Calls that turn a lazy string into text on the spot.
+FORCING = {"str", "format", "capfirst", "mark_safe", "format_html", "escape"}
 
 
-def _lazy_aliases(tree: ast.Module) -> set[str]:
-    names = set(LAZY)
+def _aliases(tree: ast.Module, of: set[str]) -> set[str]:
+    names = set(of)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
-            names |= {a.asname or a.name for a in node.names if a.name in LAZY}
+            names |= {a.asname or a.name for a in node.names if a.name in of}
     return names
 
 
-def _is_lazy_call(node: ast.AST, aliases: set[str], lazy_names: set[str]) -> bool:
-    if isinstance(node, ast.Call):
-        func = node.func
-        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-        return name in aliases
-    # A module-level name bound to a lazy string (LABEL = _("…"), then LABEL % …).
+def _calls(node: ast.AST, names: set[str]) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)) in names
+
+
+def _is_lazy(node: ast.AST, aliases: set[str], lazy_names: set[str]) -> bool:
+    if _calls(node, aliases):
+        return True
+    # A module-level name bound to a lazy string or to a table of them (LABEL = _("…"),
+    # LABELS = {"low": _("Low")}), then LABEL % … or LABELS["low"] + ….
+    if isinstance(node, ast.Subscript):
+        node = node.value
     return isinstance(node, ast.Name) and node.id in lazy_names
 
 
 def import_time_formatting(source: str) -> list[tuple[int, str]]:
-    """Every lazy string formatted, concatenated or forced outside a function body."""
+    """Every lazy string formatted, concatenated or forced outside a function body, and
+    every eager gettext there (translated once, at import)."""
     tree = ast.parse(source)
-    aliases = _lazy_aliases(tree)
+    aliases = _aliases(tree, LAZY)
+    eager = _aliases(tree, EAGER) - aliases
     lazy_names = {
         target.id
         for node in tree.body
-        if isinstance(node, ast.Assign) and _is_lazy_call(node.value, aliases, set())
+        if isinstance(node, ast.Assign)
+        and any(_calls(inner, aliases) for inner in ast.walk(node.value))
         for target in node.targets
         if isinstance(target, ast.Name)
     }
     found: list[tuple[int, str]] = []
 
     def lazy(node: ast.AST) -> bool:
-        return _is_lazy_call(node, aliases, lazy_names)
+        return _is_lazy(node, aliases, lazy_names)
 
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
@@ -73,9 +87,10 @@ def import_time_formatting(source: str) -> list[tuple[int, str]]:
                 or (
                     isinstance(child, ast.Call)
                     and isinstance(child.func, ast.Name)
-                    and child.func.id in {"str", "format"}
+                    and child.func.id in FORCING
                     and any(lazy(a) for a in child.args)
                 )
+                or _calls(child, eager)
             )
             if bad:
                 found.append((child.lineno, ast.unparse(child)))
@@ -93,10 +108,14 @@ def test_the_guard_sees_a_lazy_string_formatted_at_import() -> None:
         "class F:\n"
         "    label = B + '!'\n"
         "    title = f\"{_('z')}\"\n"
+        "LABELS = {'low': _('Low')}\n"
+        "C = [LABELS[k] + '?' for k in LABELS]\n"
+        "from django.utils.translation import gettext\n"
+        "D = gettext('now')\n"
         "def fine():\n"
         "    return _('x %(n)s') % {'n': 1}\n"
     )
-    assert [line for line, _ in import_time_formatting(source)] == [2, 5, 6]
+    assert [line for line, _ in import_time_formatting(source)] == [2, 5, 6, 8, 10]
 
 
 def test_no_module_formats_a_lazy_string_at_import() -> None:
