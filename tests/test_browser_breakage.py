@@ -100,6 +100,12 @@ def test_an_open_invitation_reads_as_one_row_and_its_link_can_be_copied(
 def _grid_history(owner: User, failed: Generation) -> None:
     finished(owner, model="gpt-image-2", quality="high", size="1024x1024", pixels=(128, 128))
     finished(owner, model="gpt-image-1", quality="low", size="1536x1024", pixels=(192, 128))
+    # Four images share one tile (two rows of two), each still whole.
+    four = make_generation(
+        owner, model="gpt-image-1.5", size="1024x1024", n=4, state=State.COMPLETED
+    )
+    for index in range(4):
+        save_result(four, index, png_bytes(96, 96, "purple"))
     # A second failure with a long reason, the tallest card there is.
     make_generation(
         owner,
@@ -122,7 +128,7 @@ def test_the_grid_keeps_rows_of_mixed_states_as_tall_as_their_tiles(
     if width < 700:
         page.get_by_role("tab", name="History").click()
     items = page.locator(".layout-grid .history-item")
-    expect(items).to_have_count(6)
+    expect(items).to_have_count(7)
     page.wait_for_function(IMAGES_LOADED)
     shot(page, f"grid-{width}")
     boxes = [items.nth(i).bounding_box() for i in range(items.count())]
