@@ -172,6 +172,18 @@ def walk(page: Page, pages: dict[str, str], who: str) -> dict[str, list[str]]:
             found["studio, history grid"] = small_targets(page)
             page.get_by_role("button", name="List").click()
             wait_for_htmx(page)
+            # The selection bar, floating once an image is ticked.
+            page.locator("[data-select-image]").first.check()
+            expect(page.locator(".selection-bar.floating")).to_be_visible()
+            found["studio, selection bar"] = small_targets(page)
+            shot(page, f"{who}-selection-390", full_page=False)
+            page.locator("[data-select-image]").first.uncheck()
+            # The lightbox over the history.
+            page.locator("a[data-lightbox]").first.click()
+            expect(page.get_by_test_id("lightbox")).to_be_visible()
+            found["lightbox"] = small_targets(page)
+            shot(page, f"{who}-lightbox-390", full_page=False)
+            page.keyboard.press("Escape")
     # The header's menus open: the teams and the languages.
     page.goto(pages["studio"])
     page.get_by_test_id("team-switcher").locator("summary").click()
