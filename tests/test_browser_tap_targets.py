@@ -195,6 +195,14 @@ def walk(page: Page, pages: dict[str, str], who: str) -> dict[str, list[str]]:
 def test_every_tap_target_is_44_px_on_a_phone(
     browser: Browser, live_server, a_team_with_everything: dict[str, str]
 ) -> None:
+    # Signed out: the login page and the forgotten password.
+    anonymous = browser.new_context(base_url=live_server.url, viewport=PHONE, has_touch=True)
+    page = anonymous.new_page()
+    for url in ("/login/", "/password-reset/"):
+        page.goto(url)
+        assert small_targets(page) == [], url
+    shot(page, "anonymous-password-reset-390")
+    anonymous.close()
     for who in ("ana", "mo"):
         page = phone(browser, live_server.url, who)
         problems = walk(page, a_team_with_everything, who)
