@@ -131,7 +131,7 @@ def a_team_with_everything(settings) -> dict[str, str]:  # type: ignore[no-untyp
     MatrixCell.objects.create(
         run=run, generation=done, row=0, column=0, row_label="GPT Image 2", column_label="Low"
     )
-    Invitation.issue(team, Role.MEMBER, ana)
+    _link, token = Invitation.issue(team, Role.MEMBER, ana)
     south = Team.objects.create(name="Studio South", slug="south")
     sam = User.objects.create_user("sam", password=PASSWORD)
     Membership.objects.create(user=sam, team=south, role=Role.ADMIN)
@@ -140,6 +140,7 @@ def a_team_with_everything(settings) -> dict[str, str]:  # type: ignore[no-untyp
         "studio": "/t/north/",
         "job": f"/generations/{done.public_id}/",
         "re-run": f"/generations/{done.public_id}/resubmit/",
+        "delete": f"/generations/{done.public_id}/delete/",
         "collections": "/t/north/collections/",
         "collection": f"/t/north/collections/{collection.pk}/",
         "matrix": "/t/north/matrix/",
@@ -150,6 +151,7 @@ def a_team_with_everything(settings) -> dict[str, str]:  # type: ignore[no-untyp
         "members": "/t/north/members/",
         "invitations": "/invitations/",
         "password": "/account/password/",
+        "invitation link": f"/invite/{token}/",
     }
 
 
@@ -198,7 +200,7 @@ def test_every_tap_target_is_44_px_on_a_phone(
     # Signed out: the login page and the forgotten password.
     anonymous = browser.new_context(base_url=live_server.url, viewport=PHONE, has_touch=True)
     page = anonymous.new_page()
-    for url in ("/login/", "/password-reset/"):
+    for url in ("/login/", "/password-reset/", a_team_with_everything["invitation link"]):
         page.goto(url)
         assert small_targets(page) == [], url
     shot(page, "anonymous-password-reset-390")
