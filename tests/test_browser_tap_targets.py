@@ -20,7 +20,7 @@ from playground.gallery.models import Collection, CollectionItem
 from playground.matrix.models import MatrixCell, MatrixRun
 from playground.teams.models import Invitation, Membership, Role, Team
 from tests.browser import browser_type_launch_args, wait_for_htmx, watch_csp  # noqa: F401
-from tests.factories import team_at_work
+from tests.factories import png_bytes, team_at_work
 from tests.test_browser_team import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -166,6 +166,18 @@ def walk(page: Page, pages: dict[str, str], who: str) -> dict[str, list[str]]:
         found[name] = small_targets(page)
         shot(page, f"{who}-{name}-390")
         if name == "studio":
+            # Two reference images attached: their chips' arrows and remove buttons.
+            page.locator("#id_reference_files").set_input_files(
+                files=[
+                    {"name": f"{n}.png", "mimeType": "image/png", "buffer": png_bytes(n, 64)}
+                    for n in (64, 96)
+                ]
+            )
+            chips = page.locator("#reference-list .reference-chip:not(.uploading)")
+            expect(chips).to_have_count(2)
+            found["studio, references"] = small_targets(page)
+            chips.first.scroll_into_view_if_needed()
+            shot(page, f"{who}-references-390", full_page=False)
             page.get_by_role("tab", name="History").click()
             found["studio, history"] = small_targets(page)
             shot(page, f"{who}-history-390")
