@@ -22,6 +22,8 @@ from typing import Any, Literal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from playground.numbers import grouped
+
 QUALITIES = ("low", "medium", "high")
 QUALITY_LABELS = {
     "low": gettext_lazy("Low"),
@@ -394,18 +396,18 @@ def custom_size_errors(spec: ModelSpec, width: int, height: int) -> dict[str, li
         if value <= 0:
             errors.setdefault(name, []).append(
                 _("%(label)s must be a positive number (got %(value)s).")
-                % {"label": label, "value": value}
+                % {"label": label, "value": grouped(value)}
             )
             continue
         if value % rules.multiple_of:
             errors.setdefault(name, []).append(
-                _("%(label)s must be a multiple of %(step)d (got %(value)d).")
-                % {"label": label, "step": rules.multiple_of, "value": value}
+                _("%(label)s must be a multiple of %(step)d (got %(value)s).")
+                % {"label": label, "step": rules.multiple_of, "value": grouped(value)}
             )
         if value > rules.max_edge:
             errors.setdefault(name, []).append(
                 _("%(label)s must be at most %(max)s px (got %(value)s).")
-                % {"label": label, "max": f"{rules.max_edge:,}", "value": f"{value:,}"}
+                % {"label": label, "max": grouped(rules.max_edge), "value": grouped(value)}
             )
     if errors:
         return errors
@@ -417,11 +419,11 @@ def custom_size_errors(spec: ModelSpec, width: int, height: int) -> dict[str, li
                 "(got %(w)d×%(h)d = %(px)s)."
             )
             % {
-                "min": f"{rules.min_pixels:,}",
-                "max": f"{rules.max_pixels:,}",
+                "min": grouped(rules.min_pixels),
+                "max": grouped(rules.max_pixels),
                 "w": width,
                 "h": height,
-                "px": f"{pixels:,}",
+                "px": grouped(pixels),
             }
         )
     long_edge, short_edge = max(width, height), min(width, height)

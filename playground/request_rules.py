@@ -31,6 +31,7 @@ from playground.catalogue import (
     parse_wxh,
     upstream_n_limit,
 )
+from playground.numbers import grouped
 
 
 def prompt_length(spec: ModelSpec, prompt: str) -> int:
@@ -51,10 +52,10 @@ def prompt_errors(spec: ModelSpec, prompt: str) -> list[str]:
         return [
             _("The prompt is %(length)s %(unit)s long; %(model)s accepts at most %(limit)s.")
             % {
-                "length": f"{length:,}",
+                "length": grouped(length),
                 "unit": unit,
                 "model": spec.label,
-                "limit": f"{spec.prompt_limit:,}",
+                "limit": grouped(spec.prompt_limit),
             }
         ]
     return []

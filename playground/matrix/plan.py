@@ -22,7 +22,7 @@ from typing import Any
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from playground import catalogue, pricing, request_rules
+from playground import catalogue, numbers, pricing, request_rules
 from playground.studio.forms import GenerationForm, form_for
 from playground.studio.generate import estimate_of
 
@@ -224,10 +224,10 @@ def make_plan(
         plan.add_error(
             "__all__",
             _(
-                "These choices make %(count)d jobs; a run makes at most %(max)d. "
+                "These choices make %(count)s jobs; a run makes at most %(max)d. "
                 "Untick some models, qualities or sizes, or give fewer values."
             )
-            % {"count": count, "max": MAX_CELLS},
+            % {"count": numbers.grouped(count), "max": MAX_CELLS},
         )
         return plan
     if count == 0 or plan.errors.keys() & {"template"} or _has_value_errors(plan):

@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground import catalogue, ids
+from playground import catalogue, ids, numbers
 from playground.billing import budgets
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
@@ -373,8 +373,8 @@ def template_save(request: HttpRequest, team: str) -> HttpResponse:
         problems["template_name"] = [_("Name the template to save it.")]
     elif len(name) > 120:
         problems["template_name"] = [
-            _("A template's name has at most 120 characters (this one has %(n)d).")
-            % {"n": len(name)}
+            _("A template's name has at most 120 characters (this one has %(n)s).")
+            % {"n": numbers.grouped(len(name))}
         ]
     existing = PromptTemplate.objects.filter(team=membership.team, name__iexact=name).first()
     if existing and request.POST.get("overwrite") != str(existing.pk) and name:
