@@ -360,6 +360,13 @@ def parse_wxh(size: str) -> tuple[int, int] | None:
     return int(parts[0]), int(parts[1])
 
 
+def size_text(size: str) -> str:
+    """A size as people read it: "1024x1024" (the API's spelling) is written
+    "1024×1024", as every page writes a size; ratios and `auto` are left as they are."""
+    wxh = parse_wxh(size)
+    return f"{wxh[0]}×{wxh[1]}" if wxh else size
+
+
 def _round16(value: float, step: int) -> int:
     return math.floor(value / step + 0.5) * step
 

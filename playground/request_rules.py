@@ -29,6 +29,7 @@ from playground.catalogue import (
     ModelSpec,
     custom_size_errors,
     parse_wxh,
+    size_text,
     upstream_n_limit,
 )
 from playground.numbers import grouped
@@ -67,7 +68,11 @@ def size_errors(spec: ModelSpec, size: str, resolution: str | None) -> dict[str,
             return {
                 "size": [
                     _("%(model)s accepts these sizes: %(sizes)s (got %(size)s).")
-                    % {"model": spec.label, "sizes": ", ".join(spec.sizes), "size": size}
+                    % {
+                        "model": spec.label,
+                        "sizes": ", ".join(size_text(s) for s in spec.sizes),
+                        "size": size_text(size),
+                    }
                 ]
             }
         return {}
