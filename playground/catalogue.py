@@ -22,6 +22,8 @@ from typing import Any, Literal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from playground.numbers import grouped
+
 QUALITIES = ("low", "medium", "high")
 QUALITY_LABELS = {
     "low": gettext_lazy("Low"),
@@ -358,6 +360,13 @@ def parse_wxh(size: str) -> tuple[int, int] | None:
     return int(parts[0]), int(parts[1])
 
 
+def size_text(size: str) -> str:
+    """A size as people read it: "1024x1024" (the API's spelling) is written
+    "1024×1024", as every page writes a size; ratios and `auto` are left as they are."""
+    wxh = parse_wxh(size)
+    return f"{wxh[0]}×{wxh[1]}" if wxh else size
+
+
 def _round16(value: float, step: int) -> int:
     return math.floor(value / step + 0.5) * step
 
@@ -394,18 +403,18 @@ def custom_size_errors(spec: ModelSpec, width: int, height: int) -> dict[str, li
         if value <= 0:
             errors.setdefault(name, []).append(
                 _("%(label)s must be a positive number (got %(value)s).")
-                % {"label": label, "value": value}
+                % {"label": label, "value": grouped(value)}
             )
             continue
         if value % rules.multiple_of:
             errors.setdefault(name, []).append(
-                _("%(label)s must be a multiple of %(step)d (got %(value)d).")
-                % {"label": label, "step": rules.multiple_of, "value": value}
+                _("%(label)s must be a multiple of %(step)d (got %(value)s).")
+                % {"label": label, "step": rules.multiple_of, "value": grouped(value)}
             )
         if value > rules.max_edge:
             errors.setdefault(name, []).append(
                 _("%(label)s must be at most %(max)s px (got %(value)s).")
-                % {"label": label, "max": f"{rules.max_edge:,}", "value": f"{value:,}"}
+                % {"label": label, "max": grouped(rules.max_edge), "value": grouped(value)}
             )
     if errors:
         return errors
@@ -417,11 +426,11 @@ def custom_size_errors(spec: ModelSpec, width: int, height: int) -> dict[str, li
                 "(got %(w)d×%(h)d = %(px)s)."
             )
             % {
-                "min": f"{rules.min_pixels:,}",
-                "max": f"{rules.max_pixels:,}",
+                "min": grouped(rules.min_pixels),
+                "max": grouped(rules.max_pixels),
                 "w": width,
                 "h": height,
-                "px": f"{pixels:,}",
+                "px": grouped(pixels),
             }
         )
     long_edge, short_edge = max(width, height), min(width, height)

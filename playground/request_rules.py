@@ -29,8 +29,10 @@ from playground.catalogue import (
     ModelSpec,
     custom_size_errors,
     parse_wxh,
+    size_text,
     upstream_n_limit,
 )
+from playground.numbers import grouped
 
 
 def prompt_length(spec: ModelSpec, prompt: str) -> int:
@@ -51,10 +53,10 @@ def prompt_errors(spec: ModelSpec, prompt: str) -> list[str]:
         return [
             _("The prompt is %(length)s %(unit)s long; %(model)s accepts at most %(limit)s.")
             % {
-                "length": f"{length:,}",
+                "length": grouped(length),
                 "unit": unit,
                 "model": spec.label,
-                "limit": f"{spec.prompt_limit:,}",
+                "limit": grouped(spec.prompt_limit),
             }
         ]
     return []
@@ -66,7 +68,11 @@ def size_errors(spec: ModelSpec, size: str, resolution: str | None) -> dict[str,
             return {
                 "size": [
                     _("%(model)s accepts these sizes: %(sizes)s (got %(size)s).")
-                    % {"model": spec.label, "sizes": ", ".join(spec.sizes), "size": size}
+                    % {
+                        "model": spec.label,
+                        "sizes": ", ".join(size_text(s) for s in spec.sizes),
+                        "size": size_text(size),
+                    }
                 ]
             }
         return {}

@@ -1,7 +1,8 @@
 """The playground in Korean and in Japanese, walked in a real browser.
 
 A team admin picks the language in the header's menu, then opens the studio (with its
-history), a job's page, a failed job, the team page and the usage page. On each, every
+history), a job's page, a failed job, the team page, the usage page, the matrix page,
+the collections, a collection, a comparison and the lightbox. On each, every
 piece of text a person can read (text, placeholders, titles, labels, alternative
 texts) is collected, except people's own words (elements marked translate="no":
 prompts, names, team names, model ids), and no English word may be left but those of
@@ -18,6 +19,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from playground.gallery import collections
+from playground.gallery.models import Collection
+from playground.teams.models import Invitation, Role
 from tests.browser import browser_type_launch_args  # noqa: F401 - fixture
 from tests.factories import team_at_work
 from tests.test_browser_team import PASSWORD, person
@@ -82,13 +86,18 @@ READABLE = """() => {
 
 WORD = re.compile(r"[A-Za-z][A-Za-z']+")
 # Code a person types as it is, inside translated sentences: addresses, environment
-# variables and their values (PUBLIC_BASE_URL, EVOLINK_REFERENCE_HOST=files-api).
-CODE = re.compile(r"https?://\S+|(?<![A-Za-z0-9_])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|=[\w-]+")
+# variables and their values (PUBLIC_BASE_URL, EVOLINK_REFERENCE_HOST=files-api), a
+# template's {variables}.
+CODE = re.compile(
+    r"https?://\S+|(?<![A-Za-z0-9_])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|=[\w-]+"
+    # A prompt template's {variables} (the matrix page's example: "{colour} 우비를 입은 {animal}").
+    r"|\{\w+\}"
+)
 
 
 # People's own words that titles and labels carry ("Members · Studio North"), where an
 # attribute cannot say translate="no".
-OWN_WORDS = {"Studio", "North", "ana"}
+OWN_WORDS = {"Studio", "North", "ana", "Foxes"}
 
 
 def english_left(page: Page) -> list[str]:
@@ -115,7 +124,13 @@ def test_every_page_reads_in_korean_and_in_japanese(
 ) -> None:
     # People's own words stay as they wrote them; this one has no space to wrap at.
     long_prompt = {"ko": "바다위의종이배와아침빛", "ja": "水たまりに浮かぶ紙の舟"}[code] * 12
-    _ana, done, failed = team_at_work(PASSWORD, prompt=long_prompt)
+    ana, done, failed = team_at_work(PASSWORD, prompt=long_prompt)
+    # Something in the gallery's pages: a collection of the finished job's two images.
+    images = list(done.images.order_by("index"))
+    collection = Collection.objects.create(team=done.team, name="Foxes", created_by=ana)
+    collections.add(collection, images, ana)
+    # The team page lists an open invitation.
+    Invitation.issue(done.team, Role.MEMBER, ana)
 
     page = person(browser, live_server.url, "ana")
     choose_language(page, name)
@@ -128,6 +143,10 @@ def test_every_page_reads_in_korean_and_in_japanese(
         "failed-job": f"/generations/{failed.public_id}/",
         "team": "/t/north/members/",
         "usage": "/t/north/usage/",
+        "matrix": "/t/north/matrix/",
+        "collections": "/t/north/collections/",
+        "collection": f"/t/north/collections/{collection.pk}/",
+        "compare": f"/compare/?images={images[0].pk},{images[1].pk}",
     }
     SHOTS.mkdir(parents=True, exist_ok=True)
     left: dict[str, list[str]] = {}
@@ -136,6 +155,14 @@ def test_every_page_reads_in_korean_and_in_japanese(
         expect(page.locator("html")).to_have_attribute("lang", code)
         left[page_name] = english_left(page)
         page.screenshot(path=SHOTS / f"{code}-{page_name}.png")
+    # The lightbox, open over the history.
+    page.goto("/t/north/")
+    page.locator(f"#image-tile-{images[0].pk} a[data-lightbox]").click()
+    expect(page.get_by_test_id("lightbox")).to_be_visible()
+    left["lightbox"] = english_left(page)
+    page.screenshot(path=SHOTS / f"{code}-lightbox.png")
+    page.keyboard.press("Escape")
+
     # The failed job's reason is EvoLink's code, read in the reader's language.
     page.goto(f"/generations/{failed.public_id}/")
     assert "The content filter" not in page.locator("main").inner_text()

@@ -1,6 +1,6 @@
 """The studio and a job's page on a phone (390 × 844) in headless Chromium: the form and
 the history are two tabs, a job's page shows its images first, every tap target is at
-least 40 px high and no button's label breaks onto two lines."""
+least 44 px high and no button's label breaks onto two lines."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ TAP_TARGETS = (
 
 
 def small_targets(page: Page) -> list[str]:
-    """Visible tap targets under 40 px high, or whose label takes two lines."""
+    """Visible tap targets under 44 px high, or whose label takes two lines."""
     return page.evaluate(
         """(selector) => [...document.querySelectorAll(selector)]
             .filter((el) => el.offsetParent !== null)
@@ -42,7 +42,7 @@ def small_targets(page: Page) -> list[str]:
                         if (r.width > 0) lines.add(Math.round(r.top / 4));
                     }
                 }
-                return box.height < 40 || lines.size > 1;
+                return box.height < 44 || lines.size > 1;
             })
             .map((el) => {
                 const height = Math.round(el.getBoundingClientRect().height);

@@ -38,11 +38,11 @@ def test_switch_models_see_live_size_and_estimate_and_a_size_error(page: Page, l
     page.get_by_label("Resolution").select_option("4K")
     expect(page.locator("#size-preview")).to_contain_text("16:9 at 4K → 3840×2160")
     page.get_by_label("Quality").select_option("high")
-    expect(estimate).to_contain_text("≈ 24.49591 credits")
+    expect(estimate).to_contain_text("≈ 24.50 credits")
     page.get_by_label("Number of images").fill("3")
     # 3 × 13,342 output tokens × 1.836, and the 7-token prompt × 3 × 0.306 (per 1K tokens).
     expect(estimate).to_contain_text(
-        "× 3 + 0.00643 credits for the prompt (7 tokens × 3) = 73.49416 credits"
+        "× 3 + 0.01 credits for the prompt (7 tokens × 3) = 73.49 credits"
     )
 
     # gpt-image-1: six sizes, no resolution, a token count; the prompt survives.
@@ -52,14 +52,14 @@ def test_switch_models_see_live_size_and_estimate_and_a_size_error(page: Page, l
     expect(page.get_by_label("Resolution")).to_have_count(0)
     expect(page.locator("#prompt-count")).to_contain_text(re.compile(r"\d+ / 2,000 tokens"))
     expect(page.get_by_label("Size")).to_have_value("1024x1024")
-    expect(estimate).to_contain_text("10.18368 credits")  # high 1024×1024 = 4160 tokens
+    expect(estimate).to_contain_text("10.18 credits")  # high 1024×1024 = 4160 tokens
     page.get_by_label("Quality").select_option("low")
-    expect(estimate).to_contain_text("≈ 0.66586 credits · $0.0098 per image")
+    expect(estimate).to_contain_text("≈ 0.67 credits · $0.0098 per image")
 
     page.get_by_role("link", name="GPT Image 1.5").click()
     wait_for_htmx(page)
     expect(page.get_by_label("Size")).to_have_value("1:1")
-    expect(estimate).to_contain_text("8.14694 credits")  # high, 4160 × 1.9584
+    expect(estimate).to_contain_text("8.15 credits")  # high, 4160 × 1.9584
 
     # Back to gpt-image-2: an invalid custom size is explained, nothing is lost.
     page.get_by_role("link", name="GPT Image 2").click()
@@ -70,7 +70,7 @@ def test_switch_models_see_live_size_and_estimate_and_a_size_error(page: Page, l
     expect(page.locator("#size-preview")).to_contain_text("Width must be a multiple of 16")
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#id_width-errors")).to_have_text(
-        "Width must be a multiple of 16 (got 1000)."
+        "Width must be a multiple of 16 (got 1,000)."
     )
     expect(page.get_by_label("Prompt")).to_have_value("a lighthouse at dawn, watercolour")
     expect(page.get_by_label("Width (px)")).to_have_value("1000")

@@ -152,8 +152,8 @@ INVALID = [
     ("gpt-image-2", {"n": "3"}, "n", "whole number"),
     ("gpt-image-2", {"size": "5:7"}, "size", "aspect ratio such as 16:9"),
     ("gpt-image-2", {"size": "1:1", "resolution": "8K"}, "resolution", "1K, 2K, 4K"),
-    ("gpt-image-2", {"size": "1000x1024"}, "width", "Width must be a multiple of 16 (got 1000)"),
-    ("gpt-image-2", {"size": "1024x1000"}, "height", "Height must be a multiple of 16 (got 1000)"),
+    ("gpt-image-2", {"size": "1000x1024"}, "width", "Width must be a multiple of 16 (got 1,000)"),
+    ("gpt-image-2", {"size": "1024x1000"}, "height", "Height must be a multiple of 16 (got 1,000)"),
     ("gpt-image-2", {"size": "3856x1024"}, "width", "at most 3,840 px (got 3,856)"),
     ("gpt-image-2", {"size": "1024x3856"}, "height", "at most 3,840 px"),
     ("gpt-image-2", {"size": "1008x640"}, "size", "between 655,360 and 8,294,400 pixels"),
@@ -190,7 +190,7 @@ def test_a_prompt_of_exactly_2000_tokens_is_accepted() -> None:
 
 def test_several_custom_size_problems_are_all_reported() -> None:
     errors = catalogue.custom_size_errors(GPT2, 1000, 4000)
-    assert errors["width"] == ["Width must be a multiple of 16 (got 1000)."]
+    assert errors["width"] == ["Width must be a multiple of 16 (got 1,000)."]
     assert "Height must be at most 3,840 px (got 4,000)." in errors["height"]
 
 

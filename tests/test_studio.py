@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -112,11 +113,11 @@ def post_form(client: Client, **data: str):  # type: ignore[no-untyped-def]
 INVALID_POSTS = [
     (
         {"size": "custom", "width": "1000", "height": "1024"},
-        "Width must be a multiple of 16 (got 1000).",
+        "Width must be a multiple of 16 (got 1,000).",
     ),
     (
         {"size": "custom", "width": "1024", "height": "1000"},
-        "Height must be a multiple of 16 (got 1000).",
+        "Height must be a multiple of 16 (got 1,000).",
     ),
     (
         {"size": "custom", "width": "4000", "height": "1024"},
@@ -173,7 +174,7 @@ def test_htmx_post_with_errors_returns_the_form_fragment(alice_client: Client) -
     )
     html = response.content.decode()
     assert html.lstrip().startswith('<form id="generation-form"')
-    assert "Width must be a multiple of 16 (got 1000)." in html
+    assert "Width must be a multiple of 16 (got 1,000)." in html
     assert ">\nkeep me</textarea>" in html
     assert 'value="high" selected' in html and 'value="3"' in html
 
@@ -248,6 +249,16 @@ def credits(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.00001"), rounding=ROUND_HALF_UP)
 
 
+def two(value: Decimal) -> str:
+    """Credits as the pages show them: two decimals (the exact figure is on hover)."""
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+
+
+def visible(html: str) -> str:
+    """The text a person reads, tags left out and spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -257,7 +268,7 @@ def credits(value: Decimal) -> Decimal:
         ),
         (
             {"model": "gpt-image-2", "size": "custom", "width": "1000", "height": "1024"},
-            ["Width must be a multiple of 16 (got 1000).", "Fix the size"],
+            ["Width must be a multiple of 16 (got 1,000).", "Fix the size"],
         ),
         (
             {"model": "gpt-image-2", "size": "auto", "prompt": "한국어 プロンプト"},
@@ -273,25 +284,26 @@ def credits(value: Decimal) -> Decimal:
             },
             [
                 "2 / 2,000 tokens",
-                "≈ 0.66586 credits · $0.0098 per image",
-                # 4 × 272 output tokens, and the 2-token prompt once.
-                f"× 4 + {credits(2 * TEXT_INPUT / 1000)} credits for the prompt (2 tokens)"
-                f" = {credits(4 * 272 * GPT_IMAGE_1_OUTPUT / 1000 + 2 * TEXT_INPUT / 1000)}"
+                "≈ 0.67 credits · $0.0098 per image",
+                # 4 × 272 output tokens, and the 2-token prompt once (0.000612 credits,
+                # less than the hundredth the panel shows).
+                "× 4 + &lt; 0.01 credits for the prompt (2 tokens)"
+                f" = {two(4 * 272 * GPT_IMAGE_1_OUTPUT / 1000 + 2 * TEXT_INPUT / 1000)}"
                 " credits",
             ],
         ),
         (
             {"model": "gpt-image-2", "size": "3:1", "quality": "low", "n": "3", "prompt": "a fox"},
             [
-                "≈ 0.11383 credits · $0.0017 per image",
+                "≈ 0.11 credits · $0.0017 per image",
                 # gpt-image-2 bills the 2-token prompt for each of the 3 images.
-                f"× 3 + {credits(3 * 2 * TEXT_INPUT / 1000)} credits for the prompt (2 tokens × 3)"
-                f" = {credits(3 * (62 * GPT_IMAGE_2_OUTPUT + 2 * TEXT_INPUT) / 1000)} credits",
+                "× 3 + &lt; 0.01 credits for the prompt (2 tokens × 3)"
+                f" = {two(3 * (62 * GPT_IMAGE_2_OUTPUT + 2 * TEXT_INPUT) / 1000)} credits",
             ],
         ),
         (
             {"model": "gpt-image-2", "size": "3:1", "resolution": "1K", "quality": "low"},
-            ["≈ 0.11383 credits · $0.0017 per image", "62 output tokens per image at 1776×592"],
+            ["≈ 0.11 credits · $0.0017 per image", "62 output tokens per image at 1776×592"],
         ),
     ],
 )
@@ -301,8 +313,9 @@ def test_the_live_panel(alice_client: Client, query: dict, expected: list[str]) 
         "/studio/live/", {**query, "client_token": token}, HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
+    text = visible(html)
     for fragment in expected:
-        assert fragment in html, fragment
+        assert fragment in text, fragment
     # The token count and pixel size ride along as out-of-band swaps, aimed only at the
     # form that asked (a late answer must not land in a form swapped in since).
     for element in ("prompt-count", "size-preview"):
@@ -311,20 +324,21 @@ def test_the_live_panel(alice_client: Client, query: dict, expected: list[str]) 
 
 def test_the_live_panel_prices_a_long_prompt_apart_from_the_images(alice_client: Client) -> None:
     query = {"model": "gpt-image-2", "size": "3:1", "quality": "low", "prompt": " word" * 6000}
-    text = " ".join(alice_client.get("/studio/live/", query).content.decode().split())
+    text = visible(alice_client.get("/studio/live/", query).content.decode())
     # 30,000 characters are 6,000 tokens, billed at the Text Input rate.
     prompt = credits(6000 * TEXT_INPUT / 1000)
     total = credits(62 * GPT_IMAGE_2_OUTPUT / 1000 + 6000 * TEXT_INPUT / 1000)
     assert "30,000 / 32,000 characters" in text
     assert (
-        f"≈ 0.11383 credits · $0.0017 per image + {prompt} credits for the prompt (6,000 tokens)"
-        f" = {total} credits · ${(total / 68).quantize(Decimal('0.0001'), ROUND_HALF_UP)}"
+        f"≈ 0.11 credits · $0.0017 per image + {two(prompt)} credits for the prompt (6,000 tokens)"
+        f" = {two(total)} credits · ${(total / 68).quantize(Decimal('0.0001'), ROUND_HALF_UP)}"
     ) in text
     # Without a prompt nothing is added: the per-image price is the whole estimate.
-    text = " ".join(
-        alice_client.get("/studio/live/", {**query, "prompt": ""}).content.decode().split()
-    )
-    assert "≈ 0.11383 credits · $0.0017 per image </span>" in text
+    html = alice_client.get("/studio/live/", {**query, "prompt": ""}).content.decode()
+    assert "≈ 0.11 credits · $0.0017 per image 62 output tokens" in visible(html)
+    # Two decimals shown, the exact figure on hover, as everywhere credits are shown.
+    assert '<span title="0.11383">0.11</span> credits' in html
+    assert "credits for the prompt" not in html
 
 
 def test_a_live_answer_names_no_form_for_a_bad_token(alice_client: Client) -> None:

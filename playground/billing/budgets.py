@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from playground import numbers
 from playground.billing import spend
 from playground.generations.models import Generation
 from playground.teams.models import Membership, Team
@@ -45,9 +46,7 @@ def spent(team: Team, owner: Any = None, since: datetime | None = None) -> Decim
 
 
 def _round(value: Decimal) -> str:
-    # Korean and Japanese group digits and mark decimals as English does ("1,234.50");
-    # Django's number_format would truncate (0.666 → 0.66), not round.
-    return f"{value:,.2f}"
+    return numbers.credits(value)
 
 
 def check(membership: Membership, estimate: Decimal, jobs: int = 1) -> None:

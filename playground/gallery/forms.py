@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from playground.gallery.models import Collection
+from playground.numbers import grouped
 
 NAME_MAX = Collection._meta.get_field("name").max_length
 
@@ -23,9 +24,9 @@ def name_problem(team: Any, name: str, instance: Collection | None = None) -> st
     if not name:
         return _("Name the collection.")
     if len(name) > NAME_MAX:
-        return _("A collection's name has at most %(max)d characters (this one has %(n)d).") % {
+        return _("A collection's name has at most %(max)d characters (this one has %(n)s).") % {
             "max": NAME_MAX,
-            "n": len(name),
+            "n": grouped(len(name)),
         }
     taken = Collection.objects.filter(team=team, name__iexact=name)
     if instance is not None:

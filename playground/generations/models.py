@@ -411,6 +411,11 @@ class ResultImage(models.Model):
     def extension(self) -> str:
         return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(self.format, "bin")
 
+    @property
+    def pixels_label(self) -> str:
+        """The pixel size as `Generation.size_label` writes a size: "1024×1024"."""
+        return f"{self.width}×{self.height}"
+
 
 class HistoryClock(models.Model):
     """A counter per team, moved by every change a history can show (a job added,

@@ -42,6 +42,7 @@ from PIL import Image, ImageOps
 
 from playground import catalogue
 from playground.generations.models import GenerationReference, ReferenceImage
+from playground.numbers import grouped
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +202,8 @@ def _too_many_pixels(name: str, width: int | None = None, height: int | None = N
     ) % {
         "name": name,
         "size": size,
-        "pixels": f"{catalogue.MAX_REFERENCE_PIXELS:,}",
-        "edge": f"{catalogue.MAX_REFERENCE_EDGE:,}",
+        "pixels": grouped(catalogue.MAX_REFERENCE_PIXELS),
+        "edge": grouped(catalogue.MAX_REFERENCE_EDGE),
     }
 
 
@@ -215,7 +216,7 @@ def _too_many_pixels_here(name: str, fmt: str, width: int, height: int) -> str:
         "format": fmt,
         "width": width,
         "height": height,
-        "pixels": f"{max_decode_pixels(fmt):,}",
+        "pixels": grouped(max_decode_pixels(fmt)),
     }
 
 

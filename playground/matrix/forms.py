@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue
@@ -15,6 +17,12 @@ from playground.matrix.plan import size_choices
 from playground.teams import availability
 
 FLEXIBLE = next(spec for spec in catalogue.MODELS.values() if spec.is_flexible)
+
+
+def _resolution_label() -> str:
+    # Formatted when a page shows it, in the reader's language: `gettext_lazy(...) % {}`
+    # here would be translated once, at import, into whatever language was active then.
+    return gettext("Resolution of %(model)s's ratios") % {"model": FLEXIBLE.label}
 
 
 class MatrixForm(forms.Form):
@@ -62,7 +70,7 @@ class MatrixForm(forms.Form):
         error_messages={"required": _("Tick at least one size.")},
     )
     resolution = forms.ChoiceField(
-        label=_("Resolution of %(model)s's ratios") % {"model": FLEXIBLE.label},
+        label=lazy(_resolution_label, str)(),
         choices=[(r, r) for r in FLEXIBLE.resolutions],
         initial=FLEXIBLE.default_resolution,
         required=False,

@@ -21,8 +21,9 @@ from typing import Any
 
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from playground import catalogue, pricing, request_rules
+from playground import catalogue, numbers, pricing, request_rules
 from playground.studio.forms import GenerationForm, form_for
 from playground.studio.generate import estimate_of
 
@@ -141,6 +142,9 @@ class Plan:
     # Page field name -> messages ("__all__" for the page as a whole).
     errors: dict[str, list[str]] = field(default_factory=dict)
     variables: list[Variable] = field(default_factory=list)
+    # Beside the sizes: which cells a ticked size rules out, and why ("Auto: GPT Image 2
+    # only — 2 cells won't be made").
+    size_notes: list[str] = field(default_factory=list)
 
     def add_error(self, name: str, message: str) -> None:
         messages = self.errors.setdefault(name, [])
@@ -224,10 +228,10 @@ def make_plan(
         plan.add_error(
             "__all__",
             _(
-                "These choices make %(count)d jobs; a run makes at most %(max)d. "
+                "These choices make %(count)s jobs; a run makes at most %(max)d. "
                 "Untick some models, qualities or sizes, or give fewer values."
             )
-            % {"count": count, "max": MAX_CELLS},
+            % {"count": numbers.grouped(count), "max": MAX_CELLS},
         )
         return plan
     if count == 0 or plan.errors.keys() & {"template"} or _has_value_errors(plan):
@@ -251,11 +255,59 @@ def make_plan(
             )
         else:
             plan.add_error(prompt_field, message)
+    plan.size_notes = size_notes(plan, models, sizes)
     if plan.cells and not plan.jobs and not plan.errors:
         plan.add_error(
             "sizes", _("No ticked model accepts the ticked sizes: tick another size or model.")
         )
     return plan
+
+
+def size_notes(plan: Plan, models: list[str], sizes: list[str]) -> list[str]:
+    """For each ticked size some ticked model cannot make: who makes it, and how many
+    cells it leaves out."""
+    labels = dict(size_choices())
+    notes = []
+    for size in sizes:
+        left_out = sum(1 for c in plan.cells if c.skipped and c.settings["size"] == size)
+        if not left_out:
+            continue
+        makers = [catalogue.MODELS[m].label for m in models if accepts(catalogue.MODELS[m], size)]
+        cells = ngettext(
+            "%(count)s cell won't be made", "%(count)s cells won't be made", left_out
+        ) % {"count": numbers.grouped(left_out)}
+        if makers:
+            notes.append(
+                _("%(size)s: %(models)s only — %(cells)s.")
+                % {"size": labels.get(size, size), "models": ", ".join(makers), "cells": cells}
+            )
+        else:
+            notes.append(
+                _("%(size)s: no ticked model makes it — %(cells)s.")
+                % {"size": labels.get(size, size), "cells": cells}
+            )
+    return notes
+
+
+def default_sizes(models: list[str], preferred: str) -> list[str]:
+    """The sizes a page starts with: `preferred` when every ticked model makes it, else
+    the first size they all make (so no "Not made" cell is ticked by default)."""
+    specs = [catalogue.MODELS[m] for m in models if m in catalogue.MODELS]
+    if all(accepts(spec, preferred) for spec in specs):
+        return [preferred]
+    for size, _label in size_choices():
+        if all(accepts(spec, size) for spec in specs):
+            return [size]
+    return [preferred]
+
+
+def makers_of_sizes() -> dict[str, list[str]]:
+    """Size -> the models that make it: what the page's script needs to keep the
+    default sizes to those every ticked model makes."""
+    return {
+        size: [spec.id for spec in catalogue.MODELS.values() if accepts(spec, size)]
+        for size, _label in size_choices()
+    }
 
 
 def _cell_data(data: Mapping[str, Any], text: str, settings: dict[str, Any]) -> dict[str, Any]:

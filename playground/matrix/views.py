@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground import catalogue, ids
+from playground import catalogue, ids, numbers
 from playground.billing import budgets, paying
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
@@ -58,7 +58,12 @@ def matrix(request: HttpRequest, team: str) -> HttpResponse:
         data = _data_from_get(request, membership)
         attached = references.from_tokens(data.getlist("reference"), request.user, membership.team)
         form = MatrixForm(data, team=membership.team)
-        return _page(request, membership, form, attached, show_errors=False)
+        # Sizes the address names (or a run's) are the person's choice; the page's
+        # default may follow the ticked models (static/js/matrix.js).
+        chosen = bool(request.GET.getlist("sizes")) or "run" in request.GET
+        return _page(
+            request, membership, form, attached, show_errors=False, extra={"sizes_chosen": chosen}
+        )
 
     attached = references.from_tokens(
         request.POST.getlist("reference"), request.user, membership.team
@@ -183,6 +188,10 @@ def _page(
             PromptTemplate.objects.filter(team=membership.team).select_related("updated_by")
         ),
         recent_runs=list(runs_of(request.user, membership.team)[:RECENT_RUNS]),
+        size_makers=planning.makers_of_sizes(),
+        sizes_chosen=True,
+    )
+    context.update(
         **(extra or {}),
     )
     return render(request, MATRIX, context)
@@ -225,7 +234,11 @@ def _data_from_get(request: HttpRequest, membership: Membership) -> QueryDict:
     data.setlist("models", get.getlist("models") or ([model] if model else []))
     quality = get.get("quality") if get.get("quality") in spec.qualities else spec.default_quality
     data.setlist("qualities", get.getlist("qualities") or [quality])
-    data.setlist("sizes", get.getlist("sizes") or [_offered_size(spec, get.get("size", ""))])
+    data.setlist(
+        "sizes",
+        get.getlist("sizes")
+        or planning.default_sizes(data.getlist("models"), _offered_size(spec, get.get("size", ""))),
+    )
     if template_id := get.get("template", ""):
         pk = ids.parse(template_id) or 0
         saved = get_object_or_404(PromptTemplate, pk=pk, team=membership.team)
@@ -378,8 +391,8 @@ def template_save(request: HttpRequest, team: str) -> HttpResponse:
         problems["template_name"] = [_("Name the template to save it.")]
     elif len(name) > 120:
         problems["template_name"] = [
-            _("A template's name has at most 120 characters (this one has %(n)d).")
-            % {"n": len(name)}
+            _("A template's name has at most 120 characters (this one has %(n)s).")
+            % {"n": numbers.grouped(len(name))}
         ]
     existing = PromptTemplate.objects.filter(team=membership.team, name__iexact=name).first()
     if existing and request.POST.get("overwrite") != str(existing.pk) and name:

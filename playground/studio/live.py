@@ -6,14 +6,14 @@ raised. The panel is a hint; the server's validation on Generate is the judge.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.http import QueryDict
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from playground import catalogue, pricing, request_rules
+from playground import catalogue, numbers, pricing, request_rules
 from playground.studio.forms import CUSTOM_SIZE
 
 
@@ -81,8 +81,11 @@ def live_summary(
     if estimate.text_tokens:
         # Shown apart from the per-image figure, which stays the pages' image-only price.
         values = {
-            "credits": formats.localize(estimate.text_credits),
-            "tokens": f"{estimate.text_tokens:,}",
+            # A short prompt costs less than a hundredth: "0.00" would read as free.
+            "credits": numbers.credits(estimate.text_credits)
+            if estimate.text_credits >= Decimal("0.005")
+            else "< " + numbers.credits(Decimal("0.01")),
+            "tokens": numbers.grouped(estimate.text_tokens),
             "n": estimate.n,
         }
         if estimate.text_per_image and estimate.n > 1:
@@ -98,6 +101,7 @@ def live_summary(
                 estimate.text_tokens,
             )
         context["prompt_cost"] = message % values
+        context["prompt_credits"] = estimate.text_credits  # the exact figure, on hover
     if estimate.auto:
         context["size_text"] = _("Auto: the model picks the size (priced as %(w)d×%(h)d)") % {
             "w": estimate.width,

@@ -96,6 +96,37 @@
     }
   });
 
+  // After a failed Generate the size's messages stand next to its fields; the live line
+  // (#size-preview) would say them again, all run together, at its next refresh (adding a
+  // reference is one). One message at a time: while the size is still the one sent, the
+  // fields' own messages speak and the line keeps quiet; once it is changed, theirs are
+  // out of date and go, and the line speaks for the new values.
+  var SIZE_FIELDS = ["size", "resolution", "width", "height"];
+  var SIZE_ERRORS = SIZE_FIELDS.map(function (name) {
+    return "#field-" + name + " .errorlist";
+  }).join(", ");
+  function sizeAsSent() {
+    return SIZE_FIELDS.every(function (name) {
+      var input = document.querySelector("#generation-form [name=" + name + "]");
+      if (!input) return true;
+      if (input.tagName === "SELECT") {
+        return Array.prototype.every.call(input.options, function (option) {
+          return option.selected === option.defaultSelected;
+        });
+      }
+      return input.value === input.defaultValue;
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function () {
+    var preview = document.getElementById("size-preview");
+    if (!preview || !document.querySelector(SIZE_ERRORS)) return;
+    if (sizeAsSent()) {
+      preview.querySelectorAll(".warn").forEach(function (warn) { warn.remove(); });
+    } else {
+      clear(SIZE_ERRORS);
+    }
+  });
+
   // The event is sent on the body (references.js); this script runs deferred, so the
   // body exists.
   document.body.addEventListener("references-changed", check);
