@@ -5,6 +5,7 @@ the playground runs on SQLite, django-q2's ORM broker and media on local disk, s
 fresh clone works without any service. Production differs only by its environment.
 """
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -171,6 +172,12 @@ MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", VAR_DIR / "media"))
 # Hashed, compressed static files once `collectstatic` has run (the Docker image does);
 # plain finders otherwise, so tests and a fresh clone need no build step.
 _STATIC_MANIFEST = (STATIC_ROOT / "staticfiles.json").exists()
+if not _STATIC_MANIFEST:
+    # WhiteNoise scans STATIC_ROOT in every process and warns ("No directory at: …")
+    # on each start when it is missing; empty until `collectstatic` (gitignored), it
+    # costs nothing. A read-only checkout simply keeps the warning.
+    with contextlib.suppress(OSError):
+        STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -203,6 +210,9 @@ if S3_BUCKET:
         },
     }
 WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST
+# Files served at the site's root: /favicon.ico, which browsers ask for on pages that
+# link no icon (the admin, an image opened on its own); base.html links favicon.svg.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 WHITENOISE_MANIFEST_STRICT = False
 
 # --- Security ---------------------------------------------------------------------------

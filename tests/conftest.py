@@ -165,6 +165,17 @@ def _no_csp_violations(request: pytest.FixtureRequest):  # type: ignore[no-untyp
 
 
 @pytest.fixture(autouse=True)
+def _a_fallback_key_pays(settings) -> None:  # type: ignore[no-untyped-def]
+    """A server with EVOLINK_API_KEY set, as every deployment that generates has: Generate
+    is refused when no key can pay (playground/billing/paying.py). Tests of the jobs
+    against the simulator replace it (`evolink_settings`); tests of a team without any
+    key set it to "" themselves. Nothing is sent with it: sending takes a worker, and
+    the tests that run one point it at the simulator."""
+    if not settings.EVOLINK_API_KEY:
+        settings.EVOLINK_API_KEY = "sk-evo-test-fallback"
+
+
+@pytest.fixture(autouse=True)
 def _offer_withdrawn_models(settings) -> None:  # type: ignore[no-untyped-def]
     """Tests written before EvoLink withdrew gpt-image-1 keep testing it as they were
     written; the tests of the withdrawal (test_model_availability.py) switch this off."""

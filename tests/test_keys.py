@@ -286,7 +286,11 @@ def test_a_switched_off_key_is_shown_to_admins_in_the_studio(
     assert (
         "was switched off: Invalid or missing API key." in ada_client.get("/t/a/").content.decode()
     )
-    assert "switched off" not in alice_client.get("/t/a/").content.decode()
+    member_page = alice_client.get("/t/a/").content.decode()
+    # The admin's warning names the key and the reason; a member reads only that no key
+    # can pay, and whom to ask (beside a disabled Generate).
+    assert "was switched off" not in member_page and "Invalid or missing" not in member_page
+    assert "No key can pay for this team: ask an admin." in member_page
 
 
 def test_a_refused_check_records_the_reason_and_disables_nothing(

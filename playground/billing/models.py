@@ -262,8 +262,7 @@ def admin_warnings(team: Any) -> list[str]:
                 _("Key “%(key)s” is running low: %(left)s credits left.")
                 % {"key": key, "left": f"{key.credits_left:,.2f}"}
             )
-    if not settings.EVOLINK_API_KEY and not any(k.enabled for k in keys):
-        warnings.append(_("No EvoLink key is enabled for this team: jobs cannot be sent."))
+    # No key at all is said beside Generate, per model and role (billing/paying.py).
     return [str(w) for w in warnings]
 
 

@@ -101,10 +101,13 @@ def report(team: Any, month: Month) -> dict[str, Any]:
         spec = catalogue.MODELS.get(row["model"])
         row["label"] = spec.label if spec else row["model"]
         row["ratio"] = (row["actual"] / row["estimated"]) if row["estimated"] else None
+    # A job without a key was either never sent (queued, cancelled, refused before
+    # sending) or paid by the environment's EVOLINK_API_KEY: two rows, each named.
     per_key = list(
-        jobs.values("api_key_id", "api_key__label", "api_key__secret_last4")
+        jobs.annotate(sent=Q(submitted_at__isnull=False))
+        .values("api_key_id", "api_key__label", "api_key__secret_last4", "sent")
         .annotate(total=Sum(counted), n=Count("id"))
-        .order_by("-total")
+        .order_by("-total", "api_key_id")
     )
     for row in per_key:
         row["masked"] = mask(row["api_key__secret_last4"]) if row["api_key_id"] else ""
@@ -204,7 +207,15 @@ def csv_rows(team: Any, month: Month, viewer: Any) -> Any:
             "" if job.credits_charged is None else job.credits_charged,
             charge.credits,
             charge.kind,
-            str(job.api_key) if job.api_key else "",
+            _key_of(job),
             "yes" if job.private else "",
             "" if hidden else job.prompt,
         ]
+
+
+def _key_of(job: Generation) -> str:
+    """The key column of the CSV: the stored key that paid, else EVOLINK_API_KEY for a
+    job that was sent, else nothing (never sent, or no answer)."""
+    if job.api_key:
+        return str(job.api_key)
+    return "EVOLINK_API_KEY" if job.submitted_at else ""

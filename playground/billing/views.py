@@ -23,7 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from playground import catalogue, csvsafe
-from playground.billing import budgets, contract_checks, spend, tasks
+from playground.billing import budgets, contract_checks, paying, spend, tasks
 from playground.billing.forms import TeamKeyForm
 from playground.billing.models import ApiKey
 from playground.billing.usage import CSV_COLUMNS, Month, csv_rows, jobs_of
@@ -52,6 +52,10 @@ def _page(
             "team": membership.team,
             "own_keys": [k for k in keys if k.team_id],
             "shared_keys": [k for k in keys if not k.team_id],
+            "shared_key_pays": any(not k.team_id and k.enabled for k in keys),
+            # EVOLINK_API_KEY pays after every key listed: named, as a key of the list.
+            "fallback_key": paying.fallback_name(),
+            "listed_keys": bool(keys),
             "form": form or TeamKeyForm(initial={"priority": 10}),
             "checking": any(_checking(k) for k in keys),
             # The contract check is for superusers only (see contract_views.py).

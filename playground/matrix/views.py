@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue, ids, numbers
-from playground.billing import budgets
+from playground.billing import budgets, paying
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
 from playground.generations import references
@@ -81,7 +81,7 @@ def matrix(request: HttpRequest, team: str) -> HttpResponse:
                 choices=_choices(form, plan),
                 plan=plan,
             )
-        except (budgets.OverBudget, availability.ModelOff) as refusal:
+        except (budgets.OverBudget, availability.ModelOff, paying.NoPayer) as refusal:
             plan.add_error("__all__", str(refusal))  # nothing was made; nothing typed is lost
         else:
             return redirect("matrix_run", team=membership.team.slug, public_id=run.public_id)
@@ -118,9 +118,14 @@ def _choices(form: MatrixForm, plan: planning.Plan) -> dict[str, Any]:
     }
 
 
-def _budget_problem(membership: Membership, plan: planning.Plan) -> str:
-    """The budget check of Generate, said before it is pressed (nothing is locked here:
-    Generate checks again, with the team locked)."""
+def _budget_problem(membership: Membership, plan: planning.Plan, models: list[str]) -> str:
+    """Whether a key can pay for each model ticked (said at once, before the prompt is
+    written), then the budget check of Generate, said before it is pressed (nothing is
+    locked here: Generate checks again, with the team locked)."""
+    if problem := paying.preview_problem(membership, models):
+        # Said once: a refused Generate already said it among the page's errors.
+        refused = any(str(e).startswith(problem) for e in plan.errors.get("__all__", []))
+        return "" if refused else problem
     if plan.errors or not plan.jobs:
         return ""
     try:
@@ -159,7 +164,7 @@ def _context(
         # Something to fix before there is a grid to show (said next to its field).
         "has_problems": bool(errors)
         or (mode == RunKind.TEMPLATE and any(v.errors for v in variables)),
-        "budget_problem": _budget_problem(membership, plan),
+        "budget_problem": _budget_problem(membership, plan, form.cleaned("models")),
         "max_cells": planning.MAX_CELLS,
         "fixed_size_hint": _fixed_size_hint(),
     }

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from playground import catalogue, pricing
-from playground.billing import budgets
+from playground.billing import budgets, paying
 from playground.generations import jobs, references
 from playground.generations.models import (
     Derivation,
@@ -46,8 +46,8 @@ def create_generation(membership: Membership, form: GenerationForm) -> Generatio
     """Store the job and wake a worker once the row is committed.
 
     Raises budgets.OverBudget, having stored nothing, if the job would pass the
-    team's monthly budget or the person's cap, and availability.ModelOff if the team
-    may not use the model.
+    team's monthly budget or the person's cap, availability.ModelOff if the team
+    may not use the model, and paying.NoPayer if no key could pay for it.
     """
     user, team = membership.user, membership.team
     token = form.cleaned_data.get("client_token") or uuid.uuid4()
@@ -82,6 +82,8 @@ def insert_generation(
     # Every way a job is made passes here: a model switched off is refused even when
     # an old page (or a re-run, a template) still offers it.
     availability.require(team, form.spec.id)
+    # Nor is a job no key could pay for: it would be accepted and fail at once.
+    paying.require(membership, form.spec.id)
     data = form.cleaned_data
     payload = form.payload()
     spec = form.spec

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue
-from playground.billing import budgets, spend
+from playground.billing import budgets, paying, spend
 from playground.gallery import favourites
 from playground.generations import jobs, references
 from playground.generations.models import Generation, ResultImage
@@ -141,11 +141,18 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
         return render(
             request,
             "studio/generation_rerun.html",
-            {"generation": original, "team": original.team, "estimate": estimate_of(form)},
+            {
+                "generation": original,
+                "team": original.team,
+                "estimate": estimate_of(form),
+                # No key could pay: said before the button, which is disabled.
+                "payer_gap": paying.gap(original.team, original.model),
+                "membership_is_admin": membership.is_admin,
+            },
         )
     try:
         generation = create_generation(membership, form)
-    except (budgets.OverBudget, availability.ModelOff) as refusal:
+    except (budgets.OverBudget, availability.ModelOff, paying.NoPayer) as refusal:
         messages.error(request, str(refusal))
         return redirect("generation_detail", public_id=original.public_id)
     messages.success(

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue, ids
-from playground.billing import budgets
+from playground.billing import budgets, paying
 from playground.billing import models as billing
 from playground.evolink import upstream
 from playground.gallery.collections import picker_context
@@ -77,7 +77,7 @@ def studio(request: HttpRequest, team: str) -> HttpResponse:
         if form.is_valid() and not upload_errors:
             try:
                 generation = create_generation(membership, form)
-            except (budgets.OverBudget, availability.ModelOff) as refusal:
+            except (budgets.OverBudget, availability.ModelOff, paying.NoPayer) as refusal:
                 form.add_error(None, str(refusal))  # shown above the form; nothing lost
         if generation is not None:
             if is_htmx(request):
@@ -188,6 +188,9 @@ def _form_context(
         ),
         "form": form,
         "form_key": _form_key(form),
+        # No key could pay for this model: Generate is disabled and says why.
+        "payer_gap": paying.gap(membership.team, form.spec.id),
+        "membership_is_admin": membership.is_admin,
         "spec": form.spec,
         "offered_models": availability.available_models(membership.team),
         "custom_size": CUSTOM_SIZE,

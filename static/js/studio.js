@@ -10,6 +10,9 @@
     var form = event.target.closest && event.target.closest("#generation-form");
     if (!form) return;
     event.preventDefault();
+    // Generate is disabled when no key can pay (the form says why): so is its shortcut.
+    var generate = form.querySelector("button[type=submit]:not([formaction])");
+    if (generate && generate.disabled) return;
     form.requestSubmit();
   });
 

@@ -5,6 +5,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from playground.billing import paying
+
 register = template.Library()
 
 
@@ -42,3 +44,10 @@ def notranslate(value: Any) -> str:
     so that no translator, a browser's or a page check's, takes them for our text. For
     element content only, never inside an attribute."""
     return format_html('<span translate="no">{}</span>', value)
+
+
+@register.simple_tag
+def fallback_key() -> str:
+    """The environment's EVOLINK_API_KEY, named as the keys page names it (the
+    simulator's demo key in the local demo): for a job it paid for."""
+    return paying.fallback_name(even_unset=True)

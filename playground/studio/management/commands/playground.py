@@ -26,6 +26,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from playground import catalogue
+from playground.billing import paying
 from playground.teams.models import Membership, Role, Team
 
 # A demo team with two logins, so sharing can be seen in two browser windows at once.
@@ -60,7 +62,7 @@ class Command(BaseCommand):
         # never Django's debug page. Whitenoise serves the static files either way.
 
         call_command("migrate", interactive=False, verbosity=0)
-        self._ensure_demo_team()
+        team = self._ensure_demo_team()
 
         manage = [sys.executable, "manage.py"]
         children: list[tuple[str, list[str]]] = []
@@ -104,7 +106,7 @@ class Command(BaseCommand):
                 processes.append((name, process))
                 if name == "simulator":
                     time.sleep(0.5)  # let it bind before the first job can start
-            self._banner(options, simulated)
+            self._banner(options, simulated, pays=_who_pays(team, simulated, options))
             while True:
                 for name, process in processes:
                     if process.poll() is not None:
@@ -116,7 +118,7 @@ class Command(BaseCommand):
         finally:
             stop_all(processes)
 
-    def _ensure_demo_team(self) -> None:
+    def _ensure_demo_team(self) -> Team:
         """The demo logins and their team; repairs them if someone changed them."""
         team = Team.objects.filter(slug="demo").first() or Team.objects.create(
             name=DEMO_TEAM, slug="demo"
@@ -130,14 +132,18 @@ class Command(BaseCommand):
                 user.is_staff = user.is_superuser = superuser
                 user.save()
             Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
+        return team
 
-    def _banner(self, options: dict[str, Any], simulated: bool) -> None:
+    def _banner(self, options: dict[str, Any], simulated: bool, pays: str = "") -> None:
         url = f"http://{options['host']}:{options['port']}/"
-        upstream = (
-            f"the offline EvoLink simulator on port {options['simulator_port']}"
-            if simulated
-            else settings.EVOLINK_BASE_URL
-        )
+        # Only what this command started: with a real (or another) EvoLink, no simulator.
+        if simulated:
+            upstream = f"the offline EvoLink simulator on port {options['simulator_port']}"
+            stops = "the web server, the worker cluster and the simulator"
+        else:
+            upstream = settings.EVOLINK_BASE_URL
+            stops = "the web server and the worker cluster"
+        pays_line = f"  Pays:       {pays}\n" if pays else ""
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n  Playground: {url}\n"
@@ -145,9 +151,20 @@ class Command(BaseCommand):
                 f"         or:  {DEMO_MEMBER} / {DEMO_PASSWORD}   ({DEMO_TEAM} member: "
                 "log in as both, in two browser windows, to watch the shared history)\n"
                 f"  Upstream:   {upstream}\n"
-                "  Ctrl-C stops the web server, the worker cluster and the simulator.\n"
+                f"{pays_line}"
+                f"  Ctrl-C stops {stops}.\n"
             )
         )
+
+
+def _who_pays(team: Team, simulated: bool, options: dict[str, Any]) -> str:
+    """The banner's answer to "which key pays?", as the keys page gives it."""
+    if simulated:
+        return "the simulator's demo key (EVOLINK_API_KEY; nothing is billed)"
+    if paying.gap(team, catalogue.DEFAULT_MODEL) is None:
+        return "the team's keys, then the shared ones, then EVOLINK_API_KEY (if set)"
+    keys = f"http://{options['host']}:{options['port']}/t/{team.slug}/keys/"
+    return f"no key yet: log in as {DEMO_ADMIN} and add one at {keys}"
 
 
 def stop_all(processes: list[tuple[str, subprocess.Popen[bytes]]], grace: float = 10.0) -> None:
