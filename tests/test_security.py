@@ -143,6 +143,28 @@ def test_a_login_expires_when_idle_and_self_refreshing_pages_do_not_count(
     assert alice_client.session["active_at"] >= int(time.time()) - 5
 
 
+def test_every_element_that_polls_is_one_the_idle_check_ignores() -> None:
+    """A page that refreshes itself must not keep an idle login alive: every element
+    with `hx-trigger="every …"` has an id in AUTOMATIC_TRIGGERS (the matrix run's grid
+    and an export's status were missing)."""
+    import re
+    from pathlib import Path
+
+    from playground.teams.middleware import AUTOMATIC_TRIGGERS
+
+    polling: set[str] = set()
+    for template in (Path(__file__).resolve().parent.parent / "templates").rglob("*.html"):
+        text = template.read_text()
+        for match in re.finditer(r'hx-trigger="[^"]*\bevery \d', text):
+            start = text.rfind("<", 0, match.start())
+            end = text.find(">", match.end())
+            ids = re.findall(r'\bid="([^"]+)"', text[start:end])
+            assert ids, f"{template}: a polling element without an id"
+            polling.add(ids[0])
+    assert {"history", "run-grid", "export-status"} <= polling
+    assert polling <= AUTOMATIC_TRIGGERS, polling - AUTOMATIC_TRIGGERS
+
+
 # --- Issue 19, finding 7 ------------------------------------------------------------
 
 
