@@ -140,6 +140,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from tests.fixtures_simulator import free_port
 
     web_port = free_port()
+    sim_port = free_port()
+    sim_url = f"http://127.0.0.1:{sim_port}"
     if args.callbacks:
         os.environ["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{web_port}"
         os.environ["EVOLINK_CALLBACKS"] = "on"
@@ -147,6 +149,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    # The studio view runs in this process too: it must see the key that pays, as the
+    # worker clusters do (the studio refuses a job no key can pay for). Set here, not in
+    # the environment: the settings may already be loaded by the time this runs.
+    settings.EVOLINK_BASE_URL = sim_url
+    settings.EVOLINK_API_KEY = "sk-evo-bench"
     import httpx
     from django.contrib.auth.models import User
     from django.core.management import call_command
@@ -164,8 +173,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     get_broker().purge_queue()
 
     load_at_start = [round(x, 2) for x in os.getloadavg()]
-    sim_port = free_port()
-    sim_url = f"http://127.0.0.1:{sim_port}"
     processes: list[subprocess.Popen[bytes]] = []
 
     def spawn(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
