@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "django_q",
     "csp",
     "axes",
+    # Shared web plumbing under every app (imports none of them).
+    "playground.lib",
     # The studio, gallery, matrix runs and exports on top; billing, generations and
     # teams below them; evolink at the bottom.
     "playground.teams",
@@ -72,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # request.htmx: what htmx says about a request (is it one, which element sent it).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A signed-in person's saved language, over the cookie and Accept-Language.

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from playground.exports import sources, tasks
 from playground.exports.models import Export, ExportState, keep_days
+from playground.lib.htmx import HtmxHttpRequest
 from playground.teams import access
 from playground.teams.models import Membership
 
@@ -108,11 +109,11 @@ def _mine(request: HttpRequest, public_id: uuid.UUID) -> Export:
 
 
 @require_GET
-def export_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def export_detail(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     export = _mine(request, public_id)
     # While it is built, the status polls itself every second (htmx) and the page is a
     # plain page to reload without JavaScript; once built, the status stops polling.
-    template = f"{PAGE}#export-status" if request.headers.get("HX-Request") else PAGE
+    template = f"{PAGE}#export-status" if request.htmx else PAGE
     return render(
         request, template, {"export": export, "team": export.team, "keep_days": keep_days()}
     )

@@ -8,7 +8,6 @@ Forms POST and redirect without JavaScript; htmx swaps the small parts on top.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -21,20 +20,18 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from playground import ids as id_parsing
 from playground.gallery import collections, favourites, images
 from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
+from playground.lib.htmx import HtmxHttpRequest
 from playground.teams import access
 from playground.teams.models import Membership
 
 COLLECTION_PAGE_SIZE = 60
 NEW = "new"  # the picker's "New collection…" choice
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _next(request: HttpRequest, fallback: str) -> str:
@@ -48,7 +45,7 @@ def _next(request: HttpRequest, fallback: str) -> str:
 
 
 @require_POST
-def favourite_toggle(request: HttpRequest, image_id: int) -> HttpResponse:
+def favourite_toggle(request: HtmxHttpRequest, image_id: int) -> HttpResponse:
     """Star or un-star an image, for this person only. Anyone who may see the image may
     (viewers too); anyone else gets 404, as if it did not exist.
 
@@ -65,7 +62,7 @@ def favourite_toggle(request: HttpRequest, image_id: int) -> HttpResponse:
         else not favourites.is_favourite(request.user, image)
     )
     on = favourites.set_favourite(request.user, image, on)
-    if is_htmx(request):
+    if request.htmx:
         response = render(
             request,
             "gallery/_favourite.html",
@@ -73,10 +70,9 @@ def favourite_toggle(request: HttpRequest, image_id: int) -> HttpResponse:
         )
         # static/js/gallery.js brings every other tile and the lightbox of this image
         # up to date.
-        response["HX-Trigger"] = json.dumps(
-            {"favourite-changed": {"image": image.pk, "favourited": on}}
+        return trigger_client_event(
+            response, "favourite-changed", {"image": image.pk, "favourited": on}
         )
-        return response
     detail = reverse("generation_detail", kwargs={"public_id": image.generation.public_id})
     return redirect(_next(request, detail))
 
@@ -188,13 +184,13 @@ def _one_image(request: HttpRequest, membership: Membership) -> Any:
 
 
 @require_POST
-def collection_remove(request: HttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_remove(request: HtmxHttpRequest, team: str, collection_id: int) -> HttpResponse:
     """Take an image out of the collection (the image itself stays)."""
     membership, collection = _collection(request, team, collection_id)
     access.require_generate(membership)
     image = _one_image(request, membership)
     collections.remove(collection, image)
-    if is_htmx(request):
+    if request.htmx:
         return HttpResponse("")  # the tile's item is replaced by nothing
     messages.success(request, _("Removed from “%(name)s”.") % {"name": collection.name})
     back = reverse("collection", kwargs={"team": team, "collection_id": collection.pk})
@@ -218,7 +214,7 @@ def collection_cover(request: HttpRequest, team: str, collection_id: int) -> Htt
 
 
 @require_POST
-def collection_add(request: HttpRequest, team: str) -> HttpResponse:
+def collection_add(request: HtmxHttpRequest, team: str) -> HttpResponse:
     """Add ticked images to a collection, or to a new one named here.
 
     Used by the multi-select bar, the lightbox's picker and plain forms. Every image
@@ -251,7 +247,7 @@ def collection_add(request: HttpRequest, team: str) -> HttpResponse:
 
     added = collections.add(collection, found, request.user)
     message = _added_message(collection, added, len(found))
-    if is_htmx(request):
+    if request.htmx:
         context = {
             "team": membership.team,
             "added_to": collection,
@@ -260,10 +256,11 @@ def collection_add(request: HttpRequest, team: str) -> HttpResponse:
             **collections.picker_context(membership),
         }
         response = render(request, "gallery/_selection.html#selection-status", context)
-        response["HX-Trigger"] = json.dumps(
-            {"collection-added": {"collection": collection.pk, "images": [i.pk for i in found]}}
+        return trigger_client_event(
+            response,
+            "collection-added",
+            {"collection": collection.pk, "images": [i.pk for i in found]},
         )
-        return response
     messages.success(request, message)
     target = reverse("collection", kwargs={"team": team, "collection_id": collection.pk})
     return redirect(_next(request, target))
@@ -287,7 +284,7 @@ def _added_message(collection: Collection, added: int, asked: int) -> str:
 
 
 def _add_refused(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     membership: Membership,
     found: list[Any],
     problem: str,
@@ -303,7 +300,7 @@ def _add_refused(
         "next": _next(request, ""),
         **collections.picker_context(membership),
     }
-    if is_htmx(request):
+    if request.htmx:
         # 200: htmx swaps only successful answers; the inputs, outside the swapped
         # status, keep what was typed.
         return render(request, "gallery/_selection.html#selection-status", context)

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 
+from playground.lib.htmx import HtmxHttpRequest
 from playground.teams import languages
 
 
@@ -52,7 +53,7 @@ def touch_every_seconds() -> int:
 
 def idle_sessions_expire(
     get_response: Callable[[HttpRequest], HttpResponse],
-) -> Callable[[HttpRequest], HttpResponse]:
+) -> Callable[[HtmxHttpRequest], HttpResponse]:
     """A login ends after SESSION_COOKIE_AGE seconds without the person doing anything.
 
     Each request of theirs pushes the end back, written at most every 5 minutes (every
@@ -60,10 +61,11 @@ def idle_sessions_expire(
     writes; an open tab that only refreshes itself does not keep a login alive.
     """
 
-    def middleware(request: HttpRequest) -> HttpResponse:
+    # After django-htmx's middleware (settings.MIDDLEWARE), which sets request.htmx.
+    def middleware(request: HtmxHttpRequest) -> HttpResponse:
         response = get_response(request)
         user = getattr(request, "user", None)
-        automatic = request.headers.get("HX-Trigger") in AUTOMATIC_TRIGGERS
+        automatic = request.htmx.trigger in AUTOMATIC_TRIGGERS
         if user is not None and user.is_authenticated and not automatic:
             now = int(time.time())
             if now - request.session.get("active_at", 0) >= touch_every_seconds():
