@@ -16,7 +16,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,21 +26,12 @@ from playground.gallery import collections, favourites, images
 from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
 from playground.lib.htmx import HtmxHttpRequest
+from playground.lib.redirects import safe_next
 from playground.teams import access
 from playground.teams.models import Membership
 
 COLLECTION_PAGE_SIZE = 60
 NEW = "new"  # the picker's "New collection…" choice
-
-
-def _next(request: HttpRequest, fallback: str) -> str:
-    """Where to return after a plain form POST: the page it came from, if ours."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 @require_POST
@@ -74,7 +64,7 @@ def favourite_toggle(request: HtmxHttpRequest, image_id: int) -> HttpResponse:
             response, "favourite-changed", {"image": image.pk, "favourited": on}
         )
     detail = reverse("generation_detail", kwargs={"public_id": image.generation.public_id})
-    return redirect(_next(request, detail))
+    return redirect(safe_next(request, detail))
 
 
 @require_http_methods(["GET", "POST"])
@@ -194,7 +184,7 @@ def collection_remove(request: HtmxHttpRequest, team: str, collection_id: int) -
         return HttpResponse("")  # the tile's item is replaced by nothing
     messages.success(request, _("Removed from “%(name)s”.") % {"name": collection.name})
     back = reverse("collection", kwargs={"team": team, "collection_id": collection.pk})
-    return redirect(_next(request, back))
+    return redirect(safe_next(request, back))
 
 
 @require_POST
@@ -210,7 +200,7 @@ def collection_cover(request: HttpRequest, team: str, collection_id: int) -> Htt
     collections.touch(collection)
     messages.success(request, _("The cover of “%(name)s” is set.") % {"name": collection.name})
     back = reverse("collection", kwargs={"team": team, "collection_id": collection.pk})
-    return redirect(f"{_next(request, back)}#image-tile-{image.pk}")
+    return redirect(f"{safe_next(request, back)}#image-tile-{image.pk}")
 
 
 @require_POST
@@ -263,7 +253,7 @@ def collection_add(request: HtmxHttpRequest, team: str) -> HttpResponse:
         )
     messages.success(request, message)
     target = reverse("collection", kwargs={"team": team, "collection_id": collection.pk})
-    return redirect(_next(request, target))
+    return redirect(safe_next(request, target))
 
 
 def _added_message(collection: Collection, added: int, asked: int) -> str:
@@ -297,7 +287,7 @@ def _add_refused(
         "chosen": chosen,
         "new_name": new_name,
         "images": found,
-        "next": _next(request, ""),
+        "next": safe_next(request, ""),
         **collections.picker_context(membership),
     }
     if request.htmx:
