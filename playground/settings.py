@@ -101,12 +101,13 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # Run for every template, the fragments that poll every 2 s too: nothing here
+            # may query eagerly (the studio's upstream banner is asked in its own view).
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "playground.studio.context_processors.upstream_mode",
-                "playground.studio.context_processors.javascript_catalogue",
+                "playground.lib.context_processors.javascript_catalogue",
                 "playground.teams.context_processors.teams",
             ],
         },

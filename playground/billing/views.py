@@ -28,6 +28,7 @@ from playground.billing.forms import TeamKeyForm
 from playground.billing.models import ApiKey
 from playground.billing.usage import CSV_COLUMNS, Month, csv_rows, jobs_of
 from playground.billing.usage import report as usage_report
+from playground.evolink import upstream
 from playground.evolink.contract import CHEAPEST_ESTIMATE
 from playground.teams import access, availability
 from playground.teams.models import Membership, Team
@@ -55,6 +56,7 @@ def _page(
             "shared_key_pays": any(not k.team_id and k.enabled for k in keys),
             # EVOLINK_API_KEY pays after every key listed: named, as a key of the list.
             "fallback_key": paying.fallback_name(),
+            "upstream": upstream.describe(),  # the simulator bills nothing: said beside it
             "listed_keys": bool(keys),
             "form": form or TeamKeyForm(initial={"priority": 10}),
             "checking": any(_checking(k) for k in keys),

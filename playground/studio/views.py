@@ -108,10 +108,12 @@ def studio(request: HtmxHttpRequest, team: str) -> HttpResponse:
 def _page_context(
     request: HttpRequest, membership: Membership, context: dict[str, Any]
 ) -> dict[str, Any]:
-    """The whole studio page: the form's context, the history, and the collections the
-    multi-select bar and the lightbox's picker add to."""
+    """The whole studio page: the form's context, the history, the collections the
+    multi-select bar and the lightbox's picker add to, and the upstream banner's facts
+    (asked here, for this page only: they may cost a query, see upstream.describe)."""
     return {
         "team": membership.team,
+        "upstream": upstream.describe(),
         **context,
         **history_context(request, membership),
         **picker_context(membership),
