@@ -86,8 +86,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Pages for a signed-in person are never kept by a browser or proxy cache.
-    "playground.teams.middleware.no_store_for_people",
-    "playground.teams.middleware.idle_sessions_expire",
+    "playground.lib.middleware.no_store_for_people",
+    "playground.lib.middleware.idle_sessions_expire",
     # Last, as django-axes asks: it answers a locked-out login attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -242,7 +242,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # A login ends after this many seconds without the person doing anything (12 hours by
-# default); pages refreshing themselves do not count (playground/teams/middleware.py).
+# default); pages refreshing themselves do not count (playground/lib/middleware.py).
 SESSION_COOKIE_AGE = envint("DJANGO_SESSION_IDLE_SECONDS", 12 * 3600)
 
 # Content-Security-Policy (django-csp): scripts only from our own files (htmx runs
