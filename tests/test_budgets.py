@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from playground.billing import budgets
+from playground.generations import budgets
 from playground.generations.models import Generation, State
 from playground.studio.forms import form_for
 from playground.studio.generate import create_generation

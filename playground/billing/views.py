@@ -23,12 +23,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from playground import catalogue, csvsafe
-from playground.billing import budgets, contract_checks, paying, spend, tasks
+from playground.billing import contract_checks, paying, tasks
 from playground.billing.forms import TeamKeyForm
 from playground.billing.models import ApiKey
-from playground.billing.usage import CSV_COLUMNS, Month, csv_rows, jobs_of
-from playground.billing.usage import report as usage_report
 from playground.evolink.contract import CHEAPEST_ESTIMATE
+from playground.generations import budgets, spend
+from playground.generations.usage import CSV_COLUMNS, Month, csv_rows, jobs_of
+from playground.generations.usage import report as usage_report
 from playground.teams import access, availability
 from playground.teams.models import Membership, Team
 

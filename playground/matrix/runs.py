@@ -12,10 +12,10 @@ from django.db.models import Count
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from playground.billing import budgets, spend
 from playground.gallery import collections, images
 from playground.gallery.forms import NAME_MAX, name_problem
 from playground.gallery.models import Collection
+from playground.generations import budgets, spend
 from playground.generations.models import Generation, HistoryClock
 from playground.matrix.models import MatrixCell, MatrixRun
 from playground.matrix.plan import Plan

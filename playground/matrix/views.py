@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue, ids, numbers
-from playground.billing import budgets, paying
+from playground.billing import paying
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
-from playground.generations import references
+from playground.generations import budgets, references
 from playground.generations.models import ReferenceImage
 from playground.matrix import plan as planning
 from playground.matrix.forms import MatrixForm

@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from playground import catalogue, pricing
-from playground.billing import budgets, paying
-from playground.generations import jobs, references
+from playground.billing import paying
+from playground.generations import budgets, jobs, references
 from playground.generations.models import (
     Derivation,
     Generation,

@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue
-from playground.billing import budgets, paying, spend
+from playground.billing import paying
 from playground.gallery import favourites
-from playground.generations import jobs, references
+from playground.generations import budgets, jobs, references, spend
 from playground.generations.models import Generation, ResultImage
 from playground.studio.generate import create_generation, estimate_of, rerun_form
 from playground.studio.views import STUDIO, chip

@@ -22,11 +22,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue, ids
-from playground.billing import budgets, paying
 from playground.billing import models as billing
+from playground.billing import paying
 from playground.evolink import upstream
 from playground.gallery.collections import picker_context
-from playground.generations import references
+from playground.generations import budgets, references
 from playground.generations.models import Derivation, Generation, ReferenceImage
 from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.studio.generate import create_generation, references_from_post, settings_of
