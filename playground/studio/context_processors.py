@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import get_language
 
-from playground.evolink import upstream
+from playground.billing import paying
 
 
 def upstream_mode(request: HttpRequest) -> dict[str, Any]:
-    return {"upstream": upstream.describe()}
+    return {"upstream": paying.describe_upstream()}
 
 
 @functools.cache

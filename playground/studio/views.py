@@ -24,7 +24,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from playground import catalogue, ids
 from playground.billing import models as billing
 from playground.billing import paying
-from playground.evolink import upstream
 from playground.gallery.collections import picker_context
 from playground.generations import budgets, references
 from playground.generations.models import Derivation, Generation, ReferenceImage
@@ -214,7 +213,7 @@ def chip(reference: ReferenceImage, user: Any, team: Any) -> dict[str, Any]:
 
 def _reference_warning() -> str:
     """Say so before anyone pays for a job EvoLink cannot fetch the references of."""
-    if upstream.describe().simulated or references.hosted_by_files_api():
+    if paying.describe_upstream().simulated or references.hosted_by_files_api():
         return ""
     if not references.public_base_is_private():
         return ""
