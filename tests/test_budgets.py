@@ -15,9 +15,9 @@ from django.test import Client
 from django.utils import timezone
 
 from playground.generations import budgets
+from playground.generations.creation import create_generation
+from playground.generations.forms import form_for
 from playground.generations.models import Generation, State
-from playground.studio.forms import form_for
-from playground.studio.generate import create_generation
 from playground.teams.models import Membership, Team
 from tests.factories import make_generation
 from tests.queue import queued_tasks

@@ -16,6 +16,7 @@ from playground.gallery import collections, images
 from playground.gallery.forms import NAME_MAX, name_problem
 from playground.gallery.models import Collection
 from playground.generations import budgets, spend
+from playground.generations.creation import insert_generation
 from playground.generations.models import Generation, HistoryClock
 from playground.matrix.models import MatrixCell, MatrixRun
 from playground.matrix.plan import Plan
@@ -34,8 +35,6 @@ def create_run(
     on commit). The form's token makes a double click or a replayed POST find the run
     it already made. Raises budgets.OverBudget, having stored nothing.
     """
-    from playground.studio.generate import insert_generation
-
     user, team = membership.user, membership.team
     existing = MatrixRun.objects.filter(created_by=user, client_token=token).first()
     if existing:

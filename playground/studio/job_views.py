@@ -25,8 +25,8 @@ from playground import catalogue
 from playground.billing import paying
 from playground.gallery import favourites
 from playground.generations import budgets, jobs, references, spend
+from playground.generations.creation import create_generation, estimate_of, rerun_form
 from playground.generations.models import Generation, ResultImage
-from playground.studio.generate import create_generation, estimate_of, rerun_form
 from playground.studio.views import STUDIO, chip
 from playground.teams import access, availability
 from playground.teams.models import Membership

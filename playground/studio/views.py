@@ -26,9 +26,9 @@ from playground.billing import models as billing
 from playground.billing import paying
 from playground.gallery.collections import picker_context
 from playground.generations import budgets, references
+from playground.generations.creation import create_generation, references_from_post, settings_of
+from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.generations.models import Derivation, Generation, ReferenceImage
-from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
-from playground.studio.generate import create_generation, references_from_post, settings_of
 from playground.studio.history import (
     history_context,
     live_stamp,

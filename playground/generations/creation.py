@@ -17,13 +17,13 @@ from django.http import HttpRequest
 from playground import catalogue, pricing
 from playground.billing import paying
 from playground.generations import budgets, jobs, references
+from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.generations.models import (
     Derivation,
     Generation,
     GenerationReference,
     ReferenceImage,
 )
-from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.teams import availability
 from playground.teams.models import Membership
 
