@@ -25,11 +25,14 @@ from playground import catalogue
 from playground.billing import paying
 from playground.gallery import favourites
 from playground.generations import budgets, jobs, references, spend
+from playground.generations.chips import chip
 from playground.generations.creation import create_generation, estimate_of, rerun_form
 from playground.generations.models import Generation, ResultImage
-from playground.studio.views import STUDIO, chip
 from playground.teams import access, availability
 from playground.teams.models import Membership
+
+# The studio's page: a reference taken from a result answers with its partials.
+STUDIO = "studio/studio.html"
 
 
 def _job(request: HttpRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:

@@ -26,6 +26,7 @@ from playground.billing import models as billing
 from playground.billing import paying
 from playground.gallery.collections import picker_context
 from playground.generations import budgets, references
+from playground.generations.chips import chip
 from playground.generations.creation import create_generation, references_from_post, settings_of
 from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.generations.models import Derivation, Generation, ReferenceImage
@@ -198,16 +199,6 @@ def _form_context(
         "upload_errors": upload_errors or [],
         "max_references": catalogue.MAX_REFERENCE_IMAGES,
         "reference_warning": _reference_warning(),
-    }
-
-
-def chip(reference: ReferenceImage, user: Any, team: Any) -> dict[str, Any]:
-    """A reference as the form shows it: thumbnail, size, and its signed token."""
-    token = references.form_token(reference, user, team)
-    return {
-        "token": token,
-        "reference": reference,
-        "thumbnail_url": reverse("reference_thumbnail", kwargs={"token": token}),
     }
 
 
