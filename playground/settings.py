@@ -54,8 +54,8 @@ INSTALLED_APPS = [
     "django_q",
     "csp",
     "axes",
-    # The studio, gallery, matrix runs and exports on top; billing, generations and
-    # teams below them; evolink at the bottom.
+    # Our apps. Which may import which (the layers) is written in README.md,
+    # "Architecture", and checked by tests/test_architecture.py; this order is not it.
     "playground.teams",
     "playground.billing",
     "playground.generations",
