@@ -1,4 +1,5 @@
-"""Turning a valid studio form into a job: the one way a job is created.
+"""Turning a valid generation form into a job: the one way a job is created (by the
+studio, a re-run and a matrix run alike).
 
 Every submission costs money, so a repeated POST (double click, browser resubmit,
 two tabs racing) returns the job its form token already made. The job belongs to the

@@ -31,7 +31,7 @@ def create_run(
     """One job per cell of a ready plan, or none at all.
 
     The budget is checked once, on the total, with the team locked; each job is stored
-    the studio's way (`insert_generation`: lineage, estimate, references, a worker woken
+    the one way (`creation.insert_generation`: lineage, estimate, references, a worker woken
     on commit). The form's token makes a double click or a replayed POST find the run
     it already made. Raises budgets.OverBudget, having stored nothing.
     """
