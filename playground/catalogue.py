@@ -39,6 +39,10 @@ REFERENCE_FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_REFERENCE_PIXELS = 178_956_970
 MAX_REFERENCE_EDGE = 23_170
 MAX_CALLBACK_URL_LENGTH = 2048
+# A mask (gpt-image-2, `mask_url`): a PNG whose pixels with alpha < 255 are the region
+# to change, exactly the reference's width × height (reference, August 2026).
+MASK_FORMAT = "PNG"
+MASK_OPAQUE_ALPHA = 255
 
 # The request fields EvoLink's API reference lists per model (reference, August 2026:
 # "unknown parameters are refused", so nothing else is ever sent). The seed pages
@@ -143,6 +147,11 @@ class ModelSpec:
     @property
     def withdrawn(self) -> bool:
         return bool(self.withdrawn_on)
+
+    @property
+    def takes_mask(self) -> bool:
+        """Edits of this model may carry a mask (`mask_url`, with `image_urls`)."""
+        return "mask_url" in self.request_fields
 
     @property
     def is_flexible(self) -> bool:
@@ -276,7 +285,7 @@ MODELS: dict[str, ModelSpec] = {
             default_quality="medium",
             text_input_per_image=True,
             # reference, August 2026: three fields the seed pages do not list. `mask_url`
-            # (inpainting) is accepted here so it can be sent; the form does not offer it yet.
+            # (inpainting, edits only) makes `takes_mask` true: only this model offers masks.
             request_fields=_COMMON_FIELDS
             | {"resolution", "background", "output_format", "mask_url"},
             backgrounds=("opaque", "transparent"),

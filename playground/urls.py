@@ -28,6 +28,7 @@ team_patterns = [
     path("history/", views.history, name="history"),
     path("history/layout/", views.history_layout, name="history_layout"),
     path("references/", views.reference_upload, name="reference_upload"),
+    path("masks/", views.mask_upload, name="mask_upload"),
     path("members/", team_views.team_page, name="team"),
     path("usage/", billing_views.usage, name="usage"),
     path("usage.csv", billing_views.usage_csv, name="usage_csv"),
@@ -66,6 +67,7 @@ job_patterns = [
     path("images.zip", job_views.generation_download_all, name="generation_download_all"),
     path("visibility/", job_views.generation_visibility, name="generation_visibility"),
     path("images/<id:index>", job_views.result_image, name="result_image"),
+    path("mask.png", job_views.generation_mask, name="generation_mask"),
     path("images/<id:index>/thumbnail", job_views.result_thumbnail, name="result_thumbnail"),
     path(
         "images/<id:index>/use-as-reference",
@@ -119,6 +121,7 @@ urlpatterns = [
     ),
     # Public, for EvoLink: the signed token or the HMAC in the URL is the only key.
     path("r/<str:token>.<str:ext>", upstream_views.reference_public, name="reference_public"),
+    path("m/<str:token>.png", upstream_views.mask_public, name="mask_public"),
     path(
         "hooks/evolink/<uuid:public_id>/<str:token>",
         upstream_views.evolink_callback,

@@ -15,7 +15,7 @@ class GenerationsConfig(AppConfig):
         from PIL import Image
 
         from playground import catalogue
-        from playground.generations import jobs, poller, references, schedules
+        from playground.generations import jobs, mask_uploads, poller, references, schedules
 
         # Pillow's own limit only warns up to ~179 MP; ours is EvoLink's and is an error
         # (playground.generations.references turns the warning into a rejection).
@@ -30,6 +30,10 @@ class GenerationsConfig(AppConfig):
             # Uploads no job uses are deleted a day after their last upload.
             schedules.Periodic(
                 "playground-clean-references", references.clean_unreferenced, schedules.HOURLY
+            ),
+            # Masks no job uses, likewise.
+            schedules.Periodic(
+                "playground-clean-masks", mask_uploads.clean_unused, schedules.HOURLY
             ),
         )
         # Once per `migrate` (and flush), after every app's migrations: every app has

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 
 from playground import catalogue, pricing
 from playground.billing import paying
-from playground.generations import budgets, jobs, references
+from playground.generations import budgets, jobs, mask_uploads, references
 from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.generations.models import (
     Derivation,
@@ -112,12 +112,16 @@ def insert_generation(
     visible_sources = _visible_ids(
         membership, {getattr(r, "source_id", None) for r in form.references}
     )
+    # The mask goes on the link of the reference it was painted on (the form put that
+    # reference first).
+    masked = form.masked_reference
     GenerationReference.objects.bulk_create(
         GenerationReference(
             generation=generation,
             reference=ref,
             position=i,
             source_id=ref.source_id if ref.source_id in visible_sources else None,
+            mask=form.mask.mask if form.mask is not None and ref is masked else None,
         )
         for i, ref in enumerate(form.references)
     )
@@ -185,6 +189,38 @@ def references_from_post(
     return list(unique.values()), errors
 
 
+def mask_from_post(
+    request: HttpRequest, membership: Membership
+) -> mask_uploads.AttachedMask | None:
+    """The mask the form carries (a signed token), if it was signed for this person in
+    this team; anything else attaches nothing, as for references."""
+    token = request.POST.get("mask", "")
+    return mask_uploads.from_token(token, request.user, membership.team) if token else None
+
+
+def carried_from(
+    generation: Generation, new_reference: ReferenceImage | None = None
+) -> tuple[list[ReferenceImage], mask_uploads.AttachedMask | None]:
+    """What "Reuse settings" and "Edit this" take of a job's mask.
+
+    Reuse settings: the reference the mask was painted on, with the mask (a mask means
+    nothing without its image). Edit this (`new_reference`, the result made the
+    reference): the mask, moved to that image, when it is the mask's size.
+    """
+    links = list(generation.references.select_related("reference", "mask"))
+    attached = mask_uploads.of_job_links(links)
+    if attached is None:
+        return [], None
+    if new_reference is not None:
+        if not mask_uploads.fits(attached, new_reference):
+            return [], None
+        return [], mask_uploads.AttachedMask(attached.mask, new_reference.pk)
+    masked = next(link for link in links if link.mask_id is not None)
+    reference = masked.reference
+    reference.source_id = masked.source_id
+    return [reference], attached
+
+
 def settings_of(generation: Generation, relation: str) -> dict[str, Any]:
     """A job's settings as form values (a custom size comes back as Custom W×H), with
     the lineage the next job will record."""
@@ -207,8 +243,13 @@ def settings_of(generation: Generation, relation: str) -> dict[str, Any]:
     return initial
 
 
-def rerun_form(generation: Generation, attached: list[ReferenceImage]) -> GenerationForm:
-    """The form of a job sent again as it was (a new job; the old row keeps its history)."""
+def rerun_form(
+    generation: Generation,
+    attached: list[ReferenceImage],
+    mask: mask_uploads.AttachedMask | None = None,
+) -> GenerationForm:
+    """The form of a job sent again as it was, its mask included (a new job; the old
+    row keeps its history)."""
     data = {
         name: generation.request_payload.get(name)
         for name in (
@@ -230,5 +271,5 @@ def rerun_form(generation: Generation, attached: list[ReferenceImage]) -> Genera
         private="on" if generation.private else None,
     )
     return form_for(generation.model)(
-        {k: v for k, v in data.items() if v is not None}, references=attached
+        {k: v for k, v in data.items() if v is not None}, references=attached, mask=mask
     )

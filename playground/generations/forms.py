@@ -18,7 +18,8 @@ from django.utils.translation import gettext_lazy
 
 from playground import catalogue, request_rules
 from playground.catalogue import ModelSpec
-from playground.generations.models import Derivation
+from playground.generations.mask_uploads import AttachedMask
+from playground.generations.models import Derivation, ReferenceImage
 
 CUSTOM_SIZE = "custom"
 
@@ -55,11 +56,23 @@ class GenerationForm(forms.Form):
         choices=[("", "")] + [(d.value, d.label) for d in Derivation],
     )
 
-    def __init__(self, *args: Any, references: list[Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        references: list[Any] | None = None,
+        mask: AttachedMask | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         # Reference images travel as signed tokens outside Django's fields (they are
         # uploaded one by one, before the form is sent); the form only counts them.
         self.references = list(references or [])
+        # So does the mask (mask_uploads.py). Its reference goes first: EvoLink matches
+        # a mask against the first image.
+        self.mask = mask
+        if mask is not None:
+            masked = [r for r in self.references if r.pk == mask.reference_id][:1]
+            self.references = masked + [r for r in self.references if r not in masked]
         spec = self.spec
         self.fields["model"].initial = spec.id
         self.fields["client_token"].initial = uuid.uuid4()
@@ -174,15 +187,50 @@ class GenerationForm(forms.Form):
             # The code lets the page clear the message once enough are removed.
             self.add_error(None, ValidationError(message, code="too_many_references"))
             return cleaned
+        if self.mask is not None and (message := self._mask_problem()):
+            self.add_error(None, ValidationError(message, code="mask"))
+            return cleaned
         payload = self.payload()
         if self.references:
             # Placeholders: the real URLs are made when the job is submitted.
             payload["image_urls"] = ["https://reference.invalid/x.png"] * len(self.references)
+        if self.mask is not None:
+            payload["mask_url"] = "https://mask.invalid/x.png"
         for name, messages in request_rules.request_errors(payload).items():
             field = name if name in self.fields else None
             for message in messages:
                 self.add_error(field, message)
         return cleaned
+
+    def _mask_problem(self) -> str | None:
+        """Why the attached mask cannot go with this job, or None."""
+        assert self.mask is not None
+        if not self.spec.takes_mask:
+            return _(
+                "%(model)s does not take a mask: switch to a model that does, or remove the mask."
+            ) % {"model": self.spec.label}
+        reference = self.masked_reference
+        if reference is None:
+            return _(
+                "The image the mask was painted on is no longer attached: attach it again, "
+                "or remove the mask."
+            )
+        if (reference.width, reference.height) != (self.mask.mask.width, self.mask.mask.height):
+            return _(
+                "The mask is %(size)s but its reference image is %(reference)s: a mask must be "
+                "exactly the reference's size."
+            ) % {
+                "size": self.mask.mask.size_label,
+                "reference": f"{reference.width}×{reference.height}",
+            }
+        return None
+
+    @property
+    def masked_reference(self) -> ReferenceImage | None:
+        """The attached reference the mask belongs to (None without one)."""
+        if self.mask is None:
+            return None
+        return next((r for r in self.references if r.pk == self.mask.reference_id), None)
 
 
 class FixedSizeForm(GenerationForm):

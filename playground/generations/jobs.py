@@ -44,10 +44,11 @@ from playground import catalogue, request_rules, stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import callbacks, references
+from playground.generations import callbacks, mask_uploads, references
 from playground.generations.models import (
     Generation,
     HistoryClock,
+    MaskImage,
     ReferenceImage,
     ResultImage,
     State,
@@ -197,11 +198,15 @@ def upstream_payload(client: evolink.Client, generation: Generation) -> dict[str
     payload = dict(generation.request_payload)
     payload.pop("image_urls", None)
     payload.pop("callback_url", None)
-    links = list(generation.references.select_related("reference"))
+    payload.pop("mask_url", None)
+    links = list(generation.references.select_related("reference", "mask"))
     if links:
         # In the person's order. Hosting them costs nothing: an error here is safe
         # to retry, since nothing was sent to the paid endpoint yet.
         payload["image_urls"] = [reference_url(client, link.reference) for link in links]
+    if masked := mask_uploads.of_job_links(links):
+        # gpt-image-2 edits only (request_body drops it for any other model).
+        payload["mask_url"] = mask_url(client, masked.mask)
     if callbacks.enabled():
         payload["callback_url"] = callbacks.url_for(generation.public_id)
     # Only what the reference lists for this model: EvoLink refuses anything else.
@@ -269,6 +274,15 @@ def reference_url(client: evolink.Client, reference: ReferenceImage) -> str:
     ReferenceImage.objects.filter(pk=reference.pk).update(
         files_api_url=uploaded.file_url, files_api_expires_at=uploaded.expires_at
     )
+    return uploaded.file_url
+
+
+def mask_url(client: evolink.Client, mask: MaskImage) -> str:
+    """Where EvoLink will download a job's mask: hosted as its references are."""
+    if not references.hosted_by_files_api():
+        return mask_uploads.public_url(mask)
+    with mask.file.open("rb") as f:
+        uploaded = client.upload_file(f, filename=f"mask-{mask.pk}.png", content_type="image/png")
     return uploaded.file_url
 
 

@@ -26,6 +26,9 @@ from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue, stored_messages
 
+# The mask of an edit lives in masks.py, imported here for the same reason.
+from playground.generations.masks import MaskImage as MaskImage
+
 # A split job's upstream tasks live in parts.py; imported here so Django registers the
 # model with this app and callers find every model of the app in models.py.
 from playground.generations.parts import PART_IN_FLIGHT as PART_IN_FLIGHT
@@ -268,7 +271,8 @@ class Generation(models.Model):
         Only a job in a final state: a running one could still be archived into
         files nobody would own. The files go once the deletion has committed, so a
         rolled-back deletion never leaves a job without its images. Reference images
-        are stored once per content and shared, so they stay.
+        are stored once per content and shared, so they stay; its mask goes with it,
+        unless a job made from this one uses it too.
         """
         names = [
             name
@@ -276,11 +280,15 @@ class Generation(models.Model):
             for name in (image.file.name, image.thumbnail.name)
             if name
         ]
+        mask_ids = set(self.references.filter(mask__isnull=False).values_list("mask_id", flat=True))
         with transaction.atomic():
             deleted, _counts = Generation.objects.filter(
                 pk=self.pk, state__in=FINAL_STATES
             ).delete()
             if deleted:
+                unused = MaskImage.objects.filter(pk__in=mask_ids, links__isnull=True)
+                names.extend(unused.values_list("file", flat=True))
+                unused.delete()
                 HistoryClock.tick(team_ids=[self.team_id])
                 transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
         return bool(deleted)
@@ -544,6 +552,11 @@ class GenerationReference(models.Model):
     # this"), if any: lineage, per image.
     source = models.ForeignKey(
         Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The mask painted on this reference (gpt-image-2 edits; one per job, on the first
+    # reference). Shared by the jobs made from this one; deleted with the last of them.
+    mask = models.ForeignKey(
+        MaskImage, on_delete=models.PROTECT, null=True, blank=True, related_name="links"
     )
 
     class Meta:

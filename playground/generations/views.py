@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from playground.generations import callbacks, jobs, references
+from playground.generations import callbacks, jobs, mask_uploads, references
 from playground.generations.models import Generation
 
 
@@ -50,6 +50,22 @@ def reference_public(request: HttpRequest, token: str, ext: str) -> FileResponse
     if reference is None or not reference.reencoded or ext != reference.extension:
         raise Http404
     response = FileResponse(reference.file.open("rb"), content_type=reference.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_not_required
+@require_GET
+def mask_public(request: HttpRequest, token: str) -> FileResponse:
+    """A job's mask for EvoLink to download: the PNG we wrote, no login, nothing to
+    list or guess (the signed token is the only key, as for references)."""
+    mask = mask_uploads.from_public_token(token)
+    if mask is None:
+        raise Http404
+    response = FileResponse(mask.file.open("rb"), content_type="image/png")
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -25,7 +25,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 from playground import catalogue
 from playground.billing import paying
 from playground.gallery import favourites
-from playground.generations import budgets, jobs, references, spend
+from playground.generations import budgets, jobs, mask_uploads, references, spend
 from playground.generations.chips import chip
 from playground.generations.creation import create_generation, estimate_of, rerun_form
 from playground.generations.models import Generation, ResultImage
@@ -130,11 +130,12 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     original, membership = _job(request, public_id)
     access.require_generate(membership)
     attached = []
-    for link in original.references.select_related("reference"):
+    links = list(original.references.select_related("reference", "mask"))
+    for link in links:
         reference = link.reference
         reference.source_id = link.source_id
         attached.append(reference)
-    form = rerun_form(original, attached)
+    form = rerun_form(original, attached, mask_uploads.of_job_links(links))
     if not form.is_valid():
         messages.error(
             request, _("This job's settings are no longer valid; adjust them in the studio.")
@@ -256,6 +257,18 @@ def generation_download_all(request: HttpRequest, public_id: uuid.UUID) -> FileR
         spool, as_attachment=True, filename=f"{stem}.zip", content_type="application/zip"
     )
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def generation_mask(request: HttpRequest, public_id: uuid.UUID) -> FileResponse:
+    """A job's mask (the PNG we wrote and sent), for whoever may see the job."""
+    generation, _membership = _job(request, public_id)
+    link = generation.references.filter(mask__isnull=False).select_related("mask").first()
+    if link is None or link.mask is None:
+        raise Http404
+    response = FileResponse(link.mask.file.open("rb"), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"
     return response
 
 

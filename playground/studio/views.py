@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -26,11 +26,17 @@ from playground import catalogue, ids
 from playground.billing import models as billing
 from playground.billing import paying
 from playground.gallery.collections import picker_context
-from playground.generations import budgets, references
+from playground.generations import budgets, mask_uploads, references
 from playground.generations.chips import chip
-from playground.generations.creation import create_generation, references_from_post, settings_of
+from playground.generations.creation import (
+    carried_from,
+    create_generation,
+    mask_from_post,
+    references_from_post,
+    settings_of,
+)
 from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
-from playground.generations.models import Derivation, Generation, ReferenceImage
+from playground.generations.models import Derivation, Generation
 from playground.lib.htmx import HtmxHttpRequest
 from playground.studio.history import (
     history_context,
@@ -69,7 +75,8 @@ def studio(request: HtmxHttpRequest, team: str) -> HttpResponse:
     if request.method == "POST":
         access.require_generate(membership)
         attached, upload_errors = references_from_post(request, membership)
-        form = form_for(request.POST.get("model"))(request.POST, references=attached)
+        mask = mask_from_post(request, membership)
+        form = form_for(request.POST.get("model"))(request.POST, references=attached, mask=mask)
         # A rejected upload stops the job too: the person meant to include that file.
         generation = None
         if form.is_valid() and not upload_errors:
@@ -81,7 +88,7 @@ def studio(request: HtmxHttpRequest, team: str) -> HttpResponse:
             if request.htmx:
                 # Keep every setting and reference for the next variation; a new token
                 # makes the next press a new job. The history refreshes on the event.
-                fresh = type(form)(initial=_initial_from(form), references=attached)
+                fresh = type(form)(initial=_initial_from(form), references=attached, mask=mask)
                 context = _form_context(request, membership, fresh)
                 # Said in the form, where the keyboard's focus goes (studio.js).
                 context["queued"] = generation
@@ -131,9 +138,10 @@ def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationFo
             )
         except (Generation.DoesNotExist, ValidationError):
             raise Http404 from None
-        attached: list[ReferenceImage] = []
         index = request.GET.get("image", "0")
         relation = Derivation.REUSE
+        # A job's mask comes along, with the image it was painted on (creation.carried_from).
+        attached, mask = carried_from(source)
         if request.GET.get("edit") and ids.parse(index) is not None:
             relation = Derivation.EDIT
             # Storing the result as a reference is safe on a GET: content-addressed,
@@ -143,20 +151,25 @@ def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationFo
                 reference = references.store(f, f"result-{source.pk}-{index}")
             reference.source_id = source.pk
             attached = [reference]
+            _none, mask = carried_from(source, reference)
         # An old job of a model switched off since: its settings go to an offered model.
         model = availability.model_or_default(membership.team, source.model)
         initial = settings_of(source, relation)
         if model != source.model:
             initial.pop("model", None)
-        return form_for(model)(initial=initial, references=attached)
+        return form_for(model)(initial=initial, references=attached, mask=mask)
     # Switching model keeps what the person already typed, attached and chose.
     attached = references.from_tokens(
         request.GET.getlist("reference"), request.user, membership.team
     )
+    token = request.GET.get("mask", "")
+    kept_mask = mask_uploads.from_token(token, request.user, membership.team) if token else None
     kept = {name: request.GET.get(name) for name in ("prompt", "parent", "parent_relation")}
     kept["private"] = request.GET.get("private") == "on"
     model = availability.model_or_default(membership.team, request.GET.get("model"))
-    return form_for(model)(initial={k: v for k, v in kept.items() if v}, references=attached)
+    return form_for(model)(
+        initial={k: v for k, v in kept.items() if v}, references=attached, mask=kept_mask
+    )
 
 
 def _initial_from(form: GenerationForm) -> dict[str, Any]:
@@ -195,6 +208,14 @@ def _form_context(
         "custom_size": CUSTOM_SIZE,
         "live": live,
         "attached": [chip(ref, request.user, membership.team) for ref in form.references],
+        # Kept on every model (a model without masks says so when the form is sent).
+        "mask_token": (
+            mask_uploads.form_token(
+                form.mask.mask, form.mask.reference_id, request.user, membership.team
+            )
+            if form.mask is not None
+            else ""
+        ),
         "upload_errors": upload_errors or [],
         "max_references": catalogue.MAX_REFERENCE_IMAGES,
         "reference_warning": _reference_warning(),
@@ -266,6 +287,39 @@ def reference_upload(request: HttpRequest, team: str) -> HttpResponse:
     errors.extend(rejected)
     chips = [chip(reference, request.user, membership.team) for reference in stored]
     return render(request, f"{STUDIO}#upload-result", {"chips": chips, "errors": errors})
+
+
+@require_POST
+def mask_upload(request: HttpRequest, team: str) -> JsonResponse:
+    """A mask painted on one attached reference (`reference`: its token), as a PNG
+    `file`. Checked before anything is stored (mask_uploads.alpha_of); answers the
+    mask's token for the form, or the sentence that says why it was refused (400)."""
+    membership = access.membership(request, team)
+    access.require_generate(membership)
+    # Parsing the body notes a file past the upload limit (it is not kept).
+    upload = request.FILES.get("file")
+    attached = references.from_tokens(
+        [request.POST.get("reference", "")], request.user, membership.team
+    )
+    problem = mask_uploads.oversized_message(request)
+    if problem is None and not attached:
+        problem = _("The image the mask was painted on is not attached; attach it again.")
+    if problem is None and upload is None:
+        problem = _("No mask was sent; paint the region to change, then use the mask.")
+    if problem is not None or upload is None or not attached:
+        return JsonResponse({"error": problem}, status=400)
+    reference = attached[0]
+    try:
+        mask = mask_uploads.store(upload, reference, request.user)
+    except mask_uploads.RejectedMask as rejected:
+        return JsonResponse({"error": str(rejected)}, status=400)
+    return JsonResponse(
+        {
+            "token": mask_uploads.form_token(mask, reference.pk, request.user, membership.team),
+            "width": mask.width,
+            "height": mask.height,
+        }
+    )
 
 
 @require_GET
