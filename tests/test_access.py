@@ -24,9 +24,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from PIL import Image
 
 from playground.billing.models import ApiKey
-from playground.generations import callbacks, references
+from playground.generations import callbacks, mask_uploads, references
 from playground.generations.jobs import save_result
-from playground.generations.models import Generation, State
+from playground.generations.models import Generation, GenerationReference, MaskImage, State
 from playground.teams.models import Invitation, Membership, Team
 from tests.conftest import logged_in, member
 from tests.factories import make_generation
@@ -42,6 +42,38 @@ def png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def mask_png() -> bytes:
+    """A mask for png(): transparent in its top-left quarter."""
+    image = Image.new("RGBA", (8, 8), (0, 0, 0, 255))
+    image.paste((0, 0, 0, 0), (0, 0, 4, 4))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def a_mask(w: World) -> MaskImage:
+    reference = references.store_bytes(png(), "ref.png")
+    return mask_uploads.store(io.BytesIO(mask_png()), reference, w.users["creator"])
+
+
+def masked_job_url(job: str) -> Callable[[World, str], str]:
+    """The mask of one of alice's jobs (given one on first use)."""
+
+    def url(w: World, persona: str) -> str:
+        generation = getattr(w, job)
+        if not generation.references.filter(mask__isnull=False).exists():
+            mask = a_mask(w)
+            GenerationReference.objects.create(
+                generation=generation,
+                reference=references.store_bytes(png(), "ref.png"),
+                position=0,
+                mask=mask,
+            )
+        return f"/generations/{generation.public_id}/mask.png"
+
+    return url
 
 
 @dataclass
@@ -238,6 +270,17 @@ CASES: dict[str, list[Case]] = {
     ],
     "history": [Case("get", lambda w, p: "/t/a/history/", expect(200))],
     "reference_upload": [Case("post", lambda w, p: "/t/a/references/", expect(200, GENERATORS))],
+    # Nothing sent: the message says what is missing (400) to those who may generate.
+    "mask_upload": [Case("post", lambda w, p: "/t/a/masks/", expect(400, GENERATORS))],
+    # A job's mask, like its images: the team sees it, "Only me" hides it.
+    "generation_mask": [
+        Case("get", masked_job_url("job"), expect(200)),
+        Case(
+            "get",
+            masked_job_url("private_job"),
+            expect(200, ("creator",), teammate=404, viewer=404, admin=404),
+        ),
+    ],
     "team": [Case("get", lambda w, p: "/t/a/members/", expect(200))],
     # An invitation by username: the same answer whether or not anyone has the name.
     "member_add": [
@@ -448,6 +491,13 @@ CASES: dict[str, list[Case]] = {
         Case(
             "get",
             lambda w, p: path_of(references.public_url(references.store_bytes(png(), "r.png"))),
+            dict(EVERYONE),
+        )
+    ],
+    "mask_public": [
+        Case(
+            "get",
+            lambda w, p: path_of(mask_uploads.public_url(a_mask(w))),
             dict(EVERYONE),
         )
     ],

@@ -5,7 +5,8 @@ prompt, model and settings), the image itself, who made it and when, what it was
 estimated to cost and what it counts for (the one rule of playground/generations/spend.py,
 with the kind of figure: charged, not charged, reserved, estimated, or estimated
 but possibly charged), and its lineage: the job it was made from and the jobs its
-reference images came from. A lineage link to a job the requester may not see (a
+reference images came from; and its mask, if the job sent one (masks/…-mask.png in
+the ZIP). A lineage link to a job the requester may not see (a
 colleague's "Only me", another team's) names the relation only, as the job page does.
 """
 
@@ -50,6 +51,7 @@ COLUMNS = [
     "parent_job_number",
     "parent_job_id",
     "reference_source_jobs",
+    "mask",
 ]
 
 
@@ -60,12 +62,17 @@ def file_name(image: ResultImage) -> str:
     return f"images/{job.model}-{job.number or job.pk}-{image.index + 1}.{image.extension}"
 
 
+def mask_file_name(job: Generation) -> str:
+    """masks/gpt-image-2-12-mask.png: the job's mask, named like its images."""
+    return f"masks/{job.model}-{job.number or job.pk}-mask.png"
+
+
 def with_lineage(queryset: Any) -> Any:
     """The queries one batch of rows needs: its jobs, their makers, parents and references."""
     return queryset.select_related("generation__parent").prefetch_related(
         Prefetch(
             "generation__references",
-            GenerationReference.objects.select_related("source").order_by("position"),
+            GenerationReference.objects.select_related("source", "mask").order_by("position"),
         )
     )
 
@@ -113,10 +120,20 @@ def row(image: ResultImage, name: str, visible: set[int]) -> dict[str, Any]:
         else:
             parent["note"] = "deleted" if job.parent_id is None else "not visible to you"
     references = []
+    mask = None
     for link in job.references.all():
         entry: dict[str, Any] = {"position": link.position + 1, "source": None}
         if link.source_id:
             entry["source"] = _job_ref(link.source, visible) or {"note": "not visible to you"}
+        if link.mask is not None:
+            # The mask the job sent with this reference: a file of the ZIP, once per job.
+            mask = {
+                "file": mask_file_name(job),
+                "reference_position": link.position + 1,
+                "width": link.mask.width,
+                "height": link.mask.height,
+            }
+            entry["mask"] = mask["file"]
         references.append(entry)
     return {
         "file": name,
@@ -146,6 +163,7 @@ def row(image: ResultImage, name: str, visible: set[int]) -> dict[str, Any]:
         "charge_basis": charge.kind,
         "parent": parent,
         "references": references,
+        "mask": mask,
     }
 
 
@@ -162,6 +180,7 @@ def csv_row(entry: dict[str, Any]) -> list[Any]:
         "parent_job_number": parent.get("job_number") or "",
         "parent_job_id": parent.get("job_id") or "",
         "reference_source_jobs": "; ".join(sources),
+        "mask": entry["mask"]["file"] if entry["mask"] else "",
     }
     return [_cell(flat[column]) for column in COLUMNS]
 

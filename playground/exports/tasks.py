@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from playground import csvsafe
 from playground.exports import manifest
 from playground.exports.models import Export, ExportState, keep_days
 from playground.gallery import images
+from playground.generations.models import Generation
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +217,7 @@ def write_zip(export: Export, token: str, path: Path) -> int:
     progress = Progress(export.pk, token, export.total)
     written, seen = 0, 0
     left_out: list[dict[str, Any]] = []
+    masks_written: set[str] = set()  # a job's mask goes in once, whatever its images
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         json_path, csv_path = folder / "manifest.json", folder / "manifest.csv"
         with (
@@ -245,6 +247,10 @@ def write_zip(export: Export, token: str, path: Path) -> int:
                             )
                             table.writerow(manifest.csv_row(entry))
                             written += 1
+                            mask = entry["mask"]
+                            if mask and mask["file"] not in masks_written:
+                                masks_written.add(mask["file"])
+                                _copy_mask(archive, image.generation, mask["file"])
                         else:
                             left_out.append({"image_id": image_id, "reason": "file missing"})
                     progress(seen)
@@ -263,16 +269,29 @@ def write_zip(export: Export, token: str, path: Path) -> int:
 
 def _copy(archive: zipfile.ZipFile, image: Any, name: str) -> bool:
     """Copy one image from storage into the archive in chunks; False if its file is gone."""
-    try:
-        source = default_storage.open(image.file.name, "rb")
-    except FileNotFoundError:
-        log.warning("export: image %s has no file %s", image.pk, image.file.name)
+    return _copy_file(archive, image.file.name, image.bytes, image.created_at, name)
+
+
+def _copy_mask(archive: zipfile.ZipFile, job: Generation, name: str) -> bool:
+    """The job's mask (the PNG we sent), once per job; False if it is gone."""
+    # The links were prefetched with their masks (manifest.with_lineage).
+    mask = next((link.mask for link in job.references.all() if link.mask is not None), None)
+    if mask is None:
         return False
-    stamp = timezone.localtime(image.created_at).timetuple()[:6]
+    return _copy_file(archive, mask.file.name, mask.bytes, mask.uploaded_at, name)
+
+
+def _copy_file(archive: zipfile.ZipFile, stored: str, size: int, when: datetime, name: str) -> bool:
+    try:
+        source = default_storage.open(stored, "rb")
+    except FileNotFoundError:
+        log.warning("export: no file %s for %s", stored, name)
+        return False
+    stamp = timezone.localtime(when).timetuple()[:6]
     info = zipfile.ZipInfo(name, date_time=max(stamp, (1980, 1, 1, 0, 0, 0)))
     info.compress_type = zipfile.ZIP_STORED
     info.external_attr = 0o644 << 16  # readable files once unpacked
-    info.file_size = image.bytes  # lets zipfile decide on ZIP64 up front
+    info.file_size = size  # lets zipfile decide on ZIP64 up front
     with source, archive.open(info, "w") as target:
         shutil.copyfileobj(source, target, CHUNK)
     return True

@@ -82,8 +82,15 @@ a mode from `DRIFT_MODES`: `renamed-field` (`images` instead of `results`),
 carries an `x-request-id` header, and a task read that finds nothing answers 404
 with the string code `task_not_found`, as EvoLink's reference (August 2026) says.
 
+Masked edits: `mask_url` is accepted for gpt-image-2 only (any other model: 400
+`invalid_request`, like every field its reference does not list); with `image_urls`
+the task downloads it, fails with EvoLink's documented messages when it has no alpha
+channel or is not the first image's size, and returns the first image with the
+masked region filled with a flat colour. `stats()["masks"]` lists what each task
+received (URL, size, mode, alpha); `received_mask(task_id)` gives its bytes.
+
 Inspection: `stats()` / `GET /_simulator/stats` (request counts per route, tasks
-created, callback attempts, credits: new keys' balance, total used and each used
+created, callback attempts, masks received, credits: new keys' balance, total used and each used
 key, masked), `task(id)`, `credits_of(key)`, and `reset()` /
 `POST /_simulator/reset` (which also forgets every key's balance). The control
 routes have no authentication: bind the simulator to loopback (the default) or
@@ -96,6 +103,7 @@ in this list; tests/test_simulator_package.py holds that):
     faults.py     injected error bodies, drift modes, prompt directives
     files.py      the Files API's limits and envelope; removing uploaded files
     images.py     renders result images;  multipart.py  parses upload bodies
+    masks.py      gpt-image-2's masked edits: fetching and checking the mask, the edit
     keys.py       how upstream refuses a key or a model (key states, models offline)
     tasks.py      making, running, finishing and calling back a task; its envelope
     handler.py    the HTTP server and request handler (reads bodies, sends answers)

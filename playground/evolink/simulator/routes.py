@@ -287,7 +287,8 @@ def result_image(world: World, request: RequestHandler, name: str) -> None:
     if task is None or entry is None:
         request.send_bytes(404, b"Not Found", "text/plain; charset=utf-8")
         return
-    data = render_image(
+    # A masked edit shows its reference with the masked region filled (masks.py).
+    data = task.edited or render_image(
         task.prompt,
         task.model,
         task.quality,

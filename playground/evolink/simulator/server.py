@@ -221,6 +221,8 @@ class Simulator:
                     for t in world.tasks.values()
                 ],
                 "callbacks": list(world.callbacks),
+                # What each masked edit received: URL, width, height, mode, alpha.
+                "masks": [dict(m) for m in world.masks],
                 "creates": [dict(c) for c in world.creates],
                 "uploads": sum(not world.upload_expired(u) for u in world.uploads.values()),
                 "credits": {
@@ -277,6 +279,11 @@ class Simulator:
     def callbacks(self) -> list[dict[str, Any]]:
         with self.world.lock:
             return list(self.world.callbacks)
+
+    def received_mask(self, task_id: str) -> bytes | None:
+        """The mask a task downloaded, as it arrived (None if it fetched none)."""
+        with self.world.lock:
+            return self.world.mask_images.get(task_id)
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         """The task as its owner would read it (None if unknown)."""

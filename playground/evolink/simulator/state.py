@@ -41,6 +41,9 @@ class Task:
     # gpt-image-2's output (the defaults for models without these fields).
     output_format: str = "png"
     background: str = "opaque"
+    # gpt-image-2's mask (sent with image_urls only), and the edited image made from it.
+    mask_url: str | None = None
+    edited: bytes | None = None
     fail_code: str | None = None
     fail_message: str = ""
     status: str = "pending"  # set to completed / failed when it finishes
@@ -137,6 +140,9 @@ class World:
     uploads: dict[str, Upload] = field(init=False)  # by file name ("<random>.<ext>")
     requests: collections.Counter[str] = field(init=False)
     callbacks: list[dict[str, Any]] = field(init=False)
+    # Every mask a task fetched (masks.py): its URL, size, mode, alpha; and its bytes.
+    masks: list[dict[str, Any]] = field(init=False)
+    mask_images: dict[str, bytes] = field(init=False)  # by task id
     # Every create that passed the key checks: its Idempotency-Key header, model, n, task id.
     creates: list[dict[str, Any]] = field(init=False)
     # One-shot faults, consumed in order.
@@ -171,6 +177,8 @@ class World:
         self.uploads = {}
         self.requests = collections.Counter()
         self.callbacks = []
+        self.masks = []
+        self.mask_images = {}
         self.creates = []
         self.create_faults = collections.deque()
         self.read_faults = collections.deque()

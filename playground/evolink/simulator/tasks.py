@@ -23,6 +23,7 @@ from playground import catalogue, pricing
 from playground.evolink.simulator.faults import directives, drifted
 from playground.evolink.simulator.images import FORMATS
 from playground.evolink.simulator.keys import usage_on_completion
+from playground.evolink.simulator.masks import apply_mask
 from playground.evolink.simulator.state import ResultFile, Task, World
 
 # gpt-image-2 `auto` lets the model choose; the simulator always picks a square.
@@ -122,6 +123,8 @@ def new_task(world: World, payload: dict[str, Any], key: str) -> Task | None:
             reserved=cost.total_credits,
             image_urls=image_urls,
             callback_url=payload.get("callback_url"),
+            # Documented: ignored without image_urls.
+            mask_url=str(payload["mask_url"]) if "mask_url" in payload and image_urls else None,
             output_format=str(values.get("output_format") or "png"),
             background=str(values.get("background") or "opaque"),
             fail_code=fail_code,
@@ -135,6 +138,7 @@ def new_task(world: World, payload: dict[str, Any], key: str) -> Task | None:
 def run_task(world: World, task: Task) -> None:
     """Fetch references like EvoLink, wait out the task's duration, finish, call back."""
     reference_error = fetch_references(world, task.image_urls) if task.image_urls else None
+    mask_failure = apply_mask(world, task) if task.mask_url and not reference_error else None
     remaining = task.started + task.duration - time.monotonic()
     if world.stopping.wait(max(0.0, remaining)):
         return
@@ -143,6 +147,8 @@ def run_task(world: World, task: Task) -> None:
             return  # reset() happened: this task no longer exists
         if reference_error and not task.fail_code:
             task.fail_code, task.fail_message = "image_processing_error", reference_error
+        if mask_failure and not task.fail_code:
+            task.fail_code, task.fail_message = mask_failure.code, mask_failure.message
         _finish(world, task)
         body = envelope(world, task, world.public_url)
     if task.callback_url:
