@@ -21,6 +21,7 @@ def test_every_declared_schedule_exists_after_migrate_and_its_function_imports()
     assert set(declared) == {
         "playground-reconcile",
         "playground-clean-references",
+        "playground-clean-masks",
         "playground-exports",
     }
     rows = {row.name: row for row in Schedule.objects.filter(name__in=declared)}
