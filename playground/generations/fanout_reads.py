@@ -25,10 +25,9 @@ from django.utils import timezone
 
 from playground import catalogue, stored_messages
 from playground.billing import models as billing
-from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import jobs, leases, rereads
+from playground.generations import jobs, leases, rereads, spend
 from playground.generations.fanout import ROWS_PER_PASS, _end_part, settle
 from playground.generations.models import (
     PART_IN_FLIGHT,

@@ -41,10 +41,9 @@ from django.utils import timezone
 
 from playground import stored_messages
 from playground.billing import models as billing
-from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import fanout_reads, jobs, rereads
+from playground.generations import fanout_reads, jobs, rereads, spend
 from playground.generations.models import (
     Generation,
     HistoryClock,
