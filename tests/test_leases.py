@@ -1,4 +1,4 @@
-"""The one lease rule (playground/generations/leases.py), on the rows that use it: a job
+"""The one lease rule (playground/lib/leases.py), on the rows that use it: a job
 being archived, an export being built, and the poller's named lease.
 
 A crash is simulated as it leaves the database: a holder that stopped writing, with
@@ -15,9 +15,10 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs, leases, poller
-from playground.generations.leases import ROWS
+from playground.generations import jobs, poller
 from playground.generations.models import Generation, Lease, State
+from playground.lib import leases
+from playground.lib.leases import ROWS
 from tests.factories import make_generation
 from tests.queue import wait_for
 

@@ -1,7 +1,7 @@
 """Building exports in the background (django-q2), and keeping them tidy.
 
 `build(pk)` takes an export id and claims the row by compare-and-set with a lease
-(playground/generations/leases.py: the one rule of every lease) under a token of its
+(playground/lib/leases.py: the one rule of every lease) under a token of its
 own: a second delivery of the same task finds the row taken and does nothing, and every
 later write (progress, the result, a failure) is conditional on that token, so a builder
 that lost its lease (it stalled past it and another took over) can never overwrite the
@@ -49,7 +49,7 @@ from playground import csvsafe
 from playground.exports import manifest
 from playground.exports.models import Export, ExportState, keep_days
 from playground.gallery import images
-from playground.generations import leases
+from playground.lib import leases
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from playground import catalogue, stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import jobs, leases, references
+from playground.generations import jobs, references
 from playground.generations.models import (
     PART_IN_FLIGHT,
     Generation,
@@ -53,6 +53,7 @@ from playground.generations.payers import (
     noting_requests,
     send_with_failover,
 )
+from playground.lib import leases
 from playground.teams import availability
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from playground import catalogue, stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import jobs, leases, rereads, spend
+from playground.generations import jobs, rereads, spend
 from playground.generations.fanout import ROWS_PER_PASS, _end_part, settle
 from playground.generations.models import (
     PART_IN_FLIGHT,
@@ -37,6 +37,7 @@ from playground.generations.models import (
     State,
     UpstreamTask,
 )
+from playground.lib import leases
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor

@@ -45,7 +45,7 @@ from playground import catalogue, request_rules, stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import callbacks, leases, references
+from playground.generations import callbacks, references
 from playground.generations.models import (
     Generation,
     HistoryClock,
@@ -61,6 +61,7 @@ from playground.generations.payers import (
     noting_requests,
     send_with_failover,
 )
+from playground.lib import leases
 from playground.teams import availability
 
 log = logging.getLogger(__name__)

@@ -25,13 +25,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue, stored_messages
-from playground.generations import leases
 
 # A split job's upstream tasks live in parts.py; imported here so Django registers the
 # model with this app and callers find every model of the app in models.py.
 from playground.generations.parts import PART_IN_FLIGHT as PART_IN_FLIGHT
 from playground.generations.parts import PartState as PartState
 from playground.generations.parts import UpstreamTask as UpstreamTask
+from playground.lib import leases
 from playground.teams.models import Membership
 
 
@@ -455,7 +455,7 @@ class Lease(models.Model):
 
     The poller takes one so that exactly one loop polls the upstream at a time, and a
     loop whose worker died is replaced once its lease runs out. Its rule is every
-    lease's (playground/generations/leases.py); this row guards no other data.
+    lease's (playground/lib/leases.py); this row guards no other data.
     """
 
     name = models.CharField(max_length=40, primary_key=True)
