@@ -1,15 +1,15 @@
 """Building exports in the background (django-q2), and keeping them tidy.
 
 `build(pk)` takes an export id and claims the row by compare-and-set with a lease
-(playground/lib/leases.py: the one rule of every lease) under a token of its
-own: a second delivery of the same task finds the row taken and does nothing, and every
-later write (progress, the result, a failure) is conditional on that token, so a builder
-that lost its lease (it stalled past it and another took over) can never overwrite the
-newer build. The ZIP is written to a temporary file on disk, each image copied from
-storage in 1 MB chunks into the archive (stored, not deflated: PNG, JPEG and WEBP do not
-compress further) and the manifests written row by row alongside, so the worker's memory
-stays flat whatever the number of images; then the file is streamed into the default
-storage (local disk or S3).
+(playground/lib/leases.py: the one rule of every lease) under a token of its own: a
+second delivery of the same task finds the row taken and does nothing, and every later
+write (progress, the result, a failure) is conditional on that token, so a builder that
+lost its lease (it stalled past it and another took over) can never overwrite the newer
+build. The ZIP is written to a temporary file on disk, each image copied from storage in
+1 MB chunks into the archive (stored, not deflated: PNG, JPEG and WEBP do not compress
+further) and the manifests written row by row alongside, so the worker's memory stays
+flat whatever the number of images; then the file is streamed into the default storage
+(local disk or S3).
 
 `maintain()` runs every minute (a django-q2 schedule declared in this app's
 apps.py): it re-enqueues an export whose queue message was lost (the Redis
