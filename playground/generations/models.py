@@ -24,7 +24,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from playground import catalogue, stored_messages
+from playground import catalogue, imageformats, stored_messages
 
 # A split job's upstream tasks live in parts.py; imported here so Django registers the
 # model with this app and callers find every model of the app in models.py.
@@ -409,7 +409,11 @@ class ResultImage(models.Model):
 
     @property
     def extension(self) -> str:
-        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(self.format, "bin")
+        return imageformats.extension(self.format, default="bin")
+
+    @property
+    def content_type(self) -> str:
+        return imageformats.mime_type(self.format)
 
     @property
     def pixels_label(self) -> str:
@@ -527,11 +531,11 @@ class ReferenceImage(models.Model):
 
     @property
     def extension(self) -> str:
-        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[self.format]
+        return imageformats.BY_PILLOW[self.format].extension
 
     @property
     def content_type(self) -> str:
-        return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[self.format]
+        return imageformats.BY_PILLOW[self.format].mime_type
 
 
 class GenerationReference(models.Model):

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from playground import catalogue
+from playground import catalogue, imageformats
 from playground.billing import budgets, paying, spend
 from playground.gallery import favourites
 from playground.generations import jobs, references
@@ -217,7 +217,7 @@ def result_image(request: HttpRequest, public_id: uuid.UUID, index: int) -> File
         image.file.open("rb"),
         as_attachment=download,
         filename=f"{_file_stem(image.generation)}-{index + 1}.{image.extension}",
-        content_type=f"image/{image.extension.replace('jpg', 'jpeg')}",
+        content_type=image.content_type,
     )
     response["Cache-Control"] = "private, max-age=86400"
     return response
@@ -259,7 +259,7 @@ def generation_download_all(request: HttpRequest, public_id: uuid.UUID) -> FileR
 @require_GET
 def result_thumbnail(request: HttpRequest, public_id: uuid.UUID, index: int) -> FileResponse:
     image = _result(request, public_id, index)
-    response = FileResponse(image.thumbnail.open("rb"), content_type="image/webp")
+    response = FileResponse(image.thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type)
     response["Cache-Control"] = "private, max-age=86400"
     return response
 
@@ -307,6 +307,6 @@ def reference_thumbnail(request: HttpRequest, token: str) -> FileResponse:
     found = references.from_tokens([token], request.user, membership.team)
     if not found:
         raise Http404
-    response = FileResponse(found[0].thumbnail.open("rb"), content_type="image/webp")
+    response = FileResponse(found[0].thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type)
     response["Cache-Control"] = "private, max-age=86400"
     return response
