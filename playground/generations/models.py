@@ -384,6 +384,16 @@ def result_upload_to(instance: ResultImage, filename: str) -> str:
     return f"results/{instance.generation.public_id}/{filename}"
 
 
+class ResultImageQuerySet(models.QuerySet["ResultImage"]):
+    def visible_to(self, user: Any, team: Any = None) -> ResultImageQuerySet:
+        """The images this person may see (of `team` only, when given): every read of
+        archived images goes through this scope (gallery, lightbox, downloads, exports,
+        matrix grids). An image is visible exactly when its job is (`visible_to` of
+        Generation): the person's teams' images, minus colleagues' "Only me" ones."""
+        jobs = Generation.objects.visible_to(user, team)
+        return self.filter(generation__in=jobs).select_related("generation", "generation__owner")
+
+
 class ResultImage(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="images")
     index = models.PositiveSmallIntegerField()
@@ -397,6 +407,8 @@ class ResultImage(models.Model):
     # a checkerboard, and its thumbnail keeps the alpha channel.
     has_alpha = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ResultImageQuerySet.as_manager()
 
     class Meta:
         ordering = ["index"]

@@ -200,11 +200,7 @@ def generation_visibility(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
 
 def _result(request: HttpRequest, public_id: uuid.UUID, index: int) -> ResultImage:
     return get_object_or_404(
-        ResultImage.objects.filter(
-            generation__in=Generation.objects.visible_to(request.user)
-        ).select_related("generation"),
-        generation__public_id=public_id,
-        index=index,
+        ResultImage.objects.visible_to(request.user), generation__public_id=public_id, index=index
     )
 
 
