@@ -56,8 +56,8 @@ INSTALLED_APPS = [
     "axes",
     # Shared web plumbing under every app (imports none of them).
     "playground.lib",
-    # The studio, gallery, matrix runs and exports on top; billing, generations and
-    # teams below them; evolink at the bottom.
+    # Our apps. Which may import which (the layers) is written in README.md,
+    # "Architecture", and checked by tests/test_architecture.py; this order is not it.
     "playground.teams",
     "playground.billing",
     "playground.generations",

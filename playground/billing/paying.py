@@ -105,6 +105,15 @@ def require(membership: Membership, model: str) -> None:
         raise NoPayer(refusal(found, admin=membership.is_admin))
 
 
+def describe_upstream() -> upstream.Upstream:
+    """The configured upstream, and whether any key is set up at all (the server's or a
+    stored one): evolink/ sits below billing and cannot look at the stored keys. With
+    the server's key set the stored ones change nothing, so they are not asked for (a
+    query saved on every studio render, as before the move)."""
+    stored = not settings.EVOLINK_API_KEY and ApiKey.objects.filter(enabled=True).exists()
+    return upstream.describe(has_stored_key=stored)
+
+
 def fallback_name(*, even_unset: bool = False) -> str:
     """The environment's key, named for the pages that list keys: "" when it is not set,
     unless `even_unset` (a past job it paid for is still named)."""

@@ -22,17 +22,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue, ids, numbers
-from playground.billing import budgets, paying
+from playground.billing import paying
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
-from playground.generations import references
+from playground.generations import budgets, references
+from playground.generations.chips import chip
 from playground.generations.models import ReferenceImage
 from playground.lib.htmx import HtmxHttpRequest
 from playground.matrix import plan as planning
 from playground.matrix.forms import MatrixForm
 from playground.matrix.models import MatrixRun, PromptTemplate, RunKind
 from playground.matrix.runs import RECENT_RUNS, create_run, grid_of, keep, live_stamp, runs_of
-from playground.studio.views import chip
 from playground.teams import access, availability
 from playground.teams.models import Membership
 

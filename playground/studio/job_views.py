@@ -23,15 +23,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from playground import catalogue, imageformats
-from playground.billing import budgets, paying, spend
+from playground.billing import paying
 from playground.gallery import favourites
-from playground.generations import jobs, references
+from playground.generations import budgets, jobs, references, spend
+from playground.generations.chips import chip
+from playground.generations.creation import create_generation, estimate_of, rerun_form
 from playground.generations.models import Generation, ResultImage
 from playground.lib.htmx import HtmxHttpRequest
-from playground.studio.generate import create_generation, estimate_of, rerun_form
-from playground.studio.views import STUDIO, chip
 from playground.teams import access, availability
 from playground.teams.models import Membership
+
+# The studio's page: a reference taken from a result answers with its partials.
+STUDIO = "studio/studio.html"
 
 
 def _job(request: HttpRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:

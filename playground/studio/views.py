@@ -23,15 +23,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url, trigger_client_event
 
 from playground import catalogue, ids
-from playground.billing import budgets, paying
 from playground.billing import models as billing
-from playground.evolink import upstream
+from playground.billing import paying
 from playground.gallery.collections import picker_context
-from playground.generations import references
+from playground.generations import budgets, references
+from playground.generations.chips import chip
+from playground.generations.creation import create_generation, references_from_post, settings_of
+from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.generations.models import Derivation, Generation, ReferenceImage
 from playground.lib.htmx import HtmxHttpRequest
-from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
-from playground.studio.generate import create_generation, references_from_post, settings_of
 from playground.studio.history import (
     history_context,
     live_stamp,
@@ -110,10 +110,10 @@ def _page_context(
 ) -> dict[str, Any]:
     """The whole studio page: the form's context, the history, the collections the
     multi-select bar and the lightbox's picker add to, and the upstream banner's facts
-    (asked here, for this page only: they may cost a query, see upstream.describe)."""
+    (asked here, for this page only: they may cost a query, see describe_upstream)."""
     return {
         "team": membership.team,
-        "upstream": upstream.describe(),
+        "upstream": paying.describe_upstream(),
         **context,
         **history_context(request, membership),
         **picker_context(membership),
@@ -201,19 +201,9 @@ def _form_context(
     }
 
 
-def chip(reference: ReferenceImage, user: Any, team: Any) -> dict[str, Any]:
-    """A reference as the form shows it: thumbnail, size, and its signed token."""
-    token = references.form_token(reference, user, team)
-    return {
-        "token": token,
-        "reference": reference,
-        "thumbnail_url": reverse("reference_thumbnail", kwargs={"token": token}),
-    }
-
-
 def _reference_warning() -> str:
     """Say so before anyone pays for a job EvoLink cannot fetch the references of."""
-    if upstream.describe().simulated or references.hosted_by_files_api():
+    if paying.describe_upstream().simulated or references.hosted_by_files_api():
         return ""
     if not references.public_base_is_private():
         return ""
