@@ -48,7 +48,7 @@ from django_q.tasks import async_task
 from playground import csvsafe
 from playground.exports import manifest
 from playground.exports.models import Export, ExportState, keep_days
-from playground.gallery import images
+from playground.generations.models import ResultImage
 from playground.lib import leases
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def write_zip(export: Export, token: str, path: Path) -> int:
     """Write the images and both manifests into the ZIP at `path`; the images written."""
     folder = path.parent
     user, team = export.requested_by, export.team
-    scope = manifest.with_lineage(images.visible(user, team))
+    scope = manifest.with_lineage(ResultImage.objects.visible_to(user, team))
     progress = Progress(export.pk, token, export.total)
     written, seen = 0, 0
     left_out: list[dict[str, Any]] = []

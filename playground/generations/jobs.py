@@ -41,7 +41,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from PIL import Image
 
-from playground import catalogue, request_rules, stored_messages
+from playground import catalogue, imageformats, request_rules, stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
@@ -462,7 +462,7 @@ def save_result(generation: Generation, index: int, data: bytes) -> ResultImage:
         # measured); at 1,000 jobs in flight archiving competes with polling for CPU.
         # WebP keeps an alpha channel, so a transparent image's thumbnail stays one.
         image.convert("RGBA" if alpha else "RGB").save(buffer, "WEBP", quality=80, method=0)
-    ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(fmt, fmt.lower())
+    ext = imageformats.extension(fmt, default=fmt.lower())
     base = f"results/{generation.public_id}"
     file_name = _overwrite(f"{base}/{index}.{ext}", data)
     thumb_name = _overwrite(f"{base}/{index}.thumb.webp", buffer.getvalue())

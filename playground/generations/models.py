@@ -24,7 +24,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from playground import catalogue, stored_messages
+from playground import catalogue, imageformats, stored_messages
 
 # A split job's upstream tasks live in parts.py; imported here so Django registers the
 # model with this app and callers find every model of the app in models.py.
@@ -387,6 +387,16 @@ def result_upload_to(instance: ResultImage, filename: str) -> str:
     return f"results/{instance.generation.public_id}/{filename}"
 
 
+class ResultImageQuerySet(models.QuerySet["ResultImage"]):
+    def visible_to(self, user: Any, team: Any = None) -> ResultImageQuerySet:
+        """The images this person may see (of `team` only, when given): every read of
+        archived images goes through this scope (gallery, lightbox, downloads, exports,
+        matrix grids). An image is visible exactly when its job is (`visible_to` of
+        Generation): the person's teams' images, minus colleagues' "Only me" ones."""
+        jobs = Generation.objects.visible_to(user, team)
+        return self.filter(generation__in=jobs).select_related("generation", "generation__owner")
+
+
 class ResultImage(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="images")
     index = models.PositiveSmallIntegerField()
@@ -401,6 +411,8 @@ class ResultImage(models.Model):
     has_alpha = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = ResultImageQuerySet.as_manager()
+
     class Meta:
         ordering = ["index"]
         constraints = [
@@ -412,7 +424,11 @@ class ResultImage(models.Model):
 
     @property
     def extension(self) -> str:
-        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(self.format, "bin")
+        return imageformats.extension(self.format, default="bin")
+
+    @property
+    def content_type(self) -> str:
+        return imageformats.mime_type(self.format)
 
     @property
     def pixels_label(self) -> str:
@@ -529,11 +545,11 @@ class ReferenceImage(models.Model):
 
     @property
     def extension(self) -> str:
-        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[self.format]
+        return imageformats.BY_PILLOW[self.format].extension
 
     @property
     def content_type(self) -> str:
-        return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[self.format]
+        return imageformats.BY_PILLOW[self.format].mime_type
 
 
 class GenerationReference(models.Model):
