@@ -29,7 +29,7 @@ from playground.generations.jobs import save_result
 from playground.generations.models import Generation, State
 from playground.teams.models import Invitation, Membership, Team
 from tests.conftest import logged_in, member
-from tests.factories import make_generation
+from tests.factories import make_generation, stored_key
 
 pytestmark = pytest.mark.django_db
 
@@ -80,9 +80,7 @@ def world(team_a: Team, team_b: Team) -> World:
     for generation in (job, private_job):
         save_result(generation, 0, png())
     invitation, token = Invitation.issue(team_a, "member", users["admin"])
-    key = ApiKey(label="Team A key", team=team_a)
-    key.set_secret("sk-evo-team-a-secret-1234")
-    key.save()
+    key = stored_key("Team A key", "sk-evo-team-a-secret-1234", team_a)
     return World(
         users=users,
         team=team_a,
