@@ -11,10 +11,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 
-from playground.billing import spend
 from playground.billing.models import ApiKey
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs
+from playground.generations import jobs, spend
 from playground.generations.models import Generation, PartState, State, UpstreamTask
 from playground.teams.models import ModelNotice
 from tests.factories import make_generation

@@ -12,12 +12,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from playground.billing import spend
 from playground.billing.models import ApiKey, next_midnight
 from playground.evolink.client import ERRORS, EvoLinkError
 from playground.evolink.client import Client as EvoLinkClient
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs
+from playground.generations import jobs, spend
 from playground.generations.models import Generation, State
 from tests.factories import make_generation
 from tests.fixtures_keys import FIRST, SECOND
