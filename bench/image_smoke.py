@@ -4,8 +4,10 @@ deploy relies on, stop it. Not part of .ci/test: the build alone takes a minute 
     .venv/bin/python bench/image_smoke.py                # as root without Docker, see below
 
 1. builds the Dockerfile: with `docker` when a daemon answers, else with the script in
-   BUILD_IMAGE, which builds with podman and runs the image's command in a chroot of its
-   file system (root needed; on the project's machines it is ../shared/tools/build-image);
+   BUILD_IMAGE (default ../shared/tools/build-image, where the project's machines keep
+   it, outside this repository), which builds with podman and runs the image's command in a
+   chroot of its file system, as the image's user, sharing the host's network (root
+   needed; it exits with the command's status);
 2. starts the image's command against the local PostgreSQL (a scratch database, emptied
    first, so every migration runs) and Redis, and waits for GET /healthz;
 3. fetches the login page: its stylesheet and htmx must be linked under hashed names,

@@ -327,9 +327,10 @@ REFERENCE_UPLOAD_REQUEST_SECONDS = float(os.getenv("REFERENCE_UPLOAD_REQUEST_SEC
 REFERENCE_QUOTA_MB = envint("REFERENCE_QUOTA_MB", 500)
 
 # --- Background jobs (django-q2) ------------------------------------------------------
-# See ../shared/reliability-notes.md: the row is the truth, so django-q2 must never
-# re-run a failed task on its own (max_attempts=1, ack_failures=True), and `retry`
-# must exceed `timeout` so a slow task is not started a second time.
+# The row is the truth, so django-q2 must never re-run a failed task on its own
+# (max_attempts=1, ack_failures=True: with its defaults the ORM broker re-runs a task
+# that raised every `retry` seconds, forever), and `retry` must exceed `timeout` so a
+# slow task is not started a second time.
 REDIS_URL = os.getenv("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "playground",
