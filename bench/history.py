@@ -478,14 +478,15 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
     from django.http import QueryDict
 
-    from playground.studio.history import HistoryFilter
+    from playground.gallery import favourites
+    from playground.generations.history import HistoryFilter
 
     expected_first = visible.values_list("id", flat=True)[page_200_rank]
     results_cases = []
     for name, params in cases(other.username):
         query = urlencode(params)
         chosen = HistoryFilter.from_query(QueryDict(query))
-        matching = chosen.apply(visible, viewer).order_by("-id")
+        matching = chosen.apply(visible, viewer, favourites.starred_jobs(viewer)).order_by("-id")
         matches = matching.count()
         below = matching.filter(id__lt=page_200_before).count()
         last_start = (max(matches - 1, 0) // PAGE_SIZE) * PAGE_SIZE  # rank before last page

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from playground.billing import contract_checks
 from playground.billing.models import ApiKey, ContractCheck
 from playground.evolink.contract import CHEAPEST_ESTIMATE
+from playground.lib.htmx import HtmxHttpRequest
 from playground.teams import access
 from playground.teams.models import Membership, Team
 
@@ -75,13 +76,13 @@ def contract_check_start(request: HttpRequest, team: str, key_id: int) -> HttpRe
 
 
 @require_GET
-def contract_check(request: HttpRequest, team: str, check_id: int) -> HttpResponse:
+def contract_check(request: HtmxHttpRequest, team: str, check_id: int) -> HttpResponse:
     """The table, as far as it has come; it refreshes itself until the check ends."""
     team_obj = _superuser_team(request, team)
     check = get_object_or_404(
         ContractCheck.objects.select_related("requested_by"), pk=check_id, team=team_obj
     )
-    template = f"{PAGE}#contract-check" if request.headers.get("HX-Request") else PAGE
+    template = f"{PAGE}#contract-check" if request.htmx else PAGE
     return render(
         request,
         template,

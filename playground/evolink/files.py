@@ -29,9 +29,9 @@ from playground.evolink.errors import (
     UPLOAD_UNREACHABLE,
     UPLOAD_UNREADABLE,
     EvoLinkError,
-    _upload_error,
     error_from_response,
     parse_retry_after,
+    upload_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def _upload_result(response: httpx.Response) -> UploadedFile | EvoLinkError:
         if status < 400:
             status = 400  # success=false with no usable code: a refusal all the same
         msg = body.get("msg") if isinstance(body.get("msg"), str) else ""
-        return _upload_error(status, msg, http_status=response.status_code, retry_after=retry_after)
+        return upload_error(status, msg, http_status=response.status_code, retry_after=retry_after)
     if response.is_success:
         return EvoLinkError(
             "invalid_response",
@@ -124,7 +124,7 @@ def _upload_result(response: httpx.Response) -> UploadedFile | EvoLinkError:
         )
     # No envelope: a proxy's page, or the API host's {"error": ...} shape.
     error = error_from_response(response)
-    return _upload_error(
+    return upload_error(
         response.status_code,
         error.detail,
         http_status=response.status_code,

@@ -22,16 +22,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue, ids, numbers
-from playground.billing import budgets, paying
+from playground.billing import paying
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
-from playground.generations import references
+from playground.generations import budgets, references
+from playground.generations.chips import chip
 from playground.generations.models import ReferenceImage
+from playground.lib.htmx import HtmxHttpRequest
 from playground.matrix import plan as planning
 from playground.matrix.forms import MatrixForm
 from playground.matrix.models import MatrixRun, PromptTemplate, RunKind
 from playground.matrix.runs import RECENT_RUNS, create_run, grid_of, keep, live_stamp, runs_of
-from playground.studio.views import chip, is_htmx
 from playground.teams import access, availability
 from playground.teams.models import Membership
 
@@ -44,7 +45,7 @@ ERROR_SLOTS = ("prompt", "template", "models", "qualities", "sizes", "resolution
 
 
 @require_http_methods(["GET", "POST"])
-def matrix(request: HttpRequest, team: str) -> HttpResponse:
+def matrix(request: HtmxHttpRequest, team: str) -> HttpResponse:
     membership = access.membership(request, team)
     access.require_generate(membership)
     if request.method == "GET":
@@ -85,7 +86,7 @@ def matrix(request: HttpRequest, team: str) -> HttpResponse:
             plan.add_error("__all__", str(refusal))  # nothing was made; nothing typed is lost
         else:
             return redirect("matrix_run", team=membership.team.slug, public_id=run.public_id)
-    if action == "live" and is_htmx(request):
+    if action == "live" and request.htmx:
         return _live(request, membership, form, plan)
     return _page(request, membership, form, attached, plan=plan)
 
@@ -318,7 +319,7 @@ def _run(request: HttpRequest, team: str, public_id: uuid.UUID) -> tuple[Members
 
 
 @require_GET
-def run_page(request: HttpRequest, team: str, public_id: uuid.UUID) -> HttpResponse:
+def run_page(request: HtmxHttpRequest, team: str, public_id: uuid.UUID) -> HttpResponse:
     """The run's grid, filling in as its jobs finish. The live check sends the stamp it
     was drawn at: while no job of the team changed the answer is an empty 204."""
     membership, run = _run(request, team, public_id)
@@ -338,7 +339,7 @@ def run_page(request: HttpRequest, team: str, public_id: uuid.UUID) -> HttpRespo
         "live_url": f"{reverse('matrix_run', args=[team, run.public_id])}?"
         f"{urlencode({'since': grid.stamp})}",
     }
-    if is_htmx(request):
+    if request.htmx:
         return render(request, f"{RUN}#run-grid", context)
     # The multi-select bar and the lightbox's "Add to collection" list the collections.
     return render(request, RUN, {**context, **collections.picker_context(membership)})

@@ -20,16 +20,21 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from playground import catalogue
-from playground.billing import budgets, paying, spend
+from playground.billing import paying
 from playground.gallery import favourites
-from playground.generations import jobs, references
+from playground.generations import budgets, jobs, references, spend
+from playground.generations.chips import chip
+from playground.generations.creation import create_generation, estimate_of, rerun_form
 from playground.generations.models import Generation, ResultImage
-from playground.studio.generate import create_generation, estimate_of, rerun_form
-from playground.studio.views import STUDIO, chip
+from playground.lib.htmx import HtmxHttpRequest
 from playground.teams import access, availability
 from playground.teams.models import Membership
+
+# The studio's page: a reference taken from a result answers with its partials.
+STUDIO = "studio/studio.html"
 
 
 def _job(request: HttpRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
@@ -83,7 +88,7 @@ def _may_delete(membership: Membership, generation: Generation) -> bool:
 
 
 @require_POST
-def generation_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_cancel(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Its maker (or a team admin) cancels a job that is still waiting to be sent.
 
     From the history (htmx) the answer is an empty 204 that refreshes the history,
@@ -92,10 +97,8 @@ def generation_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     if not _may_delete(membership, generation):
         raise PermissionDenied
     cancelled = generation.cancel(by=request.user)
-    if request.headers.get("HX-Request") == "true":
-        response = HttpResponse(status=204)
-        response["HX-Trigger"] = "history-changed"
-        return response
+    if request.htmx:
+        return trigger_client_event(HttpResponse(status=204), "history-changed")
     if cancelled:
         messages.success(request, _("Job #%(id)s was cancelled.") % {"id": generation.number})
     else:
@@ -286,17 +289,14 @@ def reference_from_result(request: HttpRequest, public_id: uuid.UUID, index: int
             },
         )
         # The message belongs under the drop zone, not in the list of images.
-        response["HX-Retarget"] = "#reference-errors"
-        response["HX-Reswap"] = "innerHTML"
-        return response
+        return reswap(retarget(response, "#reference-errors"), "innerHTML")
     with result.file.open("rb") as f:
         reference = references.store(f, f"result-{result.generation_id}-{index}")
     reference.source_id = result.generation_id
     response = render(
         request, f"{STUDIO}#chips", {"chips": [chip(reference, request.user, membership.team)]}
     )
-    response["HX-Trigger"] = "references-changed"
-    return response
+    return trigger_client_event(response, "references-changed")
 
 
 @require_GET

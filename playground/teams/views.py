@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views import i18n
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground.billing import budgets
+from playground.generations import budgets
 from playground.teams import access, languages
 from playground.teams.accounts import SignUpForm
 from playground.teams.forms import AddMemberForm, BudgetForm, InviteForm, MemberForm

@@ -1,4 +1,5 @@
-"""Turning a valid studio form into a job: the one way a job is created.
+"""Turning a valid generation form into a job: the one way a job is created (by the
+studio, a re-run and a matrix run alike).
 
 Every submission costs money, so a repeated POST (double click, browser resubmit,
 two tabs racing) returns the job its form token already made. The job belongs to the
@@ -15,15 +16,15 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from playground import catalogue, pricing
-from playground.billing import budgets, paying
-from playground.generations import jobs, references
+from playground.billing import paying
+from playground.generations import budgets, jobs, references
+from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.generations.models import (
     Derivation,
     Generation,
     GenerationReference,
     ReferenceImage,
 )
-from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.teams import availability
 from playground.teams.models import Membership
 

@@ -1,5 +1,5 @@
 """A team's spend in a calendar month: per day, member, model and key, and how good
-our estimates are. Every figure follows the one spend rule (billing/spend.py)."""
+our estimates are. Every figure follows the one spend rule (generations/spend.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from playground import catalogue
-from playground.billing import spend
 from playground.billing.models import mask
+from playground.generations import spend
 from playground.generations.models import Generation
 
 ZERO = Decimal(0)

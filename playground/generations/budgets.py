@@ -2,7 +2,7 @@
 
 A team may have a monthly budget (`Team.monthly_budget_credits`) and each member a
 monthly cap (`Membership.monthly_cap_credits`). A job is refused when this calendar
-month's spend (billing/spend.py: charges, holds and estimates of jobs in flight) plus
+month's spend (generations/spend.py: charges, holds and estimates of jobs in flight) plus
 its own estimate would pass either. The check and the new job's row are written in one
 transaction that first locks the team's row, so two people pressing Generate at the
 same moment are counted one after the other and cannot together pass the budget.
@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from playground import numbers
-from playground.billing import spend
+from playground.generations import spend
 from playground.generations.models import Generation
 from playground.teams.models import Membership, Team
 

@@ -1,3 +1,5 @@
+"""Context processors for every template: only what is cheap (no query) or lazy."""
+
 import functools
 import hashlib
 from pathlib import Path
@@ -8,12 +10,6 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import get_language
-
-from playground.evolink import upstream
-
-
-def upstream_mode(request: HttpRequest) -> dict[str, Any]:
-    return {"upstream": upstream.describe()}
 
 
 @functools.cache
