@@ -15,7 +15,8 @@ deploy relies on, stop it. Not part of .ci/test: the build alone takes a minute 
    README's screenshots must not be served;
 4. sends SIGTERM to gunicorn's master (what `docker stop` does) while a request is in
    flight: the request must be answered, and gunicorn exit 0 within its 30 s of grace;
-5. reads the whole log: no permission errors, tracebacks, errors or warnings.
+5. reads the whole log: no permission errors, tracebacks, errors or warnings (HEAD
+   /healthz, a load balancer's probe, is asked so that a body sent with it would show).
 
 It prints each check and writes a result that bench/summarise.py files into
 bench/results/image-smoke.json. Exit status 1 when a check fails.
@@ -45,7 +46,9 @@ from bench.summarise import add  # noqa: E402
 PORT = 8000  # where the image's command listens
 YEAR = 365 * 24 * 3600
 # What a clean start and stop must not log.
-BAD_LOG = re.compile(r"Permission denied|Errno 13|Traceback|\[ERROR\]|\[CRITICAL\]|WARNING")
+BAD_LOG = re.compile(
+    r"Permission denied|Errno 13|Traceback|\[ERROR\]|\[CRITICAL\]|WARNING|no-body response"
+)
 
 
 class Smoke:
@@ -64,11 +67,13 @@ def tool(*command: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, check=True, text=True, **kwargs)  # noqa: S603
 
 
-def get(path: str, encoding: str = "identity") -> tuple[int, HTTPMessage, bytes]:
-    """GET without decompressing, so the headers and body are what was sent."""
+def get(
+    path: str, encoding: str = "identity", method: str = "GET"
+) -> tuple[int, HTTPMessage, bytes]:
+    """A request without decompressing, so the headers and body are what was sent."""
     connection = HTTPConnection("127.0.0.1", PORT, timeout=10)
     try:
-        connection.request("GET", path, headers={"Accept-Encoding": encoding})
+        connection.request(method, path, headers={"Accept-Encoding": encoding})
         response = connection.getresponse()
         return response.status, response.headers, response.read()
     finally:
@@ -187,6 +192,9 @@ def run(args: argparse.Namespace) -> Smoke:
     )
     status = get("/favicon.ico")[0]
     smoke.check("/favicon.ico is served", status == 200, f"→ {status}")
+    # A load balancer's probe; gunicorn would log a warning for a body sent with it.
+    status = get("/healthz", method="HEAD")[0]
+    smoke.check("HEAD /healthz is answered", status == 200, f"→ {status}")
 
     # A request in flight when SIGTERM comes: its headers are half sent, so a worker is
     # busy with it; the rest follows after the signal, and it must still be answered.
