@@ -1,9 +1,9 @@
 """Background jobs (django-q2): submit → poll → archive, plus a reconciler.
 
-The row is the truth and the queue only wakes workers up (see
-../shared/reliability-notes.md). Every task takes a generation id, claims the row by
-compare-and-set before doing anything that costs money or time, and so does nothing
-when django-q2 delivers it twice.
+The row is the truth and the queue only wakes workers up. Every task takes a generation
+id, claims the row by compare-and-set before doing anything that costs money or time,
+and so does nothing when django-q2 delivers it twice (its ORM broker runs a task again
+when its worker was killed).
 
 - `submit(pk)`: QUEUED → SUBMITTING → RUNNING. At most one POST upstream; a POST that
   may have arrived without us learning the task id ends as UNCERTAIN, never re-sent.
