@@ -118,19 +118,19 @@ def alpha_of(file: IO[bytes], reference: ReferenceImage) -> Image.Image:
             )
         try:
             image.load()  # truncated or damaged files fail here
-            if image.mode != "RGBA":
-                image = image.convert("RGBA")  # palette or grey with transparency
-            alpha = image.getchannel("A")
+            # A palette or grey PNG with transparency becomes RGBA first.
+            rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+            alpha = rgba.getchannel("A")
         except Exception:
             raise RejectedMask(
                 _("The mask is damaged or incomplete; paint it again and use the mask.")
             ) from None
-    low, high = alpha.getextrema()
-    if low >= catalogue.MASK_OPAQUE_ALPHA:
+    counts = alpha.histogram()  # pixels per alpha value, 0 to 255
+    if not any(counts[: catalogue.MASK_OPAQUE_ALPHA]):
         raise RejectedMask(
             _("The mask is opaque everywhere: paint the region the model should change.")
         )
-    if high < catalogue.MASK_OPAQUE_ALPHA:
+    if not counts[catalogue.MASK_OPAQUE_ALPHA]:
         raise RejectedMask(
             _(
                 "The mask is transparent everywhere: leave the part to keep unpainted, "
@@ -199,9 +199,11 @@ def from_token(token: str, user: User, team: Team) -> AttachedMask | None:
         return None
     if not isinstance(value, dict) or value.get("u") != user.pk or value.get("t") != team.pk:
         return None
-    mask = MaskImage.objects.filter(pk=value.get("m")).first()
-    reference_id = value.get("r")
-    if mask is None or not isinstance(reference_id, int):
+    mask_id, reference_id = value.get("m"), value.get("r")
+    if not isinstance(mask_id, int) or not isinstance(reference_id, int):
+        return None
+    mask = MaskImage.objects.filter(pk=mask_id).first()
+    if mask is None:
         return None
     return AttachedMask(mask, reference_id)
 
