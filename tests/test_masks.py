@@ -266,6 +266,20 @@ def test_the_mask_reaches_the_simulator_and_changes_only_its_region(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_with_references_on_evolinks_files_api_the_mask_goes_there_too(
+    alice: User, alice_client: Client, fast_jobs: Simulator, settings: Any
+) -> None:
+    settings.EVOLINK_REFERENCE_HOST = "files-api"
+    settings.EVOLINK_FILES_BASE_URL = fast_jobs.base_url
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"  # unreachable: not used
+    generation = submit_and_finish(masked_job(alice_client).pk)
+    assert generation.state == State.COMPLETED, generation.error_message
+    assert generation.request_payload["mask_url"].startswith(fast_jobs.base_url + "/files-api/")
+    (received,) = fast_jobs.stats()["masks"]
+    assert received["has_alpha"] and (received["width"], received["height"]) == SIZE
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_mask_without_alpha_or_of_another_size_fails_upstream_with_the_documented_message(
     simulator: Simulator, evolink_client: Any
 ) -> None:
