@@ -17,12 +17,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from playground.numbers import grouped
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 QUALITIES = ("low", "medium", "high")
 QUALITY_LABELS = {
@@ -96,7 +99,7 @@ class CustomSizeRules:
 class ModelSpec:
     id: str
     label: str
-    summary: str
+    summary: StrOrPromise
     prompt_limit: int
     prompt_unit: Literal["tokens", "characters"]
     # "fixed": a short list of size values; "flexible": auto, ratio + tier, or WxH.

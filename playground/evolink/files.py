@@ -112,7 +112,9 @@ def _upload_result(response: httpx.Response) -> UploadedFile | EvoLinkError:
         status = code if isinstance(code, int) and 400 <= code < 600 else response.status_code
         if status < 400:
             status = 400  # success=false with no usable code: a refusal all the same
-        msg = body.get("msg") if isinstance(body.get("msg"), str) else ""
+        msg = body.get("msg")
+        if not isinstance(msg, str):
+            msg = ""
         return _upload_error(status, msg, http_status=response.status_code, retry_after=retry_after)
     if response.is_success:
         return EvoLinkError(

@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Prefetch
 
 from playground.billing.spend import charge_of
@@ -70,7 +71,7 @@ def with_lineage(queryset: Any) -> Any:
     )
 
 
-def visible_job_ids(user: Any, batch: Iterable[ResultImage]) -> set[int]:
+def visible_job_ids(user: User, batch: Iterable[ResultImage]) -> set[int]:
     """Of the jobs the batch's lineage names, those this person may see (one query)."""
     named: set[int] = set()
     for image in batch:

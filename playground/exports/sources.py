@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,6 +26,7 @@ from playground.gallery import images
 from playground.gallery.models import Collection, CollectionItem
 from playground.generations.models import Generation
 from playground.studio.history import STATUS_CHOICES, HistoryFilter
+from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
 
 
@@ -43,7 +44,7 @@ class Wanted:
     empty_message: str
 
 
-def resolve(request: HttpRequest, membership: Membership) -> Wanted:
+def resolve(request: AuthedRequest, membership: Membership) -> Wanted:
     source = request.POST.get("source", "")
     user, team = request.user, membership.team
     if source == Source.SELECTION:
@@ -98,11 +99,11 @@ def resolve(request: HttpRequest, membership: Membership) -> Wanted:
     raise UnknownSource(source)
 
 
-def _int_or_404(request: HttpRequest) -> int:
+def _int_or_404(request: AuthedRequest) -> int:
     return id_parsing.parse_or_404(request.POST.get("source_id", ""))
 
 
-def _run(request: HttpRequest, membership: Membership) -> Wanted:
+def _run(request: AuthedRequest, membership: Membership) -> Wanted:
     # The matrix app is looked up, not imported: exports must not break while it is
     # absent or being migrated, and a run is then simply not found.
     try:

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from playground.gallery import images
 from playground.gallery.models import Collection, CollectionItem
+from playground.teams.models import Membership, Team
 
 
-def of_team(team: Any) -> Any:
+def of_team(team: Team) -> Any:
     return Collection.objects.filter(team=team)
 
 
-def cards(user: Any, team: Any) -> list[Collection]:
+def cards(user: User, team: Team) -> list[Collection]:
     """The list page's cards: each collection with its count and cover as this person
     sees them. Three queries whatever the number of collections."""
     visible_ids = images.visible(user, team).values("pk")
@@ -48,7 +50,7 @@ def cards(user: Any, team: Any) -> list[Collection]:
     return found
 
 
-def visible_items(user: Any, collection: Collection) -> Any:
+def visible_items(user: User, collection: Collection) -> Any:
     """The collection's items this person may see, in the order they were added."""
     return (
         collection.items.filter(image__in=images.visible(user, collection.team).values("pk"))
@@ -57,7 +59,7 @@ def visible_items(user: Any, collection: Collection) -> Any:
     )
 
 
-def create(team: Any, name: str, user: Any) -> Collection | None:
+def create(team: Team, name: str, user: User) -> Collection | None:
     """A new collection, or None if the name was taken meanwhile (the form checked it;
     the unique constraint decides a race)."""
     try:
@@ -67,7 +69,7 @@ def create(team: Any, name: str, user: Any) -> Collection | None:
         return None
 
 
-def add(collection: Collection, found: list[Any], user: Any) -> int:
+def add(collection: Collection, found: list[Any], user: User) -> int:
     """Add these images (already checked: visible to `user`, of the collection's team);
     returns how many were new to it. Adding one already there changes nothing."""
     already = set(
@@ -99,7 +101,7 @@ def touch(collection: Collection) -> None:
     Collection.objects.filter(pk=collection.pk).update(updated_at=collection.updated_at)
 
 
-def picker_context(membership: Any) -> dict[str, Any]:
+def picker_context(membership: Membership) -> dict[str, Any]:
     """What the multi-select bar and the lightbox's "Add to collection" picker need on
     every page showing a team's tiles: the team's collections, for those who may add."""
     if not membership.can_generate:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import Http404
 
 from playground import ids
 from playground.generations.models import Generation, ResultImage
+from playground.teams.models import Team
 
 
-def visible(user: Any, team: Any = None) -> Any:
+def visible(user: User, team: Team | None = None) -> Any:
     """The images this person may see (of `team` only, when given)."""
     return ResultImage.objects.filter(
         generation__in=Generation.objects.visible_to(user, team)
@@ -33,7 +35,7 @@ def ids_from(values: Iterable[str]) -> list[int]:
     return found
 
 
-def get_all_or_404(user: Any, ids: list[int], team: Any = None) -> list[ResultImage]:
+def get_all_or_404(user: User, ids: list[int], team: Team | None = None) -> list[ResultImage]:
     """These images, in the order given, or 404 if any one is not visible to this
     person: a link that names an image of another team opens nothing at all."""
     found = {image.pk: image for image in visible(user, team).filter(pk__in=ids)}

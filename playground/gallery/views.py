@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,11 +33,11 @@ COLLECTION_PAGE_SIZE = 60
 NEW = "new"  # the picker's "New collection…" choice
 
 
-def is_htmx(request: HttpRequest) -> bool:
+def is_htmx(request: access.AuthedRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _next(request: HttpRequest, fallback: str) -> str:
+def _next(request: access.AuthedRequest, fallback: str) -> str:
     """Where to return after a plain form POST: the page it came from, if ours."""
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(
@@ -48,7 +48,7 @@ def _next(request: HttpRequest, fallback: str) -> str:
 
 
 @require_POST
-def favourite_toggle(request: HttpRequest, image_id: int) -> HttpResponse:
+def favourite_toggle(request: access.AuthedRequest, image_id: int) -> HttpResponse:
     """Star or un-star an image, for this person only. Anyone who may see the image may
     (viewers too); anyone else gets 404, as if it did not exist.
 
@@ -82,7 +82,7 @@ def favourite_toggle(request: HttpRequest, image_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def collection_list(request: HttpRequest, team: str) -> HttpResponse:
+def collection_list(request: access.AuthedRequest, team: str) -> HttpResponse:
     """The team's collections as cards; members and admins create one here."""
     membership = access.membership(request, team)
     form = CollectionNameForm(team=membership.team)
@@ -105,7 +105,9 @@ def collection_list(request: HttpRequest, team: str) -> HttpResponse:
     return render(request, "gallery/collections.html", context, status=400 if form.errors else 200)
 
 
-def _collection(request: HttpRequest, team: str, collection_id: int) -> tuple[Membership, Any]:
+def _collection(
+    request: access.AuthedRequest, team: str, collection_id: int
+) -> tuple[Membership, Any]:
     membership = access.membership(request, team)
     found = get_object_or_404(
         collections.of_team(membership.team).select_related("created_by"), pk=collection_id
@@ -114,7 +116,7 @@ def _collection(request: HttpRequest, team: str, collection_id: int) -> tuple[Me
 
 
 def _detail(
-    request: HttpRequest,
+    request: access.AuthedRequest,
     membership: Membership,
     collection: Collection,
     rename_form: CollectionNameForm | None = None,
@@ -140,14 +142,14 @@ def _detail(
 
 
 @require_GET
-def collection_detail(request: HttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_detail(request: access.AuthedRequest, team: str, collection_id: int) -> HttpResponse:
     """A collection as a grid: the link a colleague opens."""
     membership, collection = _collection(request, team, collection_id)
     return _detail(request, membership, collection)
 
 
 @require_POST
-def collection_rename(request: HttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_rename(request: access.AuthedRequest, team: str, collection_id: int) -> HttpResponse:
     membership, collection = _collection(request, team, collection_id)
     access.require_generate(membership)
     form = CollectionNameForm(request.POST, team=membership.team, instance=collection)
@@ -161,7 +163,7 @@ def collection_rename(request: HttpRequest, team: str, collection_id: int) -> Ht
 
 
 @require_http_methods(["GET", "POST"])
-def collection_delete(request: HttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_delete(request: access.AuthedRequest, team: str, collection_id: int) -> HttpResponse:
     """Asks first (GET); deleting a collection never deletes an image."""
     membership, collection = _collection(request, team, collection_id)
     access.require_generate(membership)
@@ -180,7 +182,7 @@ def collection_delete(request: HttpRequest, team: str, collection_id: int) -> Ht
     return redirect("collections", team=team)
 
 
-def _one_image(request: HttpRequest, membership: Membership) -> Any:
+def _one_image(request: access.AuthedRequest, membership: Membership) -> Any:
     ids = images.ids_from(request.POST.getlist("image"))
     if len(ids) != 1:
         raise Http404
@@ -188,7 +190,7 @@ def _one_image(request: HttpRequest, membership: Membership) -> Any:
 
 
 @require_POST
-def collection_remove(request: HttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_remove(request: access.AuthedRequest, team: str, collection_id: int) -> HttpResponse:
     """Take an image out of the collection (the image itself stays)."""
     membership, collection = _collection(request, team, collection_id)
     access.require_generate(membership)
@@ -202,7 +204,7 @@ def collection_remove(request: HttpRequest, team: str, collection_id: int) -> Ht
 
 
 @require_POST
-def collection_cover(request: HttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_cover(request: access.AuthedRequest, team: str, collection_id: int) -> HttpResponse:
     """Make one of the collection's images the one its card shows."""
     membership, collection = _collection(request, team, collection_id)
     access.require_generate(membership)
@@ -218,7 +220,7 @@ def collection_cover(request: HttpRequest, team: str, collection_id: int) -> Htt
 
 
 @require_POST
-def collection_add(request: HttpRequest, team: str) -> HttpResponse:
+def collection_add(request: access.AuthedRequest, team: str) -> HttpResponse:
     """Add ticked images to a collection, or to a new one named here.
 
     Used by the multi-select bar, the lightbox's picker and plain forms. Every image
@@ -287,7 +289,7 @@ def _added_message(collection: Collection, added: int, asked: int) -> str:
 
 
 def _add_refused(
-    request: HttpRequest,
+    request: access.AuthedRequest,
     membership: Membership,
     found: list[Any],
     problem: str,

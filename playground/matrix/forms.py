@@ -15,6 +15,7 @@ from playground import catalogue
 from playground.matrix.models import RunKind
 from playground.matrix.plan import size_choices
 from playground.teams import availability
+from playground.teams.models import Team
 
 FLEXIBLE = next(spec for spec in catalogue.MODELS.values() if spec.is_flexible)
 
@@ -92,7 +93,7 @@ class MatrixForm(forms.Form):
     parent_relation = forms.CharField(widget=forms.HiddenInput, required=False)
     template_name = forms.CharField(label=_("Save as"), required=False, max_length=120)
 
-    def __init__(self, *args: Any, team: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["client_token"].initial = uuid.uuid4()
         if team is not None:

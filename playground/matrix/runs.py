@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import formats, timezone
@@ -19,7 +20,7 @@ from playground.gallery.models import Collection
 from playground.generations.models import Generation, HistoryClock
 from playground.matrix.models import MatrixCell, MatrixRun
 from playground.matrix.plan import Plan
-from playground.teams.models import Membership
+from playground.teams.models import Membership, Team
 
 RECENT_RUNS = 10
 
@@ -105,7 +106,7 @@ def _settings_of(cell: Any) -> dict[str, Any]:
     return settings
 
 
-def runs_of(user: Any, team: Any) -> Any:
+def runs_of(user: User, team: Team) -> Any:
     """The team's runs this person may see (a colleague's "Only me" run is not listed)."""
     return (
         MatrixRun.objects.visible_to(user, team)
@@ -131,7 +132,7 @@ class Grid:
     estimated: bool  # some of `credits` are estimates or holds, not final charges
 
 
-def grid_of(run: MatrixRun, user: Any) -> Grid:
+def grid_of(run: MatrixRun, user: User) -> Grid:
     """The run's cells as this person may see them, row by row.
 
     The stamp is read first: a job that changes after this read moves the team's clock,

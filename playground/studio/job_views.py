@@ -16,7 +16,7 @@ import zipfile
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,10 +29,11 @@ from playground.generations.models import Generation, ResultImage
 from playground.studio.generate import create_generation, estimate_of, rerun_form
 from playground.studio.views import STUDIO, chip
 from playground.teams import access, availability
+from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
 
 
-def _job(request: HttpRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
+def _job(request: AuthedRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
     generation = get_object_or_404(
         Generation.objects.visible_to(request.user).select_related(
             "owner", "team", "api_key", "read_api_key"
@@ -43,7 +44,7 @@ def _job(request: HttpRequest, public_id: uuid.UUID) -> tuple[Generation, Member
 
 
 @require_GET
-def generation_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_detail(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     generation, membership = _job(request, public_id)
     links = list(generation.references.select_related("reference"))
     visible_sources = set(
@@ -83,7 +84,7 @@ def _may_delete(membership: Membership, generation: Generation) -> bool:
 
 
 @require_POST
-def generation_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_cancel(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     """Its maker (or a team admin) cancels a job that is still waiting to be sent.
 
     From the history (htmx) the answer is an empty 204 that refreshes the history,
@@ -108,7 +109,7 @@ def generation_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
 
 
 @require_POST
-def generation_check_again(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_check_again(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     """Resume polling a job we stopped waiting for (the upstream may have finished)."""
     generation, membership = _job(request, public_id)
     access.require_generate(membership)
@@ -118,7 +119,7 @@ def generation_check_again(request: HttpRequest, public_id: uuid.UUID) -> HttpRe
 
 
 @require_http_methods(["GET", "POST"])
-def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_resubmit(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     """A person sends a job again ("Re-run", or "Submit again" after an uncertain
     submission): a new job in their name, in the job's team; the old row stays.
 
@@ -164,7 +165,7 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
 
 
 @require_http_methods(["GET", "POST"])
-def generation_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_delete(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     """Its maker or a team admin deletes a finished job, with its archived files.
 
     GET asks to confirm (works without JavaScript); jobs made from it keep their own
@@ -188,7 +189,7 @@ def generation_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
 
 
 @require_POST
-def generation_visibility(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_visibility(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     """Its maker switches "Only me" on or off."""
     generation, membership = _job(request, public_id)
     access.require_generate(membership)
@@ -198,7 +199,7 @@ def generation_visibility(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
     return redirect("generation_detail", public_id=generation.public_id)
 
 
-def _result(request: HttpRequest, public_id: uuid.UUID, index: int) -> ResultImage:
+def _result(request: AuthedRequest, public_id: uuid.UUID, index: int) -> ResultImage:
     return get_object_or_404(
         ResultImage.objects.filter(
             generation__in=Generation.objects.visible_to(request.user)
@@ -209,7 +210,7 @@ def _result(request: HttpRequest, public_id: uuid.UUID, index: int) -> ResultIma
 
 
 @require_GET
-def result_image(request: HttpRequest, public_id: uuid.UUID, index: int) -> FileResponse:
+def result_image(request: AuthedRequest, public_id: uuid.UUID, index: int) -> FileResponse:
     """A full-size result from our storage; the browser never sees upstream URLs."""
     image = _result(request, public_id, index)
     download = request.GET.get("download") == "1"
@@ -229,7 +230,7 @@ def _file_stem(generation: Generation) -> str:
 
 
 @require_GET
-def generation_download_all(request: HttpRequest, public_id: uuid.UUID) -> FileResponse:
+def generation_download_all(request: AuthedRequest, public_id: uuid.UUID) -> FileResponse:
     """Every image of a job in one ZIP. The images are stored as they are (PNG, JPEG and
     WEBP do not compress further), through a temporary file that spills to disk past
     16 MB, so ten 4K images do not sit in the web process's memory."""
@@ -257,7 +258,7 @@ def generation_download_all(request: HttpRequest, public_id: uuid.UUID) -> FileR
 
 
 @require_GET
-def result_thumbnail(request: HttpRequest, public_id: uuid.UUID, index: int) -> FileResponse:
+def result_thumbnail(request: AuthedRequest, public_id: uuid.UUID, index: int) -> FileResponse:
     image = _result(request, public_id, index)
     response = FileResponse(image.thumbnail.open("rb"), content_type="image/webp")
     response["Cache-Control"] = "private, max-age=86400"
@@ -265,7 +266,7 @@ def result_thumbnail(request: HttpRequest, public_id: uuid.UUID, index: int) -> 
 
 
 @require_POST
-def reference_from_result(request: HttpRequest, public_id: uuid.UUID, index: int) -> HttpResponse:
+def reference_from_result(request: AuthedRequest, public_id: uuid.UUID, index: int) -> HttpResponse:
     """ "Use as reference" on a result: no re-upload, the archived file is reused, and
     the new job will record where the image came from."""
     result = _result(request, public_id, index)
@@ -300,7 +301,7 @@ def reference_from_result(request: HttpRequest, public_id: uuid.UUID, index: int
 
 
 @require_GET
-def reference_thumbnail(request: HttpRequest, token: str) -> FileResponse:
+def reference_thumbnail(request: AuthedRequest, token: str) -> FileResponse:
     """A reference's thumbnail, for whoever its token was signed for, while they are
     still in the team it was signed in."""
     value = references.unsign(token)
