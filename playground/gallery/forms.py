@@ -14,7 +14,7 @@ from playground.gallery.models import Collection
 from playground.numbers import grouped
 from playground.teams.models import Team
 
-NAME_MAX = Collection._meta.get_field("name").max_length
+NAME_MAX = Collection.NAME_MAX
 
 
 def name_problem(team: Team, name: str, instance: Collection | None = None) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.utils.datastructures import MultiValueDict
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -98,9 +99,8 @@ def variable_fields(template: str, data: Mapping[str, Any]) -> list[Variable]:
 
 
 def _getlist(data: Mapping[str, Any], name: str) -> list[str]:
-    getlist = getattr(data, "getlist", None)
-    if getlist:
-        return list(getlist(name))
+    if isinstance(data, MultiValueDict):  # a QueryDict: a field may be sent many times
+        return list(data.getlist(name))
     value = data.get(name)
     return list(value) if isinstance(value, list | tuple) else [value] if value else []
 
@@ -414,15 +414,15 @@ def _check_cell(plan: Plan, cell: Cell, prompt_problems: dict[str, list[str]]) -
             spec, cell.settings["size"], form.data.get("resolution") if spec.is_flexible else None
         )
         messages = [m for found in reasons.values() for m in found] or [
-            m for name in SIZE_FIELDS & problems.keys() for m in form.errors[name]
+            str(m) for name in SIZE_FIELDS & problems.keys() for m in form.errors[name]
         ]
         cell.skipped = " ".join(messages)
         return
     where = ", ".join(
         f"{{{k}}} = {Truncator(v).chars(40)}" for k, v in cell.settings.get("vars", {}).items()
     )
-    for name, messages in form.errors.items():
-        for message in messages:
+    for name, errors in form.errors.items():
+        for message in map(str, errors):
             if name == "prompt":
                 places = prompt_problems.setdefault(message, [])
                 if where not in places:

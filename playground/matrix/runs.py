@@ -115,10 +115,27 @@ def runs_of(user: User, team: Team) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the run page: the stored cell and what this person may see of its
+    job. `job` is None when the cell's job was not made, was deleted, or is `hidden`
+    (a colleague's "Only me" job: the cell says it is there, never what it is)."""
+
+    cell: MatrixCell
+    job: Generation | None
+    hidden: bool
+    charge: spend.Charge | None  # what the job counts for, when it is shown
+
+    @property
+    def note(self) -> str:
+        """Why the cell was not made (empty if it was)."""
+        return self.cell.note
+
+
 @dataclass
 class Row:
     label: str
-    cells: list[MatrixCell] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
 
 
 @dataclass
@@ -150,16 +167,14 @@ def grid_of(run: MatrixRun, user: User) -> Grid:
     rows: dict[int, Row] = {}
     credits, estimated, in_flight, finished = Decimal(0), False, False, 0
     for cell in cells:
-        cell.job = jobs.get(cell.generation_id)  # type: ignore[attr-defined]
-        # A colleague's "Only me" job: the cell says it is there, never what it is.
-        cell.hidden = cell.generation_id is not None and cell.job is None  # type: ignore[attr-defined]
-        rows.setdefault(cell.row, Row(cell.row_label)).cells.append(cell)
-        if cell.job is not None:  # type: ignore[attr-defined]
-            charge = spend.charge_of(cell.job)  # type: ignore[attr-defined]
-            cell.charge = charge  # type: ignore[attr-defined]
+        job = jobs.get(cell.generation_id) if cell.generation_id is not None else None
+        charge = spend.charge_of(job) if job is not None else None
+        hidden = cell.generation_id is not None and job is None
+        rows.setdefault(cell.row, Row(cell.row_label)).cells.append(Cell(cell, job, hidden, charge))
+        if job is not None and charge is not None:
             credits += charge.credits
             estimated = estimated or not charge.is_final
-            if cell.job.is_in_flight:  # type: ignore[attr-defined]
+            if job.is_in_flight:
                 in_flight = True
             else:
                 finished += 1

@@ -93,7 +93,7 @@ def matrix(request: AuthedRequest, team: str) -> HttpResponse:
 
 def _plan(form: MatrixForm, attached: list[ReferenceImage]) -> planning.Plan:
     form.is_valid()  # the plan says what is wrong, field by field
-    errors = {name: list(messages_) for name, messages_ in form.errors.items()}
+    errors = {name: [str(m) for m in messages_] for name, messages_ in form.errors.items()}
     return planning.make_plan(
         form.data,
         mode=form.mode_value,
@@ -233,7 +233,9 @@ def _data_from_get(request: AuthedRequest, membership: Membership) -> QueryDict:
     model = availability.model_or_default(membership.team, get.get("model"))
     spec = catalogue.MODELS[model or catalogue.DEFAULT_MODEL]
     data.setlist("models", get.getlist("models") or ([model] if model else []))
-    quality = get.get("quality") if get.get("quality") in spec.qualities else spec.default_quality
+    quality = get.get("quality") or ""
+    if quality not in spec.qualities:
+        quality = spec.default_quality
     data.setlist("qualities", get.getlist("qualities") or [quality])
     data.setlist(
         "sizes",
