@@ -4,8 +4,8 @@ Starts `manage.py playground` (web, worker, simulator) on free ports with a fres
 SQLite database in a temporary directory, then, in Debian's Chromium, the two demo
 logins do what a team does: generate with each model, attach a reference, build on a
 colleague's image, run a matrix and look at it in the lightbox and side by side. The
-pages are photographed into static/img/. Every process it
-starts is stopped (SIGTERM, then SIGKILL) whatever happens.
+pages are photographed into docs/img/ (outside static/, so production never collects or
+serves them). Every process it starts is stopped (SIGTERM, then SIGKILL) whatever happens.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "static" / "img"
+OUT = ROOT / "docs" / "img"
 PASSWORD = "demo-playground"  # noqa: S105 - the printed demo login of `manage.py playground`
 
 

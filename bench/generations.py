@@ -5,7 +5,7 @@ the images showing in the history. Not a test: run on demand, results go to a fi
     .venv/bin/python bench/generations.py --callbacks          # EvoLink's callbacks on
     DATABASE_URL=postgres://postgres@127.0.0.1/bench REDIS_URL=redis://127.0.0.1/14 \\
         .venv/bin/python bench/generations.py --jobs 1000 --clusters 2
-    .venv/bin/python bench/generations.py --spread bench/results/generations-*.json
+    .venv/bin/python bench/generations.py --spread bench/results/generations.json
 
 It starts `manage.py simulate_evolink` and `--clusters` × `manage.py qcluster` (each of
 `--workers` workers) in their own processes, at the default polling cadence (first read
@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 # Shared with the history benchmark: percentiles, the commit measured, a scratch database.
 from bench.history import commit, percentile, reset_postgres  # noqa: E402
+from bench.summarise import runs_in  # noqa: E402
 
 
 def summary(values: list[float]) -> dict[str, float] | None:
@@ -411,8 +412,7 @@ SPREAD = [
 
 def spread(paths: list[str]) -> None:
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for path in paths:
-        result = json.loads(Path(path).read_text())
+    for _label, result in runs_in(paths):
         if result.get("benchmark") != "generations":
             continue
         key = (

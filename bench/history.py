@@ -3,7 +3,7 @@ without filters, and its live check. Not a test: run on demand, results go to a 
 
     .venv/bin/python bench/history.py                     # SQLite in a temp dir
     DATABASE_URL=postgres://postgres@127.0.0.1/bench .venv/bin/python bench/history.py
-    .venv/bin/python bench/history.py --spread bench/results/history-*.json
+    .venv/bin/python bench/history.py --spread bench/results/history.json
 
 A team of 20 members gets 10,000 jobs (bulk-inserted): spread over the members, the
 three models, mostly completed and some failed (the newest few still in flight), created
@@ -59,6 +59,8 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.summarise import runs_in  # noqa: E402
 
 MEMBERS = 20
 TEAM_SLUG = "bench"
@@ -476,14 +478,15 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
     from django.http import QueryDict
 
-    from playground.studio.history import HistoryFilter
+    from playground.gallery import favourites
+    from playground.generations.history import HistoryFilter
 
     expected_first = visible.values_list("id", flat=True)[page_200_rank]
     results_cases = []
     for name, params in cases(other.username):
         query = urlencode(params)
         chosen = HistoryFilter.from_query(QueryDict(query))
-        matching = chosen.apply(visible, viewer).order_by("-id")
+        matching = chosen.apply(visible, viewer, favourites.starred_jobs(viewer)).order_by("-id")
         matches = matching.count()
         below = matching.filter(id__lt=page_200_before).count()
         last_start = (max(matches - 1, 0) // PAGE_SIZE) * PAGE_SIZE  # rank before last page
@@ -693,9 +696,8 @@ def print_result(result: dict[str, Any]) -> None:
 
 def spread(paths: list[str]) -> None:
     by_db: dict[str, list[dict[str, Any]]] = {}
-    for path in paths:
-        result = json.loads(Path(path).read_text())
-        result["_path"] = path
+    for label, result in runs_in(paths):
+        result["_label"] = label
         by_db.setdefault(result["database"], []).append(result)
     for db, results in by_db.items():
         all_rows = [figures(r) for r in results]
@@ -708,7 +710,7 @@ def spread(paths: list[str]) -> None:
                     lo, hi = min(values), max(values)
                     row[c] = fmt(lo) if lo == hi else f"{fmt(lo)}–{fmt(hi)}"
             rows[name] = row
-        names = ", ".join(Path(r["_path"]).name for r in results)
+        names = ", ".join(r["_label"] for r in results)
         print(f"\n{db}: min–max over {len(results)} runs ({names})")
         print(table(rows))
         speeds = [r["throughput"] for r in results if "throughput" in r]

@@ -3,6 +3,10 @@
 # Run from a fresh clone after `bash .ci/test` (which installs everything); nothing else
 # should run on the machine meanwhile. PostgreSQL and Redis: the local servers.
 #   bash bench/run_all.sh [generations|callbacks|postgres|scale|history|chaos|zip]...
+# Each run writes a raw result (bench/results/<benchmark>-<stamp>-….json, scratch, not
+# committed); bench/summarise.py then files them into one summary per benchmark
+# (bench/results/<benchmark>.json: the latest three runs of each variant), which is what
+# the README points at and what gets committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -10,6 +14,7 @@ PG="postgres://postgres@127.0.0.1:5432/bench_playground"
 REDIS="redis://127.0.0.1:6379/14"
 RUNS="${RUNS:-3}"
 STAMP=$(date +%Y%m%d-%H%M%S)
+COMMIT=$(git describe --always --dirty)  # the code measured, for results that do not say
 only=("$@")
 wanted() { [ ${#only[@]} -eq 0 ] || [[ " ${only[*]} " == *" $1 "* ]]; }
 out() { echo "bench/results/$1-$STAMP-$2.json"; }
@@ -41,6 +46,9 @@ for i in $(seq "$RUNS"); do
     env -u DATABASE_URL -u REDIS_URL $PY bench/zip_export.py --out "$(out zip-export sqlite-$i)"
   fi
 done
+shopt -s nullglob
+raw=(bench/results/*-"$STAMP"-*.json)
+[ ${#raw[@]} -eq 0 ] || $PY bench/summarise.py --commit "$COMMIT" "${raw[@]}"
 $PY bench/generations.py --spread bench/results/generations-"$STAMP"-*.json 2>/dev/null || true
 $PY bench/history.py --spread bench/results/history-"$STAMP"-*.json 2>/dev/null || true
 $PY bench/zip_export.py --spread bench/results/zip-export-"$STAMP"-*.json 2>/dev/null || true

@@ -3,7 +3,7 @@ the worker's peak memory, which must not grow with the number of images.
 
     .venv/bin/python bench/zip_export.py                   # SQLite and local disk in a temp dir
     .venv/bin/python bench/zip_export.py --sizes 100 1000 --kb 300
-    .venv/bin/python bench/zip_export.py --spread bench/results/zip-export-*.json
+    .venv/bin/python bench/zip_export.py --spread bench/results/zip-export.json
 
 A team with one member gets as many completed jobs as the largest export needs, inserted
 in bulk, each with one archived image: a real JPEG of about `--kb` KB (noise, so it does
@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.history import commit  # noqa: E402
+from bench.summarise import runs_in  # noqa: E402
 
 DISTINCT = 16  # distinct pictures; every image still has a file of its own
 TARGET_GROWTH_MB = 50
@@ -318,8 +319,9 @@ def print_result(result: dict[str, Any]) -> None:
 
 
 def spread(paths: list[str]) -> None:
-    results = [json.loads(Path(p).read_text()) for p in paths]
-    print(f"min–max over {len(results)} runs ({', '.join(Path(p).name for p in paths)})")
+    labelled = list(runs_in(paths))
+    results = [result for _label, result in labelled]
+    print(f"min–max over {len(results)} runs ({', '.join(label for label, _r in labelled)})")
     print("  ".join(f"{title:>15}" for _key, title in COLUMNS))
     sizes = [row["images"] for row in results[0]["runs"]]
     for i, size in enumerate(sizes):

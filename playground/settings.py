@@ -55,8 +55,10 @@ INSTALLED_APPS = [
     "django_q",
     "csp",
     "axes",
-    # The studio, gallery, matrix runs and exports on top; billing, generations and
-    # teams below them; evolink at the bottom.
+    # Shared web plumbing under every app (imports none of them).
+    "playground.lib",
+    # Our apps. Which may import which (the layers) is written in README.md,
+    # "Architecture", and checked by tests/test_architecture.py; this order is not it.
     "playground.teams",
     "playground.billing",
     "playground.generations",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # request.htmx: what htmx says about a request (is it one, which element sent it).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A signed-in person's saved language, over the cookie and Accept-Language.
@@ -83,8 +87,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Pages for a signed-in person are never kept by a browser or proxy cache.
-    "playground.teams.middleware.no_store_for_people",
-    "playground.teams.middleware.idle_sessions_expire",
+    "playground.lib.middleware.no_store_for_people",
+    "playground.lib.middleware.idle_sessions_expire",
     # Last, as django-axes asks: it answers a locked-out login attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -98,12 +102,13 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # Run for every template, the fragments that poll every 2 s too: nothing here
+            # may query eagerly (the studio's upstream banner is asked in its own view).
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "playground.studio.context_processors.upstream_mode",
-                "playground.studio.context_processors.javascript_catalogue",
+                "playground.lib.context_processors.javascript_catalogue",
                 "playground.teams.context_processors.teams",
             ],
         },
@@ -238,7 +243,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # A login ends after this many seconds without the person doing anything (12 hours by
-# default); pages refreshing themselves do not count (playground/teams/middleware.py).
+# default); pages refreshing themselves do not count (playground/lib/middleware.py).
 SESSION_COOKIE_AGE = envint("DJANGO_SESSION_IDLE_SECONDS", 12 * 3600)
 
 # Content-Security-Policy (django-csp): scripts only from our own files (htmx runs

@@ -103,7 +103,7 @@ urlpatterns = [
     # The scripts' messages in the page's language (domain djangojs, from LOCALE_PATHS):
     # a plain script from 'self', so the strict CSP holds. Every page loads it, the
     # login page too, at an address per language and catalogue version
-    # (studio/context_processors.py), so the browser keeps it for a day.
+    # (lib/context_processors.py), so the browser keeps it for a day.
     path(
         "jsi18n/",
         login_not_required(

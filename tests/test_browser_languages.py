@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent
 # The README's pictures are refreshed on purpose, not by every CI run (which would leave
-# the tree changed): I18N_SCREENSHOTS=static/img/i18n pytest tests/test_browser_languages.py
+# the tree changed): I18N_SCREENSHOTS=docs/img/i18n pytest tests/test_browser_languages.py
 SHOTS = ROOT / os.environ.get("I18N_SCREENSHOTS", "test-results/i18n")
 
 # English that stays English in every language: product and company names, file

@@ -14,10 +14,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from playground.billing import budgets
+from playground.generations import budgets
+from playground.generations.creation import create_generation
+from playground.generations.forms import form_for
 from playground.generations.models import Generation, State
-from playground.studio.forms import form_for
-from playground.studio.generate import create_generation
 from playground.teams.models import Membership, Team
 from tests.factories import make_generation
 from tests.queue import queued_tasks

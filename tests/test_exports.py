@@ -17,7 +17,6 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from playground.billing.spend import charge_of
 from playground.exports import tasks
 from playground.exports.models import Export, ExportState
 from playground.gallery.models import Collection, CollectionItem
@@ -30,6 +29,7 @@ from playground.generations.models import (
     ResultImage,
     State,
 )
+from playground.generations.spend import charge_of
 from playground.matrix.models import MatrixCell, MatrixRun
 from playground.teams.models import Team
 from tests.conftest import logged_in, member

@@ -14,10 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from playground import catalogue, pricing
-from playground.billing import spend
 from playground.evolink.client import ERRORS, IDEMPOTENCY_KEY
 from playground.evolink.simulator import Simulator
-from playground.generations import fanout, jobs, poller
+from playground.generations import fanout, jobs, poller, spend
 from playground.generations.models import Generation, PartState, State, UpstreamTask
 from tests.queue import drain, queued_tasks, wait_for
 

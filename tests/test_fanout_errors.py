@@ -13,10 +13,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 
-from playground.billing import spend
 from playground.billing.models import ApiKey
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs, poller
+from playground.generations import jobs, poller, spend
 from playground.generations.models import Generation, PartState, State, UpstreamTask
 from playground.teams.models import ModelNotice, Team
 from tests.factories import make_generation

@@ -518,7 +518,7 @@ def test_upload_faults_can_be_injected_over_http(simulator, files_api):
 
 
 def uploaded_files_on_disk(simulator: Simulator) -> list[str]:
-    return os.listdir(simulator._upload_dir.name)
+    return os.listdir(simulator.upload_dir)
 
 
 def test_expired_uploads_leave_the_disk(simulator, evolink_client):

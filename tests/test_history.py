@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from playground.generations.models import Generation, State
 from playground.teams.models import Profile
@@ -276,3 +277,27 @@ def test_every_change_a_history_shows_moves_the_team_clock(
     assert changed(lambda: finished.delete_with_files())
     queued = make_generation(alice, prompt="to cancel")
     assert changed(lambda: queued.cancel(by=alice))
+
+
+# The fragment's whole cost once the team is remembered: the session, the user, the
+# membership, the history clock, the counters, the jobs, their images, references and
+# stars, the team switcher's memberships. Nothing asks whether a key is stored: only
+# the studio page's banner needs that (issue 21, point 6: until then a context
+# processor asked on every render, 11 queries).
+HISTORY_FRAGMENT_QUERIES = 10
+
+
+def test_the_history_fragment_asks_only_what_it_shows(
+    alice_client: Client,
+    alice: User,
+    settings: Settings,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    settings.EVOLINK_API_KEY = ""  # teams pay with their stored keys: the costly case
+    for job in make(alice, 3):
+        fake_result(job)
+    alice_client.get("/t/a/history/")  # the first visit remembers the team
+    with django_assert_num_queries(HISTORY_FRAGMENT_QUERIES):
+        response = alice_client.get("/t/a/history/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response.content.count(b'class="history-item state-') == 3

@@ -20,9 +20,8 @@ from PIL import Image
 from playground import catalogue
 from playground.evolink import client as evolink
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs, poller
+from playground.generations import creation, jobs, poller
 from playground.generations.models import Generation, Lease, ResultImage, State
-from playground.studio import generate as generate_module
 from tests.factories import make_generation
 from tests.queue import drain, queued_tasks, wait_for
 
@@ -437,9 +436,9 @@ def test_re_run_asks_first_with_the_estimate_and_returns_to_the_studio(
     html = page.content.decode()
     assert page.status_code == 200 and "Run job #" in html and "a fox, again" in html
     # The estimate of the new job, from today's prices, before anything is stored.
-    form = generate_module.rerun_form(original, [])
+    form = creation.rerun_form(original, [])
     assert form.is_valid(), form.errors
-    estimate = generate_module.estimate_of(form)
+    estimate = creation.estimate_of(form)
     shown = re.search(r'data-testid="rerun-estimate">([^<]+)<', html).group(1)
     assert f"(${estimate.total_usd})" in shown, shown
     assert "for 2 images." in shown

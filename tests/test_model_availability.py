@@ -11,10 +11,9 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 
-from playground.billing import spend
 from playground.billing.models import ApiKey
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs
+from playground.generations import jobs, spend
 from playground.generations.models import Generation, State
 from playground.matrix.models import PromptTemplate
 from playground.teams.models import ModelNotice, Role, Team

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import uuid
 
@@ -254,7 +255,7 @@ def test_edit_this_reuse_settings_and_use_as_reference(
         f"/generations/{generation.public_id}/images/0/use-as-reference",
         HTTP_HX_REQUEST="true",
     )
-    assert chip["HX-Trigger"] == "references-changed"
+    assert json.loads(chip["HX-Trigger"]) == {"references-changed": {}}
     assert len(tokens_in(chip.content.decode())) == 1
     assert ReferenceImage.objects.count() == 1  # the same content, stored once
 

@@ -150,7 +150,7 @@ def test_every_element_that_polls_is_one_the_idle_check_ignores() -> None:
     import re
     from pathlib import Path
 
-    from playground.teams.middleware import AUTOMATIC_TRIGGERS
+    from playground.lib.middleware import AUTOMATIC_TRIGGERS
 
     polling: set[str] = set()
     for template in (Path(__file__).resolve().parent.parent / "templates").rglob("*.html"):

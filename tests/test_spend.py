@@ -1,4 +1,4 @@
-"""What a job costs: one rule (playground/billing/spend.py), in Python and in SQL."""
+"""What a job costs: one rule (playground/generations/spend.py), in Python and in SQL."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db.models import Sum
 
-from playground.billing import spend
+from playground.generations import spend
 from playground.generations.models import Generation, State
 from tests.factories import make_generation
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
@@ -231,7 +232,7 @@ def test_an_htmx_post_returns_a_fresh_form_and_refreshes_the_history(alice_clien
         HTTP_HX_REQUEST="true",
     )
     html = response.content.decode()
-    assert response["HX-Trigger"] == "history-changed"
+    assert json.loads(response["HX-Trigger"]) == {"history-changed": {}}
     assert (
         ">\nagain</textarea>" in html and 'value="1536x1024" selected' in html
     )  # 3:2, as gpt-image-1 spells it

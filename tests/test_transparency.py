@@ -20,10 +20,9 @@ from PIL import Image
 from playground import catalogue, request_rules
 from playground.evolink import client as evolink
 from playground.evolink.simulator import Simulator, render_image
-from playground.generations import jobs
+from playground.generations import creation, jobs
+from playground.generations.forms import form_for
 from playground.generations.models import Generation, State
-from playground.studio import generate as generate_module
-from playground.studio.forms import form_for
 from tests.factories import make_generation
 from tests.queue import drain, queued_tasks
 from tests.test_jobs import run_until_final
@@ -183,7 +182,7 @@ def test_the_estimate_does_not_depend_on_background_or_format() -> None:
             | choices
         )
         assert form.is_valid(), form.errors
-        return generate_module.estimate_of(form).total_credits
+        return creation.estimate_of(form).total_credits
 
     opaque = estimate(background="opaque", output_format="png")
     assert opaque == estimate(background="transparent", output_format="webp")
@@ -351,9 +350,9 @@ def test_a_stored_request_is_sent_with_only_the_fields_its_model_takes(
 def test_reuse_and_rerun_keep_background_and_format(alice: Any) -> None:
     job = make_generation(alice, background="transparent", output_format="webp")
     job.request_payload |= {"background": "transparent", "output_format": "webp"}
-    initial = generate_module.settings_of(job, "reuse")
+    initial = creation.settings_of(job, "reuse")
     assert (initial["background"], initial["output_format"]) == ("transparent", "webp")
-    form = generate_module.rerun_form(job, [])
+    form = creation.rerun_form(job, [])
     assert form.is_valid(), form.errors
     payload = form.payload()
     assert (payload["background"], payload["output_format"]) == ("transparent", "webp")

@@ -13,12 +13,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from playground.billing import spend
 from playground.billing.models import ApiKey, next_midnight
 from playground.evolink.client import ERRORS, EvoLinkError
 from playground.evolink.client import Client as EvoLinkClient
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs, poller
+from playground.generations import jobs, poller, spend
 from playground.generations.models import Generation, State
 from playground.teams.models import Team
 from tests.factories import make_generation

@@ -81,7 +81,7 @@ def contract_check(request: access.AuthedRequest, team: str, check_id: int) -> H
     check = get_object_or_404(
         ContractCheck.objects.select_related("requested_by"), pk=check_id, team=team_obj
     )
-    template = f"{PAGE}#contract-check" if request.headers.get("HX-Request") else PAGE
+    template = f"{PAGE}#contract-check" if request.htmx else PAGE
     return render(
         request,
         template,

@@ -105,6 +105,12 @@ def require(membership: Membership, model: str) -> None:
         raise NoPayer(refusal(found, admin=membership.is_admin))
 
 
+def describe_upstream() -> upstream.Upstream:
+    """The configured upstream, and whether any key is set up at all (the server's or a
+    stored one): evolink/ sits below billing and cannot look at the stored keys."""
+    return upstream.describe(has_stored_key=ApiKey.objects.filter(enabled=True).exists())
+
+
 def fallback_name(*, even_unset: bool = False) -> str:
     """The environment's key, named for the pages that list keys: "" when it is not set,
     unless `even_unset` (a past job it paid for is still named)."""

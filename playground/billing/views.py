@@ -23,12 +23,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from playground import catalogue, csvsafe
-from playground.billing import budgets, contract_checks, paying, spend, tasks
+from playground.billing import contract_checks, paying, tasks
 from playground.billing.forms import TeamKeyForm
 from playground.billing.models import ApiKey
-from playground.billing.usage import CSV_COLUMNS, Month, csv_rows, jobs_of
-from playground.billing.usage import report as usage_report
 from playground.evolink.contract import CHEAPEST_ESTIMATE
+from playground.generations import budgets, spend
+from playground.generations.usage import CSV_COLUMNS, Month, csv_rows, jobs_of
+from playground.generations.usage import report as usage_report
 from playground.teams import access, availability
 from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership, Team
@@ -59,6 +60,7 @@ def _page(
             "shared_key_pays": any(not k.team_id and k.enabled for k in keys),
             # EVOLINK_API_KEY pays after every key listed: named, as a key of the list.
             "fallback_key": paying.fallback_name(),
+            "upstream": paying.describe_upstream(),  # the simulator bills nothing: said beside it
             "listed_keys": bool(keys),
             "form": form or TeamKeyForm(initial={"priority": 10}),
             "checking": any(_checking(k) for k in keys),

@@ -49,13 +49,10 @@ from playground.evolink.errors import (
     UPLOAD_UNREADABLE,
     ErrorKind,
     EvoLinkError,
-    _task_error,
     error_from_response,
     parse_retry_after,
+    task_error,
 )
-
-# Pickled EvoLinkErrors made before the move to errors.py name this function here.
-from playground.evolink.errors import _rebuild_error as _rebuild_error
 from playground.evolink.files import (
     DEFAULT_FILES_BASE_URL,
     FILES_TTL,
@@ -161,7 +158,7 @@ class Task:
         )
         error = None
         if isinstance(data.get("error"), Mapping):
-            error = _task_error(data["error"])
+            error = task_error(data["error"])
         elif status == "failed":
             error = EvoLinkError.from_code("unknown_error")
         elif status == "cancelled":

@@ -6,7 +6,7 @@ job, on a key) and read in each reader's language when shown (playground/stored_
 `ERRORS` maps each code (EvoLink's task failure codes, our names for HTTP statuses,
 network and download problems) to a message a person understands and whether trying
 again later may help. `error_from_response` and `parse_retry_after` turn an HTTP
-error answer into an `EvoLinkError`; `_upload_error` and `_task_error` do the same for
+error answer into an `EvoLinkError`; `upload_error` and `task_error` do the same for
 a Files API refusal and a failed task. client.py uses these and re-exports them, so
 `playground.evolink.client.EvoLinkError` and friends keep working.
 """
@@ -131,6 +131,9 @@ class EvoLinkError(Exception):
         )
 
 
+# A pickled EvoLinkError names this function by module and name: moving or renaming it
+# would make such pickles unreadable. (django-q stores a failed task's error as text
+# and our tasks return strings, so no stored row holds one today.)
 def _rebuild_error(code: str, message: str, state: dict[str, Any]) -> EvoLinkError:
     error = EvoLinkError(code, message)
     error.__dict__.update(state)
@@ -237,7 +240,7 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _upload_error(
+def upload_error(
     status: int, msg: str, *, http_status: int, retry_after: float | None = None
 ) -> EvoLinkError:
     """An upload failure: `status` is the envelope's code (else the HTTP status)."""
@@ -266,7 +269,7 @@ def _upload_error(
     )
 
 
-def _task_error(error: Mapping[str, Any]) -> EvoLinkError:
+def task_error(error: Mapping[str, Any]) -> EvoLinkError:
     code = error.get("code")
     code = code.strip() if isinstance(code, str) and code.strip() else "unknown_error"
     return EvoLinkError.from_code(code, detail=str(error.get("message") or ""))

@@ -29,9 +29,9 @@ from playground.evolink.errors import (
     UPLOAD_UNREACHABLE,
     UPLOAD_UNREADABLE,
     EvoLinkError,
-    _upload_error,
     error_from_response,
     parse_retry_after,
+    upload_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -112,10 +112,8 @@ def _upload_result(response: httpx.Response) -> UploadedFile | EvoLinkError:
         status = code if isinstance(code, int) and 400 <= code < 600 else response.status_code
         if status < 400:
             status = 400  # success=false with no usable code: a refusal all the same
-        msg = body.get("msg")
-        if not isinstance(msg, str):
-            msg = ""
-        return _upload_error(status, msg, http_status=response.status_code, retry_after=retry_after)
+        msg = body.get("msg") if isinstance(body.get("msg"), str) else ""
+        return upload_error(status, msg, http_status=response.status_code, retry_after=retry_after)
     if response.is_success:
         return EvoLinkError(
             "invalid_response",
@@ -126,7 +124,7 @@ def _upload_result(response: httpx.Response) -> UploadedFile | EvoLinkError:
         )
     # No envelope: a proxy's page, or the API host's {"error": ...} shape.
     error = error_from_response(response)
-    return _upload_error(
+    return upload_error(
         response.status_code,
         error.detail,
         http_status=response.status_code,

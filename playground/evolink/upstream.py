@@ -2,7 +2,8 @@
 
 One place decides, so the pages (the simulator banner), the jobs and the admin
 agree. Which key pays for a job is decided in playground/billing (stored keys, then
-`EVOLINK_API_KEY`).
+`EVOLINK_API_KEY`). This module sits below billing, so it never looks at stored keys
+itself: whoever asks says whether there are any (`billing.paying.describe_upstream`).
 """
 
 from __future__ import annotations
@@ -33,19 +34,14 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def _any_stored_key() -> bool:
-    from playground.billing.models import ApiKey  # billing builds on this module
-
-    return ApiKey.objects.filter(enabled=True).exists()
-
-
-def describe() -> Upstream:
+def describe(*, has_stored_key: bool) -> Upstream:
+    """The configured upstream; `has_stored_key`: whether any enabled key is stored."""
     base_url = settings.EVOLINK_BASE_URL
     return Upstream(
         base_url=base_url,
         # The simulator only ever listens on loopback; the real EvoLink never does.
         simulated=is_loopback_url(base_url),
-        has_key=bool(settings.EVOLINK_API_KEY) or _any_stored_key(),
+        has_key=bool(settings.EVOLINK_API_KEY) or has_stored_key,
     )
 
 

@@ -2,7 +2,7 @@
 
 One row per image: where it is in the ZIP, the job it came from (number, public id,
 prompt, model and settings), the image itself, who made it and when, what it was
-estimated to cost and what it counts for (the one rule of playground/billing/spend.py,
+estimated to cost and what it counts for (the one rule of playground/generations/spend.py,
 with the kind of figure: charged, not charged, reserved, estimated, or estimated
 but possibly charged), and its lineage: the job it was made from and the jobs its
 reference images came from. A lineage link to a job the requester may not see (a
@@ -19,8 +19,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import Prefetch
 
-from playground.billing.spend import charge_of
 from playground.generations.models import Generation, GenerationReference, ResultImage
+from playground.generations.spend import charge_of
 
 COLUMNS = [
     "file",

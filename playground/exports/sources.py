@@ -22,10 +22,10 @@ from django.utils.translation import ngettext
 
 from playground import ids as id_parsing
 from playground.exports.models import Source
-from playground.gallery import images
+from playground.gallery import favourites, images
 from playground.gallery.models import Collection, CollectionItem
+from playground.generations.history import STATUS_CHOICES, HistoryFilter
 from playground.generations.models import Generation
-from playground.studio.history import STATUS_CHOICES, HistoryFilter
 from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
 
@@ -82,7 +82,9 @@ def resolve(request: AuthedRequest, membership: Membership) -> Wanted:
         # URL parameters): every image of every job they select, not only the page shown.
         # This is `history.selected()` reading the POST instead of the URL.
         chosen_filter = HistoryFilter.from_query(request.POST)
-        jobs = chosen_filter.apply(Generation.objects.visible_to(user, team), user)
+        jobs = chosen_filter.apply(
+            Generation.objects.visible_to(user, team), user, favourites.starred_jobs(user)
+        )
         ids = list(
             images.visible(user, team)
             .filter(generation__in=jobs.values("pk"))

@@ -10,8 +10,8 @@ PNG, JPEG and WEBP do not compress further) and the manifests written row by row
 alongside, so the worker's memory stays flat whatever the number of images; then the
 file is streamed into the default storage (local disk or S3).
 
-`maintain()` runs every minute (a django-q2 schedule installed by this app's
-migration 0002): it re-enqueues an export whose queue message was lost (the Redis
+`maintain()` runs every minute (a django-q2 schedule declared in this app's
+apps.py): it re-enqueues an export whose queue message was lost (the Redis
 broker drops a task when its worker is killed), picks up a build whose worker died
 (its lease lapsed; the ORM broker's redelivery does the same sooner or later, and the
 claim lets only one through), gives up after MAX_ATTEMPTS builds, and removes ZIPs

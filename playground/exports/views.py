@@ -18,12 +18,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from playground.exports import sources, tasks
 from playground.exports.models import Export, ExportState, keep_days
+from playground.lib.redirects import safe_next
 from playground.teams import access
 from playground.teams.models import Membership
 
@@ -90,12 +90,8 @@ def _twin(membership: Membership, wanted: sources.Wanted) -> Export | None:
 def _back(request: access.AuthedRequest, membership: Membership) -> str:
     """The page the button was pressed on, with its filters (the Referer, else the
     form's `next`), else the studio."""
-    for candidate in (request.headers.get("Referer", ""), request.POST.get("next", "")):
-        if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return candidate
-    return reverse("studio", kwargs={"team": membership.team.slug})
+    studio = reverse("studio", kwargs={"team": membership.team.slug})
+    return safe_next(request, studio, referer=True)
 
 
 def _mine(request: access.AuthedRequest, public_id: uuid.UUID) -> Export:
@@ -112,7 +108,7 @@ def export_detail(request: access.AuthedRequest, public_id: uuid.UUID) -> HttpRe
     export = _mine(request, public_id)
     # While it is built, the status polls itself every second (htmx) and the page is a
     # plain page to reload without JavaScript; once built, the status stops polling.
-    template = f"{PAGE}#export-status" if request.headers.get("HX-Request") else PAGE
+    template = f"{PAGE}#export-status" if request.htmx else PAGE
     return render(
         request, template, {"export": export, "team": export.team, "keep_days": keep_days()}
     )

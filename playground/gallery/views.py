@@ -8,7 +8,6 @@ Forms POST and redirect without JavaScript; htmx swaps the small parts on top.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -17,34 +16,21 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from playground import ids as id_parsing
 from playground.gallery import collections, favourites, images
 from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
+from playground.lib.redirects import safe_next
 from playground.teams import access
 from playground.teams.models import Membership
 
 COLLECTION_PAGE_SIZE = 60
 NEW = "new"  # the picker's "New collection…" choice
-
-
-def is_htmx(request: access.AuthedRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _next(request: access.AuthedRequest, fallback: str) -> str:
-    """Where to return after a plain form POST: the page it came from, if ours."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 @require_POST
@@ -65,7 +51,7 @@ def favourite_toggle(request: access.AuthedRequest, image_id: int) -> HttpRespon
         else not favourites.is_favourite(request.user, image)
     )
     on = favourites.set_favourite(request.user, image, on)
-    if is_htmx(request):
+    if request.htmx:
         response = render(
             request,
             "gallery/_favourite.html",
@@ -73,12 +59,11 @@ def favourite_toggle(request: access.AuthedRequest, image_id: int) -> HttpRespon
         )
         # static/js/gallery.js brings every other tile and the lightbox of this image
         # up to date.
-        response["HX-Trigger"] = json.dumps(
-            {"favourite-changed": {"image": image.pk, "favourited": on}}
+        return trigger_client_event(
+            response, "favourite-changed", {"image": image.pk, "favourited": on}
         )
-        return response
     detail = reverse("generation_detail", kwargs={"public_id": image.generation.public_id})
-    return redirect(_next(request, detail))
+    return redirect(safe_next(request, detail))
 
 
 @require_http_methods(["GET", "POST"])
@@ -196,11 +181,11 @@ def collection_remove(request: access.AuthedRequest, team: str, collection_id: i
     access.require_generate(membership)
     image = _one_image(request, membership)
     collections.remove(collection, image)
-    if is_htmx(request):
+    if request.htmx:
         return HttpResponse("")  # the tile's item is replaced by nothing
     messages.success(request, _("Removed from “%(name)s”.") % {"name": collection.name})
     back = reverse("collection", kwargs={"team": team, "collection_id": collection.pk})
-    return redirect(_next(request, back))
+    return redirect(safe_next(request, back))
 
 
 @require_POST
@@ -216,7 +201,7 @@ def collection_cover(request: access.AuthedRequest, team: str, collection_id: in
     collections.touch(collection)
     messages.success(request, _("The cover of “%(name)s” is set.") % {"name": collection.name})
     back = reverse("collection", kwargs={"team": team, "collection_id": collection.pk})
-    return redirect(f"{_next(request, back)}#image-tile-{image.pk}")
+    return redirect(f"{safe_next(request, back)}#image-tile-{image.pk}")
 
 
 @require_POST
@@ -253,7 +238,7 @@ def collection_add(request: access.AuthedRequest, team: str) -> HttpResponse:
 
     added = collections.add(collection, found, request.user)
     message = _added_message(collection, added, len(found))
-    if is_htmx(request):
+    if request.htmx:
         context = {
             "team": membership.team,
             "added_to": collection,
@@ -262,13 +247,14 @@ def collection_add(request: access.AuthedRequest, team: str) -> HttpResponse:
             **collections.picker_context(membership),
         }
         response = render(request, "gallery/_selection.html#selection-status", context)
-        response["HX-Trigger"] = json.dumps(
-            {"collection-added": {"collection": collection.pk, "images": [i.pk for i in found]}}
+        return trigger_client_event(
+            response,
+            "collection-added",
+            {"collection": collection.pk, "images": [i.pk for i in found]},
         )
-        return response
     messages.success(request, message)
     target = reverse("collection", kwargs={"team": team, "collection_id": collection.pk})
-    return redirect(_next(request, target))
+    return redirect(safe_next(request, target))
 
 
 def _added_message(collection: Collection, added: int, asked: int) -> str:
@@ -302,10 +288,10 @@ def _add_refused(
         "chosen": chosen,
         "new_name": new_name,
         "images": found,
-        "next": _next(request, ""),
+        "next": safe_next(request, ""),
         **collections.picker_context(membership),
     }
-    if is_htmx(request):
+    if request.htmx:
         # 200: htmx swaps only successful answers; the inputs, outside the swapped
         # status, keep what was typed.
         return render(request, "gallery/_selection.html#selection-status", context)

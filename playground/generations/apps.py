@@ -10,11 +10,12 @@ class GenerationsConfig(AppConfig):
     verbose_name = "Generations"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
         from django_q.signals import post_spawn
         from PIL import Image
 
         from playground import catalogue
-        from playground.generations import poller
+        from playground.generations import jobs, poller, references, schedules
 
         # Pillow's own limit only warns up to ~179 MP; ours is EvoLink's and is an error
         # (playground.generations.references turns the warning into a rejection).
@@ -23,3 +24,16 @@ class GenerationsConfig(AppConfig):
         # processes, nor with sync=True): each starts its poller thread, which first
         # recovers what a crashed cluster left.
         post_spawn.connect(poller.on_worker_start, dispatch_uid="playground-poller")
+        schedules.declare(
+            # Re-wakes work whose worker vanished (jobs.py's docstring).
+            schedules.Periodic("playground-reconcile", jobs.reconcile, schedules.MINUTES, 1),
+            # Uploads no job uses are deleted a day after their last upload.
+            schedules.Periodic(
+                "playground-clean-references", references.clean_unreferenced, schedules.HOURLY
+            ),
+        )
+        # Once per `migrate` (and flush), after every app's migrations: every app has
+        # declared its schedules by then (all `ready()`s run first).
+        post_migrate.connect(
+            schedules.sync_after_migrate, sender=self, dispatch_uid="playground-schedules"
+        )

@@ -25,10 +25,9 @@ from django.utils import timezone
 
 from playground import catalogue, stored_messages
 from playground.billing import models as billing
-from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import jobs, rereads
+from playground.generations import jobs, rereads, spend
 from playground.generations.fanout import ROWS_PER_PASS, _end_part, settle
 from playground.generations.models import (
     PART_IN_FLIGHT,
@@ -75,19 +74,7 @@ def poll_due_parts(
     if not due:
         return 0
 
-    def read(
-        work: tuple[evolink.Client | evolink.EvoLinkError, str],
-    ) -> evolink.Task | evolink.EvoLinkError:
-        client, task_id = work
-        if isinstance(client, evolink.EvoLinkError):
-            return client
-        try:
-            return client.get_task(task_id)
-        except evolink.EvoLinkError as error:
-            return error
-
-    work = [(clients.for_key(row[5]), row[2]) for row in due]
-    answers = list(pool.map(read, work)) if pool else [read(w) for w in work]
+    answers = clients.read_tasks([(row[5], row[2]) for row in due], pool)
     jobs_touched: set[int] = set()
     for (part_pk, pk, _task_id, polls, deadline, _key), answer in zip(due, answers, strict=True):
         jobs_touched.add(pk)

@@ -195,7 +195,7 @@ class Generation(models.Model):
     output_width = models.PositiveIntegerField(null=True, blank=True)
     output_height = models.PositiveIntegerField(null=True, blank=True)
     credits_reserved = models.DecimalField(max_digits=12, decimal_places=5, null=True, blank=True)
-    # The final charge, when EvoLink reports one (usage.credits_used); see billing/spend.py.
+    # The final charge, when EvoLink reports one (usage.credits_used); see generations/spend.py.
     credits_charged = models.DecimalField(max_digits=12, decimal_places=5, null=True, blank=True)
     usage = models.JSONField(default=dict, blank=True)
     images_returned = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -240,7 +240,7 @@ class Generation(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self._state.adding and self.number is None and self.team_id:
-            # The studio creates jobs with the team row locked (billing/budgets.py), so
+            # The studio creates jobs with the team row locked (generations/budgets.py), so
             # two presses cannot take the same number; the unique constraint stands
             # behind it everywhere else.
             last = Generation.objects.filter(team_id=self.team_id).aggregate(n=Max("number"))

@@ -40,10 +40,9 @@ from django.utils import timezone
 
 from playground import stored_messages
 from playground.billing import models as billing
-from playground.billing import spend
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import fanout_reads, jobs, rereads
+from playground.generations import fanout_reads, jobs, rereads, spend
 from playground.generations.models import (
     Generation,
     HistoryClock,
@@ -282,6 +281,27 @@ class Clients:
                 self._open[key_id] = evolink.EvoLinkError.from_code("network_error")
         return self._open[key_id]
 
+    def read_tasks(
+        self, reads: list[tuple[int | None, str]], pool: ThreadPoolExecutor | None = None
+    ) -> list[evolink.Task | evolink.EvoLinkError]:
+        """Read each `(key id, task id)` with its key's client, in `pool` when given;
+        the answers in the same order, a failed read as its error (never raised)."""
+        # Clients are made here, in the caller's thread; only the reads run in the pool.
+        work = [(self.for_key(key_id), task_id) for key_id, task_id in reads]
+        return list(pool.map(_read_task, work)) if pool else [_read_task(w) for w in work]
+
+
+def _read_task(
+    work: tuple[evolink.Client | evolink.EvoLinkError, str],
+) -> evolink.Task | evolink.EvoLinkError:
+    client, task_id = work
+    if isinstance(client, evolink.EvoLinkError):
+        return client
+    try:
+        return client.get_task(task_id)
+    except evolink.EvoLinkError as error:
+        return error
+
 
 def poll_due(
     clients: Clients,
@@ -307,20 +327,7 @@ def poll_due(
     if not due:
         return parts
 
-    def read(
-        work: tuple[evolink.Client | evolink.EvoLinkError, str],
-    ) -> evolink.Task | evolink.EvoLinkError:
-        client, task_id = work
-        if isinstance(client, evolink.EvoLinkError):
-            return client
-        try:
-            return client.get_task(task_id)
-        except evolink.EvoLinkError as error:
-            return error
-
-    # Clients are made here, in one thread; only the reads run in the pool.
-    work = [(clients.for_key(row[4]), row[1]) for row in due]
-    answers = list(pool.map(read, work)) if pool else [read(w) for w in work]
+    answers = clients.read_tasks([(row[4], row[1]) for row in due], pool)
     # Rows are updated from this one thread: SQLite allows one writer at a time. Most
     # answers say "still running": those are written in one batch; an ending (once per
     # job) goes through apply_poll.

@@ -477,7 +477,7 @@ def _thumbnail(file: IO[bytes]) -> bytes:
 def clean_unreferenced(older_than: timedelta = timedelta(days=1)) -> int:
     """Delete uploads no job uses, last uploaded more than `older_than` ago, with their
     files; then files in references/ that no row names (left by a killed worker).
-    Returns the number of rows deleted. Scheduled daily (django-q2)."""
+    Returns the number of rows deleted. Runs every hour (a django-q2 schedule, apps.py)."""
     cutoff = timezone.now() - older_than
     used = GenerationReference.objects.values("reference_id")
     stale = ReferenceImage.objects.filter(uploaded_at__lt=cutoff).exclude(pk__in=used)

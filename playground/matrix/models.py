@@ -2,8 +2,8 @@
 prompt templates (a prompt with {variables} × values).
 
 A run is a record of what was asked and how it was laid out (rows, columns, labels);
-its jobs are ordinary jobs of the team, made through the studio's one path
-(playground/studio/generate.py), so spend, lineage and visibility are theirs. A cell
+its jobs are ordinary jobs of the team, made the one way every job is made
+(playground/generations/creation.py), so spend, lineage and visibility are theirs. A cell
 outlives its job: deleting a job leaves the cell saying so (SET_NULL).
 """
 

@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from playground import catalogue, numbers, pricing, request_rules
-from playground.studio.forms import GenerationForm, form_for
-from playground.studio.generate import estimate_of
+from playground.generations.creation import estimate_of
+from playground.generations.forms import GenerationForm, form_for
 
 # A run is at most this many jobs: enough to compare, not enough to spend a month's
 # budget by a slip of the mouse.

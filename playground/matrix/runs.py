@@ -13,10 +13,11 @@ from django.db.models import Count
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from playground.billing import budgets, spend
 from playground.gallery import collections, images
 from playground.gallery.forms import NAME_MAX, name_problem
 from playground.gallery.models import Collection
+from playground.generations import budgets, spend
+from playground.generations.creation import insert_generation
 from playground.generations.models import Generation, HistoryClock
 from playground.matrix.models import MatrixCell, MatrixRun
 from playground.matrix.plan import Plan
@@ -31,12 +32,10 @@ def create_run(
     """One job per cell of a ready plan, or none at all.
 
     The budget is checked once, on the total, with the team locked; each job is stored
-    the studio's way (`insert_generation`: lineage, estimate, references, a worker woken
+    the one way (`creation.insert_generation`: lineage, estimate, references, a worker woken
     on commit). The form's token makes a double click or a replayed POST find the run
     it already made. Raises budgets.OverBudget, having stored nothing.
     """
-    from playground.studio.generate import insert_generation
-
     user, team = membership.user, membership.team
     existing = MatrixRun.objects.filter(created_by=user, client_token=token).first()
     if existing:

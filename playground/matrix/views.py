@@ -22,16 +22,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import catalogue, ids, numbers
-from playground.billing import budgets, paying
+from playground.billing import paying
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
-from playground.generations import references
+from playground.generations import budgets, references
+from playground.generations.chips import chip
 from playground.generations.models import ReferenceImage
 from playground.matrix import plan as planning
 from playground.matrix.forms import MatrixForm
 from playground.matrix.models import MatrixRun, PromptTemplate, RunKind
 from playground.matrix.runs import RECENT_RUNS, create_run, grid_of, keep, live_stamp, runs_of
-from playground.studio.views import chip, is_htmx
 from playground.teams import access, availability
 from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
@@ -86,7 +86,7 @@ def matrix(request: AuthedRequest, team: str) -> HttpResponse:
             plan.add_error("__all__", str(refusal))  # nothing was made; nothing typed is lost
         else:
             return redirect("matrix_run", team=membership.team.slug, public_id=run.public_id)
-    if action == "live" and is_htmx(request):
+    if action == "live" and request.htmx:
         return _live(request, membership, form, plan)
     return _page(request, membership, form, attached, plan=plan)
 
@@ -341,7 +341,7 @@ def run_page(request: AuthedRequest, team: str, public_id: uuid.UUID) -> HttpRes
         "live_url": f"{reverse('matrix_run', args=[team, run.public_id])}?"
         f"{urlencode({'since': grid.stamp})}",
     }
-    if is_htmx(request):
+    if request.htmx:
         return render(request, f"{RUN}#run-grid", context)
     # The multi-select bar and the lightbox's "Add to collection" list the collections.
     return render(request, RUN, {**context, **collections.picker_context(membership)})

@@ -1,27 +1,20 @@
-"""The history of a team: which jobs a filtered view shows, and the live check.
-
-Every filter lives in the URL
-(`?view=mine&member=bob&model=…&status=…&from=…&to=…&q=…&favourites=1`)
-so a filtered view can be linked to a colleague. The rows come from the one scope
-`Generation.objects.visible_to(user, team)`; filters only ever narrow it.
+"""The history of a team as the studio shows it: a page of the jobs a filtered view
+selects (its filters: generations/history.py), the counters, the live check and the
+person's layout.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q
-from django.http import QueryDict
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue, ids
 from playground.gallery import favourites
 from playground.generations import references
+from playground.generations.history import STATUS_CHOICES, HistoryFilter
 from playground.generations.models import (
     IN_FLIGHT_STATES,
     Generation,
@@ -33,104 +26,16 @@ from playground.teams.models import Membership, Profile
 
 PAGE_SIZE = 20
 REFERENCE_STRIP = 4  # reference thumbnails a card shows at most
-IN_FLIGHT = "in_flight"
-STATUS_CHOICES = [
-    (IN_FLIGHT, _("In progress")),
-    (State.COMPLETED.value, State.COMPLETED.label),
-    (State.FAILED.value, State.FAILED.label),
-    (State.UNCERTAIN.value, State.UNCERTAIN.label),
-    (State.TIMED_OUT.value, State.TIMED_OUT.label),
-    (State.CANCELLED.value, State.CANCELLED.label),
-]
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class HistoryFilter:
-    view: str = "team"
-    member: str = ""
-    model: str = ""
-    status: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
-    q: str = ""
-    # Jobs with at least one image this person starred: one's own favourites only.
-    favourites: bool = False
-
-    @classmethod
-    def from_query(cls, params: QueryDict) -> HistoryFilter:
-        """Unknown values are dropped rather than refused: a stale link still opens."""
-        status = params.get("status", "")
-        model = params.get("model_filter", "")
-        return cls(
-            view="mine" if params.get("view") == "mine" else "team",
-            member=params.get("member", "").strip()[:150],
-            model=model if model in catalogue.MODELS else "",
-            status=status if status in dict(STATUS_CHOICES) else "",
-            date_from=_date(params.get("from")),
-            date_to=_date(params.get("to")),
-            q=params.get("q", "").strip()[:500],
-            favourites=params.get("favourites") in ("1", "on", "true"),
-        )
-
-    def apply(self, jobs: Any, user: Any) -> Any:
-        if self.view == "mine":
-            jobs = jobs.filter(owner_id=user.pk)
-        elif self.member:
-            jobs = jobs.filter(owner__username=self.member)
-        if self.model:
-            jobs = jobs.filter(model=self.model)
-        if self.status == IN_FLIGHT:
-            jobs = jobs.filter(state__in=IN_FLIGHT_STATES)
-        elif self.status:
-            jobs = jobs.filter(state=self.status)
-        zone = timezone.get_current_timezone()
-        if self.date_from:
-            jobs = jobs.filter(created_at__gte=datetime.combine(self.date_from, time(), zone))
-        if self.date_to:
-            end = datetime.combine(self.date_to + timedelta(days=1), time(), zone)
-            jobs = jobs.filter(created_at__lt=end)
-        # Every word, in any order: "fox watercolor" finds "a fox, watercolor style".
-        for word in self.q.split()[:20]:
-            jobs = jobs.filter(Q(prompt__icontains=word) | Q(model__icontains=word))
-        if self.favourites:
-            jobs = jobs.filter(id__in=favourites.starred_jobs(user))
-        return jobs
-
-    def params(self) -> dict[str, str]:
-        """The non-default filters as URL parameters."""
-        values = {
-            "view": "mine" if self.view == "mine" else "",
-            "member": self.member if self.view != "mine" else "",
-            "model_filter": self.model,
-            "status": self.status,
-            "from": self.date_from.isoformat() if self.date_from else "",
-            "to": self.date_to.isoformat() if self.date_to else "",
-            "q": self.q,
-            "favourites": "1" if self.favourites else "",
-        }
-        return {k: v for k, v in values.items() if v}
-
-    @property
-    def is_filtered(self) -> bool:
-        return bool(set(self.params()) - {"view"})
-
-    @property
-    def only_favourites(self) -> bool:
-        """The "Favourites" filter alone: an empty view then says how to star."""
-        return self.favourites and not set(self.params()) - {"view", "favourites"}
 
 
 def selected(request: Any, membership: Membership) -> tuple[HistoryFilter, Any]:
     """The filters of the URL and the jobs they select."""
     chosen = HistoryFilter.from_query(request.GET)
-    jobs = chosen.apply(Generation.objects.visible_to(request.user, membership.team), request.user)
+    jobs = chosen.apply(
+        Generation.objects.visible_to(request.user, membership.team),
+        request.user,
+        favourites.starred_jobs(request.user),
+    )
     return chosen, jobs
 
 

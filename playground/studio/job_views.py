@@ -20,17 +20,21 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from playground import catalogue
-from playground.billing import budgets, paying, spend
+from playground.billing import paying
 from playground.gallery import favourites
-from playground.generations import jobs, references
+from playground.generations import budgets, jobs, references, spend
+from playground.generations.chips import chip
+from playground.generations.creation import create_generation, estimate_of, rerun_form
 from playground.generations.models import Generation, ResultImage
-from playground.studio.generate import create_generation, estimate_of, rerun_form
-from playground.studio.views import STUDIO, chip
 from playground.teams import access, availability
 from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
+
+# The studio's page: a reference taken from a result answers with its partials.
+STUDIO = "studio/studio.html"
 
 
 def _job(request: AuthedRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
@@ -93,10 +97,8 @@ def generation_cancel(request: AuthedRequest, public_id: uuid.UUID) -> HttpRespo
     if not _may_delete(membership, generation):
         raise PermissionDenied
     cancelled = generation.cancel(by=request.user)
-    if request.headers.get("HX-Request") == "true":
-        response = HttpResponse(status=204)
-        response["HX-Trigger"] = "history-changed"
-        return response
+    if request.htmx:
+        return trigger_client_event(HttpResponse(status=204), "history-changed")
     if cancelled:
         messages.success(request, _("Job #%(id)s was cancelled.") % {"id": generation.number})
     else:
@@ -287,17 +289,14 @@ def reference_from_result(request: AuthedRequest, public_id: uuid.UUID, index: i
             },
         )
         # The message belongs under the drop zone, not in the list of images.
-        response["HX-Retarget"] = "#reference-errors"
-        response["HX-Reswap"] = "innerHTML"
-        return response
+        return reswap(retarget(response, "#reference-errors"), "innerHTML")
     with result.file.open("rb") as f:
         reference = references.store(f, f"result-{result.generation_id}-{index}")
     reference.source_id = result.generation_id
     response = render(
         request, f"{STUDIO}#chips", {"chips": [chip(reference, request.user, membership.team)]}
     )
-    response["HX-Trigger"] = "references-changed"
-    return response
+    return trigger_client_event(response, "references-changed")
 
 
 @require_GET

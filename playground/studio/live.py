@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from playground import catalogue, numbers, pricing, request_rules
-from playground.studio.forms import CUSTOM_SIZE
+from playground.generations.forms import CUSTOM_SIZE
 
 
 def live_summary(

@@ -14,22 +14,23 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import push_url, trigger_client_event
 
 from playground import catalogue, ids
-from playground.billing import budgets, paying
 from playground.billing import models as billing
-from playground.evolink import upstream
+from playground.billing import paying
 from playground.gallery.collections import picker_context
-from playground.generations import references
+from playground.generations import budgets, references
+from playground.generations.chips import chip
+from playground.generations.creation import create_generation, references_from_post, settings_of
+from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.generations.models import Derivation, Generation, ReferenceImage
-from playground.studio.forms import CUSTOM_SIZE, GenerationForm, form_for
-from playground.studio.generate import create_generation, references_from_post, settings_of
 from playground.studio.history import (
     history_context,
     live_stamp,
@@ -38,20 +39,17 @@ from playground.studio.history import (
 )
 from playground.studio.live import live_summary
 from playground.teams import access, availability
+from playground.teams.access import AuthedRequest
 from playground.teams.models import Invitation, Membership
 
 STUDIO = "studio/studio.html"
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 INVITATIONS_SHOWN = "playground.invitations_shown"
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """The studio of the team the person last worked in, or a page saying they have none.
     Just signed in with invitations waiting for an answer: those first (once a session)."""
     if not request.session.get(INVITATIONS_SHOWN) and (
@@ -66,7 +64,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def studio(request: HttpRequest, team: str) -> HttpResponse:
+def studio(request: AuthedRequest, team: str) -> HttpResponse:
     membership = access.membership(request, team)
     if request.method == "POST":
         access.require_generate(membership)
@@ -80,7 +78,7 @@ def studio(request: HttpRequest, team: str) -> HttpResponse:
             except (budgets.OverBudget, availability.ModelOff, paying.NoPayer) as refusal:
                 form.add_error(None, str(refusal))  # shown above the form; nothing lost
         if generation is not None:
-            if is_htmx(request):
+            if request.htmx:
                 # Keep every setting and reference for the next variation; a new token
                 # makes the next press a new job. The history refreshes on the event.
                 fresh = type(form)(initial=_initial_from(form), references=attached)
@@ -88,13 +86,12 @@ def studio(request: HttpRequest, team: str) -> HttpResponse:
                 # Said in the form, where the keyboard's focus goes (studio.js).
                 context["queued"] = generation
                 response = render(request, f"{STUDIO}#generation-form", context)
-                response["HX-Trigger"] = "history-changed"
-                return response
+                return trigger_client_event(response, "history-changed")
             messages.success(request, _("Job #%(id)s is queued.") % {"id": generation.number})
             query = urlencode({"model": form.spec.id})
             return redirect(f"{reverse('studio', kwargs={'team': team})}?{query}")
         context = _form_context(request, membership, form, upload_errors)
-        if is_htmx(request):
+        if request.htmx:
             return render(request, f"{STUDIO}#generation-form", context)
         return render(request, STUDIO, _page_context(request, membership, context))
 
@@ -103,25 +100,27 @@ def studio(request: HttpRequest, team: str) -> HttpResponse:
         return render(request, STUDIO, _page_context(request, membership, {}))
     form = _form_from_get(request, membership)
     context = _form_context(request, membership, form)
-    if is_htmx(request):
+    if request.htmx:
         return render(request, f"{STUDIO}#generation-form", context)
     return render(request, STUDIO, _page_context(request, membership, context))
 
 
 def _page_context(
-    request: HttpRequest, membership: Membership, context: dict[str, Any]
+    request: AuthedRequest, membership: Membership, context: dict[str, Any]
 ) -> dict[str, Any]:
-    """The whole studio page: the form's context, the history, and the collections the
-    multi-select bar and the lightbox's picker add to."""
+    """The whole studio page: the form's context, the history, the collections the
+    multi-select bar and the lightbox's picker add to, and the upstream banner's facts
+    (asked here, for this page only: they may cost a query, see upstream.describe)."""
     return {
         "team": membership.team,
+        "upstream": paying.describe_upstream(),
         **context,
         **history_context(request, membership),
         **picker_context(membership),
     }
 
 
-def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationForm:
+def _form_from_get(request: AuthedRequest, membership: Membership) -> GenerationForm:
     """The studio form for a GET: a model switch, "Reuse settings" or "Edit this"."""
     source_id = request.GET.get("reuse") or request.GET.get("edit")
     if source_id:
@@ -165,7 +164,7 @@ def _initial_from(form: GenerationForm) -> dict[str, Any]:
 
 
 def _form_context(
-    request: HttpRequest,
+    request: AuthedRequest,
     membership: Membership,
     form: GenerationForm,
     upload_errors: list[str] | None = None,
@@ -202,19 +201,9 @@ def _form_context(
     }
 
 
-def chip(reference: ReferenceImage, user: Any, team: Any) -> dict[str, Any]:
-    """A reference as the form shows it: thumbnail, size, and its signed token."""
-    token = references.form_token(reference, user, team)
-    return {
-        "token": token,
-        "reference": reference,
-        "thumbnail_url": reverse("reference_thumbnail", kwargs={"token": token}),
-    }
-
-
 def _reference_warning() -> str:
     """Say so before anyone pays for a job EvoLink cannot fetch the references of."""
-    if upstream.describe().simulated or references.hosted_by_files_api():
+    if paying.describe_upstream().simulated or references.hosted_by_files_api():
         return ""
     if not references.public_base_is_private():
         return ""
@@ -241,7 +230,7 @@ def _form_key(form: GenerationForm) -> str:
 
 
 @require_GET
-def live(request: HttpRequest) -> HttpResponse:
+def live(request: AuthedRequest) -> HttpResponse:
     """Token count, resolved pixel size and cost for the form's current values.
 
     Reads nothing of anyone's: any signed-in person may ask. The answer names the form
@@ -262,7 +251,7 @@ def live(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def reference_upload(request: HttpRequest, team: str) -> HttpResponse:
+def reference_upload(request: AuthedRequest, team: str) -> HttpResponse:
     """Files dropped, pasted or picked in the studio, uploaded one request per batch.
 
     Answers with a chip per accepted file and a message per rejected one; the page's
@@ -280,7 +269,7 @@ def reference_upload(request: HttpRequest, team: str) -> HttpResponse:
 
 
 @require_GET
-def history(request: HttpRequest, team: str) -> HttpResponse:
+def history(request: AuthedRequest, team: str) -> HttpResponse:
     """The history fragment: the live check, the filters and paging swap it whole.
 
     The live check sends the stamp of what it shows; while nothing in the view has
@@ -292,7 +281,7 @@ def history(request: HttpRequest, team: str) -> HttpResponse:
     if since and since == live_stamp(request, membership):
         return HttpResponse(status=204)
     context = history_context(request, membership, view_of(request, membership))
-    from_filters = request.headers.get("HX-Trigger") == "history-filters"
+    from_filters = request.htmx.trigger == "history-filters"
     response = render(
         request,
         f"{STUDIO}#history",
@@ -300,17 +289,17 @@ def history(request: HttpRequest, team: str) -> HttpResponse:
         {"team": membership.team, "view_oob": from_filters, **context},
     )
     if from_filters:
-        response["HX-Push-Url"] = context["history_page_url"]
+        push_url(response, context["history_page_url"])
     return response
 
 
 @require_POST
-def history_layout(request: HttpRequest, team: str) -> HttpResponse:
+def history_layout(request: AuthedRequest, team: str) -> HttpResponse:
     """List or grid, remembered for the person; the history swaps in place (the form and
     its references stay), or the studio reloads without JavaScript."""
     membership = access.membership(request, team)
     set_layout(request, request.POST.get("layout", ""))
-    if not is_htmx(request):
+    if not request.htmx:
         return redirect("studio", team=membership.team.slug)
     context = history_context(request, membership, view_of(request, membership))
     return render(request, f"{STUDIO}#history", {"team": membership.team, **context})

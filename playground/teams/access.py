@@ -13,13 +13,15 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
+from playground.lib.htmx import HtmxHttpRequest
 from playground.teams.models import Membership, Profile, Team
 
 SESSION_KEY = "playground.team"
 
 
-class AuthedRequest(HttpRequest):
-    """The request as a view behind LoginRequiredMiddleware sees it: a signed-in person.
+class AuthedRequest(HtmxHttpRequest):
+    """The request as a view behind LoginRequiredMiddleware sees it: a signed-in person
+    (and `request.htmx`, from the one htmx request type it builds on).
 
     Only for the type checker (django-htmx's pattern for `request.htmx`): at run time
     the request is Django's own. Every view that is not `login_not_required` takes it.

@@ -45,7 +45,7 @@ class Team(models.Model):
     slug = models.SlugField(_("address"), max_length=60, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Optional: what the team may spend in a calendar month, in credits (empty: no
-    # limit). Checked before anything is sent (playground/billing/budgets.py).
+    # limit). Checked before anything is sent (playground/generations/budgets.py).
     monthly_budget_credits = models.DecimalField(
         _("monthly budget (credits)"),
         max_digits=12,

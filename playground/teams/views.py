@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views import i18n
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground.billing import budgets
+from playground.generations import budgets
 from playground.teams import access, languages
 from playground.teams.access import AuthedRequest
 from playground.teams.accounts import SignUpForm

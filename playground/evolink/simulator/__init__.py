@@ -89,11 +89,18 @@ key, masked), `task(id)`, `credits_of(key)`, and `reset()` /
 routes have no authentication: bind the simulator to loopback (the default) or
 disable them with `control=False`.
 
-Layout of this package: `server.py` holds `Simulator` (life cycle, state, inspection,
-the EvoLink API routes); its other parts are mixins in `faults.py` (fault injection,
-prompt directives), `files.py` (the Files API) and `tasks.py` (running tasks,
-callbacks); `handler.py` is the HTTP server and request handler, `images.py` renders
-result PNGs and `multipart.py` parses upload bodies.
+Layout of this package (each module imports only public names of the ones above it
+in this list; tests/test_simulator_package.py holds that):
+
+    state.py      `World`: every setting and all state, in one object, and its records
+    faults.py     injected error bodies, drift modes, prompt directives
+    files.py      the Files API's limits and envelope; removing uploaded files
+    images.py     renders result images;  multipart.py  parses upload bodies
+    keys.py       how upstream refuses a key or a model (key states, models offline)
+    tasks.py      making, running, finishing and calling back a task; its envelope
+    handler.py    the HTTP server and request handler (reads bodies, sends answers)
+    routes.py     what each URL answers, given the world
+    server.py     `Simulator`: life cycle, fault injection, inspection
 """
 
 from playground.evolink.simulator.faults import DRIFT_MODES
@@ -107,13 +114,10 @@ from playground.evolink.simulator.files import (
 )
 from playground.evolink.simulator.handler import MAX_BODY_BYTES
 from playground.evolink.simulator.images import render_image, render_png
+from playground.evolink.simulator.keys import DEFAULT_OFFLINE_MODELS
 from playground.evolink.simulator.multipart import read_multipart
-from playground.evolink.simulator.server import (
-    DEFAULT_API_KEY,
-    DEFAULT_CREDITS,
-    EMPTY_KEY_MARK,
-    Simulator,
-)
+from playground.evolink.simulator.server import DEFAULT_API_KEY, DEFAULT_CREDITS, Simulator
+from playground.evolink.simulator.state import EMPTY_KEY_MARK, World
 from playground.evolink.simulator.tasks import AUTO_SIZE, BILLING_RULE, FAILURE_DETAILS, USER_GROUP
 
 __all__ = [
@@ -122,6 +126,7 @@ __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_CREDITS",
     "DEFAULT_FILES_TTL",
+    "DEFAULT_OFFLINE_MODELS",
     "DRIFT_MODES",
     "EMPTY_KEY_MARK",
     "FAILURE_DETAILS",
@@ -133,6 +138,7 @@ __all__ = [
     "UPLOAD_ROUTE",
     "USER_GROUP",
     "Simulator",
+    "World",
     "read_multipart",
     "render_image",
     "render_png",

@@ -1,8 +1,8 @@
 """Key states, models offline, and the usage style: the simulator's answers as EvoLink
 gives them today (reference, August 2026; ../shared/evolink-api.md section 8).
 
-`KeyStatesMixin` is the part of `Simulator` that decides, before a create or a read,
-whether EvoLink would refuse it, and with which string code:
+`create_refusal` and `read_refusal` decide, before a create or a read, whether EvoLink
+would refuse it, and with which string code; `Simulator`'s methods set the states:
 
     set_key_state(key, state)    "active" (default), "revoked" (401 `unauthorized` on
                                  every call), "disabled" / "expired" (402 `key_disabled`
@@ -28,6 +28,9 @@ quota and daily quota; the simulator uses those messages.
 from __future__ import annotations
 
 from typing import Any
+
+from playground import catalogue
+from playground.evolink.simulator.state import World
 
 KEY_STATES = ("active", "revoked", "disabled", "expired", "quota", "daily_quota", "balance")
 USAGE_STYLES = ("credits_used", "cost")
@@ -63,76 +66,36 @@ _READ_REFUSALS: dict[str, tuple[int, str, str, str]] = {
 DEFAULT_OFFLINE_MODELS = ("gpt-image-1",)
 
 
-class KeyStatesMixin:
-    """The key- and model-state part of `Simulator` (its state is set in server.py)."""
+def create_refusal(world: World, key: str, model: Any) -> tuple[int, str, str, str] | None:
+    """How EvoLink would refuse this key's create of `model`, or None (lock held)."""
+    state = world.key_states.get(key, "active")
+    if state in _CREATE_REFUSALS:
+        return _CREATE_REFUSALS[state]
+    if isinstance(model, str) and model in world.offline_models:
+        return (
+            400,
+            "invalid_request",
+            f"Model not found: {model}",
+            "invalid_request_error",
+        )
+    if isinstance(model, str) and model in world.denied.get(key, ()):
+        return (
+            403,
+            "model_access_denied",
+            f"Token does not have access to model: {model}",
+            "permission_error",
+        )
+    return None
 
-    _key_states: dict[str, str]
-    _denied: dict[str, set[str]]
-    _accounts: dict[str, str]
-    offline_models: set[str]
-    usage_style: str
 
-    def set_key_state(self, key: str, state: str) -> None:
-        if state not in KEY_STATES:
-            raise ValueError(f"unknown key state {state!r}; known: {', '.join(KEY_STATES)}")
-        with self._lock:  # type: ignore[attr-defined]
-            self._key_states[key] = state
+def read_refusal(world: World, key: str) -> tuple[int, str, str, str] | None:
+    """How EvoLink would refuse this key's task read, or None (lock held)."""
+    return _READ_REFUSALS.get(world.key_states.get(key, "active"))
 
-    def deny_model(self, key: str, model: str) -> None:
-        with self._lock:  # type: ignore[attr-defined]
-            self._denied.setdefault(key, set()).add(model)
 
-    def share_account(self, *keys: str) -> None:
-        with self._lock:  # type: ignore[attr-defined]
-            account = self._account_of(keys[0])
-            for key in keys:
-                self._accounts[key] = account
-
-    def take_offline(self, model: str) -> None:
-        with self._lock:  # type: ignore[attr-defined]
-            self.offline_models.add(model)
-
-    def bring_online(self, model: str) -> None:
-        with self._lock:  # type: ignore[attr-defined]
-            self.offline_models.discard(model)
-
-    def set_usage_style(self, style: str) -> None:
-        if style not in USAGE_STYLES:
-            raise ValueError(f"unknown usage style {style!r}; known: {', '.join(USAGE_STYLES)}")
-        with self._lock:  # type: ignore[attr-defined]
-            self.usage_style = style
-
-    def _account_of(self, key: str) -> str:
-        return self._accounts.get(key, key)
-
-    def create_refusal(self, key: str, model: Any) -> tuple[int, str, str, str] | None:
-        """How EvoLink would refuse this key's create of `model`, or None (lock held)."""
-        state = self._key_states.get(key, "active")
-        if state in _CREATE_REFUSALS:
-            return _CREATE_REFUSALS[state]
-        if isinstance(model, str) and model in self.offline_models:
-            return (
-                400,
-                "invalid_request",
-                f"Model not found: {model}",
-                "invalid_request_error",
-            )
-        if isinstance(model, str) and model in self._denied.get(key, ()):
-            return (
-                403,
-                "model_access_denied",
-                f"Token does not have access to model: {model}",
-                "permission_error",
-            )
-        return None
-
-    def read_refusal(self, key: str) -> tuple[int, str, str, str] | None:
-        return _READ_REFUSALS.get(self._key_states.get(key, "active"))
-
-    def usage_on_completion(self, credits_used: float) -> dict[str, Any]:
-        if self.usage_style == "cost":
-            from playground import catalogue
-
-            usd = round(credits_used / float(catalogue.CREDITS_PER_USD), 6)
-            return {"cost": {"credits": credits_used, "usd": usd}}
-        return {"credits_used": credits_used}
+def usage_on_completion(usage_style: str, credits_used: float) -> dict[str, Any]:
+    """What a completed task's `usage` adds, in the world's usage style."""
+    if usage_style == "cost":
+        usd = round(credits_used / float(catalogue.CREDITS_PER_USD), 6)
+        return {"cost": {"credits": credits_used, "usd": usd}}
+    return {"credits_used": credits_used}

@@ -1,6 +1,6 @@
 """Streaming multipart/form-data parsing for the simulator's Files API uploads.
 
-`read_multipart` reads a body part by part in bounded memory; `_LimitedFile` is the
+`read_multipart` reads a body part by part in bounded memory; `LimitedFile` is the
 sink an upload's `file` field is written to, refusing to grow past a limit.
 """
 
@@ -13,22 +13,24 @@ from email.parser import BytesHeaderParser
 from typing import Protocol
 
 
-class _MultipartError(Exception):
-    pass
+class MultipartError(Exception):
+    """A malformed multipart body (or chunked framing around it)."""
 
 
-class _Sink(Protocol):
+class Sink(Protocol):
+    """Where a part's content is written."""
+
     def write(self, data: bytes | bytearray, /) -> int: ...
 
 
 def read_multipart(
-    chunks: Iterable[bytes], boundary: bytes, sink_for: Callable[[Message], _Sink | None]
+    chunks: Iterable[bytes], boundary: bytes, sink_for: Callable[[Message], Sink | None]
 ) -> None:
     """Stream a multipart/form-data body part by part (RFC 7578), in bounded memory.
 
     `sink_for(headers)` is called at each part's start and returns where its content
     goes, or None to discard it. Everything after the closing delimiter is read and
-    dropped, so the whole body is consumed. Raises _MultipartError on a malformed body.
+    dropped, so the whole body is consumed. Raises MultipartError on a malformed body.
     """
     source = iter(chunks)
     buffer = bytearray()
@@ -45,7 +47,7 @@ def read_multipart(
     while (start := buffer.find(delimiter)) < 0:
         del buffer[: max(0, len(buffer) - len(delimiter))]
         if not more():
-            raise _MultipartError("no multipart boundary in the body")
+            raise MultipartError("no multipart boundary in the body")
     del buffer[: start + len(delimiter)]
     # Later delimiters start on a new line; a part's content may contain the bare
     # boundary text, but not CRLF + "--" + boundary.
@@ -59,14 +61,14 @@ def read_multipart(
             return
         while (end_of_line := buffer.find(b"\r\n")) < 0:
             if len(buffer) > 1024 or not more():
-                raise _MultipartError("bad multipart delimiter line")
+                raise MultipartError("bad multipart delimiter line")
         del buffer[: end_of_line + 2]
         if buffer.startswith(b"\r\n"):
             header_end = 2  # a part without headers
         else:
             while (header_end := buffer.find(b"\r\n\r\n")) < 0:
                 if len(buffer) > 16 * 1024 or not more():
-                    raise _MultipartError("bad multipart part headers")
+                    raise MultipartError("bad multipart part headers")
             header_end += 4
         headers = BytesHeaderParser().parsebytes(bytes(buffer[:header_end]))
         del buffer[:header_end]
@@ -79,17 +81,17 @@ def read_multipart(
                     sink.write(buffer[:flush])
                 del buffer[:flush]
             if not more():
-                raise _MultipartError("the multipart body ends inside a part")
+                raise MultipartError("the multipart body ends inside a part")
         if sink is not None:
             sink.write(buffer[:end])
         del buffer[: end + len(separator)]
 
 
-class _FileTooLarge(Exception):
-    pass
+class FileTooLarge(Exception):
+    """A file part grew past its `LimitedFile`'s limit."""
 
 
-class _LimitedFile:
+class LimitedFile:
     """A temporary file that refuses to grow past `limit` bytes."""
 
     def __init__(self, directory: str, limit: int) -> None:
@@ -100,5 +102,5 @@ class _LimitedFile:
     def write(self, data: bytes | bytearray) -> int:
         self.size += len(data)
         if self.size > self.limit:
-            raise _FileTooLarge
+            raise FileTooLarge
         return self.file.write(data)

@@ -1,45 +1,35 @@
-"""`Simulator` itself: life cycle, state, inspection and the EvoLink API routes.
+"""`Simulator`: the simulator's life cycle and its programmatic API.
 
-Its other parts are mixins: fault injection (faults.py), the Files API (files.py) and
-running tasks (tasks.py). The HTTP server and request handler are in handler.py.
+It owns the HTTP server (handler.py) and the `World` (state.py) that the routes
+(routes.py) and the task threads (tasks.py) read and change; its methods inject
+faults, set key and model states, and inspect what happened, all through that world.
 """
 
 from __future__ import annotations
 
-import collections
+import functools
+import json
 import math
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from playground import request_rules
-from playground.evolink.simulator.faults import (
-    FaultInjectionMixin,
-    _drift_mode,
-    _HttpFault,
-    directive_problem,
-)
-from playground.evolink.simulator.files import (
-    DEFAULT_FILES_TTL,
-    FilesApiMixin,
-    _unlink,
-    _Upload,
-)
-from playground.evolink.simulator.handler import _Handler, _Server
-from playground.evolink.simulator.images import CONTENT_TYPES, render_image
-from playground.evolink.simulator.keys import DEFAULT_OFFLINE_MODELS, KeyStatesMixin
-from playground.evolink.simulator.tasks import TasksMixin, _File, _num, _Task
+from playground.evolink.simulator import routes
+from playground.evolink.simulator.faults import check_drift_mode
+from playground.evolink.simulator.files import DEFAULT_FILES_TTL, envelope_body, unlink
+from playground.evolink.simulator.handler import Server
+from playground.evolink.simulator.keys import DEFAULT_OFFLINE_MODELS, KEY_STATES, USAGE_STYLES
+from playground.evolink.simulator.state import Defaults, HttpFault, World
+from playground.evolink.simulator.tasks import envelope, task_status
 
 DEFAULT_CREDITS = Decimal(10_000)
 DEFAULT_API_KEY = "sk-evo-simulator"
-# A key containing this starts with no credits (so its first create answers 402).
-EMPTY_KEY_MARK = "-empty-"
 
 
-class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
+class Simulator:
     """An EvoLink look-alike; thread-safe, all state in memory (lost on stop)."""
 
     def __init__(
@@ -62,37 +52,35 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
         offline_models: Iterable[str] = DEFAULT_OFFLINE_MODELS,
     ) -> None:
         self.host = host
-        # The x-request-id of the latest answer (tests compare it with what was stored).
-        self.last_request_id = ""
-        self.api_keys = frozenset(api_keys) if api_keys is not None else None
-        self.allow_http_callbacks = allow_http_callbacks
-        self.callback_delays = tuple(callback_delays)
-        self.callback_timeout = callback_timeout
-        self.reference_timeout = reference_timeout
-        self.control = control
-        self._defaults = {
-            "task_seconds": float(task_seconds),
-            "result_ttl": float(result_ttl),
-            "files_ttl": float(files_ttl),
-            "credits": Decimal(str(credits)),
-            "offline_models": frozenset(offline_models),
-        }
-        self._default_drift = _drift_mode(drift)
         # Uploads go to disk, not memory (up to 50 MB each); removed on stop().
         self._upload_dir = tempfile.TemporaryDirectory(prefix="evolink-sim-files-")
-        self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._generation = 0
+        self.world = World(
+            Defaults(
+                task_seconds=float(task_seconds),
+                result_ttl=float(result_ttl),
+                files_ttl=float(files_ttl),
+                credits=Decimal(str(credits)),
+                offline_models=frozenset(offline_models),
+                drift=check_drift_mode(drift),
+            ),
+            upload_dir=self._upload_dir.name,
+            api_keys=frozenset(api_keys) if api_keys is not None else None,
+            allow_http_callbacks=allow_http_callbacks,
+            callback_delays=tuple(callback_delays),
+            callback_timeout=callback_timeout,
+            reference_timeout=reference_timeout,
+            control=control,
+        )
         self._thread: threading.Thread | None = None
         self._serving = False
-        self._reset_state()
-        self._server = _Server((host, port), _Handler)
-        self._server.simulator = self
+        app = functools.partial(routes.dispatch, self.world, self)
+        self._server = Server((host, port), self.world, app)
         bound_host, bound_port = self._server.server_address[:2]
         self.port = int(bound_port)
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host  # noqa: S104
         self.base_url = f"http://{shown}:{self.port}"
         self.public_url = (public_url or self.base_url).rstrip("/")
+        self.world.base_url, self.world.public_url = self.base_url, self.public_url
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -115,7 +103,7 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
         self._server.serve_forever(poll_interval=0.1)
 
     def stop(self) -> None:
-        self._stopping.set()
+        self.world.stopping.set()
         if self._serving:
             # shutdown() waits for the serving loop to end: it would block forever if
             # none ever ran.
@@ -133,61 +121,94 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    def reset(self) -> None:
+        """Forget tasks, files, faults and counters; restore the constructor's settings."""
+        with self.world.lock:
+            self.world.generation += 1  # running task threads see this and stand down
+            uploads = list(self.world.uploads.values())
+            self.world.restore_defaults()
+        for upload in uploads:
+            unlink(upload.path)
+
+    # --- settings (tests change them between tasks) ------------------------------------
+
     @property
     def api_key(self) -> str:
         """A key this simulator accepts."""
-        return min(self.api_keys) if self.api_keys else DEFAULT_API_KEY
+        api_keys = self.api_keys
+        return min(api_keys) if api_keys else DEFAULT_API_KEY
 
-    def reset(self) -> None:
-        """Forget tasks, files, faults and counters; restore the constructor's settings."""
-        with self._lock:
-            self._generation += 1  # running task threads see this and stand down
-            uploads = list(self._uploads.values())
-            self._reset_state()
-        for upload in uploads:
-            _unlink(upload.path)
+    @property
+    def api_keys(self) -> frozenset[str] | None:
+        """The keys accepted (None: any `sk-` key); reset() leaves them as they are."""
+        with self.world.lock:
+            return self.world.api_keys
 
-    def _reset_state(self) -> None:
-        self.drift = self._default_drift
-        self.task_seconds = self._defaults["task_seconds"]
-        self.result_ttl = self._defaults["result_ttl"]
-        self.files_ttl = self._defaults["files_ttl"]
-        # Each key is its own account: its balance starts at `_default_balance` (0 for
-        # an EMPTY_KEY_MARK key) the first time it is used.
-        self._default_balance: Decimal = self._defaults["credits"]
-        self._balances: dict[str, Decimal] = {}
-        self._used = Decimal(0)  # over all keys, for stats()
-        self._used_by_key: dict[str, Decimal] = collections.defaultdict(Decimal)
-        self._tasks: dict[str, _Task] = {}
-        self._files: dict[str, _File] = {}
-        self._uploads: dict[str, _Upload] = {}  # by file name ("<random>.<ext>")
-        self._requests: collections.Counter[str] = collections.Counter()
-        self._callbacks: list[dict[str, Any]] = []
-        self._creates: list[dict[str, Any]] = []
-        self._create_faults: collections.deque[_HttpFault] = collections.deque()
-        self._read_faults: collections.deque[_HttpFault] = collections.deque()
-        self._upload_faults: collections.deque[_HttpFault] = collections.deque()
-        self._next_failures: collections.deque[tuple[str, str | None]] = collections.deque()
-        self._next_durations: collections.deque[float] = collections.deque()
-        self._next_result_counts: collections.deque[int] = collections.deque()
-        # keys.py: key states, models a key may not use, keys sharing an account.
-        self._key_states: dict[str, str] = {}
-        self._denied: dict[str, set[str]] = {}
-        self._accounts: dict[str, str] = {}
-        self.offline_models: set[str] = set(self._defaults["offline_models"])
-        self.usage_style = "credits_used"
+    @api_keys.setter
+    def api_keys(self, keys: frozenset[str] | None) -> None:
+        with self.world.lock:
+            self.world.api_keys = keys
+
+    @property
+    def task_seconds(self) -> float:
+        """How long new tasks take (until reset())."""
+        with self.world.lock:
+            return self.world.task_seconds
+
+    @task_seconds.setter
+    def task_seconds(self, seconds: float) -> None:
+        with self.world.lock:
+            self.world.task_seconds = seconds
+
+    @property
+    def result_ttl(self) -> float:
+        """Seconds finished tasks and their images stay readable (until reset())."""
+        with self.world.lock:
+            return self.world.result_ttl
+
+    @result_ttl.setter
+    def result_ttl(self, seconds: float) -> None:
+        with self.world.lock:
+            self.world.result_ttl = seconds
+
+    @property
+    def files_ttl(self) -> float:
+        """Seconds uploaded files stay readable (until reset())."""
+        with self.world.lock:
+            return self.world.files_ttl
+
+    @files_ttl.setter
+    def files_ttl(self, seconds: float) -> None:
+        with self.world.lock:
+            self.world.files_ttl = seconds
+
+    @property
+    def drift(self) -> str | None:
+        with self.world.lock:
+            return self.world.drift
+
+    @property
+    def last_request_id(self) -> str:
+        """The x-request-id of the latest answer (tests compare it with what was stored)."""
+        return self.world.last_request_id
+
+    @property
+    def upload_dir(self) -> str:
+        """The temporary folder uploaded files are kept in."""
+        return self.world.upload_dir
 
     # --- inspection -------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        with self._lock:
+        world = self.world
+        with world.lock:
             return {
-                "requests": dict(self._requests),
-                "tasks_created": len(self._tasks),
+                "requests": dict(world.requests),
+                "tasks_created": len(world.tasks),
                 "tasks": [
                     {
                         "id": t.id,
-                        "status": self._status(t)[0],
+                        "status": task_status(t)[0],
                         "model": t.model,
                         # Wall-clock time the task finished, for benchmarks that
                         # measure what happens after the upstream is done.
@@ -197,238 +218,295 @@ class Simulator(FaultInjectionMixin, FilesApiMixin, TasksMixin, KeyStatesMixin):
                         "created_at": t.created_at,
                         "reads": list(t.reads),
                     }
-                    for t in self._tasks.values()
+                    for t in world.tasks.values()
                 ],
-                "callbacks": list(self._callbacks),
-                "creates": [dict(c) for c in self._creates],
-                "uploads": sum(not self._upload_expired(u) for u in self._uploads.values()),
+                "callbacks": list(world.callbacks),
+                "creates": [dict(c) for c in world.creates],
+                "uploads": sum(not world.upload_expired(u) for u in world.uploads.values()),
                 "credits": {
                     # What a key used for the first time starts with.
-                    "remaining": float(self._default_balance),
-                    "used": float(self._used),
+                    "remaining": float(world.default_balance),
+                    "used": float(world.used),
                     # Keys masked: the control routes have no authentication.
                     "keys": [
                         {
                             "key": _mask(key),
                             "remaining": float(balance),
-                            "used": float(self._used_by_key[key]),
+                            "used": float(world.used_by_key[key]),
                         }
-                        for key, balance in self._balances.items()
+                        for key, balance in world.balances.items()
                     ],
                 },
-                "drift": self.drift,
+                "drift": world.drift,
                 # keys.py: what upstream refuses today (keys masked, as above).
-                "offline_models": sorted(self.offline_models),
-                "key_states": {_mask(k): v for k, v in self._key_states.items()},
-                "usage_style": self.usage_style,
+                "offline_models": sorted(world.offline_models),
+                "key_states": {_mask(k): v for k, v in world.key_states.items()},
+                "usage_style": world.usage_style,
                 "pending_faults": {
-                    "create": len(self._create_faults),
-                    "read": len(self._read_faults),
-                    "upload": len(self._upload_faults),
-                    "task_fail": len(self._next_failures),
-                    "task_slow": len(self._next_durations),
-                    "task_results": len(self._next_result_counts),
+                    "create": len(world.create_faults),
+                    "read": len(world.read_faults),
+                    "upload": len(world.upload_faults),
+                    "task_fail": len(world.next_failures),
+                    "task_slow": len(world.next_durations),
+                    "task_results": len(world.next_result_counts),
                 },
             }
 
     def request_count(self, route: str) -> int:
         """Requests seen on a route such as "POST /v1/images/generations"."""
-        with self._lock:
-            return self._requests[route]
+        with self.world.lock:
+            return self.world.requests[route]
 
     def credits_of(self, key: str) -> Decimal:
         """The credits `key` has left (what it would start with if never used)."""
-        with self._lock:
-            return self._balances.get(key, self._initial_balance(key))
+        with self.world.lock:
+            return self.world.balances.get(key, self.world.initial_balance(key))
 
     @property
     def tasks_created(self) -> int:
-        with self._lock:
-            return len(self._tasks)
+        with self.world.lock:
+            return len(self.world.tasks)
 
     @property
     def creates(self) -> list[dict[str, Any]]:
         """Each create received: its Idempotency-Key header, model, n and task id."""
-        with self._lock:
-            return [dict(c) for c in self._creates]
+        with self.world.lock:
+            return [dict(c) for c in self.world.creates]
 
     @property
     def callbacks(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self._callbacks)
+        with self.world.lock:
+            return list(self.world.callbacks)
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         """The task as its owner would read it (None if unknown)."""
-        with self._lock:
-            task = self._tasks.get(task_id)
-            return None if task is None else self._envelope(task, self.public_url)
+        with self.world.lock:
+            task = self.world.tasks.get(task_id)
+            return None if task is None else envelope(self.world, task, self.public_url)
 
-    # --- credits per key ---------------------------------------------------------------
+    # --- one-shot faults, consumed in order ----------------------------------------------
 
-    def _initial_balance(self, key: str) -> Decimal:
-        return Decimal(0) if EMPTY_KEY_MARK in key else self._default_balance
+    def fail_creates(
+        self,
+        status: int = 503,
+        times: int = 1,
+        *,
+        retry_after: float | None = None,
+        body: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """The next `times` creates answer `status` before creating anything."""
+        fault = HttpFault("error", status, retry_after, body, content_type)
+        with self.world.lock:
+            self.world.create_faults.extend([fault] * times)
 
-    def _balance_of(self, key: str) -> Decimal:
-        """The key's balance, opening its account on first use (call with the lock held)."""
-        if key not in self._balances:
-            self._balances[key] = self._initial_balance(key)
-        return self._balances[key]
+    def drop_creates(self, times: int = 1) -> None:
+        """The next `times` creates make the task, then close the connection unanswered."""
+        with self.world.lock:
+            self.world.create_faults.extend([HttpFault("drop")] * times)
 
-    def _credit(self, key: str, amount: Decimal) -> None:
-        """Add `amount` (negative: take it) to the key's balance (lock held)."""
-        self._balances[key] = self._balance_of(key) + amount
+    def delay_creates(self, seconds: float, times: int = 1) -> None:
+        """The next `times` creates make the task, then answer `seconds` late."""
+        with self.world.lock:
+            self.world.create_faults.extend([HttpFault("delay", delay=seconds)] * times)
 
-    # --- the API ----------------------------------------------------------------------
+    def fail_reads(
+        self,
+        status: int = 503,
+        times: int = 1,
+        *,
+        retry_after: float | None = None,
+        body: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """The next `times` task reads (`GET /v1/tasks/{id}`) answer `status`."""
+        fault = HttpFault("error", status, retry_after, body, content_type)
+        with self.world.lock:
+            self.world.read_faults.extend([fault] * times)
 
-    def _accepts(self, key: str) -> bool:
-        return key in self.api_keys if self.api_keys is not None else key.startswith("sk-")
+    def drop_reads(self, times: int = 1) -> None:
+        with self.world.lock:
+            self.world.read_faults.extend([HttpFault("drop")] * times)
 
-    def handle_create(self, request: _Handler, key: str) -> None:
-        with self._lock:
-            fault = self._create_faults.popleft() if self._create_faults else None
-        if fault is not None and fault.kind == "error":
-            request.send_fault(fault)
-            return
+    def fail_uploads(
+        self,
+        status: int = 503,
+        times: int = 1,
+        *,
+        code: int | None = None,
+        msg: str | None = None,
+        retry_after: float | None = None,
+        body: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """The next `times` uploads answer HTTP `status` and store nothing.
 
-        payload = request.read_json()
-        with self._lock:
-            refusal = self.create_refusal(
-                key, payload.get("model") if isinstance(payload, dict) else None
-            )
-        if refusal is not None:
-            request.send_error_json(refusal[0], refusal[1], refusal[2], refusal[3])
-            return
-        if not isinstance(payload, dict):
-            request.send_error_json(
-                400, "invalid_request", "The body must be a JSON object.", "invalid_request_error"
-            )
-            return
-        # Every create that reached this point, for tests and benchmarks: its
-        # Idempotency-Key header, model and n (EvoLink's replay behaviour is undocumented,
-        # so the simulator, like a server that ignores the header, creates a task anyway).
-        record: dict[str, Any] = {
-            "idempotency_key": request.headers.get("Idempotency-Key"),
-            "model": payload.get("model"),
-            "n": payload.get("n"),
-            "task_id": None,
-        }
-        with self._lock:
-            self._creates.append(record)
-        # reference, August 2026: one request of gpt-image-1.5 carries n = 1 only.
-        errors = request_rules.request_errors(self._validation_view(payload), upstream=True)
-        if errors:
-            field_name, messages = next(iter(errors.items()))
-            param = "size" if field_name in ("width", "height") else field_name
-            request.send_error_json(
-                400,
-                "invalid_request",
-                f"{param}: {' '.join(str(m) for m in messages)}",
-                "invalid_request_error",
-                param=param,
-            )
-            return
-
-        problem = directive_problem(str(payload.get("prompt", "")))
-        if problem:
-            request.send_error_json(
-                400, "invalid_request", problem, "invalid_request_error", param="prompt"
-            )
-            return
-
-        task = self._new_task(payload, key)
-        if task is None:
-            request.send_error_json(
-                402,
-                "insufficient_quota",
-                "Insufficient credits to run this request.",
-                "insufficient_quota",
-            )
-            return
-        record["task_id"] = task.id
-        threading.Thread(
-            target=self._run_task, args=(task,), name=f"sim-{task.id}", daemon=True
-        ).start()
-
-        if fault is not None and fault.kind == "drop":
-            request.drop()
-            return
-        if fault is not None and fault.kind == "delay":
-            self._stopping.wait(fault.delay)
-        with self._lock:
-            body = self._envelope(task, request.origin())
-        request.send_json(200, body)
-
-    def handle_get_task(self, request: _Handler, key: str, task_id: str) -> None:
-        with self._lock:
-            fault = self._read_faults.popleft() if self._read_faults else None
-        if fault is not None:
-            if fault.kind == "drop":
-                request.drop()
-            else:
-                request.send_fault(fault)
-            return
-        with self._lock:
-            refusal = self.read_refusal(key)
-        if refusal is not None:
-            request.send_error_json(refusal[0], refusal[1], refusal[2], refusal[3])
-            return
-        with self._lock:
-            task = self._tasks.get(task_id)
-            # Tasks belong to an account: its other keys read them too (share_account).
-            visible = (
-                task is not None
-                and self._account_of(task.key) == self._account_of(key)
-                and not self._expired(task)
-            )
-            body = self._envelope(task, request.origin()) if visible and task else None
-            if body is not None and task is not None:
-                task.reads.append(time.time())
+        The body is the Files API's envelope, `success: false` with `code` (default:
+        `status`), unless `body` is given: `fail_uploads(200, code=500)` is a failure
+        behind a 200, as the Files API may send.
+        """
         if body is None:
-            request.send_error_json(404, "task_not_found", "Task not found.", "not_found_error")
-            return
-        request.send_json(200, body)
+            refusal = envelope_body(
+                False, status if code is None else code, msg or "Injected error.", None
+            )
+            body, content_type = json.dumps(refusal), content_type or "application/json"
+        fault = HttpFault("error", status, retry_after, body, content_type)
+        with self.world.lock:
+            self.world.upload_faults.extend([fault] * times)
 
-    def handle_credits(self, request: _Handler, key: str) -> None:
-        # Each key is its own account here: `user` and `token` both describe this key.
-        with self._lock:
-            remaining = _num(self._balance_of(key))
-            used = _num(self._used_by_key.get(key, Decimal(0)))
-            body = {
-                "success": True,
-                "data": {
-                    "user": {"remaining_credits": remaining, "used_credits": used},
-                    "token": {
-                        "remaining_credits": remaining,
-                        "used_credits": used,
-                        "unlimited_credits": True,
-                    },
-                },
-            }
-        request.send_json(200, body)
+    def drop_uploads(self, times: int = 1) -> None:
+        """The next `times` uploads are read, then the connection is closed unanswered."""
+        with self.world.lock:
+            self.world.upload_faults.extend([HttpFault("drop")] * times)
 
-    def handle_file(self, request: _Handler, name: str) -> None:
-        token = name.rsplit(".", 1)[0]
-        with self._lock:
-            entry = self._files.get(token)
-            task = self._tasks.get(entry.task_id) if entry else None
-            if entry is None or task is None or self._expired(task):
-                task = None
-        if task is None or entry is None:
-            request.send_bytes(404, b"Not Found", "text/plain; charset=utf-8")
-            return
-        data = render_image(
-            task.prompt,
-            task.model,
-            task.quality,
-            task.width,
-            task.height,
-            entry.index,
-            task.result_count,
-            task.output_format,
-            task.background == "transparent",
-        )
-        content_type = CONTENT_TYPES[task.output_format]
-        request.send_bytes(200, data, content_type, cache_seconds=int(self.result_ttl))
+    def fail_tasks(
+        self, code: str = "content_policy_violation", times: int = 1, *, message: str | None = None
+    ) -> None:
+        """The next `times` created tasks fail with `code`."""
+        with self.world.lock:
+            self.world.next_failures.extend([(code, message)] * times)
+
+    def slow_tasks(self, seconds: float, times: int = 1) -> None:
+        with self.world.lock:
+            self.world.next_durations.extend([float(seconds)] * times)
+
+    def limit_results(self, count: int, times: int = 1) -> None:
+        """The next `times` tasks return at most `count` images (upstream often returns < n)."""
+        with self.world.lock:
+            self.world.next_result_counts.extend([int(count)] * times)
+
+    # --- lasting changes (until reset) ---------------------------------------------------
+
+    def set_credits(self, remaining: Decimal | float | int, *, key: str | None = None) -> None:
+        """Set one key's balance, or (no `key`) every key's: the ones already used and
+        the balance new keys start with (except that `-empty-` keys still start at 0)."""
+        amount = Decimal(str(remaining))
+        with self.world.lock:
+            if key is not None:
+                self.world.balances[key] = amount
+                return
+            self.world.default_balance = amount
+            for known in self.world.balances:
+                self.world.balances[known] = amount
+
+    def expire_results(self) -> None:
+        """Expire every finished task and its files now."""
+        with self.world.lock:
+            for task in self.world.tasks.values():
+                if task.finished_at is not None:
+                    task.finished_at = -math.inf
+
+    def expire_uploads(self) -> None:
+        """Expire every uploaded file now (its URL answers 404)."""
+        with self.world.lock:
+            for upload in self.world.uploads.values():
+                upload.uploaded_at = -math.inf
+
+    def set_drift(self, mode: str | None) -> None:
+        """Drift from the contract from now on (one of DRIFT_MODES), or stop (None).
+
+        Unlike the one-shot faults it lasts until reset() (or the next set_drift)."""
+        with self.world.lock:
+            self.world.drift = check_drift_mode(mode)
+
+    def set_key_state(self, key: str, state: str) -> None:
+        """How upstream treats `key` (one of keys.KEY_STATES; see keys.py)."""
+        if state not in KEY_STATES:
+            raise ValueError(f"unknown key state {state!r}; known: {', '.join(KEY_STATES)}")
+        with self.world.lock:
+            self.world.key_states[key] = state
+
+    def deny_model(self, key: str, model: str) -> None:
+        """Creates of `model` with `key` answer 403 `model_access_denied`."""
+        with self.world.lock:
+            self.world.denied.setdefault(key, set()).add(model)
+
+    def share_account(self, *keys: str) -> None:
+        """The keys become tokens of one account (each reads the others' tasks)."""
+        with self.world.lock:
+            account = self.world.account_of(keys[0])
+            for key in keys:
+                self.world.accounts[key] = account
+
+    def take_offline(self, model: str) -> None:
+        """Creates for `model` answer 400 "Model not found", as upstream's withdrawn ones."""
+        with self.world.lock:
+            self.world.offline_models.add(model)
+
+    def bring_online(self, model: str) -> None:
+        with self.world.lock:
+            self.world.offline_models.discard(model)
+
+    def set_usage_style(self, style: str) -> None:
+        """How completed tasks report their cost (one of keys.USAGE_STYLES)."""
+        if style not in USAGE_STYLES:
+            raise ValueError(f"unknown usage style {style!r}; known: {', '.join(USAGE_STYLES)}")
+        with self.world.lock:
+            self.world.usage_style = style
+
+    # --- the control API's faults ---------------------------------------------------------
+
+    def apply_fault(self, spec: Mapping[str, Any]) -> None:
+        """One fault from its JSON form (`POST /_simulator/faults`)."""
+        name = spec.get("fault")
+        times = int(spec.get("times", 1))
+        retry_after = spec.get("retry_after")
+        http_args = {
+            "retry_after": None if retry_after is None else float(retry_after),
+            "body": spec.get("body"),
+            "content_type": spec.get("content_type"),
+        }
+        if name == "create_error":
+            self.fail_creates(int(spec.get("status", 503)), times, **http_args)
+        elif name == "create_drop":
+            self.drop_creates(times)
+        elif name == "create_delay":
+            self.delay_creates(float(spec["seconds"]), times)
+        elif name == "read_error":
+            self.fail_reads(int(spec.get("status", 503)), times, **http_args)
+        elif name == "read_drop":
+            self.drop_reads(times)
+        elif name == "task_fail":
+            code = str(spec.get("code", "content_policy_violation"))
+            self.fail_tasks(code, times, message=spec.get("message"))
+        elif name == "task_slow":
+            self.slow_tasks(float(spec["seconds"]), times)
+        elif name == "task_results":
+            self.limit_results(int(spec["count"]), times)
+        elif name == "credits":
+            key = spec.get("key")
+            self.set_credits(Decimal(str(spec["remaining"])), key=None if key is None else str(key))
+        elif name == "expire_results":
+            self.expire_results()
+        elif name == "upload_error":
+            code = spec.get("code")
+            self.fail_uploads(
+                int(spec.get("status", 503)),
+                times,
+                code=None if code is None else int(code),
+                msg=spec.get("msg"),
+                **http_args,
+            )
+        elif name == "drift":
+            self.set_drift(spec.get("mode"))
+        elif name == "key_state":
+            self.set_key_state(str(spec["key"]), str(spec["state"]))
+        elif name == "deny_model":
+            self.deny_model(str(spec["key"]), str(spec["model"]))
+        elif name == "share_account":
+            self.share_account(*[str(k) for k in spec["keys"]])
+        elif name == "model_offline":
+            self.take_offline(str(spec["model"]))
+        elif name == "model_online":
+            self.bring_online(str(spec["model"]))
+        elif name == "usage_style":
+            self.set_usage_style(str(spec["style"]))
+        elif name == "upload_drop":
+            self.drop_uploads(times)
+        elif name == "expire_uploads":
+            self.expire_uploads()
+        else:
+            raise ValueError(f"unknown fault {name!r}")
 
 
 def _mask(key: str) -> str:

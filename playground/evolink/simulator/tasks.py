@@ -1,8 +1,8 @@
 """The simulator's image tasks: creation, pricing, progress, results and callbacks.
 
-`TasksMixin` is the part of `Simulator` that makes a task from a create request, runs
-it in a thread (fetching its references as EvoLink does), finishes it, calls back, and
-renders the task envelope.
+`new_task` makes a task from a create request, `run_task` runs it (in its own thread:
+it fetches the references as EvoLink does, waits out the task's duration, finishes it
+and calls back), and `envelope` renders a task as EvoLink answers it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import math
 import secrets
 import string
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,8 +20,10 @@ import httpx
 from PIL import Image
 
 from playground import catalogue, pricing
-from playground.evolink.simulator.faults import _DIRECTIVE, drifted
+from playground.evolink.simulator.faults import directives, drifted
 from playground.evolink.simulator.images import FORMATS
+from playground.evolink.simulator.keys import usage_on_completion
+from playground.evolink.simulator.state import ResultFile, Task, World
 
 # gpt-image-2 `auto` lets the model choose; the simulator always picks a square.
 AUTO_SIZE = (1024, 1024)
@@ -49,244 +50,214 @@ FAILURE_DETAILS = {
 _TASK_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
-@dataclass
-class _Task:
-    id: str
-    key: str
-    model: str
-    prompt: str
-    quality: str
-    width: int
-    height: int
-    n: int
-    result_count: int
-    created: int
-    started: float  # time.monotonic()
-    duration: float
-    reserved: Decimal
-    image_urls: list[str]
-    callback_url: str | None
-    # gpt-image-2's output (the defaults for models without these fields).
-    output_format: str = "png"
-    background: str = "opaque"
-    fail_code: str | None = None
-    fail_message: str = ""
-    status: str = "pending"  # set to completed / failed when it finishes
-    files: list[str] = field(default_factory=list)
-    credits_used: Decimal = Decimal(0)
-    finished_at: float | None = None
-    # Wall-clock instants of creation and of each read by its owner, for benchmarks.
-    created_at: float = field(default_factory=time.time)
-    reads: list[float] = field(default_factory=list)
-    generation: int = 0
+def validation_view(world: World, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as request_rules.request_errors should see it.
+
+    request_rules only accepts https callbacks (as EvoLink does); local tests need a
+    plain-http loopback receiver, so that one rule can be relaxed.
+    """
+    callback = payload.get("callback_url")
+    if (
+        world.allow_http_callbacks
+        and isinstance(callback, str)
+        and urlsplit(callback).scheme == "http"
+    ):
+        return {**payload, "callback_url": "https" + callback[len("http") :]}
+    return payload
 
 
-@dataclass
-class _File:
-    task_id: str
-    index: int
+def new_task(world: World, payload: dict[str, Any], key: str) -> Task | None:
+    """The task a valid create makes, its cost reserved from the key; None if the key's
+    credits cannot cover it."""
+    spec = catalogue.get_model(payload["model"])
+    values = {**spec.defaults(), **payload}
+    size, quality, n = str(values["size"]), str(values["quality"]), int(values["n"])
+    resolution = values.get("resolution") if spec.is_flexible else None
+    image_urls = list(payload.get("image_urls") or [])
+    cost = pricing.estimate(
+        spec,
+        quality=quality,
+        size=size,
+        resolution=resolution,
+        n=n,
+        reference_images=len(image_urls),
+    )
+    width, height = catalogue.resolve_size(spec, size, resolution) or AUTO_SIZE
+    prompt = str(payload["prompt"])
+    asked = directives(prompt)
 
-
-class TasksMixin:
-    """The task-running part of `Simulator` (its state is set up in server.py)."""
-
-    def _validation_view(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The payload as request_rules.request_errors should see it.
-
-        request_rules only accepts https callbacks (as EvoLink does); local tests need a
-        plain-http loopback receiver, so that one rule can be relaxed.
-        """
-        callback = payload.get("callback_url")
-        if (
-            self.allow_http_callbacks
-            and isinstance(callback, str)
-            and urlsplit(callback).scheme == "http"
-        ):
-            return {**payload, "callback_url": "https" + callback[len("http") :]}
-        return payload
-
-    def _new_task(self, payload: dict[str, Any], key: str) -> _Task | None:
-        spec = catalogue.get_model(payload["model"])
-        values = {**spec.defaults(), **payload}
-        size, quality, n = str(values["size"]), str(values["quality"]), int(values["n"])
-        resolution = values.get("resolution") if spec.is_flexible else None
-        image_urls = list(payload.get("image_urls") or [])
-        cost = pricing.estimate(
-            spec,
+    with world.lock:
+        # Credits are per key: the create is refused if this key cannot cover it.
+        if cost.total_credits > world.balance_of(key):
+            return None
+        world.credit(key, -cost.total_credits)
+        duration = world.next_durations.popleft() if world.next_durations else None
+        if duration is None and "slow" in asked:
+            duration = _float_or_none(asked["slow"])
+        fail_code, fail_message = (
+            world.next_failures.popleft() if world.next_failures else (None, None)
+        )
+        if fail_code is None and asked.get("fail") in catalogue.FAILURE_CODES:
+            fail_code = asked["fail"]
+        result_count = n
+        if world.next_result_counts:
+            result_count = world.next_result_counts.popleft()
+        elif "results" in asked and asked["results"].isdigit():
+            result_count = int(asked["results"])
+        now = int(time.time())
+        task = Task(
+            id=f"task-unified-{now}-"
+            + "".join(secrets.choice(_TASK_ID_ALPHABET) for _ in range(8)),
+            key=key,
+            model=spec.id,
+            prompt=prompt,
             quality=quality,
-            size=size,
-            resolution=resolution,
+            width=width,
+            height=height,
             n=n,
-            reference_images=len(image_urls),
+            result_count=max(1, min(n, result_count)),
+            created=now,
+            started=time.monotonic(),
+            duration=world.task_seconds if duration is None else max(0.0, duration),
+            reserved=cost.total_credits,
+            image_urls=image_urls,
+            callback_url=payload.get("callback_url"),
+            output_format=str(values.get("output_format") or "png"),
+            background=str(values.get("background") or "opaque"),
+            fail_code=fail_code,
+            fail_message=fail_message or FAILURE_DETAILS.get(fail_code or "", ""),
+            generation=world.generation,
         )
-        width, height = catalogue.resolve_size(spec, size, resolution) or AUTO_SIZE
-        prompt = str(payload["prompt"])
-        directives = {name.lower(): value for name, value in _DIRECTIVE.findall(prompt)}
+        world.tasks[task.id] = task
+        return task
 
-        with self._lock:
-            # Credits are per key: the create is refused if this key cannot cover it.
-            if cost.total_credits > self._balance_of(key):
-                return None
-            self._credit(key, -cost.total_credits)
-            duration = self._next_durations.popleft() if self._next_durations else None
-            if duration is None and "slow" in directives:
-                duration = _float_or_none(directives["slow"])
-            fail_code, fail_message = (
-                self._next_failures.popleft() if self._next_failures else (None, None)
-            )
-            if fail_code is None and directives.get("fail") in catalogue.FAILURE_CODES:
-                fail_code = directives["fail"]
-            result_count = n
-            if self._next_result_counts:
-                result_count = self._next_result_counts.popleft()
-            elif "results" in directives and directives["results"].isdigit():
-                result_count = int(directives["results"])
-            now = int(time.time())
-            task = _Task(
-                id=f"task-unified-{now}-"
-                + "".join(secrets.choice(_TASK_ID_ALPHABET) for _ in range(8)),
-                key=key,
-                model=spec.id,
-                prompt=prompt,
-                quality=quality,
-                width=width,
-                height=height,
-                n=n,
-                result_count=max(1, min(n, result_count)),
-                created=now,
-                started=time.monotonic(),
-                duration=self.task_seconds if duration is None else max(0.0, duration),
-                reserved=cost.total_credits,
-                image_urls=image_urls,
-                callback_url=payload.get("callback_url"),
-                output_format=str(values.get("output_format") or "png"),
-                background=str(values.get("background") or "opaque"),
-                fail_code=fail_code,
-                fail_message=fail_message or FAILURE_DETAILS.get(fail_code or "", ""),
-                generation=self._generation,
-            )
-            self._tasks[task.id] = task
-            return task
 
-    def _run_task(self, task: _Task) -> None:
-        """Fetch references like EvoLink, wait out the task's duration, finish, call back."""
-        reference_error = self._fetch_references(task.image_urls) if task.image_urls else None
-        remaining = task.started + task.duration - time.monotonic()
-        if self._stopping.wait(max(0.0, remaining)):
-            return
-        with self._lock:
-            if task.generation != self._generation:
-                return  # reset() happened: this task no longer exists
-            if reference_error and not task.fail_code:
-                task.fail_code, task.fail_message = "image_processing_error", reference_error
-            self._finish(task)
-            body = self._envelope(task, self.public_url)
-        if task.callback_url:
-            self._send_callback(task, body)
+def run_task(world: World, task: Task) -> None:
+    """Fetch references like EvoLink, wait out the task's duration, finish, call back."""
+    reference_error = fetch_references(world, task.image_urls) if task.image_urls else None
+    remaining = task.started + task.duration - time.monotonic()
+    if world.stopping.wait(max(0.0, remaining)):
+        return
+    with world.lock:
+        if task.generation != world.generation:
+            return  # reset() happened: this task no longer exists
+        if reference_error and not task.fail_code:
+            task.fail_code, task.fail_message = "image_processing_error", reference_error
+        _finish(world, task)
+        body = envelope(world, task, world.public_url)
+    if task.callback_url:
+        send_callback(world, task, body)
 
-    def _finish(self, task: _Task) -> None:
-        task.finished_at = time.monotonic()
-        if task.fail_code:
-            task.status = "failed"
-            self._credit(task.key, task.reserved)  # failed tasks are not charged
-            return
-        task.status = "completed"
-        # Fewer images than asked are billed pro rata (INFERRED: billing is per image).
-        task.credits_used = pricing.round_credits(task.reserved * task.result_count / task.n)
-        self._credit(task.key, task.reserved - task.credits_used)
-        self._used += task.credits_used
-        self._used_by_key[task.key] += task.credits_used
-        for index in range(task.result_count):
-            token = secrets.token_urlsafe(18)
-            task.files.append(token)
-            self._files[token] = _File(task.id, index)
 
-    def _fetch_references(self, urls: list[str]) -> str | None:
-        """None if every reference downloads and decodes, else the failure message."""
-        timeout = httpx.Timeout(self.reference_timeout, connect=5.0)
-        with httpx.Client(timeout=timeout, follow_redirects=True, trust_env=False) as client:
-            for number, url in enumerate(urls, start=1):
-                try:
-                    with client.stream("GET", url) as response:
-                        if not response.is_success:
-                            return f"Reference image {number} answered HTTP {response.status_code}."
-                        data = bytearray()
-                        for chunk in response.iter_bytes():
-                            data += chunk
-                            if len(data) > catalogue.MAX_REFERENCE_BYTES:
-                                return f"Reference image {number} is larger than 50 MB."
-                    with Image.open(io.BytesIO(data), formats=catalogue.REFERENCE_FORMATS) as im:
-                        im.load()
-                except httpx.HTTPError as exc:
-                    problem = exc.__class__.__name__
-                    return f"Reference image {number} could not be downloaded ({problem})."
-                except (OSError, ValueError, Image.DecompressionBombError):
-                    return f"Reference image {number} is not a JPEG, PNG or WebP image."
-        return None
+def _finish(world: World, task: Task) -> None:
+    """Complete or fail the task and settle its credits (lock held)."""
+    task.finished_at = time.monotonic()
+    if task.fail_code:
+        task.status = "failed"
+        world.credit(task.key, task.reserved)  # failed tasks are not charged
+        return
+    task.status = "completed"
+    # Fewer images than asked are billed pro rata (INFERRED: billing is per image).
+    task.credits_used = pricing.round_credits(task.reserved * task.result_count / task.n)
+    world.credit(task.key, task.reserved - task.credits_used)
+    world.used += task.credits_used
+    world.used_by_key[task.key] += task.credits_used
+    for index in range(task.result_count):
+        token = secrets.token_urlsafe(18)
+        task.files.append(token)
+        world.files[token] = ResultFile(task.id, index)
 
-    def _send_callback(self, task: _Task, body: dict[str, Any]) -> None:
-        url = task.callback_url or ""
-        delays = (0.0, *self.callback_delays)
-        with httpx.Client(timeout=self.callback_timeout, trust_env=False) as client:
-            for attempt, delay in enumerate(delays, start=1):
-                if self._stopping.wait(delay):
-                    return
-                record: dict[str, Any] = {"task_id": task.id, "url": url, "attempt": attempt}
-                try:
-                    response = client.post(url, json=body)
-                    record["status"] = response.status_code
-                except httpx.HTTPError as exc:
-                    record["error"] = type(exc).__name__
-                with self._lock:
-                    if task.generation == self._generation:
-                        self._callbacks.append(record)
-                if 200 <= record.get("status", 0) < 300:
-                    return
 
-    def _expired(self, task: _Task) -> bool:
-        return (
-            task.finished_at is not None and time.monotonic() - task.finished_at >= self.result_ttl
+def fetch_references(world: World, urls: list[str]) -> str | None:
+    """None if every reference downloads and decodes, else the failure message."""
+    timeout = httpx.Timeout(world.reference_timeout, connect=5.0)
+    with httpx.Client(timeout=timeout, follow_redirects=True, trust_env=False) as client:
+        for number, url in enumerate(urls, start=1):
+            try:
+                with client.stream("GET", url) as response:
+                    if not response.is_success:
+                        return f"Reference image {number} answered HTTP {response.status_code}."
+                    data = bytearray()
+                    for chunk in response.iter_bytes():
+                        data += chunk
+                        if len(data) > catalogue.MAX_REFERENCE_BYTES:
+                            return f"Reference image {number} is larger than 50 MB."
+                with Image.open(io.BytesIO(data), formats=catalogue.REFERENCE_FORMATS) as im:
+                    im.load()
+            except httpx.HTTPError as exc:
+                problem = exc.__class__.__name__
+                return f"Reference image {number} could not be downloaded ({problem})."
+            except (OSError, ValueError, Image.DecompressionBombError):
+                return f"Reference image {number} is not a JPEG, PNG or WebP image."
+    return None
+
+
+def send_callback(world: World, task: Task, body: dict[str, Any]) -> None:
+    """POST the finished task to its callback URL, retrying after `callback_delays`."""
+    url = task.callback_url or ""
+    delays = (0.0, *world.callback_delays)
+    with httpx.Client(timeout=world.callback_timeout, trust_env=False) as client:
+        for attempt, delay in enumerate(delays, start=1):
+            if world.stopping.wait(delay):
+                return
+            record: dict[str, Any] = {"task_id": task.id, "url": url, "attempt": attempt}
+            try:
+                response = client.post(url, json=body)
+                record["status"] = response.status_code
+            except httpx.HTTPError as exc:
+                record["error"] = type(exc).__name__
+            with world.lock:
+                if task.generation == world.generation:
+                    world.callbacks.append(record)
+            if 200 <= record.get("status", 0) < 300:
+                return
+
+
+def task_status(task: Task) -> tuple[str, int]:
+    """The task's status and progress (percent) as a read now would see them."""
+    if task.status != "pending":
+        return task.status, 100
+    fraction = (time.monotonic() - task.started) / task.duration if task.duration else 1.0
+    if fraction < 0.15:
+        return "pending", 0
+    # Stays below 100 until the task thread has actually finished it.
+    return "processing", max(1, min(99, int(fraction * 100)))
+
+
+def envelope(world: World, task: Task, origin: str) -> dict[str, Any]:
+    """The task as EvoLink answers it, result URLs on `origin` (lock held)."""
+    status, progress = task_status(task)
+    body: dict[str, Any] = {
+        "created": task.created,
+        "id": task.id,
+        "model": task.model,
+        "object": "image.generation.task",
+        "progress": progress,
+        "status": status,
+        "task_info": {
+            "can_cancel": status == "pending",
+            "estimated_time": max(1, math.ceil(task.duration)),
+        },
+        "type": "image",
+        "usage": {
+            "billing_rule": BILLING_RULE,
+            "credits_reserved": credits_number(task.reserved),
+            "user_group": USER_GROUP,
+        },
+    }
+    if status == "completed":
+        _pillow, ext = FORMATS[task.output_format]
+        body["results"] = [f"{origin}/files/{token}.{ext}" for token in task.files]
+        body["usage"].update(
+            usage_on_completion(world.usage_style, credits_number(task.credits_used))
         )
-
-    def _status(self, task: _Task) -> tuple[str, int]:
-        if task.status != "pending":
-            return task.status, 100
-        fraction = (time.monotonic() - task.started) / task.duration if task.duration else 1.0
-        if fraction < 0.15:
-            return "pending", 0
-        # Stays below 100 until the task thread has actually finished it.
-        return "processing", max(1, min(99, int(fraction * 100)))
-
-    def _envelope(self, task: _Task, origin: str) -> dict[str, Any]:
-        status, progress = self._status(task)
-        body: dict[str, Any] = {
-            "created": task.created,
-            "id": task.id,
-            "model": task.model,
-            "object": "image.generation.task",
-            "progress": progress,
-            "status": status,
-            "task_info": {
-                "can_cancel": status == "pending",
-                "estimated_time": max(1, math.ceil(task.duration)),
-            },
-            "type": "image",
-            "usage": {
-                "billing_rule": BILLING_RULE,
-                "credits_reserved": _num(task.reserved),
-                "user_group": USER_GROUP,
-            },
-        }
-        if status == "completed":
-            _pillow, ext = FORMATS[task.output_format]
-            body["results"] = [f"{origin}/files/{token}.{ext}" for token in task.files]
-            body["usage"].update(self.usage_on_completion(_num(task.credits_used)))
-        elif status == "failed":
-            body["error"] = {"code": task.fail_code, "message": task.fail_message}
-        return drifted(body, self.drift)
+    elif status == "failed":
+        body["error"] = {"code": task.fail_code, "message": task.fail_message}
+    return drifted(body, world.drift)
 
 
-def _num(value: Decimal) -> float:
+def credits_number(value: Decimal) -> float:
+    """Credits as the JSON number EvoLink answers with."""
     return float(pricing.round_credits(value))
 
 

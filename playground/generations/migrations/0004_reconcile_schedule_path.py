@@ -1,22 +1,13 @@
-"""The jobs module moved to playground.generations.jobs: point the schedule there.
+"""Pointed the reconciler's schedule at the jobs module's new path.
 
-Tasks already queued under the old path fail to import once; the reconciler picks
-their rows up again, since the rows, not the queue, say what is left to do.
+Schedules are declared in code now, with a function reference rather than a path, and
+written after `migrate` (playground/generations/schedules.py): moving code needs no
+migration any more. This does nothing; it stays so the migration history is unchanged.
 """
 
 from django.db import migrations
 
-OLD, NEW = "playground.jobs.reconcile", "playground.generations.jobs.reconcile"
-
-
-def forwards(apps, schema_editor):
-    apps.get_model("django_q", "Schedule").objects.filter(func=OLD).update(func=NEW)
-
-
-def backwards(apps, schema_editor):
-    apps.get_model("django_q", "Schedule").objects.filter(func=NEW).update(func=OLD)
-
 
 class Migration(migrations.Migration):
     dependencies = [("playground", "0003_references")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

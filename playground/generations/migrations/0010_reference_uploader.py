@@ -7,24 +7,11 @@ from django.db import migrations, models
 from django.db.models import F
 
 
-def backfill_and_schedule(apps, schema_editor):
+def backfill(apps, schema_editor):
     # Old rows: last uploaded when they were created.
     apps.get_model("playground", "ReferenceImage").objects.update(uploaded_at=F("created_at"))
-    # Unused uploads are deleted a day after their last upload: sweep every hour.
-    apps.get_model("django_q", "Schedule").objects.update_or_create(
-        name="playground-clean-references",
-        defaults={
-            "func": "playground.generations.references.clean_unreferenced",
-            "schedule_type": "H",
-            "repeats": -1,
-        },
-    )
-
-
-def delete_schedule(apps, schema_editor):
-    apps.get_model("django_q", "Schedule").objects.filter(
-        name="playground-clean-references"
-    ).delete()
+    # The hourly clean-up of unused uploads was also installed here; schedules are
+    # declared in code now (playground/generations/schedules.py).
 
 
 class Migration(migrations.Migration):
@@ -46,5 +33,5 @@ class Migration(migrations.Migration):
             name='uploaded_by',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
-        migrations.RunPython(backfill_and_schedule, delete_schedule),
+        migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

@@ -32,8 +32,8 @@ def filesize_mb(value: int) -> str:
 
 @register.filter
 def charge(generation):  # type: ignore[no-untyped-def]
-    """What a job counts for, and which kind of figure that is (billing/spend.py)."""
-    from playground.billing.spend import charge_of
+    """What a job counts for, and which kind of figure that is (generations/spend.py)."""
+    from playground.generations.spend import charge_of
 
     return charge_of(generation)
 

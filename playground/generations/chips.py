@@ -1,0 +1,22 @@
+"""A reference image as a form shows it: its thumbnail, its size and the signed token
+the form posts back. The studio's form, the matrix's form and a job's page all show
+attached references this one way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from playground.generations import references
+from playground.generations.models import ReferenceImage
+
+
+def chip(reference: ReferenceImage, user: Any, team: Any) -> dict[str, Any]:
+    """A reference as the form shows it: thumbnail, size, and its signed token."""
+    token = references.form_token(reference, user, team)
+    return {
+        "token": token,
+        "reference": reference,
+        "thumbnail_url": reverse("reference_thumbnail", kwargs={"token": token}),
+    }

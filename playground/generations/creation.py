@@ -1,0 +1,234 @@
+"""Turning a valid generation form into a job: the one way a job is created (by the
+studio, a re-run and a matrix run alike).
+
+Every submission costs money, so a repeated POST (double click, browser resubmit,
+two tabs racing) returns the job its form token already made. The job belongs to the
+team it was made in, in the name of the person who made it, and records what it came
+from (its lineage) when it was made from a colleague's or one's own job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from playground import catalogue, pricing
+from playground.billing import paying
+from playground.generations import budgets, jobs, references
+from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
+from playground.generations.models import (
+    Derivation,
+    Generation,
+    GenerationReference,
+    ReferenceImage,
+)
+from playground.teams import availability
+from playground.teams.access import AuthedRequest
+from playground.teams.models import Membership
+
+
+def estimate_of(form: GenerationForm) -> pricing.Estimate:
+    """What a valid form's job is estimated to cost (what the budget check counts)."""
+    payload = form.payload()
+    return pricing.estimate(
+        form.spec,
+        quality=payload["quality"],
+        size=payload["size"],
+        resolution=payload.get("resolution"),
+        n=payload["n"],
+        reference_images=len(form.references),
+        prompt=payload["prompt"],
+    )
+
+
+def create_generation(membership: Membership, form: GenerationForm) -> Generation:
+    """Store the job and wake a worker once the row is committed.
+
+    Raises budgets.OverBudget, having stored nothing, if the job would pass the
+    team's monthly budget or the person's cap, availability.ModelOff if the team
+    may not use the model, and paying.NoPayer if no key could pay for it.
+    """
+    user, team = membership.user, membership.team
+    token = form.cleaned_data.get("client_token") or uuid.uuid4()
+    existing = Generation.objects.filter(owner=user, client_token=token).first()
+    if existing:
+        return existing
+    estimate = estimate_of(form)
+    try:
+        with transaction.atomic():
+            # Counted one after the other: two presses cannot together pass a budget.
+            budgets.lock(team)
+            budgets.check(membership, estimate.total_credits)
+            return insert_generation(membership, form, token=token, estimate=estimate)
+    except IntegrityError:
+        # Two identical POSTs raced; the other one created the job.
+        return Generation.objects.get(owner=user, client_token=token)
+
+
+def insert_generation(
+    membership: Membership,
+    form: GenerationForm,
+    *,
+    token: uuid.UUID,
+    estimate: pricing.Estimate,
+) -> Generation:
+    """The job's row, its references and its lineage; a worker wakes on commit.
+
+    The caller holds the transaction, has locked the team (`budgets.lock`) and checked
+    the budget: the studio for one job, a matrix run once for all of its jobs.
+    """
+    user, team = membership.user, membership.team
+    # Every way a job is made passes here: a model switched off is refused even when
+    # an old page (or a re-run, a template) still offers it.
+    availability.require(team, form.spec.id)
+    # Nor is a job no key could pay for: it would be accepted and fail at once.
+    paying.require(membership, form.spec.id)
+    data = form.cleaned_data
+    payload = form.payload()
+    spec = form.spec
+    parent, relation = _lineage(membership, form)
+    generation = Generation.objects.create(
+        team=team,
+        owner=user,
+        client_token=token,
+        private=bool(data.get("private")),
+        parent=parent,
+        parent_relation=relation,
+        model=spec.id,
+        prompt=payload["prompt"],
+        size=payload["size"],
+        resolution=payload.get("resolution", ""),
+        quality=payload["quality"],
+        n=payload["n"],
+        background=payload.get("background", ""),
+        output_format=payload.get("output_format", ""),
+        request_payload=payload,
+        estimated_credits=estimate.total_credits,
+        output_width=None if estimate.auto else estimate.width,
+        output_height=None if estimate.auto else estimate.height,
+    )
+    visible_sources = _visible_ids(
+        membership, {getattr(r, "source_id", None) for r in form.references}
+    )
+    GenerationReference.objects.bulk_create(
+        GenerationReference(
+            generation=generation,
+            reference=ref,
+            position=i,
+            source_id=ref.source_id if ref.source_id in visible_sources else None,
+        )
+        for i, ref in enumerate(form.references)
+    )
+    transaction.on_commit(lambda: jobs.enqueue_submit(generation.pk))
+    return generation
+
+
+def _lineage(membership: Membership, form: GenerationForm) -> tuple[Generation | None, str]:
+    """What the new job came from: the job the form was opened from ("Edit this",
+    "Reuse settings", "Re-run"), else the job of the first reference taken from a
+    result ("Use as reference"). Only jobs the person may see in this team count."""
+    data = form.cleaned_data
+    if data.get("parent") and data.get("parent_relation"):
+        parent = (
+            Generation.objects.visible_to(membership.user, membership.team)
+            .filter(public_id=data["parent"])
+            .first()
+        )
+        if parent:
+            return parent, data["parent_relation"]
+    sources = [r.source_id for r in form.references if getattr(r, "source_id", None)]
+    if sources:
+        parent = (
+            Generation.objects.visible_to(membership.user, membership.team)
+            .filter(pk=sources[0])
+            .first()
+        )
+        if parent:
+            return parent, Derivation.REFERENCE
+    return None, ""
+
+
+def _visible_ids(membership: Membership, ids: set[int | None]) -> set[int]:
+    ids.discard(None)
+    if not ids:
+        return set()
+    return set(
+        Generation.objects.visible_to(membership.user, membership.team)
+        .filter(pk__in=ids)
+        .values_list("pk", flat=True)
+    )
+
+
+def references_from_post(
+    request: AuthedRequest, membership: Membership
+) -> tuple[list[ReferenceImage], list[str]]:
+    """References already attached (signed tokens) plus files sent with the form."""
+    attached = references.from_tokens(
+        request.POST.getlist("reference"), request.user, membership.team
+    )
+    uploads = references.uploaded_files(request, "reference_files")
+    # Oversized files (and files past the per-request limit) were noted while the body
+    # was parsed (by .POST / .FILES above).
+    errors = references.oversized_messages(request)
+    stored, rejected = references.store_uploads(uploads, request.user)
+    errors.extend(rejected)
+    for reference in stored:
+        reference.source_id = None
+        attached.append(reference)
+    # The same image twice is one reference (files are stored once per content): the
+    # first place it was given keeps its order.
+    unique: dict[int, ReferenceImage] = {}
+    for reference in attached:
+        unique.setdefault(reference.pk, reference)
+    return list(unique.values()), errors
+
+
+def settings_of(generation: Generation, relation: str) -> dict[str, Any]:
+    """A job's settings as form values (a custom size comes back as Custom W×H), with
+    the lineage the next job will record."""
+    initial: dict[str, Any] = {
+        "prompt": generation.prompt,
+        "quality": generation.quality,
+        "n": generation.n,
+        "size": generation.size,
+        "private": generation.private,
+        "parent": generation.public_id,
+        "parent_relation": relation,
+    }
+    if generation.resolution:
+        initial["resolution"] = generation.resolution
+    for name in ("background", "output_format"):
+        if value := getattr(generation, name):
+            initial[name] = value
+    if generation.spec.is_flexible and (wxh := catalogue.parse_wxh(generation.size)):
+        initial.update({"size": CUSTOM_SIZE, "width": wxh[0], "height": wxh[1]})
+    return initial
+
+
+def rerun_form(generation: Generation, attached: list[ReferenceImage]) -> GenerationForm:
+    """The form of a job sent again as it was (a new job; the old row keeps its history)."""
+    data = {
+        name: generation.request_payload.get(name)
+        for name in (
+            "model",
+            "prompt",
+            "size",
+            "resolution",
+            "quality",
+            "n",
+            "background",
+            "output_format",
+        )
+    }
+    data.update(
+        model=generation.model,
+        client_token=str(uuid.uuid4()),
+        parent=str(generation.public_id),
+        parent_relation=Derivation.RERUN,
+        private="on" if generation.private else None,
+    )
+    return form_for(generation.model)(
+        {k: v for k, v in data.items() if v is not None}, references=attached
+    )
