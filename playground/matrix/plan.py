@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -239,12 +239,13 @@ def make_plan(
 
     prompt_problems: dict[str, list[str]] = {}
     order = [v.name for v in plan.variables]
-    for cell in _lay_out(plan, axes):
-        values = cell.settings["vars"]
-        cell.settings["vars"] = {name: values[name] for name in order if name in values}
-        cell.form = form_for(cell.settings["model"])(
-            _cell_data(data, text, cell.settings), references=references
-        )
+
+    def form_of(settings: dict[str, Any]) -> GenerationForm:
+        values = settings["vars"]
+        settings["vars"] = {name: values[name] for name in order if name in values}
+        return form_for(settings["model"])(_cell_data(data, text, settings), references=references)
+
+    for cell in _lay_out(plan, axes, form_of):
         plan.cells.append(cell)
         _check_cell(plan, cell, prompt_problems)
     for message, where in prompt_problems.items():
@@ -329,8 +330,13 @@ def _cell_data(data: Mapping[str, Any], text: str, settings: dict[str, Any]) -> 
     return values
 
 
-def _lay_out(plan: Plan, axes: list[tuple[str, list[Entry]]]) -> list[Cell]:
-    """Rows, columns and their labels; the cells row by row (without their forms)."""
+def _lay_out(
+    plan: Plan,
+    axes: list[tuple[str, list[Entry]]],
+    form_of: Callable[[dict[str, Any]], GenerationForm],
+) -> list[Cell]:
+    """Rows, columns and their labels; the cells row by row, each with the form
+    `form_of` makes of its settings."""
     varying = [i for i, (_h, entries) in enumerate(axes) if len(entries) > 1]
     column_axis = varying[-1] if varying else len(axes) - 1
     row_axes = [i for i in varying if i != column_axis]
@@ -360,7 +366,7 @@ def _lay_out(plan: Plan, axes: list[tuple[str, list[Entry]]]) -> list[Cell]:
                     row_label=plan.rows[r],
                     column_label=column_entry.label,
                     settings=settings,
-                    form=None,  # type: ignore[arg-type]  # make_plan gives each its form
+                    form=form_of(settings),
                 )
             )
     return cells

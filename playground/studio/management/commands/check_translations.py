@@ -58,9 +58,15 @@ def entries(po: Path, *flags: str) -> list[str]:
     return found
 
 
+class _Compiled(gettext.GNUTranslations):
+    # What GNUTranslations reads a .mo file into (msgid, or (msgid, n) for plurals):
+    # set by its parser, and not declared in typeshed's stubs.
+    _catalog: dict[Any, str]
+
+
 def catalogue(mo: Path) -> dict[Any, str]:
     with mo.open("rb") as file:
-        return dict(gettext.GNUTranslations(file)._catalog)  # type: ignore[attr-defined]
+        return dict(_Compiled(file)._catalog)
 
 
 def compiled(po: Path, workdir: Path) -> dict[Any, str]:
