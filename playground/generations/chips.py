@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from playground.generations import references
-from playground.generations.models import ReferenceImage
+from playground.teams.models import Team
 
 
-def chip(reference: ReferenceImage, user: Any, team: Any) -> dict[str, Any]:
+def chip(attached: references.Attached, user: User, team: Team) -> dict[str, Any]:
     """A reference as the form shows it: thumbnail, size, and its signed token."""
-    token = references.form_token(reference, user, team)
+    token = references.form_token(attached.image, user, team, source_id=attached.source_id)
     return {
         "token": token,
-        "reference": reference,
+        "reference": attached.image,
         "thumbnail_url": reverse("reference_thumbnail", kwargs={"token": token}),
     }

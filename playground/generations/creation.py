@@ -22,7 +22,6 @@ from playground.generations.models import (
     Derivation,
     Generation,
     GenerationReference,
-    ReferenceImage,
 )
 from playground.teams import availability
 from playground.teams.access import AuthedRequest
@@ -109,13 +108,11 @@ def insert_generation(
         output_width=None if estimate.auto else estimate.width,
         output_height=None if estimate.auto else estimate.height,
     )
-    visible_sources = _visible_ids(
-        membership, {getattr(r, "source_id", None) for r in form.references}
-    )
+    visible_sources = _visible_ids(membership, {r.source_id for r in form.references})
     GenerationReference.objects.bulk_create(
         GenerationReference(
             generation=generation,
-            reference=ref,
+            reference=ref.image,
             position=i,
             source_id=ref.source_id if ref.source_id in visible_sources else None,
         )
@@ -138,7 +135,7 @@ def _lineage(membership: Membership, form: GenerationForm) -> tuple[Generation |
         )
         if parent:
             return parent, data["parent_relation"]
-    sources = [r.source_id for r in form.references if getattr(r, "source_id", None)]
+    sources = [r.source_id for r in form.references if r.source_id]
     if sources:
         parent = (
             Generation.objects.visible_to(membership.user, membership.team)
@@ -163,7 +160,7 @@ def _visible_ids(membership: Membership, ids: set[int | None]) -> set[int]:
 
 def references_from_post(
     request: AuthedRequest, membership: Membership
-) -> tuple[list[ReferenceImage], list[str]]:
+) -> tuple[list[references.Attached], list[str]]:
     """References already attached (signed tokens) plus files sent with the form."""
     attached = references.from_tokens(
         request.POST.getlist("reference"), request.user, membership.team
@@ -174,14 +171,12 @@ def references_from_post(
     errors = references.oversized_messages(request)
     stored, rejected = references.store_uploads(uploads, request.user)
     errors.extend(rejected)
-    for reference in stored:
-        reference.source_id = None
-        attached.append(reference)
+    attached.extend(references.Attached(reference) for reference in stored)
     # The same image twice is one reference (files are stored once per content): the
     # first place it was given keeps its order.
-    unique: dict[int, ReferenceImage] = {}
+    unique: dict[int, references.Attached] = {}
     for reference in attached:
-        unique.setdefault(reference.pk, reference)
+        unique.setdefault(reference.image.pk, reference)
     return list(unique.values()), errors
 
 
@@ -207,7 +202,7 @@ def settings_of(generation: Generation, relation: str) -> dict[str, Any]:
     return initial
 
 
-def rerun_form(generation: Generation, attached: list[ReferenceImage]) -> GenerationForm:
+def rerun_form(generation: Generation, attached: list[references.Attached]) -> GenerationForm:
     """The form of a job sent again as it was (a new job; the old row keeps its history)."""
     data = {
         name: generation.request_payload.get(name)

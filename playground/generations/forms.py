@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from playground import catalogue, request_rules
 from playground.catalogue import ModelSpec
 from playground.generations.models import Derivation
+from playground.generations.references import Attached
 
 CUSTOM_SIZE = "custom"
 
@@ -55,7 +56,7 @@ class GenerationForm(forms.Form):
         choices=[("", "")] + [(d.value, d.label) for d in Derivation],
     )
 
-    def __init__(self, *args: Any, references: list[Any] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, references: list[Attached] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Reference images travel as signed tokens outside Django's fields (they are
         # uploaded one by one, before the form is sent); the form only counts them.

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import ipaddress
@@ -519,20 +518,28 @@ def _sweep_orphan_files(cutoff: Any) -> None:
 # --- Tokens the forms carry -------------------------------------------------------
 
 
-def form_token(reference: ReferenceImage, user: User, team: Team) -> str:
-    """A reference as a form carries it: signed for one person in one team.
+@dataclass(frozen=True)
+class Attached:
+    """A reference image attached to a form, and the job it was taken from ("Use as
+    reference", "Edit this"), if any, for the new job's lineage."""
 
-    `reference.source_id`, when set, is the job the image was taken from ("Use as
-    reference", "Edit this"), for the new job's lineage.
-    """
+    image: ReferenceImage
+    source_id: int | None = None
+
+
+def form_token(
+    reference: ReferenceImage, user: User, team: Team, *, source_id: int | None = None
+) -> str:
+    """A reference as a form carries it: signed for one person in one team, with the
+    job it was taken from (`source_id`), when there is one."""
     value = {"r": reference.pk, "u": user.pk, "t": team.pk}
-    if getattr(reference, "source_id", None):
-        value["g"] = reference.source_id
+    if source_id:
+        value["g"] = source_id
     return signing.dumps(value, salt=FORM_SALT, compress=True)
 
 
-def from_tokens(tokens: Iterable[str], user: User, team: Team) -> list[ReferenceImage]:
-    """The references a form names, in order, each with `.source_id` (or None).
+def from_tokens(tokens: Iterable[str], user: User, team: Team) -> list[Attached]:
+    """The references a form names, in order, each with the job it came from (or None).
 
     Tokens of other people, or made in another team, are ignored: an image reaches a
     team only through someone who may see it there.
@@ -543,13 +550,7 @@ def from_tokens(tokens: Iterable[str], user: User, team: Team) -> list[Reference
         if value and value.get("u") == user.pk and value.get("t") == team.pk:
             wanted.append((value["r"], value.get("g")))
     found = ReferenceImage.objects.in_bulk([pk for pk, _source in wanted])
-    attached = []
-    for pk, source in wanted:
-        if pk in found:
-            reference = copy.copy(found[pk])  # one object per use: sources may differ
-            reference.source_id = source
-            attached.append(reference)
-    return attached
+    return [Attached(found[pk], source) for pk, source in wanted if pk in found]
 
 
 def unsign(token: str) -> dict[str, Any] | None:

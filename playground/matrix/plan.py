@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from playground import catalogue, numbers, pricing, request_rules
 from playground.generations.creation import estimate_of
 from playground.generations.forms import GenerationForm, form_for
+from playground.generations.references import Attached
 
 # A run is at most this many jobs: enough to compare, not enough to spend a month's
 # budget by a slip of the mouse.
@@ -194,7 +195,7 @@ def make_plan(
     models: list[str],
     qualities: list[str],
     sizes: list[str],
-    references: list[Any],
+    references: list[Attached],
     errors: Mapping[str, list[str]] | None = None,
 ) -> Plan:
     """The grid of jobs for these choices. `data` is the page's raw values (n,

@@ -27,7 +27,7 @@ from playground.gallery import collections
 from playground.gallery.favourites import starred_among
 from playground.generations import budgets, references
 from playground.generations.chips import chip
-from playground.generations.models import ReferenceImage
+from playground.generations.references import Attached
 from playground.matrix import plan as planning
 from playground.matrix.forms import MatrixForm
 from playground.matrix.models import MatrixRun, PromptTemplate, RunKind
@@ -91,7 +91,7 @@ def matrix(request: AuthedRequest, team: str) -> HttpResponse:
     return _page(request, membership, form, attached, plan=plan)
 
 
-def _plan(form: MatrixForm, attached: list[ReferenceImage]) -> planning.Plan:
+def _plan(form: MatrixForm, attached: list[Attached]) -> planning.Plan:
     form.is_valid()  # the plan says what is wrong, field by field
     errors = {name: [str(m) for m in messages_] for name, messages_ in form.errors.items()}
     return planning.make_plan(
@@ -175,7 +175,7 @@ def _page(
     request: AuthedRequest,
     membership: Membership,
     form: MatrixForm,
-    attached: list[ReferenceImage],
+    attached: list[Attached],
     *,
     plan: planning.Plan | None = None,
     show_errors: bool = True,

@@ -58,7 +58,7 @@ def generation_detail(request: AuthedRequest, public_id: uuid.UUID) -> HttpRespo
     )
     reference_chips = []
     for link in links:
-        shown = chip(link.reference, request.user, generation.team)
+        shown = chip(references.Attached(link.reference), request.user, generation.team)
         shown["source"] = link.source if link.source_id in visible_sources else None
         reference_chips.append(shown)
     return render(
@@ -129,11 +129,10 @@ def generation_resubmit(request: AuthedRequest, public_id: uuid.UUID) -> HttpRes
     and returns to the studio, where the new job runs in the history."""
     original, membership = _job(request, public_id)
     access.require_generate(membership)
-    attached = []
-    for link in original.references.select_related("reference"):
-        reference = link.reference
-        reference.source_id = link.source_id
-        attached.append(reference)
+    attached = [
+        references.Attached(link.reference, link.source_id)
+        for link in original.references.select_related("reference")
+    ]
     form = rerun_form(original, attached)
     if not form.is_valid():
         messages.error(
@@ -292,9 +291,9 @@ def reference_from_result(request: AuthedRequest, public_id: uuid.UUID, index: i
         return reswap(retarget(response, "#reference-errors"), "innerHTML")
     with result.file.open("rb") as f:
         reference = references.store(f, f"result-{result.generation_id}-{index}")
-    reference.source_id = result.generation_id
+    taken = references.Attached(reference, result.generation_id)
     response = render(
-        request, f"{STUDIO}#chips", {"chips": [chip(reference, request.user, membership.team)]}
+        request, f"{STUDIO}#chips", {"chips": [chip(taken, request.user, membership.team)]}
     )
     return trigger_client_event(response, "references-changed")
 
@@ -310,6 +309,6 @@ def reference_thumbnail(request: AuthedRequest, token: str) -> FileResponse:
     found = references.from_tokens([token], request.user, membership.team)
     if not found:
         raise Http404
-    response = FileResponse(found[0].thumbnail.open("rb"), content_type="image/webp")
+    response = FileResponse(found[0].image.thumbnail.open("rb"), content_type="image/webp")
     response["Cache-Control"] = "private, max-age=86400"
     return response

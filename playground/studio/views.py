@@ -30,7 +30,7 @@ from playground.generations import budgets, references
 from playground.generations.chips import chip
 from playground.generations.creation import create_generation, references_from_post, settings_of
 from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
-from playground.generations.models import Derivation, Generation, ReferenceImage
+from playground.generations.models import Derivation, Generation
 from playground.studio.history import (
     history_context,
     live_stamp,
@@ -131,7 +131,7 @@ def _form_from_get(request: AuthedRequest, membership: Membership) -> Generation
             )
         except (Generation.DoesNotExist, ValidationError):
             raise Http404 from None
-        attached: list[ReferenceImage] = []
+        attached: list[references.Attached] = []
         index = request.GET.get("image", "0")
         relation = Derivation.REUSE
         if request.GET.get("edit") and ids.parse(index) is not None:
@@ -141,8 +141,7 @@ def _form_from_get(request: AuthedRequest, membership: Membership) -> Generation
             result = get_object_or_404(source.images, index=ids.parse(index))
             with result.file.open("rb") as f:
                 reference = references.store(f, f"result-{source.pk}-{index}")
-            reference.source_id = source.pk
-            attached = [reference]
+            attached = [references.Attached(reference, source.pk)]
         # An old job of a model switched off since: its settings go to an offered model.
         model = availability.model_or_default(membership.team, source.model)
         initial = settings_of(source, relation)
@@ -264,7 +263,7 @@ def reference_upload(request: AuthedRequest, team: str) -> HttpResponse:
     errors = references.oversized_messages(request)
     stored, rejected = references.store_uploads(uploads, request.user)
     errors.extend(rejected)
-    chips = [chip(reference, request.user, membership.team) for reference in stored]
+    chips = [chip(references.Attached(r), request.user, membership.team) for r in stored]
     return render(request, f"{STUDIO}#upload-result", {"chips": chips, "errors": errors})
 
 
