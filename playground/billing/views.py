@@ -120,9 +120,8 @@ def model_switch(request: AuthedRequest, team: str) -> HttpResponse:
 
 
 def _checking(key: ApiKey) -> bool:
-    return bool(key.check_requested_at) and (
-        key.checked_at is None or key.checked_at < key.check_requested_at
-    )
+    requested = key.check_requested_at
+    return requested is not None and (key.checked_at is None or key.checked_at < requested)
 
 
 @require_GET

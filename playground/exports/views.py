@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.db import transaction
 from django.http import FileResponse, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -115,7 +116,7 @@ def export_detail(request: access.AuthedRequest, public_id: uuid.UUID) -> HttpRe
 
 
 @require_GET
-def export_download(request: access.AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
+def export_download(request: access.AuthedRequest, public_id: uuid.UUID) -> HttpResponseBase:
     export = _mine(request, public_id)
     if export.state != ExportState.READY or not export.file:
         return redirect("export_detail", public_id=export.public_id)

@@ -126,7 +126,7 @@ def standing(team: Team, owner: Any = None, cap: Decimal | None = None) -> Stand
 
 def admin_warnings(team: Team) -> list[str]:
     now = standing(team)
-    if now.share is None or now.share < WARN_AT:
+    if now.budget is None or now.share is None or now.share < WARN_AT:
         return []
     return [
         _("The team has used %(share)s%% of its monthly budget: %(spent)s of %(budget)s credits.")

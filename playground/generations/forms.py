@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,6 +27,8 @@ CUSTOM_SIZE = "custom"
 
 class GenerationForm(forms.Form):
     spec: ModelSpec  # set on each model's subclass
+    # Bound to request.POST (a QueryDict) or, for a re-run or a matrix cell, a dict.
+    data: MultiValueDict[str, Any] | dict[str, Any]
 
     model = forms.CharField(widget=forms.HiddenInput)
     client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
@@ -56,6 +59,11 @@ class GenerationForm(forms.Form):
         choices=[("", "")] + [(d.value, d.label) for d in Derivation],
     )
 
+    def _choices_of(self, name: str) -> forms.ChoiceField:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)  # as the class declares it
+        return field
+
     def __init__(self, *args: Any, references: list[Attached] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Reference images travel as signed tokens outside Django's fields (they are
@@ -64,7 +72,9 @@ class GenerationForm(forms.Form):
         spec = self.spec
         self.fields["model"].initial = spec.id
         self.fields["client_token"].initial = uuid.uuid4()
-        self.fields["quality"].choices = [(q, catalogue.QUALITY_LABELS[q]) for q in spec.qualities]
+        self._choices_of("quality").choices = [
+            (q, catalogue.QUALITY_LABELS[q]) for q in spec.qualities
+        ]
         self.fields["quality"].initial = spec.default_quality
         self.fields["n"].initial = spec.default_n
         self.fields["n"].widget = forms.NumberInput(
@@ -150,7 +160,8 @@ class GenerationForm(forms.Form):
         return request_rules.request_body(self.spec, body)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if "output_format" in cleaned and "background" in cleaned:
             # Said beside the format even when other fields are wrong too.
             for message in request_rules.transparency_errors(
@@ -196,7 +207,7 @@ class FixedSizeForm(GenerationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         spec = self.spec
-        self.fields["size"].choices = [(s, _size_label(spec, s)) for s in _listed_sizes(spec)]
+        self._choices_of("size").choices = [(s, _size_label(spec, s)) for s in _listed_sizes(spec)]
         self.fields["size"].initial = spec.default_size
         if "size" in self.initial:
             self.initial["size"] = _listed_size(spec, self.initial["size"])
@@ -224,13 +235,13 @@ class FlexibleSizeForm(GenerationForm):
         super().__init__(*args, **kwargs)
         spec = self.spec
         assert spec.custom is not None
-        self.fields["size"].choices = [
+        self._choices_of("size").choices = [
             ("auto", _("Auto (the model decides)")),
             (_("Aspect ratio"), [(r, r) for r in spec.ratios]),
             (CUSTOM_SIZE, _("Custom W×H")),
         ]
         self.fields["size"].initial = spec.default_size
-        self.fields["resolution"].choices = [(r, r) for r in spec.resolutions]
+        self._choices_of("resolution").choices = [(r, r) for r in spec.resolutions]
         self.fields["resolution"].initial = spec.default_resolution
         for name in ("width", "height"):
             self.fields[name].widget.attrs.update(

@@ -104,8 +104,10 @@ def history_context(
     params = chosen.params()
     studio_url = reverse("studio", kwargs={"team": team.slug})
     fragment_url = reverse("history", kwargs={"team": team.slug})
-    older = {**params, "before": page[-1].pk} if has_more else None
-    poll_params = {**params, "before": before_id} if before_id is not None else params
+    older: dict[str, str | int] | None = {**params, "before": page[-1].pk} if has_more else None
+    poll_params: dict[str, str | int] = dict(params)
+    if before_id is not None:
+        poll_params["before"] = before_id
     return {
         "history": page,
         "history_layout": layout_of(request),

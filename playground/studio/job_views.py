@@ -305,7 +305,10 @@ def reference_thumbnail(request: AuthedRequest, token: str) -> FileResponse:
     value = references.unsign(token)
     if not value or value.get("u") != request.user.pk:
         raise Http404
-    membership = access.membership_in(request, value.get("t"))
+    team_id = value.get("t")
+    if not isinstance(team_id, int):
+        raise Http404
+    membership = access.membership_in(request, team_id)
     found = references.from_tokens([token], request.user, membership.team)
     if not found:
         raise Http404

@@ -152,7 +152,9 @@ def _form_from_get(request: AuthedRequest, membership: Membership) -> Generation
     attached = references.from_tokens(
         request.GET.getlist("reference"), request.user, membership.team
     )
-    kept = {name: request.GET.get(name) for name in ("prompt", "parent", "parent_relation")}
+    kept: dict[str, str | bool | None] = {
+        name: request.GET.get(name) for name in ("prompt", "parent", "parent_relation")
+    }
     kept["private"] = request.GET.get("private") == "on"
     model = availability.model_or_default(membership.team, request.GET.get("model"))
     return form_for(model)(initial={k: v for k, v in kept.items() if v}, references=attached)
