@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -41,7 +42,7 @@ def create(
     *,
     key: ApiKey | None,
     spend: bool,
-    requested_by: Any = None,
+    requested_by: User | None = None,
     team: Team | None = None,
     base_url: str | None = None,
 ) -> ContractCheck:
@@ -56,7 +57,7 @@ def create(
     )
 
 
-def start(*, key: ApiKey, spend: bool, requested_by: Any, team: Team) -> ContractCheck:
+def start(*, key: ApiKey, spend: bool, requested_by: User | None, team: Team) -> ContractCheck:
     """Record a check and hand it to a worker once the row is committed."""
     check = create(key=key, spend=spend, requested_by=requested_by, team=team)
     transaction.on_commit(

@@ -7,23 +7,35 @@ collection, and its count is the count that viewer sees.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from playground.gallery import images
 from playground.gallery.models import Collection, CollectionItem
+from playground.generations.models import ResultImage
 from playground.teams.models import Membership, Team
 
 
-def of_team(team: Team) -> Any:
+def of_team(team: Team) -> QuerySet[Collection]:
     return Collection.objects.filter(team=team)
 
 
-def cards(user: User, team: Team) -> list[Collection]:
+@dataclass(frozen=True)
+class Card:
+    """A collection as the list page shows it to one person: how many of its images
+    they may see, and its cover among those (None: none they may see)."""
+
+    collection: Collection
+    image_count: int
+    cover: ResultImage | None
+
+
+def cards(user: User, team: Team) -> list[Card]:
     """The list page's cards: each collection with its count and cover as this person
     sees them. Three queries whatever the number of collections."""
     visible_ids = images.visible(user, team).values("pk")
@@ -45,12 +57,10 @@ def cards(user: User, team: Team) -> list[Collection]:
         c.pk: c.cover_id if c.cover_id and c.cover_visible else c.first_image_id for c in found
     }
     covers = images.visible(user, team).in_bulk([pk for pk in shown.values() if pk])
-    for collection in found:
-        collection.shown_cover = covers.get(shown[collection.pk])
-    return found
+    return [Card(c, c.image_count, covers.get(shown[c.pk])) for c in found]
 
 
-def visible_items(user: User, collection: Collection) -> Any:
+def visible_items(user: User, collection: Collection) -> QuerySet[CollectionItem]:
     """The collection's items this person may see, in the order they were added."""
     return (
         collection.items.filter(image__in=images.visible(user, collection.team).values("pk"))
@@ -69,7 +79,7 @@ def create(team: Team, name: str, user: User) -> Collection | None:
         return None
 
 
-def add(collection: Collection, found: list[Any], user: User) -> int:
+def add(collection: Collection, found: list[ResultImage], user: User) -> int:
     """Add these images (already checked: visible to `user`, of the collection's team);
     returns how many were new to it. Adding one already there changes nothing."""
     already = set(
@@ -88,7 +98,7 @@ def add(collection: Collection, found: list[Any], user: User) -> int:
     return len({i.pk for i in found} - already)
 
 
-def remove(collection: Collection, image: Any) -> None:
+def remove(collection: Collection, image: ResultImage) -> None:
     collection.items.filter(image=image).delete()
     if collection.cover_id == image.pk:
         collection.cover = None

@@ -8,16 +8,16 @@ whom a star belongs to, and the "Favourites" filter of the history is one's own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 
 from playground.gallery.models import Favourite
+from playground.generations.models import ResultImage
 
 
-def set_favourite(user: User, image: Any, on: bool) -> bool:
+def set_favourite(user: User, image: ResultImage, on: bool) -> bool:
     """Star (`on`) or un-star an image for this person; returns whether it is starred.
 
     Safe to repeat: starring twice keeps one star (two tabs, a double press)."""
@@ -32,7 +32,7 @@ def set_favourite(user: User, image: Any, on: bool) -> bool:
     return True
 
 
-def is_favourite(user: User, image: Any) -> bool:
+def is_favourite(user: User, image: ResultImage) -> bool:
     return Favourite.objects.filter(user_id=user.pk, image_id=image.pk).exists()
 
 
@@ -61,9 +61,9 @@ def starred_in_jobs(user: User, job_ids: Iterable[int]) -> set[int]:
     )
 
 
-def starred_jobs(user: User) -> Any:
+def starred_jobs(user: User) -> QuerySet[Favourite, int]:
     """The ids of jobs with at least one image this person starred (a subquery)."""
-    return Favourite.objects.filter(user_id=user.pk).values("image__generation_id")
+    return Favourite.objects.filter(user_id=user.pk).values_list("image__generation_id", flat=True)
 
 
 def mark(user: User) -> str:

@@ -8,9 +8,9 @@ person's teams' jobs, minus colleagues' "Only me" ones.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.http import Http404
 
 from playground import ids
@@ -18,7 +18,7 @@ from playground.generations.models import Generation, ResultImage
 from playground.teams.models import Team
 
 
-def visible(user: User, team: Team | None = None) -> Any:
+def visible(user: User, team: Team | None = None) -> QuerySet[ResultImage]:
     """The images this person may see (of `team` only, when given)."""
     return ResultImage.objects.filter(
         generation__in=Generation.objects.visible_to(user, team)

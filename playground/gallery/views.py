@@ -25,6 +25,7 @@ from playground import ids as id_parsing
 from playground.gallery import collections, favourites, images
 from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
+from playground.generations.models import ResultImage
 from playground.lib.redirects import safe_next
 from playground.teams import access
 from playground.teams.models import Membership
@@ -167,7 +168,7 @@ def collection_delete(request: access.AuthedRequest, team: str, collection_id: i
     return redirect("collections", team=team)
 
 
-def _one_image(request: access.AuthedRequest, membership: Membership) -> Any:
+def _one_image(request: access.AuthedRequest, membership: Membership) -> ResultImage:
     ids = images.ids_from(request.POST.getlist("image"))
     if len(ids) != 1:
         raise Http404
@@ -277,7 +278,7 @@ def _added_message(collection: Collection, added: int, asked: int) -> str:
 def _add_refused(
     request: access.AuthedRequest,
     membership: Membership,
-    found: list[Any],
+    found: list[ResultImage],
     problem: str,
     chosen: str,
     new_name: str,

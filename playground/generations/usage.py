@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -17,6 +18,7 @@ from playground import catalogue
 from playground.billing.models import mask
 from playground.generations import spend
 from playground.generations.models import Generation
+from playground.teams.models import Team
 
 ZERO = Decimal(0)
 
@@ -60,14 +62,14 @@ class Month:
         return Month(self.first + timedelta(days=self.days))
 
 
-def jobs_of(team: Any, month: Month, owner: Any = None) -> Any:
+def jobs_of(team: Team, month: Month, owner: User | None = None) -> Any:
     jobs = Generation.objects.filter(
         team=team, created_at__gte=month.start, created_at__lt=month.end
     )
     return jobs.filter(owner=owner) if owner is not None else jobs
 
 
-def report(team: Any, month: Month) -> dict[str, Any]:
+def report(team: Team, month: Month) -> dict[str, Any]:
     jobs = jobs_of(team, month)
     counted = spend.counted()
     total = jobs.aggregate(total=Sum(counted), n=Count("id"))
@@ -184,7 +186,7 @@ CSV_COLUMNS = [
 ]
 
 
-def csv_rows(team: Any, month: Month, viewer: Any) -> Any:
+def csv_rows(team: Team, month: Month, viewer: User) -> Any:
     """One row per job of the month. A colleague's "Only me" job counts (the money is
     the team's) but its prompt is not shown. The job is named by its number in the
     team, as the pages name it, not by the site-wide row id. (The view writes the rows

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -215,7 +214,7 @@ class Invitation(models.Model):
         return f"{self.team} as {self.role} (until {self.expires_at:%Y-%m-%d})"
 
     @classmethod
-    def issue(cls, team: Team, role: str, created_by: Any) -> tuple[Invitation, str]:
+    def issue(cls, team: Team, role: str, created_by: User) -> tuple[Invitation, str]:
         """A new invitation and its token (the only time the token exists in clear)."""
         token = secrets.token_urlsafe(24)
         invitation = cls.objects.create(
@@ -228,7 +227,7 @@ class Invitation(models.Model):
         return invitation, token
 
     @classmethod
-    def address(cls, team: Team, role: str, created_by: Any, username: str) -> Invitation:
+    def address(cls, team: Team, role: str, created_by: User, username: str) -> Invitation:
         """An invitation for whoever has `username` (an active account), to accept on
         their invitations page. Asking again while one is open renews that one."""
         from django.contrib.auth import get_user_model

@@ -259,6 +259,6 @@ def language(request: HttpRequest) -> HttpResponse:
     a safe `next`), and for a signed-in person their profile too, so the choice follows
     them to other devices and wins over any browser's."""
     response = i18n.set_language(request)
-    if request.user.is_authenticated:
-        languages.remember(request, request.POST.get("language", ""))
+    if isinstance(request.user, User):  # signed in
+        languages.remember(request, request.user, request.POST.get("language", ""))
     return response
