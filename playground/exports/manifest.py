@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from playground.generations.models import Generation, GenerationReference, ResultImage
 from playground.generations.spend import charge_of
@@ -61,7 +61,7 @@ def file_name(image: ResultImage) -> str:
     return f"images/{job.model}-{job.number or job.pk}-{image.index + 1}.{image.extension}"
 
 
-def with_lineage(queryset: Any) -> Any:
+def with_lineage(queryset: QuerySet[ResultImage]) -> QuerySet[ResultImage]:
     """The queries one batch of rows needs: its jobs, their makers, parents and references."""
     return queryset.select_related("generation__parent").prefetch_related(
         Prefetch(

@@ -138,8 +138,10 @@ def _run(request: AuthedRequest, membership: Membership) -> Wanted:
     ):
         by_job.setdefault(job_id, []).append(image_id)
     ids = [image_id for job_id in job_ids for image_id in by_job.get(job_id, [])]
-    title = getattr(run, "title", "") or str(run)
-    kind = run.get_kind_display() if hasattr(run, "get_kind_display") else _("Matrix run")
+    # Looked up by name, the run is still a MatrixRun to the checker (django-stubs
+    # resolves apps.get_model), so its title and kind are read as such.
+    title = run.title or str(run)
+    kind = run.get_kind_display()
     return Wanted(
         Source.RUN,
         run.pk,
@@ -156,7 +158,7 @@ def history_description(chosen: HistoryFilter) -> str:
         parts.append(_("my jobs"))
     elif chosen.member:
         parts.append(_("member %(name)s") % {"name": chosen.member})
-    if getattr(chosen, "favourites", False):
+    if chosen.favourites:
         parts.append(_("my favourites"))
     if chosen.model:
         parts.append(_("model %(model)s") % {"model": chosen.model})

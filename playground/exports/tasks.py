@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from playground import csvsafe
 from playground.exports import manifest
 from playground.exports.models import Export, ExportState, keep_days
 from playground.gallery import images
+from playground.generations.models import ResultImage
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,7 @@ def write_zip(export: Export, token: str, path: Path) -> int:
     return written
 
 
-def _copy(archive: zipfile.ZipFile, image: Any, name: str) -> bool:
+def _copy(archive: zipfile.ZipFile, image: ResultImage, name: str) -> bool:
     """Copy one image from storage into the archive in chunks; False if its file is gone."""
     try:
         source = default_storage.open(image.file.name, "rb")
@@ -354,7 +355,7 @@ def maintain() -> dict[str, int]:
     return counts
 
 
-def expire(before: Any) -> int:
+def expire(before: datetime) -> int:
     """Remove the ZIPs of exports finished before `before`; their rows say "expired"."""
     count = 0
     for pk, public_id in Export.objects.filter(
@@ -383,7 +384,7 @@ def _delete_files(public_id: uuid.UUID) -> None:
         os.rmdir(default_storage.path(folder))
 
 
-def _sweep_temporary_files(now: Any) -> None:
+def _sweep_temporary_files(now: datetime) -> None:
     """A builder killed mid-build leaves its temporary folder behind: remove those a day old."""
     cutoff = now.timestamp() - 86400
     for folder in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):

@@ -13,6 +13,7 @@ module.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -438,7 +439,9 @@ class HistoryClock(models.Model):
         return clock.version
 
     @classmethod
-    def tick(cls, *, team_ids: Any = None, job_pks: Any = None) -> None:
+    def tick(
+        cls, *, team_ids: Iterable[int] | None = None, job_pks: Iterable[int] | None = None
+    ) -> None:
         """Move the clocks of these teams, or of the teams of these jobs."""
         clocks = cls.objects.all()
         if team_ids is not None:

@@ -383,7 +383,7 @@ class Reading:
         return cls(pk, due_at, polls + 1, next_poll_at, answer.status, progress)
 
 
-def record_readings(readings: list[Reading], now: Any) -> None:
+def record_readings(readings: list[Reading], now: datetime) -> None:
     """One statement for a whole pass of "still running" reads (the ORM's per-row
     update cost ~1 ms of CPU each: at 1,000 jobs in flight it was most of a pass).
 

@@ -23,7 +23,7 @@ import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -442,7 +442,9 @@ def store_bytes(data: bytes, name: str, user: User | None = None) -> ReferenceIm
     return store(io.BytesIO(data), name, user)
 
 
-def store_uploads(uploads: list[Any], user: User) -> tuple[list[ReferenceImage], list[str]]:
+def store_uploads(
+    uploads: list[UploadedFile], user: User
+) -> tuple[list[ReferenceImage], list[str]]:
     """Store a request's files one by one: each is accepted or named with its reason.
 
     A request stops working on files after UPLOAD_REQUEST_SECONDS (well before the
@@ -460,7 +462,7 @@ def store_uploads(uploads: list[Any], user: User) -> tuple[list[ReferenceImage],
             )
             continue
         try:
-            stored.append(store(upload, upload.name, user))
+            stored.append(store(upload, upload.name or "", user))
         except RejectedUpload as rejected:
             errors.append(str(rejected))
     return stored, errors
@@ -495,7 +497,7 @@ def clean_unreferenced(older_than: timedelta = timedelta(days=1)) -> int:
     return deleted
 
 
-def _sweep_orphan_files(cutoff: Any) -> None:
+def _sweep_orphan_files(cutoff: datetime) -> None:
     storage = default_storage
     try:
         folders, _files = storage.listdir("references")

@@ -67,7 +67,7 @@ def charge_of(job: Generation) -> Charge:
     return Charge(job.estimated_credits, "estimated")
 
 
-def counted() -> Any:
+def counted() -> Case:
     """`charge_of(job).credits` as an SQL expression, for sums over many jobs."""
     return Case(
         When(credits_charged__isnull=False, then=F("credits_charged")),

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -105,7 +105,7 @@ def _settings_of(cell: Any) -> dict[str, Any]:
     return settings
 
 
-def runs_of(user: User, team: Team) -> Any:
+def runs_of(user: User, team: Team) -> QuerySet[MatrixRun]:
     """The team's runs this person may see (a colleague's "Only me" run is not listed)."""
     return (
         MatrixRun.objects.visible_to(user, team)
