@@ -1,6 +1,7 @@
 """The three GPT Image models as data: every documented parameter, default and limit.
 
-Source: ../shared/evolink-api.md and the product pages in ../shared/seeds/. Forms,
+Source: EvoLink's product pages for the three models and its API reference
+(docs.evolink.ai). Forms,
 validation, the price estimate, the simulator and the tests all read this module;
 no other module hardcodes a model id, a default or a limit. The rules a whole request
 must satisfy, built on these, are in request_rules.py.
@@ -8,7 +9,7 @@ must satisfy, built on these, are in request_rules.py.
 Points the upstream documents only by example are marked INFERRED, and each lives
 in exactly one constant here, so a correction is a one-line change. Points where EvoLink's
 API reference (its OpenAPI files, last changed August 2026) differs from the seed pages
-are marked "reference, August 2026" (../shared/evolink-api.md, section 8).
+are marked "reference, August 2026".
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from playground import imageformats
 from playground.numbers import grouped
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ PREVIEW_BACKGROUNDS = frozenset({"transparent"})
 # Its output formats (reference, August 2026). The reference names no default: INFERRED
 # `png`, the first it lists and OpenAI's own default; we always send the choice, so the
 # archive knows what to expect whatever the default is.
-OUTPUT_FORMAT_LABELS = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP"}
+OUTPUT_FORMAT_LABELS = {f.output: f.label for f in imageformats.FORMATS}
 # "A transparent background needs png or webp" (reference, August 2026): JPEG has no
 # alpha channel.
 ALPHA_OUTPUT_FORMATS = frozenset({"png", "webp"})

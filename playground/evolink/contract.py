@@ -4,8 +4,8 @@
 exist (both free), and with `spend=True` makes the cheapest documented job
 (`CHEAPEST_JOB`: gpt-image-2, low, 1K, n = 1, about 0.11 credits), reads it to the end
 and downloads its image. It answers a `Row` for every response field, header and
-behaviour the playground relies on (see ../shared/evolink-api.md, section 8), each
-seen as expected, different or missing, with what was seen.
+behaviour the playground relies on (EvoLink's API reference at docs.evolink.ai, as of
+August 2026), each seen as expected, different or missing, with what was seen.
 
 It never retries a create (a create is paid) and never raises for what EvoLink
 answers: a refusal or a silence is a row. All HTTP goes through `client.Client`.
@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 from django.utils.translation import gettext_noop
 from PIL import Image
 
-from playground import catalogue, pricing
+from playground import catalogue, imageformats, pricing
 from playground.evolink.client import (
     CREATE_PATH,
     CREDITS_PATH,
@@ -359,7 +359,7 @@ def _archive(client: Client, check: _Recorder, body: Any) -> None:
         return
     try:
         data = client.download(results[0], max_bytes=MAX_IMAGE_BYTES)
-        with Image.open(io.BytesIO(data), formats=["PNG", "JPEG", "WEBP"]) as image:
+        with Image.open(io.BytesIO(data), formats=imageformats.PILLOW_NAMES) as image:
             image.load()
             fmt, (width, height) = image.format or "", image.size
     except EvoLinkError as error:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from playground import catalogue
+from playground import catalogue, imageformats
 from playground.billing import paying
 from playground.gallery import favourites
 from playground.generations import budgets, jobs, references, spend
@@ -202,11 +202,7 @@ def generation_visibility(request: AuthedRequest, public_id: uuid.UUID) -> HttpR
 
 def _result(request: AuthedRequest, public_id: uuid.UUID, index: int) -> ResultImage:
     return get_object_or_404(
-        ResultImage.objects.filter(
-            generation__in=Generation.objects.visible_to(request.user)
-        ).select_related("generation"),
-        generation__public_id=public_id,
-        index=index,
+        ResultImage.objects.visible_to(request.user), generation__public_id=public_id, index=index
     )
 
 
@@ -219,7 +215,7 @@ def result_image(request: AuthedRequest, public_id: uuid.UUID, index: int) -> Fi
         image.file.open("rb"),
         as_attachment=download,
         filename=f"{_file_stem(image.generation)}-{index + 1}.{image.extension}",
-        content_type=f"image/{image.extension.replace('jpg', 'jpeg')}",
+        content_type=image.content_type,
     )
     response["Cache-Control"] = "private, max-age=86400"
     return response
@@ -261,7 +257,7 @@ def generation_download_all(request: AuthedRequest, public_id: uuid.UUID) -> Fil
 @require_GET
 def result_thumbnail(request: AuthedRequest, public_id: uuid.UUID, index: int) -> FileResponse:
     image = _result(request, public_id, index)
-    response = FileResponse(image.thumbnail.open("rb"), content_type="image/webp")
+    response = FileResponse(image.thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type)
     response["Cache-Control"] = "private, max-age=86400"
     return response
 
@@ -312,6 +308,8 @@ def reference_thumbnail(request: AuthedRequest, token: str) -> FileResponse:
     found = references.from_tokens([token], request.user, membership.team)
     if not found:
         raise Http404
-    response = FileResponse(found[0].image.thumbnail.open("rb"), content_type="image/webp")
+    response = FileResponse(
+        found[0].image.thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type
+    )
     response["Cache-Control"] = "private, max-age=86400"
     return response
