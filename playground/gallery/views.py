@@ -9,8 +9,6 @@ Forms POST and redirect without JavaScript; htmx swaps the small parts on top.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -94,7 +92,7 @@ def collection_list(request: access.AuthedRequest, team: str) -> HttpResponse:
 
 def _collection(
     request: access.AuthedRequest, team: str, collection_id: int
-) -> tuple[Membership, Any]:
+) -> tuple[Membership, Collection]:
     membership = access.membership(request, team)
     found = get_object_or_404(
         collections.of_team(membership.team).select_related("created_by"), pk=collection_id
