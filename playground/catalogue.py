@@ -23,6 +23,7 @@ from typing import Any, Literal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from playground import imageformats
 from playground.numbers import grouped
 
 QUALITIES = ("low", "medium", "high")
@@ -58,7 +59,7 @@ PREVIEW_BACKGROUNDS = frozenset({"transparent"})
 # Its output formats (reference, August 2026). The reference names no default: INFERRED
 # `png`, the first it lists and OpenAI's own default; we always send the choice, so the
 # archive knows what to expect whatever the default is.
-OUTPUT_FORMAT_LABELS = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP"}
+OUTPUT_FORMAT_LABELS = {f.output: f.label for f in imageformats.FORMATS}
 # "A transparent background needs png or webp" (reference, August 2026): JPEG has no
 # alpha channel.
 ALPHA_OUTPUT_FORMATS = frozenset({"png", "webp"})

@@ -30,6 +30,7 @@ LAYERS: list[list[tuple[str, ...]]] = [
             "playground.tokenizer",
             "playground.ids",
             "playground.csvsafe",
+            "playground.imageformats",
             "playground.data",
             "playground.lib",
         )

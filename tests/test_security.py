@@ -128,41 +128,73 @@ def test_a_login_expires_when_idle_and_self_refreshing_pages_do_not_count(
 ) -> None:
     import time
 
+    from playground.lib.refreshing import FRAGMENTS
+
     alice_client.get("/t/a/")
     session = alice_client.session
     first = session["active_at"]
     assert session.get_expiry_age() == 12 * 3600
 
-    # Five minutes and more later: the live history's own checks change nothing...
+    # Five minutes and more later: the live history's own checks change nothing, nor
+    # does any other fragment refreshing itself (htmx names the element that asked)...
     session["active_at"] = first - 400
     session.save()
     alice_client.get("/t/a/history/", HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="history")
+    for name in FRAGMENTS:
+        alice_client.get("/t/a/members/", HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER=name)
     assert alice_client.session["active_at"] == first - 400
-    # ...what the person does pushes the end of the login back.
+    # ...what the person does pushes the end of the login back, with htmx too.
+    alice_client.get("/t/a/history/", HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="history-filters")
+    assert alice_client.session["active_at"] >= int(time.time()) - 5
+    session = alice_client.session
+    session["active_at"] = first - 400
+    session.save()
     alice_client.get("/t/a/members/")
     assert alice_client.session["active_at"] >= int(time.time()) - 5
 
 
 def test_every_element_that_polls_is_one_the_idle_check_ignores() -> None:
-    """A page that refreshes itself must not keep an idle login alive: every element
-    with `hx-trigger="every …"` has an id in AUTOMATIC_TRIGGERS (the matrix run's grid
-    and an export's status were missing)."""
+    """A page that refreshes itself must not keep an idle login alive (the matrix run's
+    grid and an export's status once did): every polling element takes its trigger from
+    lib/refreshing.py through `{% refresh_trigger "name" %}`, on the element whose id is
+    that name (the id htmx sends), and no template writes `hx-trigger="every …"` itself."""
     import re
     from pathlib import Path
 
-    from playground.lib.middleware import AUTOMATIC_TRIGGERS
+    from playground.lib.refreshing import FRAGMENTS
 
-    polling: set[str] = set()
+    used: set[str] = set()
     for template in (Path(__file__).resolve().parent.parent / "templates").rglob("*.html"):
         text = template.read_text()
-        for match in re.finditer(r'hx-trigger="[^"]*\bevery \d', text):
+        assert not re.search(r'hx-trigger="[^"]*\bevery\b', text), (
+            f"{template}: polls without {{% refresh_trigger %}}"
+        )
+        for match in re.finditer(r'{%\s*refresh_trigger\s+"([^"]+)"', text):
+            name = match.group(1)
             start = text.rfind("<", 0, match.start())
-            end = text.find(">", match.end())
-            ids = re.findall(r'\bid="([^"]+)"', text[start:end])
-            assert ids, f"{template}: a polling element without an id"
-            polling.add(ids[0])
-    assert {"history", "run-grid", "export-status"} <= polling
-    assert polling <= AUTOMATIC_TRIGGERS, polling - AUTOMATIC_TRIGGERS
+            ids = re.findall(r'\bid="([^"]+)"', text[start : match.start()])
+            assert ids == [name], f"{template}: {name} polls from an element with id {ids}"
+            used.add(name)
+    assert {"history", "run-grid", "export-status"} <= used
+    assert used == set(FRAGMENTS), set(FRAGMENTS) ^ used
+
+
+def test_the_refresh_trigger_writes_the_registered_interval() -> None:
+    from django.template import Context, Template, TemplateSyntaxError
+
+    from playground.lib.refreshing import FRAGMENTS
+
+    def render(source: str) -> str:
+        return Template("{% load refreshing %}" + source).render(Context())
+
+    assert FRAGMENTS["export-status"].seconds == 1
+    assert render('{% refresh_trigger "export-status" %}') == 'hx-trigger="every 1s"'
+    assert (
+        render('{% refresh_trigger "history" also="history-changed from:body" %}')
+        == 'hx-trigger="history-changed from:body, every 2s"'
+    )
+    with pytest.raises(TemplateSyntaxError):
+        render('{% refresh_trigger "no-such-fragment" %}')
 
 
 # --- Issue 19, finding 7 ------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from playground import imageformats
 from playground.billing.models import ApiKey, ContractCheck
 from playground.evolink import contract
 
@@ -125,7 +126,7 @@ def _save_rows(check_id: int, partial: contract.Result) -> None:
 
 def _archive(check_id: int, result: contract.Result) -> str:
     """Keep the paid image, as a job's would be kept (a re-run overwrites it)."""
-    ext = {"JPEG": "jpg", "WEBP": "webp"}.get(result.image_format, "png")
+    ext = imageformats.extension(result.image_format, default="png")
     name = f"contract-checks/{check_id}/result.{ext}"
     if default_storage.exists(name):
         default_storage.delete(name)

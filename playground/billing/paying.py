@@ -107,8 +107,11 @@ def require(membership: Membership, model: str) -> None:
 
 def describe_upstream() -> upstream.Upstream:
     """The configured upstream, and whether any key is set up at all (the server's or a
-    stored one): evolink/ sits below billing and cannot look at the stored keys."""
-    return upstream.describe(has_stored_key=ApiKey.objects.filter(enabled=True).exists())
+    stored one): evolink/ sits below billing and cannot look at the stored keys. With
+    the server's key set the stored ones change nothing, so they are not asked for (a
+    query saved on every studio render, as before the move)."""
+    stored = not settings.EVOLINK_API_KEY and ApiKey.objects.filter(enabled=True).exists()
+    return upstream.describe(has_stored_key=stored)
 
 
 def fallback_name(*, even_unset: bool = False) -> str:

@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 from django.utils.translation import gettext_noop
 from PIL import Image
 
-from playground import catalogue, pricing
+from playground import catalogue, imageformats, pricing
 from playground.evolink.client import (
     CREATE_PATH,
     CREDITS_PATH,
@@ -359,7 +359,7 @@ def _archive(client: Client, check: _Recorder, body: Any) -> None:
         return
     try:
         data = client.download(results[0], max_bytes=MAX_IMAGE_BYTES)
-        with Image.open(io.BytesIO(data), formats=["PNG", "JPEG", "WEBP"]) as image:
+        with Image.open(io.BytesIO(data), formats=imageformats.PILLOW_NAMES) as image:
             image.load()
             fmt, (width, height) = image.format or "", image.size
     except EvoLinkError as error:

@@ -3,7 +3,7 @@
 An export is asked for by one person and belongs to them alone: its manifest carries
 prompts, and may carry their own "Only me" jobs, so nobody else (not even a team
 admin) sees or downloads it. Which images it holds is decided when it is asked for,
-in that person's scope (playground/gallery/images.py), and kept as a list of ids; the
+in that person's scope (`ResultImage.objects.visible_to`), and kept as a list of ids; the
 build reads them again through the same scope, so an image deleted or hidden in the
 meantime is left out rather than leaked.
 

@@ -1,7 +1,7 @@
 """What an export asked for holds: the images of a selection, a collection, a matrix run
 or a filtered history, resolved in the requester's scope when they ask.
 
-Every read goes through `playground.gallery.images.visible(user, team)`: a collection
+Every read goes through `ResultImage.objects.visible_to(user, team)`: a collection
 or a run of another team is 404 (its id is not even confirmed), an image named in a
 selection that this person may not see makes the whole request 404, and a colleague's
 "Only me" image in a shared collection is simply not part of what they see, so not
@@ -25,7 +25,7 @@ from playground.exports.models import Source
 from playground.gallery import favourites, images
 from playground.gallery.models import Collection, CollectionItem
 from playground.generations.history import STATUS_CHOICES, HistoryFilter
-from playground.generations.models import Generation
+from playground.generations.models import Generation, ResultImage
 from playground.teams.models import Membership
 
 
@@ -61,7 +61,7 @@ def resolve(request: HttpRequest, membership: Membership) -> Wanted:
         collection = get_object_or_404(Collection, team=team, pk=_int_or_404(request))
         ids = list(
             CollectionItem.objects.filter(
-                collection=collection, image__in=images.visible(user, team)
+                collection=collection, image__in=ResultImage.objects.visible_to(user, team)
             )
             .order_by("added_at", "id")
             .values_list("image_id", flat=True)
@@ -85,7 +85,7 @@ def resolve(request: HttpRequest, membership: Membership) -> Wanted:
             Generation.objects.visible_to(user, team), user, favourites.starred_jobs(user)
         )
         ids = list(
-            images.visible(user, team)
+            ResultImage.objects.visible_to(user, team)
             .filter(generation__in=jobs.values("pk"))
             .order_by("-generation_id", "index")
             .values_list("pk", flat=True)
@@ -130,7 +130,7 @@ def _run(request: HttpRequest, membership: Membership) -> Wanted:
     )
     by_job: dict[int, list[int]] = {}
     for image_id, job_id in (
-        images.visible(request.user, membership.team)
+        ResultImage.objects.visible_to(request.user, membership.team)
         .filter(generation_id__in=job_ids)
         .order_by("index")
         .values_list("pk", "generation_id")

@@ -1,8 +1,8 @@
 """The team's collections: what each person sees of them, and the changes to them.
 
 A collection holds images, never copies: its pages show only the images the viewer may
-see (`images.visible`), so a colleague's "Only me" job stays hidden in a shared
-collection, and its count is the count that viewer sees.
+see (`ResultImage.objects.visible_to`), so a colleague's "Only me" job stays hidden in a
+shared collection, and its count is the count that viewer sees.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from playground.gallery import images
 from playground.gallery.models import Collection, CollectionItem
+from playground.generations.models import ResultImage
 
 
 def of_team(team: Any) -> Any:
@@ -24,7 +24,7 @@ def of_team(team: Any) -> Any:
 def cards(user: Any, team: Any) -> list[Collection]:
     """The list page's cards: each collection with its count and cover as this person
     sees them. Three queries whatever the number of collections."""
-    visible_ids = images.visible(user, team).values("pk")
+    visible_ids = ResultImage.objects.visible_to(user, team).values("pk")
     first_visible = (
         CollectionItem.objects.filter(collection=OuterRef("pk"), image__in=visible_ids)
         .order_by("added_at", "id")
@@ -35,14 +35,16 @@ def cards(user: Any, team: Any) -> list[Collection]:
         .select_related("created_by")
         .annotate(
             image_count=Count("items", filter=Q(items__image__in=visible_ids)),
-            cover_visible=Exists(images.visible(user, team).filter(pk=OuterRef("cover_id"))),
+            cover_visible=Exists(
+                ResultImage.objects.visible_to(user, team).filter(pk=OuterRef("cover_id"))
+            ),
             first_image_id=Subquery(first_visible),
         )
     )
     shown = {
         c.pk: c.cover_id if c.cover_id and c.cover_visible else c.first_image_id for c in found
     }
-    covers = images.visible(user, team).in_bulk([pk for pk in shown.values() if pk])
+    covers = ResultImage.objects.visible_to(user, team).in_bulk([pk for pk in shown.values() if pk])
     for collection in found:
         collection.shown_cover = covers.get(shown[collection.pk])
     return found
@@ -51,7 +53,9 @@ def cards(user: Any, team: Any) -> list[Collection]:
 def visible_items(user: Any, collection: Collection) -> Any:
     """The collection's items this person may see, in the order they were added."""
     return (
-        collection.items.filter(image__in=images.visible(user, collection.team).values("pk"))
+        collection.items.filter(
+            image__in=ResultImage.objects.visible_to(user, collection.team).values("pk")
+        )
         .select_related("image__generation__owner")
         .order_by("added_at", "id")
     )

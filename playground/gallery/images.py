@@ -1,8 +1,6 @@
-"""Which archived images a person may see: the one scope every gallery view reads
-through (favourites, collections, the lightbox, comparisons, exports, matrix grids).
-
-An image is visible exactly when its job is (`Generation.objects.visible_to`): the
-person's teams' jobs, minus colleagues' "Only me" ones.
+"""Images named by id in a form or URL, read through the one scope of images a person
+may see (`ResultImage.objects.visible_to`, beside Generation's in generations/models.py):
+an id of an image they may not see answers 404, as one that does not exist.
 """
 
 from __future__ import annotations
@@ -13,14 +11,7 @@ from typing import Any
 from django.http import Http404
 
 from playground import ids
-from playground.generations.models import Generation, ResultImage
-
-
-def visible(user: Any, team: Any = None) -> Any:
-    """The images this person may see (of `team` only, when given)."""
-    return ResultImage.objects.filter(
-        generation__in=Generation.objects.visible_to(user, team)
-    ).select_related("generation", "generation__owner")
+from playground.generations.models import ResultImage
 
 
 def ids_from(values: Iterable[str]) -> list[int]:
@@ -36,7 +27,9 @@ def ids_from(values: Iterable[str]) -> list[int]:
 def get_all_or_404(user: Any, ids: list[int], team: Any = None) -> list[ResultImage]:
     """These images, in the order given, or 404 if any one is not visible to this
     person: a link that names an image of another team opens nothing at all."""
-    found = {image.pk: image for image in visible(user, team).filter(pk__in=ids)}
+    found = {
+        image.pk: image for image in ResultImage.objects.visible_to(user, team).filter(pk__in=ids)
+    }
     if len(found) != len(set(ids)):
         raise Http404
     return [found[pk] for pk in ids]

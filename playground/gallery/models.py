@@ -4,9 +4,10 @@ Both point at archived images (`ResultImage`), never copy them: deleting a colle
 or un-starring an image never deletes an image, and deleting a job takes its images
 out of every collection and favourite list (CASCADE from the image).
 
-Who may see an image is still one scope, `Generation.objects.visible_to`: a
-collection shows only the images each viewer may see (a colleague's "Only me" job
-stays hidden in a shared collection), see playground/gallery/images.py.
+Who may see an image is still one scope, `ResultImage.objects.visible_to` (the images
+of the jobs `Generation.objects.visible_to` lets them see): a collection shows only the
+images each viewer may see (a colleague's "Only me" job stays hidden in a shared
+collection).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Favourites and the team's collections.
 
-Every image is found through `gallery.images` (the one scope: the jobs a person may
-see), every collection through the team of the URL: a stranger gets 404 for all of
-it, a viewer may look and star but not change the team's collections (403).
+Every image is found through `ResultImage.objects.visible_to` (the one scope: the
+images of the jobs a person may see), every collection through the team of the URL:
+a stranger gets 404 for all of it, a viewer may look and star but not change the
+team's collections (403).
 Forms POST and redirect without JavaScript; htmx swaps the small parts on top.
 """
 
@@ -25,6 +26,7 @@ from playground import ids as id_parsing
 from playground.gallery import collections, favourites, images
 from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
+from playground.generations.models import ResultImage
 from playground.lib.htmx import HtmxHttpRequest
 from playground.lib.redirects import safe_next
 from playground.teams import access
@@ -42,7 +44,7 @@ def favourite_toggle(request: HtmxHttpRequest, image_id: int) -> HttpResponse:
     `favourited=on|off` says which state is wanted, so a repeated press (two tabs, a
     slow network) leaves the star as the person last saw it; without it, it toggles.
     """
-    image = images.visible(request.user).filter(pk=image_id).first()
+    image = ResultImage.objects.visible_to(request.user).filter(pk=image_id).first()
     if image is None:
         raise Http404
     wanted = request.POST.get("favourited")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -24,13 +24,14 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from playground import catalogue, stored_messages
+from playground import catalogue, imageformats, stored_messages
 
 # A split job's upstream tasks live in parts.py; imported here so Django registers the
 # model with this app and callers find every model of the app in models.py.
 from playground.generations.parts import PART_IN_FLIGHT as PART_IN_FLIGHT
 from playground.generations.parts import PartState as PartState
 from playground.generations.parts import UpstreamTask as UpstreamTask
+from playground.lib import leases
 from playground.teams.models import Membership
 
 
@@ -212,6 +213,8 @@ class Generation(models.Model):
     polls = models.PositiveIntegerField(default=0)
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)
+    # Which worker holds the row for its submit or archive, and until when (leases.py).
+    lease_holder = models.CharField(max_length=64, blank=True, default="")
     lease_until = models.DateTimeField(null=True, blank=True)
     download_attempts = models.PositiveSmallIntegerField(default=0)
     # The x-request-id of every create and of every failed read, for EvoLink support:
@@ -384,6 +387,16 @@ def result_upload_to(instance: ResultImage, filename: str) -> str:
     return f"results/{instance.generation.public_id}/{filename}"
 
 
+class ResultImageQuerySet(models.QuerySet["ResultImage"]):
+    def visible_to(self, user: Any, team: Any = None) -> ResultImageQuerySet:
+        """The images this person may see (of `team` only, when given): every read of
+        archived images goes through this scope (gallery, lightbox, downloads, exports,
+        matrix grids). An image is visible exactly when its job is (`visible_to` of
+        Generation): the person's teams' images, minus colleagues' "Only me" ones."""
+        jobs = Generation.objects.visible_to(user, team)
+        return self.filter(generation__in=jobs).select_related("generation", "generation__owner")
+
+
 class ResultImage(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="images")
     index = models.PositiveSmallIntegerField()
@@ -398,6 +411,8 @@ class ResultImage(models.Model):
     has_alpha = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = ResultImageQuerySet.as_manager()
+
     class Meta:
         ordering = ["index"]
         constraints = [
@@ -409,7 +424,11 @@ class ResultImage(models.Model):
 
     @property
     def extension(self) -> str:
-        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(self.format, "bin")
+        return imageformats.extension(self.format, default="bin")
+
+    @property
+    def content_type(self) -> str:
+        return imageformats.mime_type(self.format)
 
     @property
     def pixels_label(self) -> str:
@@ -451,38 +470,37 @@ class Lease(models.Model):
     """A named, expiring lock held in the database (works on SQLite and PostgreSQL).
 
     The poller takes one so that exactly one loop polls the upstream at a time, and a
-    loop whose worker died is replaced once its lease runs out.
+    loop whose worker died is replaced once its lease runs out. Its rule is every
+    lease's (playground/lib/leases.py); this row guards no other data.
     """
 
     name = models.CharField(max_length=40, primary_key=True)
     holder = models.CharField(max_length=64, blank=True)
-    expires_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    COLUMNS: ClassVar[leases.Leases] = leases.Leases(holder="holder", until="expires_at")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.holder or 'free'})"
 
     @classmethod
     def acquire(cls, name: str, holder: str, seconds: float) -> bool:
-        now = timezone.now()
+        """Take the lease if it is free."""
         cls.objects.get_or_create(name=name)
-        return (
-            cls.objects.filter(name=name)
-            .filter(Q(expires_at__lt=now) | Q(holder=holder) | Q(holder=""))
-            .update(holder=holder, expires_at=now + timedelta(seconds=seconds))
-            == 1
-        )
+        return cls.COLUMNS.take(cls.objects.filter(name=name), holder, timedelta(seconds=seconds))
 
     @classmethod
-    def release(cls, name: str, holder: str) -> None:
-        cls.objects.filter(name=name, holder=holder).update(holder="", expires_at=timezone.now())
+    def renew(cls, name: str, holder: str, seconds: float) -> bool:
+        """Hold on for `seconds` more, if `holder` still holds it."""
+        return cls.COLUMNS.renew(cls.objects.filter(name=name), holder, timedelta(seconds=seconds))
+
+    @classmethod
+    def release(cls, name: str, holder: str) -> bool:
+        return cls.COLUMNS.release(cls.objects.filter(name=name), holder)
 
     @classmethod
     def is_free(cls, name: str) -> bool:
-        return (
-            not cls.objects.filter(name=name, expires_at__gte=timezone.now())
-            .exclude(holder="")
-            .exists()
-        )
+        return cls.COLUMNS.is_free(cls.objects.filter(name=name))
 
 
 def reference_upload_to(instance: ReferenceImage, filename: str) -> str:
@@ -527,11 +545,11 @@ class ReferenceImage(models.Model):
 
     @property
     def extension(self) -> str:
-        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[self.format]
+        return imageformats.BY_PILLOW[self.format].extension
 
     @property
     def content_type(self) -> str:
-        return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[self.format]
+        return imageformats.BY_PILLOW[self.format].mime_type
 
 
 class GenerationReference(models.Model):

@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
-from playground import catalogue
+from playground import catalogue, imageformats
 from playground.generations.models import GenerationReference, ReferenceImage
 from playground.numbers import grouped
 
@@ -396,7 +396,7 @@ def ensure_ours(reference: ReferenceImage) -> ReferenceImage:
         prepared = prepare(original, f"reference-{reference.pk}")
     old_name = reference.file.name
     try:
-        name = f"{reference.sha256}.ours.{_EXTENSIONS[prepared.format]}"
+        name = f"{reference.sha256}.ours.{imageformats.BY_PILLOW[prepared.format].extension}"
         reference.file.save(name, File(prepared.content), save=False)
     finally:
         prepared.content.close()
@@ -414,9 +414,6 @@ def ensure_ours(reference: ReferenceImage) -> ReferenceImage:
         reference.file.storage.delete(old_name)
     reference.refresh_from_db()
     return reference
-
-
-_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
 def _delete_files(reference: ReferenceImage, keep: Iterable[str] = ()) -> None:

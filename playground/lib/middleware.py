@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
+from playground.lib import refreshing
 from playground.lib.htmx import HtmxHttpRequest
 
 
@@ -28,20 +29,6 @@ def no_store_for_people(
     return middleware
 
 
-# Requests a page sends by itself (the live history, a job page refreshing while it
-# runs...): they do not count as someone being at work. The id of every element that
-# polls (`hx-trigger="every …"`); tests/test_security.py fails when a template polls
-# from an element not listed here.
-AUTOMATIC_TRIGGERS = frozenset(
-    {
-        "history",
-        "generation-detail",
-        "keys-page",
-        "run-grid",
-        "export-status",
-        "contract-check",
-    }
-)
 TOUCH_EVERY_SECONDS = 300
 
 
@@ -66,7 +53,9 @@ def idle_sessions_expire(
     def middleware(request: HtmxHttpRequest) -> HttpResponse:
         response = get_response(request)
         user = getattr(request, "user", None)
-        automatic = request.htmx.trigger in AUTOMATIC_TRIGGERS
+        # Requests a page sends by itself (the live history, a job page refreshing
+        # while it runs...) do not count as someone being at work.
+        automatic = refreshing.is_automatic(request.htmx.trigger)
         if user is not None and user.is_authenticated and not automatic:
             now = int(time.time())
             if now - request.session.get("active_at", 0) >= touch_every_seconds():

@@ -12,12 +12,12 @@ from django.db.models import Count
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from playground.gallery import collections, images
+from playground.gallery import collections
 from playground.gallery.forms import NAME_MAX, name_problem
 from playground.gallery.models import Collection
 from playground.generations import budgets, spend
 from playground.generations.creation import insert_generation
-from playground.generations.models import Generation, HistoryClock
+from playground.generations.models import Generation, HistoryClock, ResultImage
 from playground.matrix.models import MatrixCell, MatrixRun
 from playground.matrix.plan import Plan
 from playground.teams.models import Membership
@@ -203,7 +203,7 @@ def keep(run: MatrixRun, membership: Membership) -> tuple[Collection, int]:
         )
         order = {job_id: i for i, job_id in enumerate(job_ids)}
         found = sorted(
-            images.visible(user, team).filter(generation_id__in=job_ids),
+            ResultImage.objects.visible_to(user, team).filter(generation_id__in=job_ids),
             key=lambda image: (order[image.generation_id], image.index),
         )
         added = collections.add(collection, found, user) if found else 0

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from playground import catalogue
+from playground import catalogue, imageformats
 from playground.billing import paying
 from playground.gallery import favourites
 from playground.generations import budgets, jobs, references, spend
@@ -203,11 +203,7 @@ def generation_visibility(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
 
 def _result(request: HttpRequest, public_id: uuid.UUID, index: int) -> ResultImage:
     return get_object_or_404(
-        ResultImage.objects.filter(
-            generation__in=Generation.objects.visible_to(request.user)
-        ).select_related("generation"),
-        generation__public_id=public_id,
-        index=index,
+        ResultImage.objects.visible_to(request.user), generation__public_id=public_id, index=index
     )
 
 
@@ -220,7 +216,7 @@ def result_image(request: HttpRequest, public_id: uuid.UUID, index: int) -> File
         image.file.open("rb"),
         as_attachment=download,
         filename=f"{_file_stem(image.generation)}-{index + 1}.{image.extension}",
-        content_type=f"image/{image.extension.replace('jpg', 'jpeg')}",
+        content_type=image.content_type,
     )
     response["Cache-Control"] = "private, max-age=86400"
     return response
@@ -262,7 +258,7 @@ def generation_download_all(request: HttpRequest, public_id: uuid.UUID) -> FileR
 @require_GET
 def result_thumbnail(request: HttpRequest, public_id: uuid.UUID, index: int) -> FileResponse:
     image = _result(request, public_id, index)
-    response = FileResponse(image.thumbnail.open("rb"), content_type="image/webp")
+    response = FileResponse(image.thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type)
     response["Cache-Control"] = "private, max-age=86400"
     return response
 
@@ -310,6 +306,6 @@ def reference_thumbnail(request: HttpRequest, token: str) -> FileResponse:
     found = references.from_tokens([token], request.user, membership.team)
     if not found:
         raise Http404
-    response = FileResponse(found[0].thumbnail.open("rb"), content_type="image/webp")
+    response = FileResponse(found[0].thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type)
     response["Cache-Control"] = "private, max-age=86400"
     return response

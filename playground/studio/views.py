@@ -110,7 +110,7 @@ def _page_context(
 ) -> dict[str, Any]:
     """The whole studio page: the form's context, the history, the collections the
     multi-select bar and the lightbox's picker add to, and the upstream banner's facts
-    (asked here, for this page only: they may cost a query, see upstream.describe)."""
+    (asked here, for this page only: they may cost a query, see describe_upstream)."""
     return {
         "team": membership.team,
         "upstream": paying.describe_upstream(),

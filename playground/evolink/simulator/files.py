@@ -7,7 +7,7 @@ import contextlib
 import os
 from typing import Any
 
-from playground import catalogue
+from playground import catalogue, imageformats
 from playground.evolink.simulator.state import World
 
 UPLOAD_PATH = "/api/v1/files/upload/stream"
@@ -15,12 +15,8 @@ UPLOAD_ROUTE = f"POST {UPLOAD_PATH}"
 DEFAULT_FILES_TTL = 72 * 3600.0  # VERIFIED: uploaded files expire after 72 h
 # A 50 MB file plus the multipart framing around it.
 MAX_UPLOAD_BODY_BYTES = catalogue.MAX_REFERENCE_BYTES + 64 * 1024
-# Pillow format -> (MIME type, extension) of what the Files API accepts.
-UPLOAD_FORMATS = {
-    "JPEG": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"),
-    "WEBP": ("image/webp", "webp"),
-}
+# Pillow format -> (MIME type, extension) of what the Files API accepts: all three.
+UPLOAD_FORMATS = {f.pillow: (f.mime_type, f.extension) for f in imageformats.FORMATS}
 # A refused upload is still read to its end, up to this much (see discard_body).
 MAX_DISCARD_BYTES = 4 * MAX_UPLOAD_BODY_BYTES
 

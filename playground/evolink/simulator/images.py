@@ -12,6 +12,8 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from playground import imageformats
+
 _FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
@@ -31,8 +33,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 # Pillow's format names and the extension of each output format (the files' URLs end
 # with it, as a real file link does).
-FORMATS = {"png": ("PNG", "png"), "jpeg": ("JPEG", "jpg"), "webp": ("WEBP", "webp")}
-CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+FORMATS = {f.output: (f.pillow, f.extension) for f in imageformats.FORMATS}
+CONTENT_TYPES = {f.output: f.mime_type for f in imageformats.FORMATS}
 
 
 def render_png(
