@@ -41,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.history import commit  # noqa: E402
+from bench.common import commit  # noqa: E402
 from bench.summarise import add  # noqa: E402
 
 PORT = 8000  # where the image's command listens
