@@ -20,6 +20,7 @@ from playground.generations import budgets, spend
 from playground.generations.creation import insert_generation
 from playground.generations.models import Generation, HistoryClock, ResultImage
 from playground.matrix.models import MatrixCell, MatrixRun
+from playground.matrix.plan import Cell as PlanCell
 from playground.matrix.plan import Plan
 from playground.teams.models import Membership, Team
 
@@ -93,7 +94,7 @@ def create_run(
     return run
 
 
-def _settings_of(cell: Any) -> dict[str, Any]:
+def _settings_of(cell: PlanCell) -> dict[str, Any]:
     data = cell.form.data
     settings = {
         name: data[name]

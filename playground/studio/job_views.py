@@ -56,11 +56,15 @@ def generation_detail(request: AuthedRequest, public_id: uuid.UUID) -> HttpRespo
         .filter(pk__in=[link.source_id for link in links if link.source_id])
         .values_list("pk", flat=True)
     )
-    reference_chips = []
-    for link in links:
-        shown = chip(references.Attached(link.reference), request.user, generation.team)
-        shown["source"] = link.source if link.source_id in visible_sources else None
-        reference_chips.append(shown)
+    reference_chips = [
+        chip(
+            references.Attached(link.reference),
+            request.user,
+            generation.team,
+            source=link.source if link.source_id in visible_sources else None,
+        )
+        for link in links
+    ]
     return render(
         request,
         "studio/generation_detail.html",
