@@ -57,8 +57,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# Shared with the history benchmark: percentiles, the commit measured, a scratch database.
-from bench.history import commit, percentile, reset_postgres  # noqa: E402
+# Shared with the other benchmarks: percentiles, the commit measured, a scratch database.
+from bench.common import commit, percentile, reset_postgres  # noqa: E402
 from bench.summarise import runs_in  # noqa: E402
 
 

@@ -5,12 +5,13 @@ without filters, and its live check. Not a test: run on demand, results go to a 
     DATABASE_URL=postgres://postgres@127.0.0.1/bench .venv/bin/python bench/history.py
     .venv/bin/python bench/history.py --spread bench/results/history.json
 
-A team of 20 members gets 10,000 jobs (bulk-inserted): spread over the members, the
-three models, mostly completed and some failed (the newest few still in flight), created
-over the last 60 days, prompts made of words like fox / watercolor / lighthouse, about
-5 % "Only me"; each completed job has one or two fake result rows (no files), a failed
-or in-flight one has none. One member (the admin) then reads `GET /t/<team>/history/`
-through Django's test client (`force_login`), for each filter case:
+A team of 20 members gets 10,000 jobs (bulk-inserted by bench/big_team.py): spread over
+the members, the three models, mostly completed and some failed (the newest few still in
+flight), created over the last 60 days, prompts made of words like fox / watercolor /
+lighthouse, about 5 % "Only me"; each completed job has one or two fake result rows (no
+files), a failed or in-flight one has none. One member (the admin) then reads
+`GET /t/<team>/history/` through Django's test client (`force_login`), for each filter
+case:
 
 - page 1;
 - page 200: `?before=<id of the 3980th newest job of the unfiltered view>`, i.e. jobs
@@ -42,11 +43,9 @@ import html
 import json
 import os
 import platform
-import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,40 +59,11 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.big_team import populate  # noqa: E402
+from bench.common import commit, percentile, reset_postgres  # noqa: E402
 from bench.summarise import runs_in  # noqa: E402
 
-MEMBERS = 20
-TEAM_SLUG = "bench"
 PAGE_200_RANK = 3980  # `before` = the id of this job: page 200 shows ranks 3981-4000
-MODEL_IDS = ("gpt-image-1", "gpt-image-1.5", "gpt-image-2")
-SUBJECTS = [
-    ("fox", 30),
-    ("lighthouse", 20),
-    ("owl", 12),
-    ("city", 12),
-    ("harbour", 10),
-    ("mountain", 8),
-    ("robot", 8),
-]
-STYLES = [
-    ("watercolor", 30),
-    ("oil painting", 20),
-    ("pixel art", 15),
-    ("photo", 15),
-    ("ink sketch", 10),
-    ("3d render", 10),
-]
-ADJECTIVES = ["red", "sleepy", "tiny", "ancient", "neon", "misty", "golden", "lonely"]
-SETTINGS = ["at dawn", "in the snow", "by the sea", "under the stars", "in a forest", ""]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
-    return rng.choices([w for w, _ in weighted], [n for _, n in weighted])[0]
 
 
 KNOWN = {
@@ -125,20 +95,6 @@ def label(sql: str) -> str:
 # Setting up Django and the data
 
 
-def commit() -> str:
-    """The code measured: HEAD, marked -dirty when the working tree has changes."""
-    try:
-        return subprocess.run(
-            ["git", "describe", "--always", "--dirty"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def setup_django(workdir: Path) -> None:
     # whitenoise: no STATIC_ROOT until `collectstatic` has run; the fragment needs none.
     warnings.filterwarnings("ignore", "No directory at", UserWarning)
@@ -149,154 +105,6 @@ def setup_django(workdir: Path) -> None:
     import django
 
     django.setup()
-
-
-def reset_postgres(force: bool) -> None:
-    """Create the database if missing, and start from an empty `public` schema."""
-    import psycopg
-    from django.db import connection
-
-    params = connection.get_connection_params()
-    name = connection.settings_dict["NAME"]
-    if "bench" not in name and not force:
-        sys.exit(
-            f"refusing to drop every table of database {name!r} (no 'bench' in its "
-            "name); pass --force if that is what you want"
-        )
-    admin = {k: v for k, v in params.items() if k in ("host", "port", "user", "password")}
-    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        cursor.execute("CREATE SCHEMA public")
-    connection.close()
-
-
-def populate(jobs: int, seed: int) -> dict[str, Any]:
-    from django.contrib.auth.models import User
-    from django.db import connection
-    from django.utils import timezone
-
-    from playground.generations.models import Generation, ResultImage, State
-    from playground.teams.models import Membership, Role, Team
-
-    rng = random.Random(seed)
-    team = Team.objects.create(name="Bench", slug=TEAM_SLUG)
-    users = User.objects.bulk_create(
-        [User(username=f"member{i:02d}") for i in range(1, MEMBERS + 1)]
-    )
-    if users[0].pk is None:
-        users = list(User.objects.filter(username__startswith="member").order_by("username"))
-    Membership.objects.bulk_create(
-        [
-            Membership(team=team, user=u, role=Role.ADMIN if i == 0 else Role.MEMBER)
-            for i, u in enumerate(users)
-        ]
-    )
-
-    now = timezone.now()
-    # Oldest first, so that ids grow with created_at as they do for real.
-    ages = sorted((rng.uniform(120, 60 * 86400) for _ in range(jobs)), reverse=True)
-    in_flight = {
-        jobs - 1 - k: s
-        for k, s in enumerate(
-            [State.RUNNING, State.RUNNING, State.QUEUED, State.SUBMITTING, State.ARCHIVING]
-        )
-    }
-    batch = []
-    for i, age in enumerate(ages):
-        model = rng.choice(MODEL_IDS)
-        size = rng.choice(["1:1", "16:9", "auto"]) if model == "gpt-image-2" else "1024x1024"
-        quality = rng.choice(["low", "medium", "high"])
-        n = rng.choice([1, 1, 2])
-        setting = rng.choice(SETTINGS)
-        prompt = (
-            f"a {rng.choice(ADJECTIVES)} {pick(rng, SUBJECTS)}"
-            f"{' ' + setting if setting else ''}, {pick(rng, STYLES)}"
-        )
-        if rng.random() < 0.1:
-            prompt = prompt.capitalize()
-        created = now - timedelta(seconds=age)
-        state = in_flight.get(i) or (State.FAILED if rng.random() < 0.08 else State.COMPLETED)
-        finished = (
-            None if state in in_flight.values() else created + timedelta(seconds=rng.uniform(8, 90))
-        )
-        batch.append(
-            Generation(
-                team=team,
-                owner=rng.choice(users),
-                private=rng.random() < 0.05,
-                model=model,
-                prompt=prompt,
-                size=size,
-                resolution="1K" if model == "gpt-image-2" and size != "auto" else "",
-                quality=quality,
-                n=n,
-                state=state,
-                progress=100 if finished else 40,
-                error_code="content_policy" if state == State.FAILED else "",
-                error_message="The request was rejected." if state == State.FAILED else "",
-                request_payload={
-                    "model": model,
-                    "prompt": prompt,
-                    "size": size,
-                    "quality": quality,
-                    "n": n,
-                },
-                upstream_task_id=f"task-{i}",
-                upstream_status="completed" if state == State.COMPLETED else "",
-                created_at=created,
-                updated_at=finished or created,
-                submitted_at=created + timedelta(seconds=1),
-                finished_at=finished,
-                images_returned=n if state == State.COMPLETED else None,
-            )
-        )
-    created_jobs = Generation.objects.bulk_create(batch, batch_size=1000)
-    if created_jobs and created_jobs[0].pk is None:
-        created_jobs = list(Generation.objects.filter(team=team).order_by("id"))
-    images = [
-        ResultImage(
-            generation=g,
-            index=k,
-            file="x.png",
-            thumbnail="x.webp",
-            format="PNG",
-            width=1024,
-            height=1024,
-            bytes=1,
-            created_at=g.finished_at,
-        )
-        for g in created_jobs
-        if g.state == State.COMPLETED
-        for k in range(rng.choice([1, 1, 2]))
-    ]
-    ResultImage.objects.bulk_create(images, batch_size=1000)
-    if connection.vendor == "postgresql":
-        # What autovacuum would soon have done on a real table of this size.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-
-    viewer = users[0]
-    return {
-        "team": team,
-        "viewer": viewer,
-        "other_member": users[6],
-        "data": {
-            "members": MEMBERS,
-            "jobs": Generation.objects.filter(team=team).count(),
-            "result_images": ResultImage.objects.count(),
-            "visible_to_viewer": Generation.objects.visible_to(viewer, team).count(),
-            "private": Generation.objects.filter(private=True).count(),
-            "private_of_others": Generation.objects.filter(private=True)
-            .exclude(owner=viewer)
-            .count(),
-            "states": Counter(Generation.objects.values_list("state", flat=True)),
-            "models": Counter(Generation.objects.values_list("model", flat=True)),
-            "days": 60,
-        },
-    }
 
 
 # --------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.history import commit  # noqa: E402
+from bench.common import commit  # noqa: E402
 from bench.summarise import runs_in  # noqa: E402
 
 DISTINCT = 16  # distinct pictures; every image still has a file of its own

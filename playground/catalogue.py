@@ -1,6 +1,7 @@
 """The three GPT Image models as data: every documented parameter, default and limit.
 
-Source: ../shared/evolink-api.md and the product pages in ../shared/seeds/. Forms,
+Source: EvoLink's product pages for the three models and its API reference
+(docs.evolink.ai). Forms,
 validation, the price estimate, the simulator and the tests all read this module;
 no other module hardcodes a model id, a default or a limit. The rules a whole request
 must satisfy, built on these, are in request_rules.py.
@@ -8,7 +9,7 @@ must satisfy, built on these, are in request_rules.py.
 Points the upstream documents only by example are marked INFERRED, and each lives
 in exactly one constant here, so a correction is a one-line change. Points where EvoLink's
 API reference (its OpenAPI files, last changed August 2026) differs from the seed pages
-are marked "reference, August 2026" (../shared/evolink-api.md, section 8).
+are marked "reference, August 2026".
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Cost estimates from the catalogue: pure functions, no database, no HTTP.
 
-The price model is in ../shared/evolink-api.md section 6. Estimates are pre-bill:
-the upstream's `usage` is what is charged in the end.
+The price model is EvoLink's (credits per 1K tokens per model, 68 credits = 1 USD; the
+rates and token tables are in catalogue.py). Estimates are pre-bill: the upstream's
+`usage` is what is charged in the end.
 """
 
 from __future__ import annotations

@@ -170,14 +170,18 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.getenv("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", VAR_DIR / "media"))
-# Hashed, compressed static files once `collectstatic` has run (the Docker image does);
-# plain finders otherwise, so tests and a fresh clone need no build step.
-_STATIC_MANIFEST = (STATIC_ROOT / "staticfiles.json").exists()
-if not _STATIC_MANIFEST:
+# Hashed, compressed static files when DJANGO_STATIC_MANIFEST=1. The Docker image sets it
+# for the build, whose `collectstatic` then writes the manifest with a .gz and .br beside
+# each file, and for the server, whose pages link css/playground.<hash>.css; WhiteNoise
+# serves the hashed names with a year's Cache-Control (immutable), the rest for 60 s. Off
+# (tests, a fresh clone, `manage.py playground`): plain names straight from static/ through
+# WhiteNoise's finders, so nothing needs a build step and an edited file shows at once.
+STATIC_MANIFEST = envbool("DJANGO_STATIC_MANIFEST")
+if not STATIC_MANIFEST:
     # WhiteNoise scans STATIC_ROOT in every process and warns ("No directory at: …")
     # on each start when it is missing; empty until `collectstatic` (gitignored), it
     # costs nothing. A read-only checkout simply keeps the warning.
@@ -187,7 +191,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if _STATIC_MANIFEST
+        if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
@@ -214,7 +218,7 @@ if S3_BUCKET:
             "addressing_style": os.getenv("S3_ADDRESSING_STYLE", "auto"),
         },
     }
-WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 # Files served at the site's root: /favicon.ico, which browsers ask for on pages that
 # link no icon (the admin, an image opened on its own); base.html links favicon.svg.
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
@@ -328,9 +332,10 @@ REFERENCE_UPLOAD_REQUEST_SECONDS = float(os.getenv("REFERENCE_UPLOAD_REQUEST_SEC
 REFERENCE_QUOTA_MB = envint("REFERENCE_QUOTA_MB", 500)
 
 # --- Background jobs (django-q2) ------------------------------------------------------
-# See ../shared/reliability-notes.md: the row is the truth, so django-q2 must never
-# re-run a failed task on its own (max_attempts=1, ack_failures=True), and `retry`
-# must exceed `timeout` so a slow task is not started a second time.
+# The row is the truth, so django-q2 must never re-run a failed task on its own
+# (max_attempts=1, ack_failures=True: with its defaults the ORM broker re-runs a task
+# that raised every `retry` seconds, forever), and `retry` must exceed `timeout` so a
+# slow task is not started a second time.
 REDIS_URL = os.getenv("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "playground",

@@ -13,7 +13,7 @@ from django.test import Client
 
 from playground.teams.models import Membership, Role, Team
 
-pytest_plugins = ["tests.fixtures_simulator"]
+pytest_plugins = ["tests.fixtures_simulator", "tests.fixtures_keys", "tests.fixtures_access"]
 
 PASSWORD = "correct horse battery staple"
 

@@ -1,11 +1,16 @@
-"""Rows for tests that start from a job in a given state rather than from the form."""
+"""Rows for tests that start from a given state rather than from the form: jobs,
+results, stored API keys."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from playground.billing.models import ApiKey
 from playground.generations.models import Generation, ResultImage
 from playground.teams.models import Team
+
+# What a stored key's secret is unless a test says otherwise (the simulator accepts it).
+KEY_SECRET = "sk-evo-test-0000-abcd"
 
 
 def make_generation(
@@ -90,3 +95,14 @@ def team_at_work(password: str, prompt: str = "a fox") -> tuple[Any, Generation,
     )
     make_generation(user, team=team, prompt="waiting", state=State.QUEUED)
     return user, done, failed
+
+
+def stored_key(
+    label: str = "Main", secret: str = KEY_SECRET, team: Team | None = None, **fields: Any
+) -> ApiKey:
+    """An API key saved as the keys page saves it (secret encrypted); `team=None` is a
+    key shared by every team. `fields`: priority, enabled, paused_until, ..."""
+    key = ApiKey(label=label, team=team, **fields)
+    key.set_secret(secret)
+    key.save()
+    return key

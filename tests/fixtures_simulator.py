@@ -9,6 +9,7 @@
 - `evolink_settings`: points settings.EVOLINK_BASE_URL / EVOLINK_FILES_BASE_URL /
   EVOLINK_API_KEY at it (it plays the Files API host too) and returns the simulator.
 - `evolink_client`: an `evolink.Client` for it with fast backoff.
+- `api`: a plain `httpx.Client` for it with its key, for tests of the wire itself.
 - `local_server`: a tiny loopback HTTP server (a `LocalServer`) that serves
   `files`, records every request and answers POSTs with queued `statuses`: a
   reference-image host or a callback receiver.
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 
 from playground.evolink.client import Client
@@ -71,6 +73,13 @@ def evolink_settings(settings: Any, simulator: Simulator) -> Simulator:
 def evolink_client(simulator: Simulator) -> Iterator[Client]:
     # Short backoff keeps retry tests fast; the rules under test are unchanged.
     with Client(simulator.api_key, simulator.base_url, backoff=0.01, max_retry_after=5) as client:
+        yield client
+
+
+@pytest.fixture
+def api(simulator: Simulator) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {simulator.api_key}"}
+    with httpx.Client(base_url=simulator.base_url, headers=headers, timeout=10) as client:
         yield client
 
 

@@ -15,6 +15,9 @@ from django.utils.module_loading import import_string
 from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
+from playground.generations import poller
+from playground.generations.models import Generation
+
 
 def queued_tasks() -> list[dict[str, Any]]:
     broker = get_broker()
@@ -46,3 +49,16 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, step: float =
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(step)
+
+
+def run_to_the_end(job: Generation) -> Generation:
+    """Poll the job and run what the polls enqueue until it is no longer in flight."""
+    with poller.Clients() as clients:
+
+        def done() -> bool:
+            poller.poll_due(clients)
+            drain()
+            return not Generation.objects.get(pk=job.pk).is_in_flight
+
+        wait_for(done)
+    return Generation.objects.get(pk=job.pk)

@@ -1,7 +1,8 @@
 """Every documented constraint of the three models, valid and invalid, table-driven.
 
-The tables restate ../shared/evolink-api.md on purpose: they check the catalogue
-against the spec, so they must not be computed from the catalogue itself.
+The tables restate EvoLink's documentation (its product pages and API reference) on
+purpose: they check the catalogue against it, so they must not be computed from the
+catalogue itself.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from playground.evolink import contract
 from playground.evolink.simulator import DRIFT_MODES, Simulator
 from playground.teams.models import Membership, Team
 from tests.conftest import logged_in, member
+from tests.factories import stored_key
 from tests.fixtures_simulator import free_port
 from tests.queue import drain, wait_for
 
@@ -38,10 +39,7 @@ SECRET = "sk-evo-contract-check-7f3e"
 
 @pytest.fixture
 def key(team_a: Team) -> ApiKey:
-    stored = ApiKey(label="Team A key", team=team_a)
-    stored.set_secret(SECRET)
-    stored.save()
-    return stored
+    return stored_key("Team A key", SECRET, team_a)
 
 
 @pytest.fixture

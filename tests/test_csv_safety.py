@@ -21,6 +21,7 @@ from playground.billing.models import ApiKey
 from playground.generations.models import Generation
 from playground.teams.models import Team
 from tests.conftest import logged_in, member
+from tests.factories import stored_key
 from tests.test_exports import archived, download, exported
 
 pytestmark = pytest.mark.django_db
@@ -51,9 +52,7 @@ def test_every_csv_writer_goes_through_the_helper() -> None:
 
 def _job_with_dangerous_text(first: str, team: Team) -> tuple[User, Generation, ApiKey]:
     maker = member(f"{first}eve", team, "admin")  # usernames may start with @ + -
-    key = ApiKey(label=f"{first}key label", team=team)
-    key.set_secret("sk-evo-secret-9999")
-    key.save()
+    key = stored_key(f"{first}key label", "sk-evo-secret-9999", team)
     job = archived(maker, prompt=f"{first}{FORMULA}", api_key=key)
     Generation.objects.filter(pk=job.pk).update(credits_charged=Decimal("0.40000"))
     return maker, job, key

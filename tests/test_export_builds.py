@@ -195,7 +195,7 @@ def test_exports_work_on_object_storage(
         alice_client, django_capture_on_commit_callbacks, selection(*job.images.all())
     )
     assert export.state == "ready", export.error
-    assert stored_exports() == [f"{export.lease_token}.zip"]
+    assert stored_exports() == [export.file.name.rsplit("/", 1)[-1]]
     archive = download(alice_client, export)
     assert len(archive.namelist()) == 4 and archive.testzip() is None
     Export.objects.filter(pk=export.pk).update(finished_at=timezone.now() - timedelta(days=8))

@@ -7,38 +7,22 @@ real HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 
 from playground.billing.models import ApiKey
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs, poller, spend
+from playground.generations import jobs, spend
 from playground.generations.models import Generation, PartState, State, UpstreamTask
-from playground.teams.models import ModelNotice, Team
+from playground.teams.models import ModelNotice
 from tests.factories import make_generation
-from tests.queue import drain, wait_for
+from tests.fixtures_keys import FIRST, SECOND
+from tests.queue import run_to_the_end
 
 pytestmark = pytest.mark.django_db
 
 CREATE = "POST /v1/images/generations"
-FIRST, SECOND = "sk-evo-first-0001", "sk-evo-second-0002"
-
-
-def stored(label: str, secret: str, team: Team, priority: int) -> ApiKey:
-    key = ApiKey(label=label, team=team, priority=priority)
-    key.set_secret(secret)
-    key.save()
-    return key
-
-
-@pytest.fixture
-def two_keys(settings, team_a: Team, fast_jobs: Simulator) -> Iterator[tuple[ApiKey, ApiKey]]:  # type: ignore[no-untyped-def]
-    """Team A's two keys (no environment fallback), tried first then second."""
-    settings.EVOLINK_API_KEY = ""
-    yield stored("First", FIRST, team_a, 1), stored("Second", SECOND, team_a, 2)
 
 
 def split_job(owner: User, n: int = 3) -> Generation:
@@ -49,18 +33,6 @@ def split_job(owner: User, n: int = 3) -> Generation:
 
 def parts(job: Generation) -> list[UpstreamTask]:
     return list(UpstreamTask.objects.filter(generation=job).order_by("index"))
-
-
-def run_to_the_end(job: Generation) -> Generation:
-    with poller.Clients() as clients:
-
-        def done() -> bool:
-            poller.poll_due(clients)
-            drain()
-            return not Generation.objects.get(pk=job.pk).is_in_flight
-
-        wait_for(done)
-    return Generation.objects.get(pk=job.pk)
 
 
 def test_a_key_refused_the_model_is_skipped_for_every_part(

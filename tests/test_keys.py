@@ -21,19 +21,12 @@ from playground.evolink.simulator import Simulator
 from playground.generations.models import Generation, State
 from playground.teams.models import Team
 from tests.conftest import logged_in
-from tests.factories import make_generation
-from tests.queue import drain
+from tests.factories import make_generation, stored_key
+from tests.queue import drain, run_to_the_end
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "sk-evo-REALLYSECRET-4f9a2b7c"
-
-
-def stored(label: str, secret: str, team: Team | None, **fields) -> ApiKey:  # type: ignore[no-untyped-def]
-    key = ApiKey(label=label, team=team, **fields)
-    key.set_secret(secret)
-    key.save()
-    return key
 
 
 @pytest.fixture
@@ -93,7 +86,7 @@ def test_a_rejected_admin_form_does_not_echo_the_secret(root: User) -> None:
 
 
 def test_a_secret_can_be_replaced_but_an_empty_field_keeps_it(root: User, team_a: Team) -> None:
-    key = stored("Main", SECRET, team_a)
+    key = stored_key("Main", SECRET, team_a)
     admin = logged_in(root)
     data = {"label": "Main", "team": team_a.pk, "priority": 1, "enabled": "on", "secret": ""}
     admin.post(f"/admin/billing/apikey/{key.pk}/change/", data)
@@ -108,7 +101,7 @@ def test_a_secret_can_be_replaced_but_an_empty_field_keeps_it(root: User, team_a
 def test_team_admins_manage_their_keys_in_the_app_and_never_see_a_secret(
     ada: User, ada_client: Client, team_a: Team
 ) -> None:
-    stored("Shared", "sk-evo-SHAREDSECRET-0000", None)
+    stored_key("Shared", "sk-evo-SHAREDSECRET-0000", None)
     response = ada_client.post(
         "/t/a/keys/add/", {"label": "Team A", "secret": SECRET, "priority": 2, "enabled": "on"}
     )
@@ -129,7 +122,7 @@ def test_team_admins_manage_their_keys_in_the_app_and_never_see_a_secret(
 def test_rotation_reencrypts_every_secret_under_the_newest_key(settings, team_a: Team) -> None:  # type: ignore[no-untyped-def]
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.PLAYGROUND_ENCRYPTION_KEYS = [old]
-    key = stored("Main", SECRET, team_a)
+    key = stored_key("Main", SECRET, team_a)
     before = ApiKey.objects.get().secret_encrypted
 
     settings.PLAYGROUND_ENCRYPTION_KEYS = [new, old]
@@ -154,11 +147,11 @@ def test_the_teams_keys_by_priority_then_the_shared_ones_then_the_environment(
     team_b: Team,  # type: ignore[no-untyped-def]
 ) -> None:
     settings.EVOLINK_API_KEY = "sk-evo-from-the-environment"
-    second = stored("A2", "sk-evo-a2-000000002", team_a, priority=5)
-    first = stored("A1", "sk-evo-a1-000000001", team_a, priority=1)
-    stored("A off", "sk-evo-off-00000003", team_a, priority=0, enabled=False)
-    stored("B", "sk-evo-b-0000000004", team_b, priority=0)
-    shared = stored("Shared", "sk-evo-shared-00005", None, priority=0)
+    second = stored_key("A2", "sk-evo-a2-000000002", team_a, priority=5)
+    first = stored_key("A1", "sk-evo-a1-000000001", team_a, priority=1)
+    stored_key("A off", "sk-evo-off-00000003", team_a, priority=0, enabled=False)
+    stored_key("B", "sk-evo-b-0000000004", team_b, priority=0)
+    shared = stored_key("Shared", "sk-evo-shared-00005", None, priority=0)
     payers = payers_for(team_a)
     assert [p.key for p in payers] == [first, second, shared, None]
     assert payers[-1].secret == "sk-evo-from-the-environment"
@@ -167,7 +160,7 @@ def test_the_teams_keys_by_priority_then_the_shared_ones_then_the_environment(
 def test_the_job_records_the_key_that_paid(
     alice: User, team_a: Team, only_known_keys: Simulator
 ) -> None:
-    key = stored("Main", SECRET, team_a)
+    key = stored_key("Main", SECRET, team_a)
     job = queued_job(alice)
     drain_submit(job)
     job.refresh_from_db()
@@ -188,25 +181,11 @@ def drain_submit(job: Generation) -> None:
     assert jobs.submit(job.pk) in {"submitted", "failed"}
 
 
-def run_to_the_end(job: Generation) -> None:
-    from playground.generations import poller
-    from tests.queue import wait_for
-
-    with poller.Clients() as clients:
-
-        def done() -> bool:
-            poller.poll_due(clients)
-            drain()
-            return not Generation.objects.get(pk=job.pk).is_in_flight
-
-        wait_for(done)
-
-
 def test_a_401_key_is_switched_off_and_the_next_key_pays(
     alice: User, team_a: Team, only_known_keys: Simulator
 ) -> None:
-    wrong = stored("Old", "sk-evo-revoked-00001", team_a, priority=1)
-    good = stored("Shared", SECRET, None)
+    wrong = stored_key("Old", "sk-evo-revoked-00001", team_a, priority=1)
+    good = stored_key("Shared", SECRET, None)
     job = queued_job(alice)
     drain_submit(job)
     job.refresh_from_db()
@@ -222,8 +201,8 @@ def test_a_401_key_is_switched_off_and_the_next_key_pays(
 def test_402_switches_a_key_off_403_only_records_it(
     alice: User, team_a: Team, only_known_keys: Simulator, status: int, switched_off: bool
 ) -> None:
-    first = stored("First", SECRET, team_a, priority=1)
-    second = stored("Second", SECRET.replace("4f9a", "4f9b"), team_a, priority=2)
+    first = stored_key("First", SECRET, team_a, priority=1)
+    second = stored_key("Second", SECRET.replace("4f9a", "4f9b"), team_a, priority=2)
     only_known_keys.api_keys = frozenset({first.reveal(), second.reveal()})
     only_known_keys.fail_creates(status, 1)
     job = queued_job(alice)
@@ -237,7 +216,7 @@ def test_402_switches_a_key_off_403_only_records_it(
 def test_when_every_key_is_refused_the_job_fails_uncharged_and_says_whom_to_ask(
     alice: User, team_a: Team, only_known_keys: Simulator
 ) -> None:
-    stored("Old", "sk-evo-revoked-00001", team_a)
+    stored_key("Old", "sk-evo-revoked-00001", team_a)
     job = queued_job(alice)
     drain_submit(job)
     job.refresh_from_db()
@@ -265,7 +244,7 @@ def test_check_reads_the_credits_in_a_worker_and_shows_them(
     only_known_keys: Simulator,
     django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
 ) -> None:
-    key = stored("Main", SECRET, team_a, low_balance_threshold=10**9)
+    key = stored_key("Main", SECRET, team_a, low_balance_threshold=10**9)
     with django_capture_on_commit_callbacks(execute=True):
         ada_client.post(f"/t/a/keys/{key.pk}/check/")
     assert "checking…" in ada_client.get("/t/a/keys/").content.decode()
@@ -281,7 +260,7 @@ def test_check_reads_the_credits_in_a_worker_and_shows_them(
 def test_a_switched_off_key_is_shown_to_admins_in_the_studio(
     alice_client: Client, ada_client: Client, team_a: Team, only_known_keys: Simulator
 ) -> None:
-    key = stored("Old", "sk-evo-revoked-00001", team_a)
+    key = stored_key("Old", "sk-evo-revoked-00001", team_a)
     key.record_refusal(401, "Invalid or missing API key.")
     assert (
         "was switched off: Invalid or missing API key." in ada_client.get("/t/a/").content.decode()
@@ -296,7 +275,7 @@ def test_a_switched_off_key_is_shown_to_admins_in_the_studio(
 def test_a_refused_check_records_the_reason_and_disables_nothing(
     team_a: Team, only_known_keys: Simulator
 ) -> None:
-    key = stored("Old", "sk-evo-revoked-00001", team_a)
+    key = stored_key("Old", "sk-evo-revoked-00001", team_a)
     assert check_credits(key.pk) == "refused"
     key.refresh_from_db()
     assert key.enabled and key.last_error and key.account_credits is None
@@ -314,8 +293,8 @@ def test_a_whole_job_logs_nothing_of_the_secret(
     django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    stored("Wrong first", "sk-evo-WRONGSECRET-1111", team_a, priority=0)
-    stored("Main", SECRET, team_a, priority=1)
+    stored_key("Wrong first", "sk-evo-WRONGSECRET-1111", team_a, priority=0)
+    stored_key("Main", SECRET, team_a, priority=1)
     with django_capture_on_commit_callbacks(execute=True):
         alice_client.post(
             "/t/a/",
@@ -371,5 +350,5 @@ def test_error_reports_hide_a_posted_secret(ada: User, team_a: Team, root: User)
 
 
 def payers_for_first(team: Team):  # type: ignore[no-untyped-def]
-    stored("Main", SECRET, team)
+    stored_key("Main", SECRET, team)
     return payers_for(team)[0]

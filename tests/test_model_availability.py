@@ -18,7 +18,8 @@ from playground.generations.models import Generation, State
 from playground.matrix.models import PromptTemplate
 from playground.teams.models import ModelNotice, Role, Team
 from tests.conftest import logged_in, member
-from tests.factories import make_generation
+from tests.factories import make_generation, stored_key
+from tests.fixtures_keys import FIRST, SECOND
 from tests.test_matrix import MATRIX, template_form
 from tests.test_matrix import form as matrix_form
 
@@ -184,20 +185,11 @@ def test_a_withdrawn_model_fails_clearly_not_charged_and_admins_are_told_once(
     assert "no longer offered" not in ada_client.get(STUDIO).content.decode()
 
 
-def stored(label: str, secret: str, team: Team, priority: int) -> ApiKey:
-    key = ApiKey(label=label, team=team, priority=priority)
-    key.set_secret(secret)
-    key.save()
-    return key
-
-
 def test_a_403_for_one_key_is_recorded_on_it_and_the_next_key_pays(
-    settings, alice: User, team_a: Team, ada_client: Client, fast_jobs: Simulator
-) -> None:  # type: ignore[no-untyped-def]
-    settings.EVOLINK_API_KEY = ""
-    first = stored("First", "sk-evo-first-0001", team_a, 1)
-    second = stored("Second", "sk-evo-second-0002", team_a, 2)
-    fast_jobs.deny_model("sk-evo-first-0001", "gpt-image-1.5")
+    alice: User, ada_client: Client, two_keys: tuple[ApiKey, ApiKey], fast_jobs: Simulator
+) -> None:
+    first, second = two_keys
+    fast_jobs.deny_model(FIRST, "gpt-image-1.5")
     job = make_generation(alice, model="gpt-image-1.5", size="1:1", state=State.QUEUED)
 
     assert jobs.submit(job.pk) == "submitted"
@@ -229,8 +221,8 @@ def test_a_403_for_every_key_fails_the_job_as_the_model_being_unavailable(
 ) -> None:  # type: ignore[no-untyped-def]
     settings.EVOLINK_API_KEY = ""
     member("ada", team_a, Role.ADMIN)
-    for n, secret in enumerate(("sk-evo-first-0001", "sk-evo-second-0002")):
-        stored(f"Key {n}", secret, team_a, n)
+    for n, secret in enumerate((FIRST, SECOND)):
+        stored_key(f"Key {n}", secret, team_a, priority=n)
         fast_jobs.deny_model(secret, "gpt-image-1")
     job = make_generation(alice, model="gpt-image-1", size="1024x1024", state=State.QUEUED)
 

@@ -1,16 +1,20 @@
 """What a fresh start and every page must not print or log: WhiteNoise's warning about
-a missing STATIC_ROOT, and a 404 for the site's icon (the browser tests watch the
-console of every page: tests/test_browser_console.py)."""
+a missing STATIC_ROOT, a 404 for the site's icon (the browser tests watch the console
+of every page: tests/test_browser_console.py), and gunicorn's warning about a body on an
+answer to HEAD."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.test import Client, RequestFactory
+
+from playground.wsgi import application
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,3 +53,21 @@ def test_the_icon_is_served_to_anyone_at_the_root_and_in_static(client: Client) 
     assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in login
     svg = client.get("/static/favicon.svg")
     assert svg.status_code == 200 and svg["Content-Type"].startswith("image/svg+xml")
+
+
+@pytest.mark.django_db
+def test_an_answer_to_head_has_the_headers_of_get_and_no_body() -> None:
+    environ = RequestFactory().head("/login/").environ
+    started: list[tuple[str, dict[str, str]]] = []
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: object = None
+    ) -> Callable[[bytes], object]:
+        started.append((status, dict(headers)))
+        return lambda data: None
+
+    body = b"".join(application(environ, start_response))
+    status, headers = started[0]
+    assert status == "200 OK"
+    assert body == b""
+    assert int(headers["Content-Length"]) > 1000  # the page's, as RFC 9110 allows

@@ -28,7 +28,7 @@ from playground.matrix.models import MatrixRun
 from playground.studio.management.commands.playground import Command as PlaygroundCommand
 from playground.studio.management.commands.playground import _who_pays
 from playground.teams.models import Team
-from tests.factories import make_generation
+from tests.factories import make_generation, stored_key
 from tests.queue import queued_tasks
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +39,6 @@ def no_fallback(settings: Any) -> None:
     """A server without EVOLINK_API_KEY: only stored keys can pay."""
     settings.EVOLINK_API_KEY = ""
     settings.EVOLINK_BASE_URL = "https://api.evolink.ai"
-
-
-def stored(team: Team | None, **fields: Any) -> ApiKey:
-    key = ApiKey(label=fields.pop("label", "Main"), team=team, **fields)
-    key.set_secret("sk-evo-test-0000-abcd")
-    key.save()
-    return key
 
 
 def generate_button(page: str) -> str:
@@ -84,19 +77,19 @@ def test_no_key_at_all_is_a_gap_and_the_environments_key_closes_it(
 def test_the_teams_key_or_a_shared_key_pays_another_teams_key_does_not(
     team_a: Team, team_b: Team, no_fallback: None
 ) -> None:
-    stored(team_b)
+    stored_key(team=team_b)
     assert paying.gap(team_a, "gpt-image-2").reason == paying.NO_KEY  # type: ignore[union-attr]
-    shared = stored(None, label="Shared")
+    shared = stored_key(team=None, label="Shared")
     assert paying.gap(team_a, "gpt-image-2") is None
     shared.delete()
-    stored(team_a)
+    stored_key(team=team_a)
     assert paying.gap(team_a, "gpt-image-2") is None
 
 
 def test_keys_switched_off_resting_or_refused_the_model_are_each_said(
     team_a: Team, no_fallback: None
 ) -> None:
-    key = stored(team_a, enabled=False)
+    key = stored_key(team=team_a, enabled=False)
     assert paying.gap(team_a, "gpt-image-2").reason == paying.ALL_OFF  # type: ignore[union-attr]
 
     until = timezone.now() + timedelta(hours=3)
@@ -141,7 +134,7 @@ def test_an_admin_is_told_to_add_a_key_with_a_link_to_the_keys_page(
 def test_a_team_with_a_usable_key_has_generate_enabled(
     alice_client: Client, team_a: Team, no_fallback: None
 ) -> None:
-    stored(team_a)
+    stored_key(team=team_a)
     page = alice_client.get("/t/a/").content.decode()
     assert "disabled" not in generate_button(page)
     assert "No key can pay" not in page
@@ -150,7 +143,7 @@ def test_a_team_with_a_usable_key_has_generate_enabled(
 def test_the_check_follows_the_model_chosen(
     alice_client: Client, team_a: Team, no_fallback: None
 ) -> None:
-    stored(team_a, denied_models=["gpt-image-2"])
+    stored_key(team=team_a, denied_models=["gpt-image-2"])
     refused = alice_client.get("/t/a/?model=gpt-image-2").content.decode()
     assert "disabled" in generate_button(refused)
     assert "EvoLink refused GPT Image 2 to every key of this team." in refused
@@ -238,7 +231,7 @@ def test_the_keys_page_names_the_simulators_demo_key_when_it_pays(
     )
     # Said once: with no other key listed, no separate "Fallback key" entry.
     assert 'data-testid="fallback-key"' not in page
-    stored(None, label="Shared")
+    stored_key(team=None, label="Shared")
     page = ada_client.get("/t/a/keys/").content.decode()
     assert "Its jobs are paid with the shared keys below." in page
     assert "The simulator&#x27;s demo key (EVOLINK_API_KEY): set in the server" in page
@@ -249,7 +242,7 @@ def test_the_keys_page_names_the_servers_key_after_the_teams_own(
 ) -> None:
     settings.EVOLINK_BASE_URL = "https://api.evolink.ai"
     settings.EVOLINK_API_KEY = "sk-evo-production-key"
-    stored(team_a)
+    stored_key(team=team_a)
     page = ada_client.get("/t/a/keys/").content.decode()
     assert 'data-testid="no-own-key"' not in page
     assert "The server&#x27;s EVOLINK_API_KEY: set in the server's environment" in page
@@ -267,7 +260,7 @@ def test_the_usage_page_names_the_key_that_paid_and_the_jobs_never_sent(
     ada: User, ada_client: Client, team_a: Team, settings: Any
 ) -> None:
     settings.EVOLINK_BASE_URL = "https://api.evolink.ai"
-    key = stored(team_a, label="Studio key")
+    key = stored_key(team=team_a, label="Studio key")
     now = timezone.now()
     make_generation(ada, state=State.COMPLETED, submitted_at=now, api_key=key)
     make_generation(ada, state=State.COMPLETED, submitted_at=now)  # EVOLINK_API_KEY paid
@@ -322,5 +315,5 @@ def test_the_start_banner_says_what_pays_and_where_to_add_a_key(
     assert "nothing is billed" in _who_pays(team_a, True, options)
     nothing = _who_pays(team_a, False, options)
     assert nothing == "no key yet: log in as demo and add one at http://127.0.0.1:8000/t/a/keys/"
-    stored(team_a)
+    stored_key(team=team_a)
     assert _who_pays(team_a, False, options).startswith("the team's keys")

@@ -13,7 +13,7 @@ from playground.catalogue import MODELS
 from playground.generations.models import Generation
 from playground.pricing import estimate, output_tokens, to_usd
 
-# ../shared/evolink-api.md section 6: the six endpoint test vectors (n = 1).
+# EvoLink's product pages' "Est. price per image" ranges: their six endpoints (n = 1).
 VECTORS = [
     ("gpt-image-1", dict(quality="low", size="1024x1024"), 0, "0.66586", "0.0098"),
     ("gpt-image-1", dict(quality="high", size="1024x1536"), 16, "30.31603", "0.4458"),

@@ -1,5 +1,5 @@
 """Periodic tasks are declared in code and written into django-q2's scheduler after
-`migrate` (playground/generations/schedules.py); no migration stores a dotted path.
+`migrate` (playground/lib/schedules.py); no migration stores a dotted path.
 
 The test database is made by `migrate`, so its schedules are the ones the hook wrote.
 """
@@ -11,7 +11,8 @@ from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from playground.exports import tasks
-from playground.generations import jobs, references, schedules
+from playground.generations import jobs, references
+from playground.lib import schedules
 
 pytestmark = pytest.mark.django_db
 

@@ -23,6 +23,7 @@ def test_every_page_but_login_requires_a_login(client: Client) -> None:
         assert response["Location"].startswith("/login/"), url
     assert client.get("/login/").status_code == 200
     assert client.get("/healthz").status_code == 200
+    assert client.head("/healthz").status_code == 200  # some probes ask with HEAD
 
 
 def test_log_in_and_land_in_the_studio(client: Client, alice) -> None:

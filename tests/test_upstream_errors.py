@@ -4,7 +4,6 @@ the simulator over real HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
@@ -17,46 +16,19 @@ from playground.billing.models import ApiKey, next_midnight
 from playground.evolink.client import ERRORS, EvoLinkError
 from playground.evolink.client import Client as EvoLinkClient
 from playground.evolink.simulator import Simulator
-from playground.generations import jobs, poller, spend
+from playground.generations import jobs, spend
 from playground.generations.models import Generation, State
-from playground.teams.models import Team
 from tests.factories import make_generation
-from tests.queue import drain, wait_for
+from tests.fixtures_keys import FIRST, SECOND
+from tests.queue import run_to_the_end
 
 pytestmark = pytest.mark.django_db
 
 CREATE = "POST /v1/images/generations"
-FIRST, SECOND = "sk-evo-first-0001", "sk-evo-second-0002"
-
-
-def stored(label: str, secret: str, team: Team, priority: int) -> ApiKey:
-    key = ApiKey(label=label, team=team, priority=priority)
-    key.set_secret(secret)
-    key.save()
-    return key
-
-
-@pytest.fixture
-def two_keys(settings, team_a: Team, fast_jobs: Simulator) -> Iterator[tuple[ApiKey, ApiKey]]:  # type: ignore[no-untyped-def]
-    """Team A's two keys (no environment fallback), tried first then second."""
-    settings.EVOLINK_API_KEY = ""
-    yield stored("First", FIRST, team_a, 1), stored("Second", SECOND, team_a, 2)
 
 
 def queued(owner: User) -> Generation:
     return make_generation(owner, state=State.QUEUED, prompt="an error test")
-
-
-def run_to_the_end(job: Generation) -> Generation:
-    with poller.Clients() as clients:
-
-        def done() -> bool:
-            poller.poll_due(clients)
-            drain()
-            return not Generation.objects.get(pk=job.pk).is_in_flight
-
-        wait_for(done)
-    return Generation.objects.get(pk=job.pk)
 
 
 # --- Each documented code has its own sentence ------------------------------------------

@@ -16,7 +16,7 @@ from playground.billing.models import ApiKey
 from playground.generations.models import Generation, State
 from playground.teams.models import Membership, Team
 from tests.conftest import logged_in
-from tests.factories import make_generation
+from tests.factories import make_generation, stored_key
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -27,10 +27,7 @@ def at(day: int, month: int = 10) -> datetime:
 
 
 def key(label: str, last4: str, team: Team) -> ApiKey:
-    k = ApiKey(label=label, team=team)
-    k.set_secret(f"sk-evo-secret-{last4}")
-    k.save()
-    return k
+    return stored_key(label, f"sk-evo-secret-{last4}", team)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.test import Client
 
 from playground.teams.accounts import username_problem
 from tests.conftest import PASSWORD, logged_in
-from tests.test_teams import invite, sign_up
+from tests.teams import invite, sign_up
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,7 @@ from playground.teams import access
 from playground.teams.models import Membership, Team
 
 PAGE = "billing/contract_check.html"
-USD_PER_CREDIT = 68  # 68 credits = 1 USD (../shared/evolink-api.md, section 6)
+USD_PER_CREDIT = 68  # 68 credits = 1 USD, EvoLink's price model
 
 
 def _superuser_team(request: HttpRequest, slug: str) -> Team:

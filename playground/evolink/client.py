@@ -3,7 +3,9 @@
 This module and files.py (the Files API, inherited by `Client` from `FilesMixin`) are
 the only ones that make requests to EvoLink; everything else goes through `Client`.
 
-The contract is in ../shared/evolink-api.md. Two rules shape everything here:
+The contract is EvoLink's API reference (docs.evolink.ai, as of August 2026), whose
+models, limits and error codes catalogue.py and codes.py restate. Two rules shape
+everything here:
 
 * Every POST creates, and charges, a task. `Client.create_task` therefore retries
   inline only when the upstream certainly created nothing (the connection was never

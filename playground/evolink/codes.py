@@ -279,8 +279,8 @@ def _kind(message: str, retryable: bool = False) -> ErrorKind:
     return ErrorKind(message, retryable)
 
 
-# The string codes of the API reference (August 2026, ../shared/evolink-api.md section
-# 8), and our names for the 402 variants EvoLink's own clients tell apart. Each has its
+# The string codes of EvoLink's API reference (August 2026), and our names for the 402
+# variants EvoLink's own clients tell apart. Each has its
 # own sentence: a person must know whether to wait, top up, or ask for a new key.
 ERRORS.update(
     {

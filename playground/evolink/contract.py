@@ -4,8 +4,8 @@
 exist (both free), and with `spend=True` makes the cheapest documented job
 (`CHEAPEST_JOB`: gpt-image-2, low, 1K, n = 1, about 0.11 credits), reads it to the end
 and downloads its image. It answers a `Row` for every response field, header and
-behaviour the playground relies on (see ../shared/evolink-api.md, section 8), each
-seen as expected, different or missing, with what was seen.
+behaviour the playground relies on (EvoLink's API reference at docs.evolink.ai, as of
+August 2026), each seen as expected, different or missing, with what was seen.
 
 It never retries a create (a create is paid) and never raises for what EvoLink
 answers: a refusal or a silence is a row. All HTTP goes through `client.Client`.

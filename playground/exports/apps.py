@@ -8,7 +8,7 @@ class ExportsConfig(AppConfig):
 
     def ready(self) -> None:
         from playground.exports import tasks
-        from playground.generations import schedules
+        from playground.lib import schedules
 
         # Lost queue messages, dead builders, and ZIPs past their keeping time.
         schedules.declare(

@@ -1,14 +1,15 @@
 """Building exports in the background (django-q2), and keeping them tidy.
 
-`build(pk)` takes an export id and claims the row by compare-and-set with a lease and a
-token of its own: a second delivery of the same task finds the row taken and does
-nothing, and every later write (progress, the result, a failure) is conditional on that
-token, so a builder that lost its lease (it stalled past it and another took over)
-can never overwrite the newer build. The ZIP is written to a temporary file on disk,
-each image copied from storage in 1 MB chunks into the archive (stored, not deflated:
-PNG, JPEG and WEBP do not compress further) and the manifests written row by row
-alongside, so the worker's memory stays flat whatever the number of images; then the
-file is streamed into the default storage (local disk or S3).
+`build(pk)` takes an export id and claims the row by compare-and-set with a lease
+(playground/lib/leases.py: the one rule of every lease) under a token of its own: a
+second delivery of the same task finds the row taken and does nothing, and every later
+write (progress, the result, a failure) is conditional on that token, so a builder that
+lost its lease (it stalled past it and another took over) can never overwrite the newer
+build. The ZIP is written to a temporary file on disk, each image copied from storage in
+1 MB chunks into the archive (stored, not deflated: PNG, JPEG and WEBP do not compress
+further) and the manifests written row by row alongside, so the worker's memory stays
+flat whatever the number of images; then the file is streamed into the default storage
+(local disk or S3).
 
 `maintain()` runs every minute (a django-q2 schedule declared in this app's
 apps.py): it re-enqueues an export whose queue message was lost (the Redis
@@ -38,7 +39,7 @@ from typing import Any
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.exceptions import TimeoutException
@@ -48,6 +49,7 @@ from playground import csvsafe
 from playground.exports import manifest
 from playground.exports.models import Export, ExportState, keep_days
 from playground.generations.models import ResultImage
+from playground.lib import leases
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,9 @@ log = logging.getLogger(__name__)
 # PROGRESS_SECONDS), so a lease need only outlast one slow image; a dead builder's
 # export is picked up by `maintain()` within a minute of its lease running out.
 LEASE = timedelta(seconds=60)
+# An export's lease is its `lease_token` (the holder) and `lease_until`. A queued export
+# is nobody's yet: there `lease_until` only paces maintain()'s re-sends.
+BUILD = leases.Leases(holder="lease_token", until="lease_until")
 # How long a queued export waits for its queue message before `maintain()` sends another.
 QUEUE_GRACE = timedelta(seconds=60)
 MAX_ATTEMPTS = 3
@@ -123,24 +128,24 @@ def retry(export: Export) -> bool:
 
 def build(pk: int) -> str:
     """Build export `pk` into a ZIP in storage. Safe to run twice: one claim wins."""
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    claimed = (
-        Export.objects.filter(pk=pk)
-        .filter(
-            Q(state=ExportState.QUEUED)
-            | Q(state=ExportState.BUILDING, lease_until__lt=now, attempts__lt=MAX_ATTEMPTS)
-        )
-        .update(
-            state=ExportState.BUILDING,
-            lease_token=token,
-            lease_until=now + LEASE,
-            attempts=F("attempts") + 1,
-            done=0,
-            skipped=0,
-            error="",
-            started_at=now,
-        )
+    token = leases.new_holder()
+    fresh = {
+        "state": ExportState.BUILDING,
+        "attempts": F("attempts") + 1,
+        "done": 0,
+        "skipped": 0,
+        "error": "",
+        "started_at": timezone.now(),
+    }
+    # A queued export is claimed by its state; a build whose builder's lease lapsed
+    # (it died) is taken over, up to MAX_ATTEMPTS builds.
+    claimed = BUILD.claim(
+        Export.objects.filter(pk=pk, state=ExportState.QUEUED), token, LEASE, **fresh
+    ) or BUILD.take(
+        Export.objects.filter(pk=pk, state=ExportState.BUILDING, attempts__lt=MAX_ATTEMPTS),
+        token,
+        LEASE,
+        **fresh,
     )
     if not claimed:
         return "not claimed"
@@ -168,13 +173,14 @@ def build(pk: int) -> str:
         log.exception("export %s failed", pk)
         _fail(pk, token, _failed_message(error))
         return "failed"
-    finished = Export.objects.filter(pk=pk, state=ExportState.BUILDING, lease_token=token).update(
+    finished = BUILD.release(
+        Export.objects.filter(pk=pk, state=ExportState.BUILDING),
+        token,
         state=ExportState.READY,
         file=stored,
         bytes=size,
         done=written,
         skipped=export.total - written,
-        lease_until=None,
         finished_at=timezone.now(),
     )
     if not finished:
@@ -184,10 +190,8 @@ def build(pk: int) -> str:
 
 
 def _renew(pk: int, token: str, lease: timedelta, **changes: Any) -> None:
-    renewed = Export.objects.filter(pk=pk, state=ExportState.BUILDING, lease_token=token).update(
-        lease_until=timezone.now() + lease, **changes
-    )
-    if not renewed:
+    building = Export.objects.filter(pk=pk, state=ExportState.BUILDING)
+    if not BUILD.renew(building, token, lease, **changes):
         raise LostLease
 
 
@@ -293,13 +297,14 @@ def _header(export: Export) -> dict[str, Any]:
 
 
 def _fail(pk: int, token: str, message: str) -> bool:
-    return bool(
-        Export.objects.filter(pk=pk, state=ExportState.BUILDING, lease_token=token).update(
-            state=ExportState.FAILED,
-            error=message,
-            lease_until=None,
-            finished_at=timezone.now(),
-        )
+    """End the build as failed if `token` still holds it (maintain() passes a dead
+    builder's token: it ends the build only if nobody took it over since)."""
+    return BUILD.release(
+        Export.objects.filter(pk=pk, state=ExportState.BUILDING),
+        token,
+        state=ExportState.FAILED,
+        error=message,
+        finished_at=timezone.now(),
     )
 
 
@@ -342,7 +347,7 @@ def maintain() -> dict[str, int]:
             enqueue_build(pk)
             counts["queued"] += 1
     for pk, attempts, token in Export.objects.filter(
-        state=ExportState.BUILDING, lease_until__lt=now
+        BUILD.free(now), state=ExportState.BUILDING
     ).values_list("pk", "attempts", "lease_token")[:200]:
         if attempts >= MAX_ATTEMPTS:
             counts["gave_up"] += _fail(pk, token, _gave_up_message())

@@ -15,7 +15,8 @@ class GenerationsConfig(AppConfig):
         from PIL import Image
 
         from playground import catalogue
-        from playground.generations import jobs, poller, references, schedules
+        from playground.generations import jobs, poller, references
+        from playground.lib import schedules
 
         # Pillow's own limit only warns up to ~179 MP; ours is EvoLink's and is an error
         # (playground.generations.references turns the warning into a rejection).

@@ -5,7 +5,7 @@ is one `Generation` with four `UpstreamTask` parts, each sent as one task of `n 
 The guarantees of a whole job hold per part:
 
 - exactly one POST per part: a part is claimed (PENDING → SUBMITTING, compare-and-set,
-  with a lease) before its POST, and only a claimed part is ever sent;
+  taking a lease: leases.py) before its POST, and only a claimed part is ever sent;
 - after a crash, the reconciler turns a part claimed without a task id once its lease
   lapsed into UNCERTAIN (never re-sent: the POST may have left), and sends the parts
   never claimed (the job goes back to QUEUED);
@@ -53,6 +53,7 @@ from playground.generations.payers import (
     noting_requests,
     send_with_failover,
 )
+from playground.lib import leases
 from playground.teams import availability
 
 log = logging.getLogger(__name__)
@@ -80,15 +81,16 @@ def submit(pk: int) -> str:
     """Claim the job, make its parts (once), and send every part not yet claimed."""
     now = timezone.now()
     with transaction.atomic():
-        claimed = (
-            Generation.objects.filter(pk=pk, state=State.QUEUED)
-            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-            .update(
-                state=State.SUBMITTING,
-                submit_attempts=F("submit_attempts") + 1,
-                lease_until=now + SUBMIT_LEASE,
-                updated_at=now,
-            )
+        # Claimed by its state (a queued job is nobody's), taking the submit's lease.
+        claimed = leases.ROWS.claim(
+            Generation.objects.filter(pk=pk, state=State.QUEUED).filter(
+                Q(not_before__isnull=True) | Q(not_before__lte=now)
+            ),
+            leases.new_holder(),
+            SUBMIT_LEASE,
+            state=State.SUBMITTING,
+            submit_attempts=F("submit_attempts") + 1,
+            updated_at=now,
         )
         if not claimed:
             return "not claimed"
@@ -127,13 +129,19 @@ def submit(pk: int) -> str:
 
 def send_part(generation: Generation, part: UpstreamTask, payers: list[billing.Payer]) -> str:
     """Claim one part and POST it (at most once); record what came back."""
-    now = timezone.now()
-    if not UpstreamTask.objects.filter(pk=part.pk, state=PartState.PENDING).update(
-        state=PartState.SUBMITTING, claimed_at=now, lease_until=now + SUBMIT_LEASE
+    # The job as `submit` read it right after claiming it: its holder is this worker,
+    # which holds the parts it sends under the same token.
+    holder = generation.lease_holder
+    if not leases.ROWS.claim(
+        UpstreamTask.objects.filter(pk=part.pk, state=PartState.PENDING),
+        holder,
+        SUBMIT_LEASE,
+        state=PartState.SUBMITTING,
+        claimed_at=timezone.now(),
     ):
         return "not claimed"  # cancelled, or another worker's
-    Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
-        lease_until=now + SUBMIT_LEASE
+    leases.ROWS.renew(
+        Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING), holder, SUBMIT_LEASE
     )
     try:
         payer, task = send_with_failover(
@@ -167,7 +175,9 @@ def send_part(generation: Generation, part: UpstreamTask, payers: list[billing.P
         return "uncertain"
     now = timezone.now()
     reserved = task.usage.get("credits_reserved")
-    UpstreamTask.objects.filter(pk=part.pk, state=PartState.SUBMITTING).update(
+    leases.ROWS.release(
+        UpstreamTask.objects.filter(pk=part.pk, state=PartState.SUBMITTING),
+        holder,
         state=PartState.RUNNING,
         task_id=task.id,
         request_id=task.request_id,
@@ -177,7 +187,6 @@ def send_part(generation: Generation, part: UpstreamTask, payers: list[billing.P
         usage=dict(task.usage),
         credits_reserved=reserved if isinstance(reserved, int | float) else None,
         submitted_at=now,
-        lease_until=None,
         next_poll_at=now + timedelta(seconds=jobs.first_poll_delay()),
         poll_deadline=now + jobs.poll_deadline(),
     )
@@ -203,7 +212,7 @@ def _part_failed(generation: Generation, part: UpstreamTask, error: evolink.EvoL
         # EvoLink certainly created nothing (429, refused connection): the part waits
         # unclaimed, and the whole job goes back to the queue until `not_before`.
         UpstreamTask.objects.filter(pk=part.pk, state=PartState.SUBMITTING).update(
-            state=PartState.PENDING, claimed_at=None, lease_until=None
+            state=PartState.PENDING, claimed_at=None, **leases.ROWS.cleared()
         )
         delay = error.retry_after or 10 * 2 ** (attempts - 1)
         Generation.objects.transition(
@@ -211,7 +220,7 @@ def _part_failed(generation: Generation, part: UpstreamTask, error: evolink.EvoL
             State.SUBMITTING,
             state=State.QUEUED,
             not_before=timezone.now() + timedelta(seconds=delay),
-            lease_until=None,
+            **leases.ROWS.cleared(),
             error_message=error.message,
         )
         return "retry later"
@@ -231,7 +240,7 @@ def finish_submitting(pk: int) -> str:
         State.SUBMITTING,
         state=State.RUNNING,
         submitted_at=timezone.now(),
-        lease_until=None,
+        **leases.ROWS.cleared(),
         error_message="",
         api_key_id=first_key,
         # Until every part holds its reservation the whole job's estimate counts, so
@@ -250,7 +259,7 @@ def _end_part(part_pk: int, state: str, code: str, message: str, **changes: Any)
             error_code=code,
             error_message=message,
             finished_at=timezone.now(),
-            lease_until=None,
+            **leases.ROWS.cleared(),
             **changes,
         )
     )
@@ -364,7 +373,7 @@ def reconcile() -> dict[str, int]:
     the queue, and only its parts never claimed are sent."""
     now = timezone.now()
     counts = {"parts_uncertain": 0, "parts_resumed": 0, "parts_settled": 0}
-    lapsed = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    lapsed = leases.ROWS.free(now)
     for part_pk in UpstreamTask.objects.filter(
         lapsed, state=PartState.SUBMITTING, task_id=""
     ).values_list("pk", flat=True):
@@ -377,7 +386,7 @@ def reconcile() -> dict[str, int]:
         .distinct()
     ):
         if Generation.objects.transition(
-            pk, State.SUBMITTING, state=State.QUEUED, not_before=now, lease_until=None
+            pk, State.SUBMITTING, state=State.QUEUED, not_before=now, **leases.ROWS.cleared()
         ):
             jobs.enqueue_submit(pk)
             counts["parts_resumed"] += 1

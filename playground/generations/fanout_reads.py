@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F, Q
+from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -37,6 +37,7 @@ from playground.generations.models import (
     State,
     UpstreamTask,
 )
+from playground.lib import leases
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -215,8 +216,7 @@ def wake_archives(archive_with: Callable[[int], None]) -> int:
     """Hand every job with a part to archive whose lease lapsed to `archive_with`."""
     now = timezone.now()
     pks = (
-        UpstreamTask.objects.filter(state=PartState.ARCHIVING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        UpstreamTask.objects.filter(leases.ROWS.free(now), state=PartState.ARCHIVING)
         .values_list("generation_id", flat=True)
         .distinct()[:500]
     )
@@ -233,31 +233,35 @@ def archive(pk: int) -> str:
     limit = catalogue.upstream_n_limit(generation.spec)
     done = set(generation.images.values_list("index", flat=True))
     archived = 0
+    holder = leases.new_holder()
     for part in UpstreamTask.objects.filter(generation_id=pk, state=PartState.ARCHIVING):
-        now = timezone.now()
-        claimed = (
-            UpstreamTask.objects.filter(pk=part.pk, state=PartState.ARCHIVING)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .update(
-                lease_until=now + jobs.ARCHIVE_LEASE,
-                download_attempts=F("download_attempts") + 1,
-            )
-        )
-        if claimed:
-            archived += _archive_part(generation, part, limit, done)
+        if leases.ROWS.take(
+            UpstreamTask.objects.filter(pk=part.pk, state=PartState.ARCHIVING),
+            holder,
+            jobs.ARCHIVE_LEASE,
+            download_attempts=F("download_attempts") + 1,
+        ):
+            archived += _archive_part(generation, part, holder, limit, done)
     if archived:
         HistoryClock.tick(job_pks=[pk])
     settle(pk)
     return "archived" if archived else "nothing to archive"
 
 
-def _archive_part(generation: Generation, part: UpstreamTask, limit: int, done: set[int]) -> int:
+def _archive_part(
+    generation: Generation, part: UpstreamTask, holder: str, limit: int, done: set[int]
+) -> int:
+    """Download a part's images while `holder` holds the part's lease (as jobs.archive)."""
     failures: list[str] = []
+    archiving = UpstreamTask.objects.filter(pk=part.pk, state=PartState.ARCHIVING)
     with upstream.client(billing.secret_for(part.api_key_id)) as client:
         for offset, url in enumerate(part.result_urls):
             index = part.index * limit + offset
             if index in done:
                 continue
+            # Renewed before each image; gone means another worker took the part over.
+            if not leases.ROWS.renew(archiving, holder, jobs.ARCHIVE_LEASE):
+                return 0
             try:
                 data = client.download(url, max_bytes=jobs.MAX_RESULT_BYTES)
                 jobs.save_result(generation, index, data)
@@ -265,22 +269,25 @@ def _archive_part(generation: Generation, part: UpstreamTask, limit: int, done: 
                 log.warning("archive %s part %s: %s", generation.pk, part.index, error)
                 failures.append(str(error))
     now = timezone.now()
-    archiving = UpstreamTask.objects.filter(pk=part.pk, state=PartState.ARCHIVING)
     if not failures:
-        return archiving.update(state=PartState.COMPLETED, lease_until=None, finished_at=now)
+        return int(
+            leases.ROWS.release(archiving, holder, state=PartState.COMPLETED, finished_at=now)
+        )
     if part.results_expire_at is not None and now >= part.results_expire_at:
         message = stored_messages.RESULTS_EXPIRED % {
             "missing": len(failures),
             "total": len(part.result_urls),
         }
-        archiving.update(
+        leases.ROWS.release(
+            archiving,
+            holder,
             state=PartState.FAILED,
             error_code="results_expired",
             error_message=message,
-            lease_until=None,
             finished_at=now,
         )
         return 0
+    # Retry with backoff: the lease is kept for it (leases.py), then taken again.
     backoff = min(15 * 2**part.download_attempts, 600)
-    archiving.update(lease_until=now + timedelta(seconds=backoff))
+    leases.ROWS.renew(archiving, holder, timedelta(seconds=backoff))
     return 0

@@ -1,9 +1,9 @@
 """Background jobs (django-q2): submit → poll → archive, plus a reconciler.
 
-The row is the truth and the queue only wakes workers up (see
-../shared/reliability-notes.md). Every task takes a generation id, claims the row by
-compare-and-set before doing anything that costs money or time, and so does nothing
-when django-q2 delivers it twice.
+The row is the truth and the queue only wakes workers up. Every task takes a generation
+id, claims the row by compare-and-set before doing anything that costs money or time,
+and so does nothing when django-q2 delivers it twice (its ORM broker runs a task again
+when its worker was killed).
 
 - `submit(pk)`: QUEUED → SUBMITTING → RUNNING. At most one POST upstream; a POST that
   may have arrived without us learning the task id ends as UNCERTAIN, never re-sent.
@@ -17,10 +17,11 @@ when django-q2 delivers it twice.
   started, maybe after a crash). Re-wakes work whose worker vanished, without ever
   re-submitting something that may exist upstream.
 
-Recovery after a SIGKILL takes seconds, not minutes: the poller's lease is short and
-renewed every second (a dead holder stops renewing, so a standby takes over within
-`poller_lease_seconds()`), an archive's lease is renewed before each image, and the
-poller wakes archives whose lease has lapsed.
+Who works on a row is a lease on it (leases.py: the one rule for taking, renewing,
+releasing, and what a crash leaves). Recovery after a SIGKILL takes seconds, not
+minutes: the poller's lease is short and renewed every second (a dead holder stops
+renewing, so a standby takes over within `poller_lease_seconds()`), an archive's lease
+is renewed before each image, and the poller wakes archives whose lease has lapsed.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from playground.generations.payers import (
     noting_requests,
     send_with_failover,
 )
+from playground.lib import leases
 from playground.teams import availability
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,8 @@ def poll_deadline() -> timedelta:
 MAX_SUBMIT_ATTEMPTS = 5
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 THUMBNAIL_EDGE = 256
-# A SUBMITTING row older than this lost its worker mid-POST (twice the HTTP timeout).
+# A submit's lease: a SUBMITTING row whose lease lapsed lost its worker mid-POST (twice
+# the HTTP timeout). Never taken over: the reconciler ends it as UNCERTAIN.
 SUBMITTING_STALE = timedelta(seconds=90)
 # Renewed before each image, so it need only outlast one download; an archive whose
 # worker died is picked up by the poller (or recover/reconcile) once it lapses.
@@ -121,10 +124,16 @@ def submit(pk: int) -> str:
         # gpt-image-1.5 takes n = 1 per request: one upstream task per image.
         return fanout.submit(pk)
     now = timezone.now()
-    claimed = (
-        Generation.objects.filter(pk=pk, state=State.QUEUED)
-        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-        .update(state=State.SUBMITTING, submit_attempts=F("submit_attempts") + 1, updated_at=now)
+    # A queued job is nobody's: claimed by its state, taking the submit's lease with it.
+    claimed = leases.ROWS.claim(
+        Generation.objects.filter(pk=pk, state=State.QUEUED).filter(
+            Q(not_before__isnull=True) | Q(not_before__lte=now)
+        ),
+        leases.new_holder(),
+        SUBMITTING_STALE,
+        state=State.SUBMITTING,
+        submit_attempts=F("submit_attempts") + 1,
+        updated_at=now,
     )
     if not claimed:
         return "not claimed"
@@ -181,6 +190,9 @@ def submit(pk: int) -> str:
         api_key_id=payer.key_id,
         next_poll_at=now + timedelta(seconds=first_poll_delay()),
         poll_deadline=now + poll_deadline(),
+        # The submit's lease ends with it (a state compare-and-set suffices: a submit's
+        # lease is never taken over, only ended by the reconciler, which moves the state).
+        **leases.ROWS.cleared(),
     )
     return "submitted"
 
@@ -300,6 +312,7 @@ def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
             state=State.QUEUED,
             not_before=now + timedelta(seconds=delay),
             error_message=error.message,
+            **leases.ROWS.cleared(),
         )
         return "retry later"
     Generation.objects.end(generation.pk, State.SUBMITTING, State.FAILED, error.code, error.message)
@@ -348,11 +361,9 @@ def wake_archives(archive_with: Callable[[int], None] = enqueue_archive) -> int:
     backoff is over) to `archive_with`: the poller's pool, else the queue."""
     now = timezone.now()
     count = 0
-    for pk in (
-        Generation.objects.filter(state=State.ARCHIVING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .values_list("pk", flat=True)[:500]
-    ):
+    for pk in Generation.objects.filter(leases.ROWS.free(now), state=State.ARCHIVING).values_list(
+        "pk", flat=True
+    )[:500]:
         archive_with(pk)
         count += 1
     from playground.generations import fanout_reads  # it builds on this module
@@ -366,13 +377,11 @@ def archive(pk: int) -> str:
 
     if fanout.has_parts(pk):
         return fanout_reads.archive(pk)
-    now = timezone.now()
-    claimed = (
-        Generation.objects.filter(pk=pk, state=State.ARCHIVING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + ARCHIVE_LEASE, download_attempts=F("download_attempts") + 1)
-    )
-    if not claimed:
+    holder = leases.new_holder()
+    archiving = Generation.objects.filter(pk=pk, state=State.ARCHIVING)
+    if not leases.ROWS.take(
+        archiving, holder, ARCHIVE_LEASE, download_attempts=F("download_attempts") + 1
+    ):
         return "not claimed"
     generation = Generation.objects.get(pk=pk)
     done = set(generation.images.values_list("index", flat=True))
@@ -381,10 +390,11 @@ def archive(pk: int) -> str:
         for index, url in enumerate(generation.result_urls):
             if index in done:
                 continue
-            # Renew the lease before each image: a dead worker's lease lapses soon.
-            Generation.objects.filter(pk=pk, state=State.ARCHIVING).update(
-                lease_until=timezone.now() + ARCHIVE_LEASE
-            )
+            # Renew the lease before each image: a dead worker's lease lapses soon. If
+            # it is gone, another worker took the job over after ours lapsed: leave it
+            # the work (the images saved so far are at the keys it writes too).
+            if not leases.ROWS.renew(archiving, holder, ARCHIVE_LEASE):
+                return "lost its lease"
             try:
                 data = client.download(url, max_bytes=MAX_RESULT_BYTES)
                 save_result(generation, index, data)
@@ -393,38 +403,48 @@ def archive(pk: int) -> str:
                 failures.append(str(error))
     now = timezone.now()
     if not failures:
-        Generation.objects.transition(
-            pk,
-            State.ARCHIVING,
-            state=State.COMPLETED,
-            lease_until=None,
-            finished_at=now,
-            error_message="",
+        _archive_ends(
+            pk, holder, state=State.COMPLETED, finished_at=now, error_message="", lease=None
         )
         return "completed"
     expired = generation.results_expire_at is not None and now >= generation.results_expire_at
     if expired:
         saved = generation.images.count()
-        Generation.objects.transition(
+        _archive_ends(
             pk,
-            State.ARCHIVING,
+            holder,
             state=State.COMPLETED if saved else State.FAILED,
             error_code="results_expired",
             finished_at=now,
-            lease_until=None,
             error_message=stored_messages.RESULTS_EXPIRED
             % {"missing": len(failures), "total": len(generation.result_urls)},
+            lease=None,
         )
         return "expired"
-    # Retry with backoff: the reconciler re-enqueues once the lease runs out.
+    # Retry with backoff: the lease is kept for it, and once it lapses the poller's
+    # sweep (or the reconciler) hands the job to an archiver again.
     backoff = min(15 * 2 ** (generation.download_attempts - 1), 600)
-    Generation.objects.transition(
+    _archive_ends(
         pk,
-        State.ARCHIVING,
-        lease_until=now + timedelta(seconds=backoff),
+        holder,
         error_message=f"{stored_messages.SAVING_RETRY} ({failures[0]})",
+        lease=timedelta(seconds=backoff),
     )
     return "retry later"
+
+
+def _archive_ends(pk: int, holder: str, *, lease: timedelta | None, **changes: Any) -> bool:
+    """Record how an archive ended, if `holder` still holds the job: releasing the lease
+    (`lease=None`) or keeping it for `lease` (a retry's backoff)."""
+    archiving = Generation.objects.filter(pk=pk, state=State.ARCHIVING)
+    changes["updated_at"] = timezone.now()
+    if lease is None:
+        moved = leases.ROWS.release(archiving, holder, **changes)
+    else:
+        moved = leases.ROWS.renew(archiving, holder, lease, **changes)
+    if moved:
+        HistoryClock.tick(job_pks=[pk])
+    return moved
 
 
 def save_result(generation: Generation, index: int, data: bytes) -> ResultImage:
@@ -493,8 +513,11 @@ def reconcile() -> dict[str, int]:
         counts["submit"] += 1
     # A worker died between claiming and answering: the POST may have gone out.
     # (A split job's POSTs are its parts': fanout.reconcile judges each one.)
+    # (`updated_at` too: a row claimed before submits took a lease has no `until`.)
     for pk in (
-        Generation.objects.filter(state=State.SUBMITTING, updated_at__lt=now - SUBMITTING_STALE)
+        Generation.objects.filter(
+            leases.ROWS.free(now), state=State.SUBMITTING, updated_at__lt=now - SUBMITTING_STALE
+        )
         .exclude(upstream_tasks__isnull=False)
         .values_list("pk", flat=True)
     ):

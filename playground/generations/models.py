@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -31,6 +31,7 @@ from playground import catalogue, imageformats, stored_messages
 from playground.generations.parts import PART_IN_FLIGHT as PART_IN_FLIGHT
 from playground.generations.parts import PartState as PartState
 from playground.generations.parts import UpstreamTask as UpstreamTask
+from playground.lib import leases
 from playground.teams.models import Membership
 
 
@@ -212,6 +213,8 @@ class Generation(models.Model):
     polls = models.PositiveIntegerField(default=0)
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)
+    # Which worker holds the row for its submit or archive, and until when (leases.py).
+    lease_holder = models.CharField(max_length=64, blank=True, default="")
     lease_until = models.DateTimeField(null=True, blank=True)
     download_attempts = models.PositiveSmallIntegerField(default=0)
     # The x-request-id of every create and of every failed read, for EvoLink support:
@@ -467,38 +470,37 @@ class Lease(models.Model):
     """A named, expiring lock held in the database (works on SQLite and PostgreSQL).
 
     The poller takes one so that exactly one loop polls the upstream at a time, and a
-    loop whose worker died is replaced once its lease runs out.
+    loop whose worker died is replaced once its lease runs out. Its rule is every
+    lease's (playground/lib/leases.py); this row guards no other data.
     """
 
     name = models.CharField(max_length=40, primary_key=True)
     holder = models.CharField(max_length=64, blank=True)
-    expires_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    COLUMNS: ClassVar[leases.Leases] = leases.Leases(holder="holder", until="expires_at")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.holder or 'free'})"
 
     @classmethod
     def acquire(cls, name: str, holder: str, seconds: float) -> bool:
-        now = timezone.now()
+        """Take the lease if it is free."""
         cls.objects.get_or_create(name=name)
-        return (
-            cls.objects.filter(name=name)
-            .filter(Q(expires_at__lt=now) | Q(holder=holder) | Q(holder=""))
-            .update(holder=holder, expires_at=now + timedelta(seconds=seconds))
-            == 1
-        )
+        return cls.COLUMNS.take(cls.objects.filter(name=name), holder, timedelta(seconds=seconds))
 
     @classmethod
-    def release(cls, name: str, holder: str) -> None:
-        cls.objects.filter(name=name, holder=holder).update(holder="", expires_at=timezone.now())
+    def renew(cls, name: str, holder: str, seconds: float) -> bool:
+        """Hold on for `seconds` more, if `holder` still holds it."""
+        return cls.COLUMNS.renew(cls.objects.filter(name=name), holder, timedelta(seconds=seconds))
+
+    @classmethod
+    def release(cls, name: str, holder: str) -> bool:
+        return cls.COLUMNS.release(cls.objects.filter(name=name), holder)
 
     @classmethod
     def is_free(cls, name: str) -> bool:
-        return (
-            not cls.objects.filter(name=name, expires_at__gte=timezone.now())
-            .exclude(holder="")
-            .exists()
-        )
+        return cls.COLUMNS.is_free(cls.objects.filter(name=name))
 
 
 def reference_upload_to(instance: ReferenceImage, filename: str) -> str:

@@ -73,9 +73,11 @@ class UpstreamTask(models.Model):
     credits_charged = models.DecimalField(max_digits=12, decimal_places=5, null=True, blank=True)
     usage = models.JSONField(default=dict, blank=True)
 
-    # When a worker claimed it for its POST, and until when that claim holds: a claim
-    # that lapses without a task id may have been sent, so it becomes uncertain.
+    # When a worker claimed it for its POST, and who holds it (for its POST or its
+    # archive) until when (leases.py): a POST's claim that lapses without a task id may
+    # have been sent, so it becomes uncertain.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_holder = models.CharField(max_length=64, blank=True, default="")
     lease_until = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -8,11 +8,12 @@ archive queued behind the others on the slots left (with 2 workers: 4–7.5 s fr
 archives a finished task in its own bounded pool the moment it sees it complete.
 
 One poller per deployment: every worker process starts a `PollerThread` (django-q2's
-`post_spawn`); the one holding the "poller" lease polls, the others stand by and try to
-take the lease every second. The holder renews it every second from a heartbeat
-thread. A SIGKILLed holder stops renewing, so a standby (of this cluster, or of one
-started after a crash) takes over within `jobs.poller_lease_seconds()`; a worker that
-exits normally (a graceful stop, django-q's recycling) hands the lease back at once.
+`post_spawn`); the one holding the "poller" lease (a `Lease` row, under the rule of
+every lease: leases.py) polls, the others stand by and try to take the lease every
+second. The holder renews it every second from a heartbeat thread. A SIGKILLed holder
+stops renewing, so a standby (of this cluster, or of one started after a crash) takes
+over within `jobs.poller_lease_seconds()`; a worker that exits normally (a graceful
+stop, django-q's recycling) hands the lease back at once.
 
 Everything the poller changes is a compare-and-set on the row, so a pass interrupted
 anywhere is simply done again by the next holder.
@@ -559,7 +560,7 @@ class Heartbeat:
         if (
             self._thread is None
             and not self.lost.is_set()
-            and not Lease.acquire(self.name, self.holder, self.seconds)
+            and not Lease.renew(self.name, self.holder, self.seconds)
         ):
             self.lost.set()
         return not self.lost.is_set()
@@ -568,7 +569,8 @@ class Heartbeat:
         try:
             while not self._stop.wait(self.interval):
                 try:
-                    if not Lease.acquire(self.name, self.holder, self.seconds):
+                    # Only the holder renews: a lease another poller took is lost.
+                    if not Lease.renew(self.name, self.holder, self.seconds):
                         self.lost.set()
                         return
                 except Exception:  # a locked or briefly unreachable database

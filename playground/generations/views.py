@@ -10,7 +10,7 @@ import uuid
 from django.contrib.auth.decorators import login_not_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from playground.generations import callbacks, jobs, references
 from playground.generations.models import Generation
@@ -58,6 +58,6 @@ def reference_public(request: HttpRequest, token: str, ext: str) -> FileResponse
 
 
 @login_not_required
-@require_GET
+@require_safe  # load balancers and uptime monitors probe with GET or HEAD
 def health(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")

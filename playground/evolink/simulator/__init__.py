@@ -1,6 +1,6 @@
 """An offline, EvoLink-compatible HTTP server for the demo, the tests and benchmarks.
 
-It speaks the contract in ../shared/evolink-api.md: `POST /v1/images/generations`
+It speaks EvoLink's API (docs.evolink.ai): `POST /v1/images/generations`
 (validated by `request_rules.request_errors`, priced by `pricing.estimate`),
 `GET /v1/tasks/{id}` (pending -> processing -> completed | failed over
 `task_seconds`), `GET /v1/credits`, and result images at `/files/<random>.png`

@@ -1,5 +1,5 @@
 """Key states, models offline, and the usage style: the simulator's answers as EvoLink
-gives them today (reference, August 2026; ../shared/evolink-api.md section 8).
+gives them today (EvoLink's API reference and its own client code, August 2026).
 
 `create_refusal` and `read_refusal` decide, before a create or a read, whether EvoLink
 would refuse it, and with which string code; `Simulator`'s methods set the states:

@@ -1,7 +1,7 @@
 """Installed the every-minute export maintenance in django-q2's scheduler.
 
 Schedules are declared in code now (ExportsConfig.ready) and written after `migrate`
-(playground/generations/schedules.py), so this does nothing; it stays so that the
+(playground/lib/schedules.py), so this does nothing; it stays so that the
 migration history of existing databases is unchanged.
 """
 

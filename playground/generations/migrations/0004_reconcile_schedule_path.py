@@ -1,7 +1,7 @@
 """Pointed the reconciler's schedule at the jobs module's new path.
 
 Schedules are declared in code now, with a function reference rather than a path, and
-written after `migrate` (playground/generations/schedules.py): moving code needs no
+written after `migrate` (playground/lib/schedules.py): moving code needs no
 migration any more. This does nothing; it stays so the migration history is unchanged.
 """
 

@@ -11,7 +11,7 @@ def backfill(apps, schema_editor):
     # Old rows: last uploaded when they were created.
     apps.get_model("playground", "ReferenceImage").objects.update(uploaded_at=F("created_at"))
     # The hourly clean-up of unused uploads was also installed here; schedules are
-    # declared in code now (playground/generations/schedules.py).
+    # declared in code now (playground/lib/schedules.py).
 
 
 class Migration(migrations.Migration):

@@ -13,11 +13,11 @@ from django.core.management.base import BaseCommand, CommandParser
 from playground.evolink.simulator import (
     DEFAULT_CREDITS,
     DEFAULT_FILES_TTL,
+    DEFAULT_OFFLINE_MODELS,
     DRIFT_MODES,
     EMPTY_KEY_MARK,
     Simulator,
 )
-from playground.evolink.simulator.keys import DEFAULT_OFFLINE_MODELS
 
 
 class Command(BaseCommand):

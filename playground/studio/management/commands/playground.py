@@ -3,7 +3,7 @@
 `python manage.py playground` migrates, makes sure a demo login exists and prints it,
 then starts its children and watches them. Ctrl-C stops them all: each child runs in
 its own process group and gets SIGTERM on its main PID only (django-q2's cluster can
-hang when the whole group is signalled, see ../shared/reliability-notes.md), then
+hang when the whole group is signalled: django-q2 issue #346), then
 SIGKILL after a grace period.
 
 Without `EVOLINK_API_KEY` or `EVOLINK_BASE_URL` the jobs talk to the simulator started

@@ -12,8 +12,9 @@ tasks once, with a real function reference (`declare`, from its `AppConfig.ready
   more is deleted; schedules an admin added under other names are left alone.
 
 Running it again changes nothing, so it is safe on every `migrate` and every flush.
-This module sits low (generations): apps above it (exports) declare their own tasks
-here, it never imports them.
+It lives in lib/ (the bottom layer): each app declares its own tasks here, and this
+module imports none of them. The hook itself is connected by the generations app, the
+lowest app with models (Django sends `post_migrate` only for those).
 """
 
 from __future__ import annotations
