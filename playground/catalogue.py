@@ -40,6 +40,7 @@ QUALITY_LABELS = {
 MAX_REFERENCE_IMAGES = 16
 MAX_REFERENCE_BYTES = 50 * 1024 * 1024
 REFERENCE_FORMATS = ("JPEG", "PNG", "WEBP")
+REFERENCE_MIME_TYPES = tuple(imageformats.BY_PILLOW[f].mime_type for f in REFERENCE_FORMATS)
 # EvoLink refuses references above these (and Pillow only warns below ~179 MP).
 MAX_REFERENCE_PIXELS = 178_956_970
 MAX_REFERENCE_EDGE = 23_170

@@ -198,6 +198,7 @@ def _form_context(
         "attached": [chip(ref, request.user, membership.team) for ref in form.references],
         "upload_errors": upload_errors or [],
         "max_references": catalogue.MAX_REFERENCE_IMAGES,
+        "reference_accept": ",".join(catalogue.REFERENCE_MIME_TYPES),  # the file picker's
         "reference_warning": _reference_warning(),
     }
 
