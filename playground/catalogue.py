@@ -18,13 +18,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from playground import imageformats
 from playground.numbers import grouped
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 QUALITIES = ("low", "medium", "high")
 QUALITY_LABELS = {
@@ -37,6 +40,7 @@ QUALITY_LABELS = {
 MAX_REFERENCE_IMAGES = 16
 MAX_REFERENCE_BYTES = 50 * 1024 * 1024
 REFERENCE_FORMATS = ("JPEG", "PNG", "WEBP")
+REFERENCE_MIME_TYPES = tuple(imageformats.BY_PILLOW[f].mime_type for f in REFERENCE_FORMATS)
 # EvoLink refuses references above these (and Pillow only warns below ~179 MP).
 MAX_REFERENCE_PIXELS = 178_956_970
 MAX_REFERENCE_EDGE = 23_170
@@ -102,7 +106,7 @@ class CustomSizeRules:
 class ModelSpec:
     id: str
     label: str
-    summary: str
+    summary: StrOrPromise
     prompt_limit: int
     prompt_unit: Literal["tokens", "characters"]
     # "fixed": a short list of size values; "flexible": auto, ratio + tier, or WxH.

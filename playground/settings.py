@@ -8,6 +8,7 @@ fresh clone works without any service. Production differs only by its environmen
 import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -187,7 +188,7 @@ if not STATIC_MANIFEST:
     # costs nothing. A read-only checkout simply keeps the warning.
     with contextlib.suppress(OSError):
         STATIC_ROOT.mkdir(exist_ok=True)
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
@@ -23,7 +23,7 @@ from playground.studio import job_views, views
 from playground.teams import accounts
 from playground.teams import views as team_views
 
-team_patterns = [
+team_patterns: list[URLPattern | URLResolver] = [
     path("", views.studio, name="studio"),
     path("history/", views.history, name="history"),
     path("history/layout/", views.history_layout, name="history_layout"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+from django.test import Client
 from PIL import Image
 
 from playground import catalogue, imageformats
@@ -24,3 +26,9 @@ def test_an_unknown_format_gets_the_callers_default() -> None:
     assert imageformats.extension("JPEG", default="bin") == "jpg"
     assert imageformats.extension("GIF", default="bin") == "bin"
     assert imageformats.mime_type("GIF") == "application/octet-stream"
+
+
+@pytest.mark.django_db
+def test_the_studio_file_picker_offers_the_reference_formats(alice_client: Client) -> None:
+    html = alice_client.get("/t/a/").content.decode()
+    assert 'accept="image/jpeg,image/png,image/webp"' in html

@@ -278,6 +278,26 @@ def test_edit_this_reuse_settings_and_use_as_reference(
     )
 
 
+def test_a_reference_taken_from_a_result_names_its_job_on_the_new_jobs_page_and_in_a_re_run(
+    alice, alice_client: Client, django_capture_on_commit_callbacks
+) -> None:
+    source = make_finished_job(alice)
+    chip = alice_client.post(
+        f"/generations/{source.public_id}/images/0/use-as-reference", HTTP_HX_REQUEST="true"
+    )
+    alice_client.post("/t/a/", form_body(reference=tokens_in(chip.content.decode())))
+    made = Generation.objects.latest("id")
+    assert made.pk != source.pk
+    assert [link.source_id for link in made.references.all()] == [source.pk]
+    page = alice_client.get(f"/generations/{made.public_id}/").content.decode()
+    assert f'class="chip-source" href="/generations/{source.public_id}/"' in page
+
+    alice_client.post(f"/generations/{made.public_id}/resubmit/")
+    again = Generation.objects.latest("id")
+    assert again.pk != made.pk
+    assert [link.source_id for link in again.references.all()] == [source.pk]
+
+
 def test_re_run_keeps_the_references(
     alice, alice_client: Client, django_capture_on_commit_callbacks
 ) -> None:

@@ -6,7 +6,12 @@ stays). No form ever renders the stored value: only `sk-evo-…` and its last 4.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
@@ -50,24 +55,33 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     # Django's error reports must never show the secret that was posted.
     @method_decorator(sensitive_post_parameters("secret"))
-    def add_view(self, request, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         return super().add_view(request, form_url, extra_context)
 
     @method_decorator(sensitive_post_parameters("secret"))
-    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("secret"))
     def masked(self, key: ApiKey) -> str:
         return key.masked if key.secret_last4 else "–"
 
-    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
-        if not change:
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: ApiKeyForm, change: bool) -> None:
+        # The admin is for staff: the person is a User, never AnonymousUser.
+        if not change and isinstance(request.user, User):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
     @admin.action(description=_("Check the balance with EvoLink"))
-    def check_balance(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
+    def check_balance(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         now = timezone.now()
         for key in queryset:
             tasks.request_check(key, now)
@@ -85,8 +99,8 @@ class ContractCheckAdmin(admin.ModelAdmin):
     list_display = ("requested_at", "key_label", "spend", "state", "outcome", "requested_by")
     list_filter = ("state", "outcome", "spend")
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # started from the keys page or `manage.py evolink_check`
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: ContractCheck | None = None) -> bool:
         return False

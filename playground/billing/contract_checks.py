@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -22,6 +23,10 @@ from django_q.tasks import async_task
 from playground import imageformats
 from playground.billing.models import ApiKey, ContractCheck
 from playground.evolink import contract
+
+if TYPE_CHECKING:
+    # Only for annotations: billing does not import teams at run time.
+    from playground.teams.models import Team
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +43,8 @@ def create(
     *,
     key: ApiKey | None,
     spend: bool,
-    requested_by: Any = None,
-    team: Any = None,
+    requested_by: User | None = None,
+    team: Team | None = None,
     base_url: str | None = None,
 ) -> ContractCheck:
     """A queued check of `key` (None: EVOLINK_API_KEY)."""
@@ -53,7 +58,7 @@ def create(
     )
 
 
-def start(*, key: ApiKey, spend: bool, requested_by: Any, team: Any) -> ContractCheck:
+def start(*, key: ApiKey, spend: bool, requested_by: User | None, team: Team) -> ContractCheck:
     """Record a check and hand it to a worker once the row is committed."""
     check = create(key=key, spend=spend, requested_by=requested_by, team=team)
     transaction.on_commit(
@@ -142,6 +147,6 @@ def stalled(check: ContractCheck) -> bool:
     )
 
 
-def recent(team: Any, limit: int = 5) -> list[ContractCheck]:
+def recent(team: Team, limit: int = 5) -> list[ContractCheck]:
     """The keys page's list of the team's last checks (superusers see it)."""
     return list(ContractCheck.objects.filter(team=team).select_related("requested_by")[:limit])

@@ -13,7 +13,7 @@ import itertools
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,7 +21,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from playground.billing import contract_checks
 from playground.billing.models import ApiKey, ContractCheck
 from playground.evolink.contract import CHEAPEST_ESTIMATE
-from playground.lib.htmx import HtmxHttpRequest
 from playground.teams import access
 from playground.teams.models import Membership, Team
 
@@ -29,7 +28,7 @@ PAGE = "billing/contract_check.html"
 USD_PER_CREDIT = 68  # 68 credits = 1 USD, EvoLink's price model
 
 
-def _superuser_team(request: HttpRequest, slug: str) -> Team:
+def _superuser_team(request: access.AuthedRequest, slug: str) -> Team:
     if not request.user.is_superuser:
         access.membership(request, slug)  # 404 for a stranger
         raise PermissionDenied
@@ -40,7 +39,7 @@ def _superuser_team(request: HttpRequest, slug: str) -> Team:
 
 
 @require_http_methods(["GET", "POST"])
-def contract_check_start(request: HttpRequest, team: str, key_id: int) -> HttpResponse:
+def contract_check_start(request: access.AuthedRequest, team: str, key_id: int) -> HttpResponse:
     """GET: the confirmation page of the paid check. POST: start a check (paid with
     `spend=1`) and show its page."""
     team_obj = _superuser_team(request, team)
@@ -76,7 +75,7 @@ def contract_check_start(request: HttpRequest, team: str, key_id: int) -> HttpRe
 
 
 @require_GET
-def contract_check(request: HtmxHttpRequest, team: str, check_id: int) -> HttpResponse:
+def contract_check(request: access.AuthedRequest, team: str, check_id: int) -> HttpResponse:
     """The table, as far as it has come; it refreshes itself until the check ends."""
     team_obj = _superuser_team(request, team)
     check = get_object_or_404(

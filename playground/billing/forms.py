@@ -22,7 +22,14 @@ class ApiKeyForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ("label", "secret", "team", "priority", "enabled", "low_balance_threshold")
+        fields: tuple[str, ...] = (
+            "label",
+            "secret",
+            "team",
+            "priority",
+            "enabled",
+            "low_balance_threshold",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -22,6 +22,10 @@ from django.views.decorators.debug import sensitive_variables
 
 from playground import catalogue, stored_messages
 from playground.billing import crypto
+
+if TYPE_CHECKING:
+    # Only for annotations: billing does not import teams at run time.
+    from playground.teams.models import Team
 
 MASK_PREFIX = "sk-evo-…"
 # 401: the key is wrong or revoked; 402: its credits are gone (or it was disabled or
@@ -48,7 +52,7 @@ def mask(last4: str) -> str:
 
 
 class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
-    def paying_for(self, team: Any, model: str = "") -> list[ApiKey]:
+    def paying_for(self, team: Team, model: str = "") -> list[ApiKey]:
         """The keys that may pay for a job of `team` (of `model`), in the order they are
         tried: enabled, not resting until midnight, not refused for that model."""
         now = timezone.now()
@@ -61,7 +65,7 @@ class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
         keys = sorted(usable, key=lambda k: (k.team_id is None, k.priority, k.pk))
         return [k for k in keys if not model or model not in k.denied_models]
 
-    def for_team_admins(self, team: Any) -> ApiKeyQuerySet:
+    def for_team_admins(self, team: Team) -> ApiKeyQuerySet:
         """What a team's admins see: their keys and the shared ones."""
         return self.filter(Q(team=team) | Q(team__isnull=True)).order_by(
             models.F("team").asc(nulls_last=True), "priority", "pk"
@@ -221,7 +225,7 @@ class Payer:
 
 
 @sensitive_variables("payers")
-def payers_for(team: Any, model: str = "") -> list[Payer]:
+def payers_for(team: Team, model: str = "") -> list[Payer]:
     """Who may pay for a job of `team` (of `model`), in order. Decrypts: worker
     processes only."""
     payers = [Payer(key, key.reveal()) for key in ApiKey.objects.paying_for(team, model)]
@@ -230,7 +234,7 @@ def payers_for(team: Any, model: str = "") -> list[Payer]:
     return payers
 
 
-def resting_until(team: Any) -> datetime | None:
+def resting_until(team: Team) -> datetime | None:
     """When the first of the team's resting keys (daily quota) works again, if any."""
     now = timezone.now()
     return (
@@ -242,7 +246,7 @@ def resting_until(team: Any) -> datetime | None:
     )
 
 
-def admin_warnings(team: Any) -> list[str]:
+def admin_warnings(team: Team) -> list[str]:
     """What a team's admins should know before their colleagues' jobs fail."""
     warnings = []
     keys = list(ApiKey.objects.for_team_admins(team))

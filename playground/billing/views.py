@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,19 +31,23 @@ from playground.generations import budgets, spend
 from playground.generations.usage import CSV_COLUMNS, Month, csv_rows, jobs_of
 from playground.generations.usage import report as usage_report
 from playground.teams import access, availability
+from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership, Team
 
 PAGE = "billing/keys.html"
 
 
-def _admin(request: HttpRequest, team: str) -> Membership:
+def _admin(request: AuthedRequest, team: str) -> Membership:
     membership = access.membership(request, team)
     access.require_admin(membership)
     return membership
 
 
 def _page(
-    request: HttpRequest, membership: Membership, form: TeamKeyForm | None = None, status: int = 200
+    request: AuthedRequest,
+    membership: Membership,
+    form: TeamKeyForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     keys = list(ApiKey.objects.for_team_admins(membership.team))
     return render(
@@ -71,7 +75,7 @@ def _page(
     )
 
 
-def _model_rows(request: HttpRequest, membership: Membership) -> list[dict[str, Any]]:
+def _model_rows(request: AuthedRequest, membership: Membership) -> list[dict[str, Any]]:
     """Each model: offered on the site (a superuser's switch), and to this team."""
     team_offers = {spec.id for spec in availability.available_models(membership.team)}
     return [
@@ -85,7 +89,7 @@ def _model_rows(request: HttpRequest, membership: Membership) -> list[dict[str, 
 
 
 @require_POST
-def model_switch(request: HttpRequest, team: str) -> HttpResponse:
+def model_switch(request: AuthedRequest, team: str) -> HttpResponse:
     """A team admin switches a model off (or on) for the team; a superuser, with
     scope=site, for every team."""
     membership = _admin(request, team)
@@ -116,19 +120,18 @@ def model_switch(request: HttpRequest, team: str) -> HttpResponse:
 
 
 def _checking(key: ApiKey) -> bool:
-    return bool(key.check_requested_at) and (
-        key.checked_at is None or key.checked_at < key.check_requested_at
-    )
+    requested = key.check_requested_at
+    return requested is not None and (key.checked_at is None or key.checked_at < requested)
 
 
 @require_GET
-def keys(request: HttpRequest, team: str) -> HttpResponse:
+def keys(request: AuthedRequest, team: str) -> HttpResponse:
     return _page(request, _admin(request, team))
 
 
 @sensitive_post_parameters("secret")
 @require_POST
-def key_add(request: HttpRequest, team: str) -> HttpResponse:
+def key_add(request: AuthedRequest, team: str) -> HttpResponse:
     membership = _admin(request, team)
     form = TeamKeyForm(request.POST)
     if not form.is_valid():
@@ -151,7 +154,7 @@ def _own_key(membership: Membership, key_id: int) -> ApiKey:
 
 @sensitive_post_parameters("secret")
 @require_POST
-def key_change(request: HttpRequest, team: str, key_id: int) -> HttpResponse:
+def key_change(request: AuthedRequest, team: str, key_id: int) -> HttpResponse:
     """Rename, reorder, switch on or off, or replace the secret (never read it)."""
     membership = _admin(request, team)
     key = _own_key(membership, key_id)
@@ -163,14 +166,14 @@ def key_change(request: HttpRequest, team: str, key_id: int) -> HttpResponse:
     return redirect("keys", team=team)
 
 
-def _invalid(request: HttpRequest, team: str, form: TeamKeyForm) -> HttpResponse:
+def _invalid(request: AuthedRequest, team: str, form: TeamKeyForm) -> HttpResponse:
     problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
     messages.error(request, _("Not saved: %(problems)s") % {"problems": problems})
     return redirect("keys", team=team)
 
 
 @require_POST
-def key_check(request: HttpRequest, team: str, key_id: int) -> HttpResponse:
+def key_check(request: AuthedRequest, team: str, key_id: int) -> HttpResponse:
     """Ask a worker to read the key's credits; the page shows them when they arrive."""
     membership = _admin(request, team)
     key = _own_key(membership, key_id)
@@ -181,7 +184,7 @@ def key_check(request: HttpRequest, team: str, key_id: int) -> HttpResponse:
 # --- Usage ------------------------------------------------------------------------------
 
 
-def _usage_access(request: HttpRequest, slug: str) -> tuple[Team, Membership | None, bool]:
+def _usage_access(request: AuthedRequest, slug: str) -> tuple[Team, Membership | None, bool]:
     """The team, the person's membership, and whether they see the whole team's spend:
     team admins and superusers (every team) do; members and viewers see their own."""
     if request.user.is_superuser:
@@ -195,7 +198,7 @@ def _usage_access(request: HttpRequest, slug: str) -> tuple[Team, Membership | N
 
 
 @require_GET
-def usage(request: HttpRequest, team: str) -> HttpResponse:
+def usage(request: AuthedRequest, team: str) -> HttpResponse:
     team_obj, membership, whole_team = _usage_access(request, team)
     month = Month.parse(request.GET.get("month"))
     context: dict[str, Any] = {
@@ -216,7 +219,7 @@ def usage(request: HttpRequest, team: str) -> HttpResponse:
 
 
 @require_GET
-def usage_csv(request: HttpRequest, team: str) -> StreamingHttpResponse:
+def usage_csv(request: AuthedRequest, team: str) -> StreamingHttpResponse:
     """The jobs behind the usage page, one row each (admins and superusers)."""
     team_obj, _membership, whole_team = _usage_access(request, team)
     if not whole_team:

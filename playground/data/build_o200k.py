@@ -48,6 +48,7 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 OUT_DIR = Path(__file__).resolve().parent
 RANKS_OUT = OUT_DIR / "o200k_base.tiktoken.gz"
@@ -58,7 +59,7 @@ META_OUT = OUT_DIR / "o200k_base.json"
 OPENAI_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 
 
-def load_js_module(path: Path) -> dict:
+def load_js_module(path: Path) -> dict[str, Any]:
     """Return the object literal exported by an ESM (.js) or CommonJS (.cjs) ranks file."""
     text = path.read_text(encoding="utf-8").strip()
     for prefix in ("export default", "module.exports ="):
@@ -68,7 +69,10 @@ def load_js_module(path: Path) -> dict:
     else:
         raise SystemExit(f"{path}: expected 'export default' or 'module.exports =' prefix")
     # The literal is valid JSON (quoted keys, plain strings), so json can read it directly.
-    return json.loads(text.removesuffix(";"))
+    literal = json.loads(text.removesuffix(";"))
+    if not isinstance(literal, dict):
+        raise SystemExit(f"{path}: expected an object literal")
+    return literal
 
 
 def parse_bpe_ranks(bpe_ranks: str) -> dict[bytes, int]:

@@ -37,7 +37,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Self
+from typing import Any, Self, overload
 from urllib.parse import quote, urljoin, urlsplit
 
 import certifi
@@ -149,7 +149,9 @@ class Task:
         if not isinstance(data, Mapping) or not isinstance(data.get("id"), str) or not data["id"]:
             raise EvoLinkError.from_code("invalid_response", detail=repr(data)[:200])
         status = str(data.get("status") or "pending").lower()
-        task_info = data.get("task_info") if isinstance(data.get("task_info"), Mapping) else {}
+        task_info = data.get("task_info")
+        if not isinstance(task_info, Mapping):
+            task_info = {}
         raw_results = data.get("results") or []
         results = (
             tuple(url for url in raw_results if isinstance(url, str) and url)
@@ -188,10 +190,14 @@ class Exchange:
 
 
 def _request_id(response: httpx.Response) -> str:
-    return response.headers.get("x-request-id", "")[:100]
+    return str(response.headers.get("x-request-id", ""))[:100]
 
 
-def _as_int(value: Any, *, default: int | None) -> Any:
+@overload
+def _as_int(value: object, *, default: int) -> int: ...
+@overload
+def _as_int(value: object, *, default: None) -> int | None: ...
+def _as_int(value: Any, *, default: int | None) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -112,7 +112,9 @@ def _upload_result(response: httpx.Response) -> UploadedFile | EvoLinkError:
         status = code if isinstance(code, int) and 400 <= code < 600 else response.status_code
         if status < 400:
             status = 400  # success=false with no usable code: a refusal all the same
-        msg = body.get("msg") if isinstance(body.get("msg"), str) else ""
+        msg = body.get("msg")
+        if not isinstance(msg, str):
+            msg = ""
         return upload_error(status, msg, http_status=response.status_code, retry_after=retry_after)
     if response.is_success:
         return EvoLinkError(
@@ -153,6 +155,9 @@ class FilesMixin:
     _http: httpx.Client
     _auth: dict[str, str]
     max_attempts: int
+
+    def _wait_before_retry(self, attempt: int, retry_after: float | None) -> bool:
+        raise NotImplementedError  # client.Client's: the one backoff for every request
 
     def upload_file(
         self,
@@ -202,9 +207,7 @@ class FilesMixin:
                 result.retryable
                 and result.code != "invalid_response"  # an odd 2xx is not retried blindly
                 and attempt < attempts
-                and self._wait_before_retry(  # type: ignore[attr-defined]
-                    attempt, result.retry_after
-                )
+                and self._wait_before_retry(attempt, result.retry_after)
             ):
                 logger.info("EvoLink upload: %s, trying again", result.code)
                 continue

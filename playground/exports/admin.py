@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from playground.exports.models import Export
 
@@ -13,8 +14,8 @@ class ExportAdmin(admin.ModelAdmin):
     list_select_related = ("team", "requested_by")
     exclude = ("file", "image_ids", "lease_token")
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Export | None = None) -> bool:
         return False

@@ -17,7 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch
+from django.contrib.auth.models import User
+from django.db.models import Prefetch, QuerySet
 
 from playground.generations.models import Generation, GenerationReference, ResultImage
 from playground.generations.spend import charge_of
@@ -67,7 +68,7 @@ def mask_file_name(job: Generation) -> str:
     return f"masks/{job.model}-{job.number or job.pk}-mask.png"
 
 
-def with_lineage(queryset: Any) -> Any:
+def with_lineage(queryset: QuerySet[ResultImage]) -> QuerySet[ResultImage]:
     """The queries one batch of rows needs: its jobs, their makers, parents and references."""
     return queryset.select_related("generation__parent").prefetch_related(
         Prefetch(
@@ -77,7 +78,7 @@ def with_lineage(queryset: Any) -> Any:
     )
 
 
-def visible_job_ids(user: Any, batch: Iterable[ResultImage]) -> set[int]:
+def visible_job_ids(user: User, batch: Iterable[ResultImage]) -> set[int]:
     """Of the jobs the batch's lineage names, those this person may see (one query)."""
     named: set[int] = set()
     for image in batch:

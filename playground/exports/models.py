@@ -15,8 +15,7 @@ once, and a build whose worker died is picked up again once its lease runs out.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -92,7 +91,7 @@ class Export(models.Model):
         return self.state in (ExportState.QUEUED, ExportState.BUILDING)
 
     @property
-    def expires_at(self) -> Any:
+    def expires_at(self) -> datetime | None:
         return self.finished_at + timedelta(days=keep_days()) if self.finished_at else None
 
     @property

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,6 +26,7 @@ from playground.gallery import favourites, images
 from playground.gallery.models import Collection, CollectionItem
 from playground.generations.history import STATUS_CHOICES, HistoryFilter
 from playground.generations.models import Generation, ResultImage
+from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
 
 
@@ -43,7 +44,7 @@ class Wanted:
     empty_message: str
 
 
-def resolve(request: HttpRequest, membership: Membership) -> Wanted:
+def resolve(request: AuthedRequest, membership: Membership) -> Wanted:
     source = request.POST.get("source", "")
     user, team = request.user, membership.team
     if source == Source.SELECTION:
@@ -100,11 +101,11 @@ def resolve(request: HttpRequest, membership: Membership) -> Wanted:
     raise UnknownSource(source)
 
 
-def _int_or_404(request: HttpRequest) -> int:
+def _int_or_404(request: AuthedRequest) -> int:
     return id_parsing.parse_or_404(request.POST.get("source_id", ""))
 
 
-def _run(request: HttpRequest, membership: Membership) -> Wanted:
+def _run(request: AuthedRequest, membership: Membership) -> Wanted:
     # The matrix app is looked up, not imported: exports must not break while it is
     # absent or being migrated, and a run is then simply not found.
     try:
@@ -137,8 +138,10 @@ def _run(request: HttpRequest, membership: Membership) -> Wanted:
     ):
         by_job.setdefault(job_id, []).append(image_id)
     ids = [image_id for job_id in job_ids for image_id in by_job.get(job_id, [])]
-    title = getattr(run, "title", "") or str(run)
-    kind = run.get_kind_display() if hasattr(run, "get_kind_display") else _("Matrix run")
+    # Looked up by name, the run is still a MatrixRun to the checker (django-stubs
+    # resolves apps.get_model), so its title and kind are read as such.
+    title = run.title or str(run)
+    kind = run.get_kind_display()
     return Wanted(
         Source.RUN,
         run.pk,
@@ -155,7 +158,7 @@ def history_description(chosen: HistoryFilter) -> str:
         parts.append(_("my jobs"))
     elif chosen.member:
         parts.append(_("member %(name)s") % {"name": chosen.member})
-    if getattr(chosen, "favourites", False):
+    if chosen.favourites:
         parts.append(_("my favourites"))
     if chosen.model:
         parts.append(_("model %(model)s") % {"model": chosen.model})

@@ -270,7 +270,7 @@ def write_zip(export: Export, token: str, path: Path) -> int:
     return written
 
 
-def _copy(archive: zipfile.ZipFile, image: Any, name: str) -> bool:
+def _copy(archive: zipfile.ZipFile, image: ResultImage, name: str) -> bool:
     """Copy one image from storage into the archive in chunks; False if its file is gone."""
     return _copy_file(archive, image.file.name, image.bytes, image.created_at, name)
 
@@ -377,7 +377,7 @@ def maintain() -> dict[str, int]:
     return counts
 
 
-def expire(before: Any) -> int:
+def expire(before: datetime) -> int:
     """Remove the ZIPs of exports finished before `before`; their rows say "expired"."""
     count = 0
     for pk, public_id in Export.objects.filter(
@@ -406,7 +406,7 @@ def _delete_files(public_id: uuid.UUID) -> None:
         os.rmdir(default_storage.path(folder))
 
 
-def _sweep_temporary_files(now: Any) -> None:
+def _sweep_temporary_files(now: datetime) -> None:
     """A builder killed mid-build leaves its temporary folder behind: remove those a day old."""
     cutoff = now.timestamp() - 86400
     for folder in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):

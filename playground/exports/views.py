@@ -13,7 +13,8 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +24,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from playground.exports import sources, tasks
 from playground.exports.models import Export, ExportState, keep_days
-from playground.lib.htmx import HtmxHttpRequest
 from playground.lib.redirects import safe_next
 from playground.teams import access
 from playground.teams.models import Membership
@@ -36,7 +36,7 @@ TWIN_SECONDS = 10
 
 
 @require_POST
-def export_create(request: HttpRequest, team: str) -> HttpResponse:
+def export_create(request: access.AuthedRequest, team: str) -> HttpResponse:
     membership = access.membership(request, team)
     try:
         wanted = sources.resolve(request, membership)
@@ -88,14 +88,14 @@ def _twin(membership: Membership, wanted: sources.Wanted) -> Export | None:
     return next((e for e in recent if e.image_ids == wanted.image_ids), None)
 
 
-def _back(request: HttpRequest, membership: Membership) -> str:
+def _back(request: access.AuthedRequest, membership: Membership) -> str:
     """The page the button was pressed on, with its filters (the Referer, else the
     form's `next`), else the studio."""
     studio = reverse("studio", kwargs={"team": membership.team.slug})
     return safe_next(request, studio, referer=True)
 
 
-def _mine(request: HttpRequest, public_id: uuid.UUID) -> Export:
+def _mine(request: access.AuthedRequest, public_id: uuid.UUID) -> Export:
     export = get_object_or_404(
         Export.objects.select_related("team"), public_id=public_id, requested_by_id=request.user.pk
     )
@@ -105,7 +105,7 @@ def _mine(request: HttpRequest, public_id: uuid.UUID) -> Export:
 
 
 @require_GET
-def export_detail(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def export_detail(request: access.AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     export = _mine(request, public_id)
     # While it is built, the status polls itself every second (htmx) and the page is a
     # plain page to reload without JavaScript; once built, the status stops polling.
@@ -116,7 +116,7 @@ def export_detail(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRespons
 
 
 @require_GET
-def export_download(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def export_download(request: access.AuthedRequest, public_id: uuid.UUID) -> HttpResponseBase:
     export = _mine(request, public_id)
     if export.state != ExportState.READY or not export.file:
         return redirect("export_detail", public_id=export.public_id)
@@ -131,7 +131,7 @@ def export_download(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 
 @require_POST
-def export_retry(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def export_retry(request: access.AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     export = _mine(request, public_id)
     with transaction.atomic():
         tasks.retry(export)

@@ -7,21 +7,34 @@ shared collection, and its count is the count that viewer sees.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from playground.gallery.models import Collection, CollectionItem
 from playground.generations.models import ResultImage
+from playground.teams.models import Membership, Team
 
 
-def of_team(team: Any) -> Any:
+def of_team(team: Team) -> QuerySet[Collection]:
     return Collection.objects.filter(team=team)
 
 
-def cards(user: Any, team: Any) -> list[Collection]:
+@dataclass(frozen=True)
+class Card:
+    """A collection as the list page shows it to one person: how many of its images
+    they may see, and its cover among those (None: none they may see)."""
+
+    collection: Collection
+    image_count: int
+    cover: ResultImage | None
+
+
+def cards(user: User, team: Team) -> list[Card]:
     """The list page's cards: each collection with its count and cover as this person
     sees them. Three queries whatever the number of collections."""
     visible_ids = ResultImage.objects.visible_to(user, team).values("pk")
@@ -45,12 +58,10 @@ def cards(user: Any, team: Any) -> list[Collection]:
         c.pk: c.cover_id if c.cover_id and c.cover_visible else c.first_image_id for c in found
     }
     covers = ResultImage.objects.visible_to(user, team).in_bulk([pk for pk in shown.values() if pk])
-    for collection in found:
-        collection.shown_cover = covers.get(shown[collection.pk])
-    return found
+    return [Card(c, c.image_count, covers.get(shown[c.pk])) for c in found]
 
 
-def visible_items(user: Any, collection: Collection) -> Any:
+def visible_items(user: User, collection: Collection) -> QuerySet[CollectionItem]:
     """The collection's items this person may see, in the order they were added."""
     return (
         collection.items.filter(
@@ -61,7 +72,7 @@ def visible_items(user: Any, collection: Collection) -> Any:
     )
 
 
-def create(team: Any, name: str, user: Any) -> Collection | None:
+def create(team: Team, name: str, user: User) -> Collection | None:
     """A new collection, or None if the name was taken meanwhile (the form checked it;
     the unique constraint decides a race)."""
     try:
@@ -71,7 +82,7 @@ def create(team: Any, name: str, user: Any) -> Collection | None:
         return None
 
 
-def add(collection: Collection, found: list[Any], user: Any) -> int:
+def add(collection: Collection, found: list[ResultImage], user: User) -> int:
     """Add these images (already checked: visible to `user`, of the collection's team);
     returns how many were new to it. Adding one already there changes nothing."""
     already = set(
@@ -90,7 +101,7 @@ def add(collection: Collection, found: list[Any], user: Any) -> int:
     return len({i.pk for i in found} - already)
 
 
-def remove(collection: Collection, image: Any) -> None:
+def remove(collection: Collection, image: ResultImage) -> None:
     collection.items.filter(image=image).delete()
     if collection.cover_id == image.pk:
         collection.cover = None
@@ -103,7 +114,7 @@ def touch(collection: Collection) -> None:
     Collection.objects.filter(pk=collection.pk).update(updated_at=collection.updated_at)
 
 
-def picker_context(membership: Any) -> dict[str, Any]:
+def picker_context(membership: Membership) -> dict[str, Any]:
     """What the multi-select bar and the lightbox's "Add to collection" picker need on
     every page showing a team's tiles: the team's collections, for those who may add."""
     if not membership.can_generate:

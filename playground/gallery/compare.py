@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -25,7 +25,7 @@ FEWEST = 2
 MOST = 4
 
 
-def _requested(request: HttpRequest) -> tuple[list[int], bool]:
+def _requested(request: access.AuthedRequest) -> tuple[list[int], bool]:
     """The image ids asked for, in order, and whether anything else was in the list.
 
     `images=1,2` is the shareable form; repeated `image=1&image=2` (a form of ticked
@@ -55,7 +55,7 @@ def _problem(ids: list[int], junk: bool) -> str | None:
 
 
 @require_GET
-def compare(request: HttpRequest) -> HttpResponse:
+def compare(request: access.AuthedRequest) -> HttpResponse:
     ids, junk = _requested(request)
     problem = _problem(ids, junk)
     if problem:

@@ -8,15 +8,16 @@ whom a star belongs to, and the "Favourites" filter of the history is one's own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 
 from playground.gallery.models import Favourite
+from playground.generations.models import ResultImage
 
 
-def set_favourite(user: Any, image: Any, on: bool) -> bool:
+def set_favourite(user: User, image: ResultImage, on: bool) -> bool:
     """Star (`on`) or un-star an image for this person; returns whether it is starred.
 
     Safe to repeat: starring twice keeps one star (two tabs, a double press)."""
@@ -31,11 +32,11 @@ def set_favourite(user: Any, image: Any, on: bool) -> bool:
     return True
 
 
-def is_favourite(user: Any, image: Any) -> bool:
+def is_favourite(user: User, image: ResultImage) -> bool:
     return Favourite.objects.filter(user_id=user.pk, image_id=image.pk).exists()
 
 
-def starred_among(user: Any, image_ids: Iterable[int]) -> set[int]:
+def starred_among(user: User, image_ids: Iterable[int]) -> set[int]:
     """Which of these images the person starred: one query for a whole page of tiles."""
     ids = list(image_ids)
     if not ids or not user.is_authenticated:
@@ -47,7 +48,7 @@ def starred_among(user: Any, image_ids: Iterable[int]) -> set[int]:
     )
 
 
-def starred_in_jobs(user: Any, job_ids: Iterable[int]) -> set[int]:
+def starred_in_jobs(user: User, job_ids: Iterable[int]) -> set[int]:
     """Which images of these jobs the person starred: one query for a page of the
     history (also for a page whose jobs have no image yet, so its cost is constant)."""
     ids = list(job_ids)
@@ -60,12 +61,12 @@ def starred_in_jobs(user: Any, job_ids: Iterable[int]) -> set[int]:
     )
 
 
-def starred_jobs(user: Any) -> Any:
+def starred_jobs(user: User) -> QuerySet[Favourite, int]:
     """The ids of jobs with at least one image this person starred (a subquery)."""
-    return Favourite.objects.filter(user_id=user.pk).values("image__generation_id")
+    return Favourite.objects.filter(user_id=user.pk).values_list("image__generation_id", flat=True)
 
 
-def mark(user: Any) -> str:
+def mark(user: User) -> str:
     """Moves whenever the person stars or un-stars anything: the history's stamp adds it
     while the "Favourites" filter is on, so an un-starred job leaves that view at the
     next live check. One aggregate of the person's rows (indexed by user): how many,

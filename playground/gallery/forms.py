@@ -12,11 +12,12 @@ from django.utils.translation import gettext_lazy
 
 from playground.gallery.models import Collection
 from playground.numbers import grouped
+from playground.teams.models import Team
 
-NAME_MAX = Collection._meta.get_field("name").max_length
+NAME_MAX = Collection.NAME_MAX
 
 
-def name_problem(team: Any, name: str, instance: Collection | None = None) -> str:
+def name_problem(team: Team, name: str, instance: Collection | None = None) -> str:
     """What is wrong with this name for a collection of `team`, or "" if nothing.
 
     Names differing only in case count as the same: "Portraits" and "portraits" side
@@ -43,7 +44,7 @@ class CollectionNameForm(forms.Form):
     # what was typed (a browser's maxlength would silently cut a pasted name).
     name = forms.CharField(label=gettext_lazy("Name"), required=False, strip=True)
 
-    def __init__(self, *args: Any, team: Any, instance: Collection | None = None, **kw: Any):
+    def __init__(self, *args: Any, team: Team, instance: Collection | None = None, **kw: Any):
         super().__init__(*args, **kw)
         self.team = team
         self.instance = instance

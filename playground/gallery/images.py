@@ -6,12 +6,13 @@ an id of an image they may not see answers 404, as one that does not exist.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import Http404
 
 from playground import ids
 from playground.generations.models import ResultImage
+from playground.teams.models import Team
 
 
 def ids_from(values: Iterable[str]) -> list[int]:
@@ -24,7 +25,7 @@ def ids_from(values: Iterable[str]) -> list[int]:
     return found
 
 
-def get_all_or_404(user: Any, ids: list[int], team: Any = None) -> list[ResultImage]:
+def get_all_or_404(user: User, ids: list[int], team: Team | None = None) -> list[ResultImage]:
     """These images, in the order given, or 404 if any one is not visible to this
     person: a link that names an image of another team opens nothing at all."""
     found = {

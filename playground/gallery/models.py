@@ -38,8 +38,10 @@ class Favourite(models.Model):
 class Collection(models.Model):
     """A named set of the team's images, that any member of the team can open by link."""
 
+    NAME_MAX = 120  # the form says so before the column would refuse it
+
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="collections")
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=NAME_MAX)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -9,11 +9,9 @@ Forms POST and redirect without JavaScript; htmx swaps the small parts on top.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +25,6 @@ from playground.gallery import collections, favourites, images
 from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
 from playground.generations.models import ResultImage
-from playground.lib.htmx import HtmxHttpRequest
 from playground.lib.redirects import safe_next
 from playground.teams import access
 from playground.teams.models import Membership
@@ -37,7 +34,7 @@ NEW = "new"  # the picker's "New collection…" choice
 
 
 @require_POST
-def favourite_toggle(request: HtmxHttpRequest, image_id: int) -> HttpResponse:
+def favourite_toggle(request: access.AuthedRequest, image_id: int) -> HttpResponse:
     """Star or un-star an image, for this person only. Anyone who may see the image may
     (viewers too); anyone else gets 404, as if it did not exist.
 
@@ -70,7 +67,7 @@ def favourite_toggle(request: HtmxHttpRequest, image_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def collection_list(request: HttpRequest, team: str) -> HttpResponse:
+def collection_list(request: access.AuthedRequest, team: str) -> HttpResponse:
     """The team's collections as cards; members and admins create one here."""
     membership = access.membership(request, team)
     form = CollectionNameForm(team=membership.team)
@@ -93,7 +90,9 @@ def collection_list(request: HttpRequest, team: str) -> HttpResponse:
     return render(request, "gallery/collections.html", context, status=400 if form.errors else 200)
 
 
-def _collection(request: HttpRequest, team: str, collection_id: int) -> tuple[Membership, Any]:
+def _collection(
+    request: access.AuthedRequest, team: str, collection_id: int
+) -> tuple[Membership, Collection]:
     membership = access.membership(request, team)
     found = get_object_or_404(
         collections.of_team(membership.team).select_related("created_by"), pk=collection_id
@@ -102,7 +101,7 @@ def _collection(request: HttpRequest, team: str, collection_id: int) -> tuple[Me
 
 
 def _detail(
-    request: HttpRequest,
+    request: access.AuthedRequest,
     membership: Membership,
     collection: Collection,
     rename_form: CollectionNameForm | None = None,
@@ -128,14 +127,14 @@ def _detail(
 
 
 @require_GET
-def collection_detail(request: HttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_detail(request: access.AuthedRequest, team: str, collection_id: int) -> HttpResponse:
     """A collection as a grid: the link a colleague opens."""
     membership, collection = _collection(request, team, collection_id)
     return _detail(request, membership, collection)
 
 
 @require_POST
-def collection_rename(request: HttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_rename(request: access.AuthedRequest, team: str, collection_id: int) -> HttpResponse:
     membership, collection = _collection(request, team, collection_id)
     access.require_generate(membership)
     form = CollectionNameForm(request.POST, team=membership.team, instance=collection)
@@ -149,7 +148,7 @@ def collection_rename(request: HttpRequest, team: str, collection_id: int) -> Ht
 
 
 @require_http_methods(["GET", "POST"])
-def collection_delete(request: HttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_delete(request: access.AuthedRequest, team: str, collection_id: int) -> HttpResponse:
     """Asks first (GET); deleting a collection never deletes an image."""
     membership, collection = _collection(request, team, collection_id)
     access.require_generate(membership)
@@ -168,7 +167,7 @@ def collection_delete(request: HttpRequest, team: str, collection_id: int) -> Ht
     return redirect("collections", team=team)
 
 
-def _one_image(request: HttpRequest, membership: Membership) -> Any:
+def _one_image(request: access.AuthedRequest, membership: Membership) -> ResultImage:
     ids = images.ids_from(request.POST.getlist("image"))
     if len(ids) != 1:
         raise Http404
@@ -176,7 +175,7 @@ def _one_image(request: HttpRequest, membership: Membership) -> Any:
 
 
 @require_POST
-def collection_remove(request: HtmxHttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_remove(request: access.AuthedRequest, team: str, collection_id: int) -> HttpResponse:
     """Take an image out of the collection (the image itself stays)."""
     membership, collection = _collection(request, team, collection_id)
     access.require_generate(membership)
@@ -190,7 +189,7 @@ def collection_remove(request: HtmxHttpRequest, team: str, collection_id: int) -
 
 
 @require_POST
-def collection_cover(request: HttpRequest, team: str, collection_id: int) -> HttpResponse:
+def collection_cover(request: access.AuthedRequest, team: str, collection_id: int) -> HttpResponse:
     """Make one of the collection's images the one its card shows."""
     membership, collection = _collection(request, team, collection_id)
     access.require_generate(membership)
@@ -206,7 +205,7 @@ def collection_cover(request: HttpRequest, team: str, collection_id: int) -> Htt
 
 
 @require_POST
-def collection_add(request: HtmxHttpRequest, team: str) -> HttpResponse:
+def collection_add(request: access.AuthedRequest, team: str) -> HttpResponse:
     """Add ticked images to a collection, or to a new one named here.
 
     Used by the multi-select bar, the lightbox's picker and plain forms. Every image
@@ -276,9 +275,9 @@ def _added_message(collection: Collection, added: int, asked: int) -> str:
 
 
 def _add_refused(
-    request: HtmxHttpRequest,
+    request: access.AuthedRequest,
     membership: Membership,
-    found: list[Any],
+    found: list[ResultImage],
     problem: str,
     chosen: str,
     new_name: str,

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from playground.generations.models import Generation, ResultImage, UpstreamTask
 
@@ -60,8 +61,8 @@ class GenerationAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "team")
     inlines = [UpstreamTaskInline, ResultImageInline]
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Generation | None = None) -> bool:
         return False

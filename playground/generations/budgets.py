@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,7 +37,7 @@ def month_start(now: datetime | None = None) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def spent(team: Team, owner: Any = None, since: datetime | None = None) -> Decimal:
+def spent(team: Team, owner: User | None = None, since: datetime | None = None) -> Decimal:
     """This month's spend of the team (or of one person in it), by the spend rule."""
     jobs = Generation.objects.filter(team=team, created_at__gte=since or month_start())
     if owner is not None:
@@ -118,7 +118,7 @@ class Standing:
         return self.spent / self.budget if self.budget else Decimal(1)
 
 
-def standing(team: Team, owner: Any = None, cap: Decimal | None = None) -> Standing:
+def standing(team: Team, owner: User | None = None, cap: Decimal | None = None) -> Standing:
     if owner is None:
         return Standing(team.monthly_budget_credits, spent(team))
     return Standing(cap, spent(team, owner))
@@ -126,7 +126,7 @@ def standing(team: Team, owner: Any = None, cap: Decimal | None = None) -> Stand
 
 def admin_warnings(team: Team) -> list[str]:
     now = standing(team)
-    if now.share is None or now.share < WARN_AT:
+    if now.budget is None or now.share is None or now.share < WARN_AT:
         return []
     return [
         _("The team has used %(share)s%% of its monthly budget: %(spent)s of %(budget)s credits.")

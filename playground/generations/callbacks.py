@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+import uuid
 
 from django.conf import settings
 from django.urls import reverse
@@ -28,11 +28,11 @@ def _key() -> bytes:
     return salted_hmac("playground.callbacks.key", "v1").digest()
 
 
-def token(public_id: Any) -> str:
+def token(public_id: uuid.UUID) -> str:
     return hmac.new(_key(), str(public_id).encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def is_valid(public_id: Any, candidate: str) -> bool:
+def is_valid(public_id: uuid.UUID, candidate: str) -> bool:
     return hmac.compare_digest(token(public_id), candidate)
 
 
@@ -52,6 +52,6 @@ def enabled() -> bool:
     return https and not references.public_base_is_private()
 
 
-def url_for(public_id: Any) -> str:
+def url_for(public_id: uuid.UUID) -> str:
     path = reverse("evolink_callback", kwargs={"public_id": public_id, "token": token(public_id)})
     return f"{settings.PUBLIC_BASE_URL}{path}"

@@ -4,19 +4,33 @@ attached references this one way."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from playground.generations import references
-from playground.generations.models import ReferenceImage
+from playground.generations.models import Generation, ReferenceImage
+from playground.teams.models import Team
 
 
-def chip(reference: ReferenceImage, user: Any, team: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Chip:
+    token: str  # what the form posts back (references.form_token)
+    reference: ReferenceImage
+    thumbnail_url: str
+    # A job's page names the job the image was taken from, when the person may see it.
+    source: Generation | None = None
+
+
+def chip(
+    attached: references.Attached, user: User, team: Team, *, source: Generation | None = None
+) -> Chip:
     """A reference as the form shows it: thumbnail, size, and its signed token."""
-    token = references.form_token(reference, user, team)
-    return {
-        "token": token,
-        "reference": reference,
-        "thumbnail_url": reverse("reference_thumbnail", kwargs={"token": token}),
-    }
+    token = references.form_token(attached.image, user, team, source_id=attached.source_id)
+    return Chip(
+        token=token,
+        reference=attached.image,
+        thumbnail_url=reverse("reference_thumbnail", kwargs={"token": token}),
+        source=source,
+    )

@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 
 from playground import catalogue, pricing
 from playground.billing import paying
@@ -26,6 +25,7 @@ from playground.generations.models import (
     ReferenceImage,
 )
 from playground.teams import availability
+from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
 
 
@@ -109,16 +109,14 @@ def insert_generation(
         output_width=None if estimate.auto else estimate.width,
         output_height=None if estimate.auto else estimate.height,
     )
-    visible_sources = _visible_ids(
-        membership, {getattr(r, "source_id", None) for r in form.references}
-    )
+    visible_sources = _visible_ids(membership, {r.source_id for r in form.references})
     # The mask goes on the link of the reference it was painted on (the form put that
     # reference first).
     masked = form.masked_reference
     GenerationReference.objects.bulk_create(
         GenerationReference(
             generation=generation,
-            reference=ref,
+            reference=ref.image,
             position=i,
             source_id=ref.source_id if ref.source_id in visible_sources else None,
             mask=form.mask.mask if form.mask is not None and ref is masked else None,
@@ -142,7 +140,7 @@ def _lineage(membership: Membership, form: GenerationForm) -> tuple[Generation |
         )
         if parent:
             return parent, data["parent_relation"]
-    sources = [r.source_id for r in form.references if getattr(r, "source_id", None)]
+    sources = [r.source_id for r in form.references if r.source_id]
     if sources:
         parent = (
             Generation.objects.visible_to(membership.user, membership.team)
@@ -166,8 +164,8 @@ def _visible_ids(membership: Membership, ids: set[int | None]) -> set[int]:
 
 
 def references_from_post(
-    request: HttpRequest, membership: Membership
-) -> tuple[list[ReferenceImage], list[str]]:
+    request: AuthedRequest, membership: Membership
+) -> tuple[list[references.Attached], list[str]]:
     """References already attached (signed tokens) plus files sent with the form."""
     attached = references.from_tokens(
         request.POST.getlist("reference"), request.user, membership.team
@@ -178,19 +176,17 @@ def references_from_post(
     errors = references.oversized_messages(request)
     stored, rejected = references.store_uploads(uploads, request.user)
     errors.extend(rejected)
-    for reference in stored:
-        reference.source_id = None
-        attached.append(reference)
+    attached.extend(references.Attached(reference) for reference in stored)
     # The same image twice is one reference (files are stored once per content): the
     # first place it was given keeps its order.
-    unique: dict[int, ReferenceImage] = {}
+    unique: dict[int, references.Attached] = {}
     for reference in attached:
-        unique.setdefault(reference.pk, reference)
+        unique.setdefault(reference.image.pk, reference)
     return list(unique.values()), errors
 
 
 def mask_from_post(
-    request: HttpRequest, membership: Membership
+    request: AuthedRequest, membership: Membership
 ) -> mask_uploads.AttachedMask | None:
     """The mask the form carries (a signed token), if it was signed for this person in
     this team; anything else attaches nothing, as for references."""
@@ -200,7 +196,7 @@ def mask_from_post(
 
 def carried_from(
     generation: Generation, new_reference: ReferenceImage | None = None
-) -> tuple[list[ReferenceImage], mask_uploads.AttachedMask | None]:
+) -> tuple[list[references.Attached], mask_uploads.AttachedMask | None]:
     """What "Reuse settings" and "Edit this" take of a job's mask.
 
     Reuse settings: the reference the mask was painted on, with the mask (a mask means
@@ -216,9 +212,7 @@ def carried_from(
             return [], None
         return [], mask_uploads.AttachedMask(attached.mask, new_reference.pk)
     masked = next(link for link in links if link.mask_id is not None)
-    reference = masked.reference
-    reference.source_id = masked.source_id
-    return [reference], attached
+    return [references.Attached(masked.reference, masked.source_id)], attached
 
 
 def settings_of(generation: Generation, relation: str) -> dict[str, Any]:
@@ -245,7 +239,7 @@ def settings_of(generation: Generation, relation: str) -> dict[str, Any]:
 
 def rerun_form(
     generation: Generation,
-    attached: list[ReferenceImage],
+    attached: list[references.Attached],
     mask: mask_uploads.AttachedMask | None = None,
 ) -> GenerationForm:
     """The form of a job sent again as it was, its mask included (a new job; the old

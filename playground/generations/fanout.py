@@ -234,6 +234,7 @@ def finish_submitting(pk: int) -> str:
     """Every part claimed: the job runs (or ends, when no part is left in flight)."""
     parts = list(UpstreamTask.objects.filter(generation_id=pk))
     reserved = [p.credits_reserved for p in parts]
+    held = [r for r in reserved if r is not None]
     first_key = next((p.api_key_id for p in parts if p.task_id), None)
     Generation.objects.transition(
         pk,
@@ -245,9 +246,7 @@ def finish_submitting(pk: int) -> str:
         api_key_id=first_key,
         # Until every part holds its reservation the whole job's estimate counts, so
         # a budget never sees less than the job may cost.
-        credits_reserved=sum(reserved, Decimal(0))
-        if all(r is not None for r in reserved)
-        else None,
+        credits_reserved=sum(held, Decimal(0)) if len(held) == len(reserved) else None,
     )
     return settle(pk) or "submitted"
 

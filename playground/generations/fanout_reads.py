@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -88,7 +88,7 @@ def poll_due_parts(
 
 
 def apply_part_poll(
-    part_pk: int, polls: int, deadline: Any, answer: evolink.Task | evolink.EvoLinkError
+    part_pk: int, polls: int, deadline: datetime | None, answer: evolink.Task | evolink.EvoLinkError
 ) -> bool:
     """Record one read of a part. True if its image is now to be archived."""
     now = timezone.now()
@@ -153,7 +153,7 @@ def apply_part_poll(
 
 
 def _part_read_refused(
-    part_pk: int, polls: int, deadline: Any, error: evolink.EvoLinkError
+    part_pk: int, polls: int, deadline: datetime | None, error: evolink.EvoLinkError
 ) -> bool:
     """A part's read answered 401/402/403: as for a whole job (poller._read_refused),
     read on with another key of the team, else the part is uncertain, never "failed,

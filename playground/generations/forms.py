@@ -13,19 +13,23 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from playground import catalogue, request_rules
 from playground.catalogue import ModelSpec
 from playground.generations.mask_uploads import AttachedMask
-from playground.generations.models import Derivation, ReferenceImage
+from playground.generations.models import Derivation
+from playground.generations.references import Attached
 
 CUSTOM_SIZE = "custom"
 
 
 class GenerationForm(forms.Form):
     spec: ModelSpec  # set on each model's subclass
+    # Bound to request.POST (a QueryDict) or, for a re-run or a matrix cell, a dict.
+    data: MultiValueDict[str, Any] | dict[str, Any]
 
     model = forms.CharField(widget=forms.HiddenInput)
     client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
@@ -56,10 +60,15 @@ class GenerationForm(forms.Form):
         choices=[("", "")] + [(d.value, d.label) for d in Derivation],
     )
 
+    def _choices_of(self, name: str) -> forms.ChoiceField:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)  # as the class declares it
+        return field
+
     def __init__(
         self,
         *args: Any,
-        references: list[Any] | None = None,
+        references: list[Attached] | None = None,
         mask: AttachedMask | None = None,
         **kwargs: Any,
     ) -> None:
@@ -71,12 +80,15 @@ class GenerationForm(forms.Form):
         # a mask against the first image.
         self.mask = mask
         if mask is not None:
-            masked = [r for r in self.references if r.pk == mask.reference_id][:1]
-            self.references = masked + [r for r in self.references if r not in masked]
+            first = [r for r in self.references if r.image.pk == mask.reference_id]
+            others = [r for r in self.references if r.image.pk != mask.reference_id]
+            self.references = first[:1] + others
         spec = self.spec
         self.fields["model"].initial = spec.id
         self.fields["client_token"].initial = uuid.uuid4()
-        self.fields["quality"].choices = [(q, catalogue.QUALITY_LABELS[q]) for q in spec.qualities]
+        self._choices_of("quality").choices = [
+            (q, catalogue.QUALITY_LABELS[q]) for q in spec.qualities
+        ]
         self.fields["quality"].initial = spec.default_quality
         self.fields["n"].initial = spec.default_n
         self.fields["n"].widget = forms.NumberInput(
@@ -162,7 +174,8 @@ class GenerationForm(forms.Form):
         return request_rules.request_body(self.spec, body)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if "output_format" in cleaned and "background" in cleaned:
             # Said beside the format even when other fields are wrong too.
             for message in request_rules.transparency_errors(
@@ -187,8 +200,8 @@ class GenerationForm(forms.Form):
             # The code lets the page clear the message once enough are removed.
             self.add_error(None, ValidationError(message, code="too_many_references"))
             return cleaned
-        if self.mask is not None and (message := self._mask_problem()):
-            self.add_error(None, ValidationError(message, code="mask"))
+        if self.mask is not None and (problem := self._mask_problem()):
+            self.add_error(None, ValidationError(problem, code="mask"))
             return cleaned
         payload = self.payload()
         if self.references:
@@ -215,22 +228,25 @@ class GenerationForm(forms.Form):
                 "The image the mask was painted on is no longer attached: attach it again, "
                 "or remove the mask."
             )
-        if (reference.width, reference.height) != (self.mask.mask.width, self.mask.mask.height):
+        if (reference.image.width, reference.image.height) != (
+            self.mask.mask.width,
+            self.mask.mask.height,
+        ):
             return _(
                 "The mask is %(size)s but its reference image is %(reference)s: a mask must be "
                 "exactly the reference's size."
             ) % {
                 "size": self.mask.mask.size_label,
-                "reference": f"{reference.width}×{reference.height}",
+                "reference": f"{reference.image.width}×{reference.image.height}",
             }
         return None
 
     @property
-    def masked_reference(self) -> ReferenceImage | None:
+    def masked_reference(self) -> Attached | None:
         """The attached reference the mask belongs to (None without one)."""
         if self.mask is None:
             return None
-        return next((r for r in self.references if r.pk == self.mask.reference_id), None)
+        return next((r for r in self.references if r.image.pk == self.mask.reference_id), None)
 
 
 class FixedSizeForm(GenerationForm):
@@ -243,7 +259,7 @@ class FixedSizeForm(GenerationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         spec = self.spec
-        self.fields["size"].choices = [(s, _size_label(spec, s)) for s in _listed_sizes(spec)]
+        self._choices_of("size").choices = [(s, _size_label(spec, s)) for s in _listed_sizes(spec)]
         self.fields["size"].initial = spec.default_size
         if "size" in self.initial:
             self.initial["size"] = _listed_size(spec, self.initial["size"])
@@ -271,13 +287,13 @@ class FlexibleSizeForm(GenerationForm):
         super().__init__(*args, **kwargs)
         spec = self.spec
         assert spec.custom is not None
-        self.fields["size"].choices = [
+        self._choices_of("size").choices = [
             ("auto", _("Auto (the model decides)")),
             (_("Aspect ratio"), [(r, r) for r in spec.ratios]),
             (CUSTOM_SIZE, _("Custom W×H")),
         ]
         self.fields["size"].initial = spec.default_size
-        self.fields["resolution"].choices = [(r, r) for r in spec.resolutions]
+        self._choices_of("resolution").choices = [(r, r) for r in spec.resolutions]
         self.fields["resolution"].initial = spec.default_resolution
         for name in ("width", "height"):
             self.fields[name].widget.attrs.update(

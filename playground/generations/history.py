@@ -9,17 +9,18 @@ history (studio/history.py) and the history export (exports/sources.py) both rea
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
-from django.db.models import Q
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue
-from playground.generations.models import IN_FLIGHT_STATES, State
+from playground.generations.models import IN_FLIGHT_STATES, Generation, State
 
 IN_FLIGHT = "in_flight"
 STATUS_CHOICES = [
@@ -67,7 +68,9 @@ class HistoryFilter:
             favourites=params.get("favourites") in ("1", "on", "true"),
         )
 
-    def apply(self, jobs: Any, user: Any, starred_jobs: Any) -> Any:
+    def apply(
+        self, jobs: QuerySet[Generation], user: User, starred_jobs: Iterable[int]
+    ) -> QuerySet[Generation]:
         """The jobs of `jobs` this filter keeps. `starred_jobs`: the ids of the jobs the
         person starred an image of (gallery.favourites.starred_jobs, a lazy subquery):
         stars belong to the gallery, which builds on this app."""

@@ -500,8 +500,10 @@ def has_alpha(image: Image.Image) -> bool:
     """Whether any pixel is less than opaque (an alpha channel, or a palette or
     grayscale transparency); the file itself is stored as it came, never flattened."""
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        low, _high = image.convert("RGBA").getchannel("A").getextrema()
-        return low < 255
+        # One band's extrema are a (low, high) pair of numbers (a pair of pairs only
+        # for an image of several bands, which the alpha channel is not).
+        low = image.convert("RGBA").getchannel("A").getextrema()[0]
+        return isinstance(low, int | float) and low < 255
     return False
 
 

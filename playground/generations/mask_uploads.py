@@ -71,7 +71,7 @@ class AttachedMask:
 
 def oversized_message(request: HttpRequest) -> str | None:
     """The upload handler (references.ReferenceSizeLimitHandler) stopped the file."""
-    if not getattr(request, "oversized_uploads", None):
+    if not references.oversized_names(request):
         return None
     return _("The mask is larger than %(max)d MB; it was not stored.") % {
         "max": catalogue.MAX_REFERENCE_BYTES // (1024 * 1024)

@@ -13,11 +13,13 @@ module.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import F, Max, Q
@@ -35,7 +37,7 @@ from playground.generations.parts import PART_IN_FLIGHT as PART_IN_FLIGHT
 from playground.generations.parts import PartState as PartState
 from playground.generations.parts import UpstreamTask as UpstreamTask
 from playground.lib import leases
-from playground.teams.models import Membership
+from playground.teams.models import Membership, Team
 
 
 class State(models.TextChoices):
@@ -68,7 +70,7 @@ class Derivation(models.TextChoices):
 
 
 class GenerationQuerySet(models.QuerySet["Generation"]):
-    def visible_to(self, user: Any, team: Any = None) -> GenerationQuerySet:
+    def visible_to(self, user: User, team: Team | None = None) -> GenerationQuerySet:
         """What this person may see: every read of jobs goes through this scope.
 
         The jobs of the teams they belong to (of `team` only, when given), except
@@ -293,10 +295,10 @@ class Generation(models.Model):
                 names.extend(unused.values_list("file", flat=True))
                 unused.delete()
                 HistoryClock.tick(team_ids=[self.team_id])
-                transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
+                transaction.on_commit(lambda: _delete_files(names))
         return bool(deleted)
 
-    def cancel(self, by: Any) -> bool:
+    def cancel(self, by: User) -> bool:
         """Cancel the job if it is still QUEUED: nothing has been sent, so nothing is
         charged. A compare-and-set: once a worker has claimed it, it is too late."""
         # Stored in English whoever cancels; each reader sees it in their language.
@@ -308,7 +310,7 @@ class Generation(models.Model):
             return fanout.cancel(self, message)
         return Generation.objects.end(self.pk, State.QUEUED, State.CANCELLED, "cancelled", message)
 
-    def lineage(self, user: Any, depth: int = 10) -> list[dict[str, Any]]:
+    def lineage(self, user: User, depth: int = 10) -> list[dict[str, Any]]:
         """The chain this job came from, nearest first, as far as `depth` links.
 
         Each link says how (`relation`) and, where this person may see that job, which
@@ -396,7 +398,7 @@ def result_upload_to(instance: ResultImage, filename: str) -> str:
 
 
 class ResultImageQuerySet(models.QuerySet["ResultImage"]):
-    def visible_to(self, user: Any, team: Any = None) -> ResultImageQuerySet:
+    def visible_to(self, user: User, team: Team | None = None) -> ResultImageQuerySet:
         """The images this person may see (of `team` only, when given): every read of
         archived images goes through this scope (gallery, lightbox, downloads, exports,
         matrix grids). An image is visible exactly when its job is (`visible_to` of
@@ -464,7 +466,9 @@ class HistoryClock(models.Model):
         return clock.version
 
     @classmethod
-    def tick(cls, *, team_ids: Any = None, job_pks: Any = None) -> None:
+    def tick(
+        cls, *, team_ids: Iterable[int] | None = None, job_pks: Iterable[int] | None = None
+    ) -> None:
         """Move the clocks of these teams, or of the teams of these jobs."""
         clocks = cls.objects.all()
         if team_ids is not None:
@@ -587,3 +591,8 @@ class GenerationReference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.generation_id}#{self.position}"
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)

@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, connections
@@ -85,7 +85,7 @@ def pause_before_next_pass() -> float:
     tick = tick_seconds()
     nearest = Generation.objects.filter(state=State.RUNNING).aggregate(at=Min("next_poll_at"))
     part = UpstreamTask.objects.filter(state=PartState.RUNNING).aggregate(at=Min("next_poll_at"))
-    times = [at for at in (nearest["at"], part["at"]) if at is not None]
+    times: list[datetime] = [at for at in (nearest["at"], part["at"]) if at is not None]
     if not times:
         return tick
     return min(tick, max(0.0, (min(times) - timezone.now()).total_seconds()))
@@ -334,7 +334,7 @@ def poll_due(
     # job) goes through apply_poll.
     now = timezone.now()
     still: list[Reading] = []
-    late: list[tuple[int, Any]] = []
+    late: list[tuple[int, datetime]] = []
     for (pk, _task_id, polls, deadline, _key, due_at), answer in zip(due, answers, strict=True):
         reading = Reading.of(pk, polls, due_at, answer, now)
         if reading is None:
@@ -357,15 +357,20 @@ class Reading:
     """A read that leaves the job RUNNING: what to record of it."""
 
     pk: int
-    due_at: Any
+    due_at: datetime | None
     polls: int
-    next_poll_at: Any
+    next_poll_at: datetime
     status: str | None  # None: the read failed (retryable); only the schedule moves
     progress: int
 
     @classmethod
     def of(
-        cls, pk: int, polls: int, due_at: Any, answer: evolink.Task | evolink.EvoLinkError, now: Any
+        cls,
+        pk: int,
+        polls: int,
+        due_at: datetime | None,
+        answer: evolink.Task | evolink.EvoLinkError,
+        now: datetime,
     ) -> Reading | None:
         """The reading, or None if the answer ends the job (apply_poll handles it)."""
         next_poll_at = now + timedelta(seconds=jobs.poll_interval(polls + 1))
@@ -379,7 +384,7 @@ class Reading:
         return cls(pk, due_at, polls + 1, next_poll_at, answer.status, progress)
 
 
-def record_readings(readings: list[Reading], now: Any) -> None:
+def record_readings(readings: list[Reading], now: datetime) -> None:
     """One statement for a whole pass of "still running" reads (the ORM's per-row
     update cost ~1 ms of CPU each: at 1,000 jobs in flight it was most of a pass).
 
@@ -426,9 +431,9 @@ def record_readings(readings: list[Reading], now: Any) -> None:
 def apply_poll(
     pk: int,
     polls: int,
-    deadline: Any,
+    deadline: datetime | None,
     answer: evolink.Task | evolink.EvoLinkError,
-    due_at: Any = None,
+    due_at: datetime | None = None,
 ) -> bool:
     """Record one read of a job. True if the job is now ARCHIVING (archive it).
 
@@ -484,7 +489,11 @@ def apply_poll(
 
 
 def _read_refused(
-    pk: int, polls: int, deadline: Any, error: evolink.EvoLinkError, due_at: Any
+    pk: int,
+    polls: int,
+    deadline: datetime | None,
+    error: evolink.EvoLinkError,
+    due_at: datetime | None,
 ) -> bool:
     """A read answered 401/402/403: read on with another healthy key of the team
     (rereads.py); failing that, the job is uncertain and says what to check upstream,
@@ -512,7 +521,7 @@ def _read_refused(
     return False
 
 
-def _check_deadline(pk: int, deadline: Any, now: Any) -> None:
+def _check_deadline(pk: int, deadline: datetime | None, now: datetime) -> None:
     if deadline and now > deadline:
         minutes = int(jobs.poll_deadline().total_seconds() // 60)
         message = stored_messages.STOPPED_CHECKING % {"minutes": minutes}

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import ipaddress
@@ -24,17 +23,20 @@ import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,6 +45,7 @@ from PIL import Image, ImageOps
 from playground import catalogue, imageformats
 from playground.generations.models import GenerationReference, ReferenceImage
 from playground.numbers import grouped
+from playground.teams.models import Team
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +73,17 @@ class ReferenceSizeLimitHandler(FileUploadHandler):
     """First upload handler: stops reading a file once it passes the 50 MB limit, and
     skips every file past REFERENCE_UPLOAD_MAX_FILES in one request.
 
-    The rest of such a file is skipped (not stored), and its name is remembered on
-    the request so the page can say which file was refused and why. (Django's own
-    DATA_UPLOAD_MAX_NUMBER_FILES stays far above, as a backstop that answers 400.)
+    The rest of such a file is skipped (not stored), and its name is remembered by
+    this handler, one per request (`request.upload_handlers`), so the page can say
+    which file was refused and why. (Django's own DATA_UPLOAD_MAX_NUMBER_FILES stays
+    far above, as a backstop that answers 400.)
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
         self.files_seen = 0
+        self.oversized: list[str] = []  # names of files past the size limit
+        self.excess: list[str] = []  # names of files past the per-request count
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
@@ -85,14 +91,14 @@ class ReferenceSizeLimitHandler(FileUploadHandler):
         self.files_seen += 1
         self.over_count = self.files_seen > max_files_per_request()
         if self.over_count:
-            _note(self.request, "excess_uploads", self.file_name)
+            self.excess.append(self.file_name or "")
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if self.over_count:
             raise SkipFile
         self.received += len(raw_data)
         if self.received > catalogue.MAX_REFERENCE_BYTES:
-            _note(self.request, "oversized_uploads", self.file_name)
+            self.oversized.append(self.file_name or "")
             raise SkipFile
         return raw_data
 
@@ -100,23 +106,32 @@ class ReferenceSizeLimitHandler(FileUploadHandler):
         return None  # the next handler (memory or temporary file) makes the file
 
 
-def _note(request: Any, attribute: str, name: str) -> None:
-    if not hasattr(request, attribute):
-        setattr(request, attribute, [])
-    getattr(request, attribute).append(name)
+def _size_limit(request: HttpRequest) -> ReferenceSizeLimitHandler:
+    """The request's own size-limit handler (FILE_UPLOAD_HANDLERS puts it first), which
+    noted the files it refused while the upload was read."""
+    for handler in request.upload_handlers:
+        if isinstance(handler, ReferenceSizeLimitHandler):
+            return handler
+    return ReferenceSizeLimitHandler(request)  # not installed: it refused nothing
 
 
 def max_files_per_request() -> int:
     return int(getattr(settings, "REFERENCE_UPLOAD_MAX_FILES", 20))
 
 
-def oversized_messages(request: Any) -> list[str]:
+def oversized_names(request: HttpRequest) -> list[str]:
+    """The names of the request's files the size limit stopped (masks use it too)."""
+    return list(_size_limit(request).oversized)
+
+
+def oversized_messages(request: HttpRequest) -> list[str]:
+    handler = _size_limit(request)
     messages = [
         _("%(name)s: larger than %(max)d MB; each reference image may be at most %(max)d MB.")
         % {"name": name, "max": catalogue.MAX_REFERENCE_BYTES // (1024 * 1024)}
-        for name in getattr(request, "oversized_uploads", [])
+        for name in handler.oversized
     ]
-    excess = getattr(request, "excess_uploads", [])
+    excess = handler.excess
     if excess:
         messages.append(
             _(
@@ -128,7 +143,7 @@ def oversized_messages(request: Any) -> list[str]:
     return messages
 
 
-def uploaded_files(request: Any, field: str) -> list[Any]:
+def uploaded_files(request: HttpRequest, field: str) -> list[UploadedFile]:
     """The files of a request's field, without those past the per-request limit."""
     return request.FILES.getlist(field)[: max_files_per_request()]
 
@@ -312,12 +327,12 @@ def quota_bytes() -> int:
     return int(getattr(settings, "REFERENCE_QUOTA_MB", 500)) * 1024 * 1024
 
 
-def used_bytes(user: Any) -> int:
+def used_bytes(user: User) -> int:
     rows = ReferenceImage.objects.filter(uploaded_by=user)
     return int(rows.aggregate(total=Sum("bytes"))["total"] or 0)
 
 
-def store(file: IO[bytes], name: str, user: Any = None) -> ReferenceImage:
+def store(file: IO[bytes], name: str, user: User | None = None) -> ReferenceImage:
     """Check and store one upload (or return the stored copy of identical content).
 
     Nothing is written before every check has passed; if the row cannot be saved,
@@ -331,14 +346,14 @@ def store(file: IO[bytes], name: str, user: Any = None) -> ReferenceImage:
         prepared.content.close()  # the temporary file of the new copy
 
 
-def _store(prepared: Prepared, name: str, user: Any) -> ReferenceImage:
+def _store(prepared: Prepared, name: str, user: User | None) -> ReferenceImage:
     existing = ReferenceImage.objects.filter(sha256=prepared.sha256).first()
     if existing:
         # Uploaded again: it counts as fresh for the clean-up of unused uploads.
         ReferenceImage.objects.filter(pk=existing.pk).update(uploaded_at=timezone.now())
         return existing
     size = prepared.size + len(prepared.thumbnail)
-    if user is not None and getattr(user, "pk", None):
+    if user is not None and user.pk:
         used = used_bytes(user)
         if used + size > quota_bytes():
             raise RejectedUpload(
@@ -425,11 +440,13 @@ def _delete_files(reference: ReferenceImage, keep: Iterable[str] = ()) -> None:
                 log.warning("could not delete %s", field.name, exc_info=True)
 
 
-def store_bytes(data: bytes, name: str, user: Any = None) -> ReferenceImage:
+def store_bytes(data: bytes, name: str, user: User | None = None) -> ReferenceImage:
     return store(io.BytesIO(data), name, user)
 
 
-def store_uploads(uploads: list[Any], user: Any) -> tuple[list[ReferenceImage], list[str]]:
+def store_uploads(
+    uploads: list[UploadedFile], user: User
+) -> tuple[list[ReferenceImage], list[str]]:
     """Store a request's files one by one: each is accepted or named with its reason.
 
     A request stops working on files after UPLOAD_REQUEST_SECONDS (well before the
@@ -447,7 +464,7 @@ def store_uploads(uploads: list[Any], user: Any) -> tuple[list[ReferenceImage], 
             )
             continue
         try:
-            stored.append(store(upload, upload.name, user))
+            stored.append(store(upload, upload.name or "", user))
         except RejectedUpload as rejected:
             errors.append(str(rejected))
     return stored, errors
@@ -482,7 +499,7 @@ def clean_unreferenced(older_than: timedelta = timedelta(days=1)) -> int:
     return deleted
 
 
-def _sweep_orphan_files(cutoff: Any) -> None:
+def _sweep_orphan_files(cutoff: datetime) -> None:
     storage = default_storage
     try:
         folders, _files = storage.listdir("references")
@@ -505,20 +522,28 @@ def _sweep_orphan_files(cutoff: Any) -> None:
 # --- Tokens the forms carry -------------------------------------------------------
 
 
-def form_token(reference: ReferenceImage, user: Any, team: Any) -> str:
-    """A reference as a form carries it: signed for one person in one team.
+@dataclass(frozen=True)
+class Attached:
+    """A reference image attached to a form, and the job it was taken from ("Use as
+    reference", "Edit this"), if any, for the new job's lineage."""
 
-    `reference.source_id`, when set, is the job the image was taken from ("Use as
-    reference", "Edit this"), for the new job's lineage.
-    """
+    image: ReferenceImage
+    source_id: int | None = None
+
+
+def form_token(
+    reference: ReferenceImage, user: User, team: Team, *, source_id: int | None = None
+) -> str:
+    """A reference as a form carries it: signed for one person in one team, with the
+    job it was taken from (`source_id`), when there is one."""
     value = {"r": reference.pk, "u": user.pk, "t": team.pk}
-    if getattr(reference, "source_id", None):
-        value["g"] = reference.source_id
+    if source_id:
+        value["g"] = source_id
     return signing.dumps(value, salt=FORM_SALT, compress=True)
 
 
-def from_tokens(tokens: Iterable[str], user: Any, team: Any) -> list[ReferenceImage]:
-    """The references a form names, in order, each with `.source_id` (or None).
+def from_tokens(tokens: Iterable[str], user: User, team: Team) -> list[Attached]:
+    """The references a form names, in order, each with the job it came from (or None).
 
     Tokens of other people, or made in another team, are ignored: an image reaches a
     team only through someone who may see it there.
@@ -529,13 +554,7 @@ def from_tokens(tokens: Iterable[str], user: Any, team: Any) -> list[ReferenceIm
         if value and value.get("u") == user.pk and value.get("t") == team.pk:
             wanted.append((value["r"], value.get("g")))
     found = ReferenceImage.objects.in_bulk([pk for pk, _source in wanted])
-    attached = []
-    for pk, source in wanted:
-        if pk in found:
-            reference = copy.copy(found[pk])  # one object per use: sources may differ
-            reference.source_id = source
-            attached.append(reference)
-    return attached
+    return [Attached(found[pk], source) for pk, source in wanted if pk in found]
 
 
 def unsign(token: str) -> dict[str, Any] | None:
@@ -563,7 +582,7 @@ def public_url(reference: ReferenceImage) -> str:
     expiring as long after, so the image never passes through this server.
     """
     if getattr(settings, "S3_BUCKET", ""):
-        return reference.file.url
+        return str(reference.file.url)
     token = signing.dumps(reference.pk, salt=URL_SALT)
     path = reverse("reference_public", kwargs={"token": token, "ext": reference.extension})
     return f"{settings.PUBLIC_BASE_URL}{path}"

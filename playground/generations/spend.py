@@ -16,6 +16,7 @@ A figure is never made up: a page says which of these it shows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from playground.generations.models import Generation, State
 
 ZERO = Decimal(0)
-MONEY = DecimalField(max_digits=14, decimal_places=5)
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=5)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def charge_of(job: Generation) -> Charge:
     return Charge(job.estimated_credits, "estimated")
 
 
-def counted() -> Any:
+def counted() -> Case:
     """`charge_of(job).credits` as an SQL expression, for sums over many jobs."""
     return Case(
         When(credits_charged__isnull=False, then=F("credits_charged")),
@@ -77,11 +78,11 @@ def counted() -> Any:
     )
 
 
-def charged_from_usage(usage: dict[str, Any]) -> Decimal | None:
+def charged_from_usage(usage: Mapping[str, Any]) -> Decimal | None:
     """The final charge, where EvoLink reported one: `usage.credits_used`, else
     `usage.cost.credits` (reference, August 2026: either may arrive; `cost.usd` and any
     other field are kept in the job's `usage` as they came)."""
-    if not isinstance(usage, dict):
+    if not isinstance(usage, Mapping):
         return None
     value = usage.get("credits_used")
     if value is None and isinstance(usage.get("cost"), dict):

@@ -4,12 +4,14 @@ our estimates are. Every figure follows the one spend rule (generations/spend.py
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.contrib.auth.models import User
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -17,6 +19,7 @@ from playground import catalogue
 from playground.billing.models import mask
 from playground.generations import spend
 from playground.generations.models import Generation
+from playground.teams.models import Team
 
 ZERO = Decimal(0)
 
@@ -60,14 +63,14 @@ class Month:
         return Month(self.first + timedelta(days=self.days))
 
 
-def jobs_of(team: Any, month: Month, owner: Any = None) -> Any:
+def jobs_of(team: Team, month: Month, owner: User | None = None) -> QuerySet[Generation]:
     jobs = Generation.objects.filter(
         team=team, created_at__gte=month.start, created_at__lt=month.end
     )
     return jobs.filter(owner=owner) if owner is not None else jobs
 
 
-def report(team: Any, month: Month) -> dict[str, Any]:
+def report(team: Team, month: Month) -> dict[str, Any]:
     jobs = jobs_of(team, month)
     counted = spend.counted()
     total = jobs.aggregate(total=Sum(counted), n=Count("id"))
@@ -184,7 +187,7 @@ CSV_COLUMNS = [
 ]
 
 
-def csv_rows(team: Any, month: Month, viewer: Any) -> Any:
+def csv_rows(team: Team, month: Month, viewer: User) -> Iterator[Sequence[object]]:
     """One row per job of the month. A colleague's "Only me" job counts (the money is
     the team's) but its prompt is not shown. The job is named by its number in the
     team, as the pages name it, not by the site-wide row id. (The view writes the rows

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from playground.matrix.models import MatrixRun, PromptTemplate
 
@@ -12,10 +13,10 @@ class MatrixRunAdmin(admin.ModelAdmin):
     search_fields = ("text", "team__name", "created_by__username")
     list_select_related = ("team", "created_by")
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: MatrixRun | None = None) -> bool:
         return False
 
 

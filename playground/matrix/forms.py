@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from django import forms
+from django.utils.datastructures import MultiValueDict
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,7 @@ from playground import catalogue
 from playground.matrix.models import RunKind
 from playground.matrix.plan import size_choices
 from playground.teams import availability
+from playground.teams.models import Team
 
 FLEXIBLE = next(spec for spec in catalogue.MODELS.values() if spec.is_flexible)
 
@@ -26,6 +28,8 @@ def _resolution_label() -> str:
 
 
 class MatrixForm(forms.Form):
+    data: MultiValueDict[str, Any]  # request.POST, a QueryDict made by the view, or empty
+
     mode = forms.ChoiceField(
         choices=[(RunKind.MATRIX, _("One prompt")), (RunKind.TEMPLATE, _("Template"))],
         widget=forms.RadioSelect,
@@ -90,10 +94,14 @@ class MatrixForm(forms.Form):
     # as the studio would, when the person may see that job.
     parent = forms.CharField(widget=forms.HiddenInput, required=False)
     parent_relation = forms.CharField(widget=forms.HiddenInput, required=False)
-    template_name = forms.CharField(label=_("Save as"), required=False, max_length=120)
 
-    def __init__(self, *args: Any, team: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The last field, added here: as a class attribute its name would hide
+        # Form.template_name (the template the form renders itself with).
+        self.fields["template_name"] = forms.CharField(
+            label=_("Save as"), required=False, max_length=120
+        )
         self.fields["client_token"].initial = uuid.uuid4()
         if team is not None:
             # Only the models the team may use (a saved template or an old run may name

@@ -10,15 +10,15 @@ outlives its job: deleting a job leaves the cell saying so (SET_NULL).
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from playground.teams.models import Membership
+from playground.teams.models import Membership, Team
 
 
 class RunKind(models.TextChoices):
@@ -27,7 +27,7 @@ class RunKind(models.TextChoices):
 
 
 class MatrixRunQuerySet(models.QuerySet["MatrixRun"]):
-    def visible_to(self, user: Any, team: Any = None) -> MatrixRunQuerySet:
+    def visible_to(self, user: User, team: Team | None = None) -> MatrixRunQuerySet:
         """The runs this person may see: every read of runs goes through this scope.
 
         Exactly as for jobs (`Generation.objects.visible_to`): the runs of their teams

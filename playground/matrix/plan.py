@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.utils.datastructures import MultiValueDict
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,6 +27,7 @@ from django.utils.translation import ngettext
 from playground import catalogue, numbers, pricing, request_rules
 from playground.generations.creation import estimate_of
 from playground.generations.forms import GenerationForm, form_for
+from playground.generations.references import Attached
 
 # A run is at most this many jobs: enough to compare, not enough to spend a month's
 # budget by a slip of the mouse.
@@ -98,9 +100,8 @@ def variable_fields(template: str, data: Mapping[str, Any]) -> list[Variable]:
 
 
 def _getlist(data: Mapping[str, Any], name: str) -> list[str]:
-    getlist = getattr(data, "getlist", None)
-    if getlist:
-        return list(getlist(name))
+    if isinstance(data, MultiValueDict):  # a QueryDict: a field may be sent many times
+        return list(data.getlist(name))
     value = data.get(name)
     return list(value) if isinstance(value, list | tuple) else [value] if value else []
 
@@ -194,7 +195,7 @@ def make_plan(
     models: list[str],
     qualities: list[str],
     sizes: list[str],
-    references: list[Any],
+    references: list[Attached],
     errors: Mapping[str, list[str]] | None = None,
 ) -> Plan:
     """The grid of jobs for these choices. `data` is the page's raw values (n,
@@ -239,12 +240,13 @@ def make_plan(
 
     prompt_problems: dict[str, list[str]] = {}
     order = [v.name for v in plan.variables]
-    for cell in _lay_out(plan, axes):
-        values = cell.settings["vars"]
-        cell.settings["vars"] = {name: values[name] for name in order if name in values}
-        cell.form = form_for(cell.settings["model"])(
-            _cell_data(data, text, cell.settings), references=references
-        )
+
+    def form_of(settings: dict[str, Any]) -> GenerationForm:
+        values = settings["vars"]
+        settings["vars"] = {name: values[name] for name in order if name in values}
+        return form_for(settings["model"])(_cell_data(data, text, settings), references=references)
+
+    for cell in _lay_out(plan, axes, form_of):
         plan.cells.append(cell)
         _check_cell(plan, cell, prompt_problems)
     for message, where in prompt_problems.items():
@@ -329,8 +331,13 @@ def _cell_data(data: Mapping[str, Any], text: str, settings: dict[str, Any]) -> 
     return values
 
 
-def _lay_out(plan: Plan, axes: list[tuple[str, list[Entry]]]) -> list[Cell]:
-    """Rows, columns and their labels; the cells row by row (without their forms)."""
+def _lay_out(
+    plan: Plan,
+    axes: list[tuple[str, list[Entry]]],
+    form_of: Callable[[dict[str, Any]], GenerationForm],
+) -> list[Cell]:
+    """Rows, columns and their labels; the cells row by row, each with the form
+    `form_of` makes of its settings."""
     varying = [i for i, (_h, entries) in enumerate(axes) if len(entries) > 1]
     column_axis = varying[-1] if varying else len(axes) - 1
     row_axes = [i for i in varying if i != column_axis]
@@ -360,7 +367,7 @@ def _lay_out(plan: Plan, axes: list[tuple[str, list[Entry]]]) -> list[Cell]:
                     row_label=plan.rows[r],
                     column_label=column_entry.label,
                     settings=settings,
-                    form=None,  # type: ignore[arg-type]  # make_plan gives each its form
+                    form=form_of(settings),
                 )
             )
     return cells
@@ -414,15 +421,15 @@ def _check_cell(plan: Plan, cell: Cell, prompt_problems: dict[str, list[str]]) -
             spec, cell.settings["size"], form.data.get("resolution") if spec.is_flexible else None
         )
         messages = [m for found in reasons.values() for m in found] or [
-            m for name in SIZE_FIELDS & problems.keys() for m in form.errors[name]
+            str(m) for name in SIZE_FIELDS & problems.keys() for m in form.errors[name]
         ]
         cell.skipped = " ".join(messages)
         return
     where = ", ".join(
         f"{{{k}}} = {Truncator(v).chars(40)}" for k, v in cell.settings.get("vars", {}).items()
     )
-    for name, messages in form.errors.items():
-        for message in messages:
+    for name, errors in form.errors.items():
+        for message in map(str, errors):
             if name == "prompt":
                 places = prompt_problems.setdefault(message, [])
                 if where not in places:

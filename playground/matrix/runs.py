@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -19,8 +20,9 @@ from playground.generations import budgets, spend
 from playground.generations.creation import insert_generation
 from playground.generations.models import Generation, HistoryClock, ResultImage
 from playground.matrix.models import MatrixCell, MatrixRun
+from playground.matrix.plan import Cell as PlanCell
 from playground.matrix.plan import Plan
-from playground.teams.models import Membership
+from playground.teams.models import Membership, Team
 
 RECENT_RUNS = 10
 
@@ -92,7 +94,7 @@ def create_run(
     return run
 
 
-def _settings_of(cell: Any) -> dict[str, Any]:
+def _settings_of(cell: PlanCell) -> dict[str, Any]:
     data = cell.form.data
     settings = {
         name: data[name]
@@ -104,7 +106,7 @@ def _settings_of(cell: Any) -> dict[str, Any]:
     return settings
 
 
-def runs_of(user: Any, team: Any) -> Any:
+def runs_of(user: User, team: Team) -> QuerySet[MatrixRun]:
     """The team's runs this person may see (a colleague's "Only me" run is not listed)."""
     return (
         MatrixRun.objects.visible_to(user, team)
@@ -113,10 +115,27 @@ def runs_of(user: Any, team: Any) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the run page: the stored cell and what this person may see of its
+    job. `job` is None when the cell's job was not made, was deleted, or is `hidden`
+    (a colleague's "Only me" job: the cell says it is there, never what it is)."""
+
+    cell: MatrixCell
+    job: Generation | None
+    hidden: bool
+    charge: spend.Charge | None  # what the job counts for, when it is shown
+
+    @property
+    def note(self) -> str:
+        """Why the cell was not made (empty if it was)."""
+        return self.cell.note
+
+
 @dataclass
 class Row:
     label: str
-    cells: list[MatrixCell] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
 
 
 @dataclass
@@ -130,7 +149,7 @@ class Grid:
     estimated: bool  # some of `credits` are estimates or holds, not final charges
 
 
-def grid_of(run: MatrixRun, user: Any) -> Grid:
+def grid_of(run: MatrixRun, user: User) -> Grid:
     """The run's cells as this person may see them, row by row.
 
     The stamp is read first: a job that changes after this read moves the team's clock,
@@ -148,16 +167,14 @@ def grid_of(run: MatrixRun, user: Any) -> Grid:
     rows: dict[int, Row] = {}
     credits, estimated, in_flight, finished = Decimal(0), False, False, 0
     for cell in cells:
-        cell.job = jobs.get(cell.generation_id)  # type: ignore[attr-defined]
-        # A colleague's "Only me" job: the cell says it is there, never what it is.
-        cell.hidden = cell.generation_id is not None and cell.job is None  # type: ignore[attr-defined]
-        rows.setdefault(cell.row, Row(cell.row_label)).cells.append(cell)
-        if cell.job is not None:  # type: ignore[attr-defined]
-            charge = spend.charge_of(cell.job)  # type: ignore[attr-defined]
-            cell.charge = charge  # type: ignore[attr-defined]
+        job = jobs.get(cell.generation_id) if cell.generation_id is not None else None
+        charge = spend.charge_of(job) if job is not None else None
+        hidden = cell.generation_id is not None and job is None
+        rows.setdefault(cell.row, Row(cell.row_label)).cells.append(Cell(cell, job, hidden, charge))
+        if job is not None and charge is not None:
             credits += charge.credits
             estimated = estimated or not charge.is_final
-            if cell.job.is_in_flight:  # type: ignore[attr-defined]
+            if job.is_in_flight:
                 in_flight = True
             else:
                 finished += 1

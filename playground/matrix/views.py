@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,13 +27,13 @@ from playground.gallery import collections
 from playground.gallery.favourites import starred_among
 from playground.generations import budgets, references
 from playground.generations.chips import chip
-from playground.generations.models import ReferenceImage
-from playground.lib.htmx import HtmxHttpRequest
+from playground.generations.references import Attached
 from playground.matrix import plan as planning
 from playground.matrix.forms import MatrixForm
 from playground.matrix.models import MatrixRun, PromptTemplate, RunKind
 from playground.matrix.runs import RECENT_RUNS, create_run, grid_of, keep, live_stamp, runs_of
 from playground.teams import access, availability
+from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
 
 MATRIX = "matrix/matrix.html"
@@ -45,7 +45,7 @@ ERROR_SLOTS = ("prompt", "template", "models", "qualities", "sizes", "resolution
 
 
 @require_http_methods(["GET", "POST"])
-def matrix(request: HtmxHttpRequest, team: str) -> HttpResponse:
+def matrix(request: AuthedRequest, team: str) -> HttpResponse:
     membership = access.membership(request, team)
     access.require_generate(membership)
     if request.method == "GET":
@@ -91,9 +91,9 @@ def matrix(request: HtmxHttpRequest, team: str) -> HttpResponse:
     return _page(request, membership, form, attached, plan=plan)
 
 
-def _plan(form: MatrixForm, attached: list[ReferenceImage]) -> planning.Plan:
+def _plan(form: MatrixForm, attached: list[Attached]) -> planning.Plan:
     form.is_valid()  # the plan says what is wrong, field by field
-    errors = {name: list(messages_) for name, messages_ in form.errors.items()}
+    errors = {name: [str(m) for m in messages_] for name, messages_ in form.errors.items()}
     return planning.make_plan(
         form.data,
         mode=form.mode_value,
@@ -137,7 +137,7 @@ def _budget_problem(membership: Membership, plan: planning.Plan, models: list[st
 
 
 def _context(
-    request: HttpRequest,
+    request: AuthedRequest,
     membership: Membership,
     form: MatrixForm,
     plan: planning.Plan,
@@ -172,10 +172,10 @@ def _context(
 
 
 def _page(
-    request: HttpRequest,
+    request: AuthedRequest,
     membership: Membership,
     form: MatrixForm,
-    attached: list[ReferenceImage],
+    attached: list[Attached],
     *,
     plan: planning.Plan | None = None,
     show_errors: bool = True,
@@ -199,7 +199,7 @@ def _page(
 
 
 def _live(
-    request: HttpRequest, membership: Membership, form: MatrixForm, plan: planning.Plan
+    request: AuthedRequest, membership: Membership, form: MatrixForm, plan: planning.Plan
 ) -> HttpResponse:
     """The preview, as the boxes are ticked: the grid, and every field's messages
     out of band. Empty text is not an error yet while the person is still typing."""
@@ -217,7 +217,7 @@ def _live(
     return render(request, f"{MATRIX}#matrix-live", context)
 
 
-def _data_from_get(request: HttpRequest, membership: Membership) -> QueryDict:
+def _data_from_get(request: AuthedRequest, membership: Membership) -> QueryDict:
     """The page's first values: from the studio ("Matrix run…"), a saved template, or
     an earlier run ("Run again…"); else one cell of the default model."""
     get = request.GET
@@ -233,7 +233,9 @@ def _data_from_get(request: HttpRequest, membership: Membership) -> QueryDict:
     model = availability.model_or_default(membership.team, get.get("model"))
     spec = catalogue.MODELS[model or catalogue.DEFAULT_MODEL]
     data.setlist("models", get.getlist("models") or ([model] if model else []))
-    quality = get.get("quality") if get.get("quality") in spec.qualities else spec.default_quality
+    quality = get.get("quality") or ""
+    if quality not in spec.qualities:
+        quality = spec.default_quality
     data.setlist("qualities", get.getlist("qualities") or [quality])
     data.setlist(
         "sizes",
@@ -254,7 +256,7 @@ def _data_from_get(request: HttpRequest, membership: Membership) -> QueryDict:
     return data
 
 
-def _from_run(data: QueryDict, request: HttpRequest, membership: Membership, run_id: str) -> None:
+def _from_run(data: QueryDict, request: AuthedRequest, membership: Membership, run_id: str) -> None:
     """ "Run again…": the run's settings, when this person may see the run; 404 for a
     colleague's "Only me" run as for one that does not exist (nothing of it is read)."""
     try:
@@ -307,7 +309,7 @@ def _fixed_size_hint() -> str:
 # --- A run's page -------------------------------------------------------------------
 
 
-def _run(request: HttpRequest, team: str, public_id: uuid.UUID) -> tuple[Membership, MatrixRun]:
+def _run(request: AuthedRequest, team: str, public_id: uuid.UUID) -> tuple[Membership, MatrixRun]:
     membership = access.membership(request, team)
     run = get_object_or_404(
         MatrixRun.objects.visible_to(request.user, membership.team).select_related(
@@ -319,7 +321,7 @@ def _run(request: HttpRequest, team: str, public_id: uuid.UUID) -> tuple[Members
 
 
 @require_GET
-def run_page(request: HtmxHttpRequest, team: str, public_id: uuid.UUID) -> HttpResponse:
+def run_page(request: AuthedRequest, team: str, public_id: uuid.UUID) -> HttpResponse:
     """The run's grid, filling in as its jobs finish. The live check sends the stamp it
     was drawn at: while no job of the team changed the answer is an empty 204."""
     membership, run = _run(request, team, public_id)
@@ -346,7 +348,7 @@ def run_page(request: HtmxHttpRequest, team: str, public_id: uuid.UUID) -> HttpR
 
 
 @require_POST
-def run_keep(request: HttpRequest, team: str, public_id: uuid.UUID) -> HttpResponse:
+def run_keep(request: AuthedRequest, team: str, public_id: uuid.UUID) -> HttpResponse:
     """Keep as a collection: made once, named after the run; pressed again, it adds the
     images that arrived since and opens it."""
     membership, run = _run(request, team, public_id)
@@ -372,7 +374,7 @@ def run_keep(request: HttpRequest, team: str, public_id: uuid.UUID) -> HttpRespo
 
 
 @require_POST
-def template_save(request: HttpRequest, team: str) -> HttpResponse:
+def template_save(request: AuthedRequest, team: str) -> HttpResponse:
     """Save the page's template for the team. A name already taken is only replaced
     when the person confirmed it (the "Overwrite" button carries that template's id)."""
     membership = access.membership(request, team)
@@ -462,7 +464,7 @@ def _store_template(
 
 
 @require_POST
-def template_delete(request: HttpRequest, team: str, template_id: int) -> HttpResponse:
+def template_delete(request: AuthedRequest, team: str, template_id: int) -> HttpResponse:
     membership = access.membership(request, team)
     access.require_generate(membership)
     saved = get_object_or_404(PromptTemplate, pk=template_id, team=membership.team)

@@ -5,9 +5,10 @@ person's layout.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils.http import urlencode
 
@@ -22,13 +23,25 @@ from playground.generations.models import (
     HistoryClock,
     State,
 )
+from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership, Profile
 
 PAGE_SIZE = 20
 REFERENCE_STRIP = 4  # reference thumbnails a card shows at most
 
 
-def selected(request: Any, membership: Membership) -> tuple[HistoryFilter, Any]:
+@dataclass(frozen=True)
+class HistoryItem:
+    """A job as the history lists it, with the thumbnails of the references it was
+    made from (the first REFERENCE_STRIP of them)."""
+
+    job: Generation
+    reference_strip: list[str]
+
+
+def selected(
+    request: AuthedRequest, membership: Membership
+) -> tuple[HistoryFilter, QuerySet[Generation]]:
     """The filters of the URL and the jobs they select."""
     chosen = HistoryFilter.from_query(request.GET)
     jobs = chosen.apply(
@@ -39,7 +52,9 @@ def selected(request: Any, membership: Membership) -> tuple[HistoryFilter, Any]:
     return chosen, jobs
 
 
-def view_of(request: Any, membership: Membership) -> tuple[HistoryFilter, Any, dict[str, Any]]:
+def view_of(
+    request: AuthedRequest, membership: Membership
+) -> tuple[HistoryFilter, QuerySet[Generation], dict[str, Any]]:
     """The filters of the URL, the jobs they select, and one aggregate over them
     (the counters and the stamp)."""
     chosen, jobs = selected(request, membership)
@@ -56,7 +71,7 @@ def view_of(request: Any, membership: Membership) -> tuple[HistoryFilter, Any, d
     return chosen, jobs, summary
 
 
-def live_stamp(request: Any, membership: Membership) -> str:
+def live_stamp(request: AuthedRequest, membership: Membership) -> str:
     """What the live check compares: the team's history clock (one primary-key read).
     Any change a history can show moves it (generations/models.py, HistoryClock).
 
@@ -70,9 +85,9 @@ def live_stamp(request: Any, membership: Membership) -> str:
 
 
 def history_context(
-    request: Any,
+    request: AuthedRequest,
     membership: Membership,
-    view: tuple[HistoryFilter, Any, dict[str, Any]] | None = None,
+    view: tuple[HistoryFilter, QuerySet[Generation], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the history fragment shows, from the URL's filters, for one person."""
     team = membership.team
@@ -90,24 +105,31 @@ def history_context(
     )
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
-    for job in page:
-        # An edit shows a small strip of what it was made from.
-        job.reference_strip = [
-            reverse(
-                "reference_thumbnail",
-                kwargs={"token": references.form_token(link.reference, request.user, team)},
-            )
-            for link in job.references.all()[:REFERENCE_STRIP]
-        ]
+    # An edit shows a small strip of what it was made from.
+    items = [
+        HistoryItem(
+            job,
+            [
+                reverse(
+                    "reference_thumbnail",
+                    kwargs={"token": references.form_token(link.reference, request.user, team)},
+                )
+                for link in job.references.all()[:REFERENCE_STRIP]
+            ],
+        )
+        for job in page
+    ]
     # The stars of the page's images: one query per page, not one per tile.
     starred = favourites.starred_in_jobs(request.user, [job.pk for job in page])
     params = chosen.params()
     studio_url = reverse("studio", kwargs={"team": team.slug})
     fragment_url = reverse("history", kwargs={"team": team.slug})
-    older = {**params, "before": page[-1].pk} if has_more else None
-    poll_params = {**params, "before": before_id} if before_id is not None else params
+    older: dict[str, str | int] | None = {**params, "before": page[-1].pk} if has_more else None
+    poll_params: dict[str, str | int] = dict(params)
+    if before_id is not None:
+        poll_params["before"] = before_id
     return {
-        "history": page,
+        "history": items,
         "history_layout": layout_of(request),
         "history_query": urlencode(poll_params),
         "history_filter": chosen,
@@ -137,7 +159,7 @@ LAYOUTS = ("list", "grid")
 LAYOUT_SESSION_KEY = "history_layout"
 
 
-def layout_of(request: Any) -> str:
+def layout_of(request: AuthedRequest) -> str:
     """The person's history layout: kept in their profile (it follows them to any
     device), read through the session so the fragment costs no extra query."""
     layout = request.session.get(LAYOUT_SESSION_KEY)
@@ -148,7 +170,7 @@ def layout_of(request: Any) -> str:
     return layout
 
 
-def set_layout(request: Any, layout: str) -> None:
+def set_layout(request: AuthedRequest, layout: str) -> None:
     if layout not in LAYOUTS:
         return
     Profile.objects.update_or_create(user_id=request.user.pk, defaults={"history_layout": layout})

@@ -16,7 +16,7 @@ import zipfile
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,15 +29,15 @@ from playground.generations import budgets, jobs, mask_uploads, references, spen
 from playground.generations.chips import chip
 from playground.generations.creation import create_generation, estimate_of, rerun_form
 from playground.generations.models import Generation, ResultImage
-from playground.lib.htmx import HtmxHttpRequest
 from playground.teams import access, availability
+from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
 
 # The studio's page: a reference taken from a result answers with its partials.
 STUDIO = "studio/studio.html"
 
 
-def _job(request: HttpRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
+def _job(request: AuthedRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
     generation = get_object_or_404(
         Generation.objects.visible_to(request.user).select_related(
             "owner", "team", "api_key", "read_api_key"
@@ -48,7 +48,7 @@ def _job(request: HttpRequest, public_id: uuid.UUID) -> tuple[Generation, Member
 
 
 @require_GET
-def generation_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_detail(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     generation, membership = _job(request, public_id)
     links = list(generation.references.select_related("reference"))
     visible_sources = set(
@@ -56,11 +56,15 @@ def generation_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
         .filter(pk__in=[link.source_id for link in links if link.source_id])
         .values_list("pk", flat=True)
     )
-    reference_chips = []
-    for link in links:
-        shown = chip(link.reference, request.user, generation.team)
-        shown["source"] = link.source if link.source_id in visible_sources else None
-        reference_chips.append(shown)
+    reference_chips = [
+        chip(
+            references.Attached(link.reference),
+            request.user,
+            generation.team,
+            source=link.source if link.source_id in visible_sources else None,
+        )
+        for link in links
+    ]
     return render(
         request,
         "studio/generation_detail.html",
@@ -88,7 +92,7 @@ def _may_delete(membership: Membership, generation: Generation) -> bool:
 
 
 @require_POST
-def generation_cancel(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_cancel(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     """Its maker (or a team admin) cancels a job that is still waiting to be sent.
 
     From the history (htmx) the answer is an empty 204 that refreshes the history,
@@ -111,7 +115,7 @@ def generation_cancel(request: HtmxHttpRequest, public_id: uuid.UUID) -> HttpRes
 
 
 @require_POST
-def generation_check_again(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_check_again(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     """Resume polling a job we stopped waiting for (the upstream may have finished)."""
     generation, membership = _job(request, public_id)
     access.require_generate(membership)
@@ -121,7 +125,7 @@ def generation_check_again(request: HttpRequest, public_id: uuid.UUID) -> HttpRe
 
 
 @require_http_methods(["GET", "POST"])
-def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_resubmit(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     """A person sends a job again ("Re-run", or "Submit again" after an uncertain
     submission): a new job in their name, in the job's team; the old row stays.
 
@@ -129,12 +133,8 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
     and returns to the studio, where the new job runs in the history."""
     original, membership = _job(request, public_id)
     access.require_generate(membership)
-    attached = []
     links = list(original.references.select_related("reference", "mask"))
-    for link in links:
-        reference = link.reference
-        reference.source_id = link.source_id
-        attached.append(reference)
+    attached = [references.Attached(link.reference, link.source_id) for link in links]
     form = rerun_form(original, attached, mask_uploads.of_job_links(links))
     if not form.is_valid():
         messages.error(
@@ -168,7 +168,7 @@ def generation_resubmit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespo
 
 
 @require_http_methods(["GET", "POST"])
-def generation_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_delete(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     """Its maker or a team admin deletes a finished job, with its archived files.
 
     GET asks to confirm (works without JavaScript); jobs made from it keep their own
@@ -192,7 +192,7 @@ def generation_delete(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
 
 
 @require_POST
-def generation_visibility(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+def generation_visibility(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     """Its maker switches "Only me" on or off."""
     generation, membership = _job(request, public_id)
     access.require_generate(membership)
@@ -202,14 +202,14 @@ def generation_visibility(request: HttpRequest, public_id: uuid.UUID) -> HttpRes
     return redirect("generation_detail", public_id=generation.public_id)
 
 
-def _result(request: HttpRequest, public_id: uuid.UUID, index: int) -> ResultImage:
+def _result(request: AuthedRequest, public_id: uuid.UUID, index: int) -> ResultImage:
     return get_object_or_404(
         ResultImage.objects.visible_to(request.user), generation__public_id=public_id, index=index
     )
 
 
 @require_GET
-def result_image(request: HttpRequest, public_id: uuid.UUID, index: int) -> FileResponse:
+def result_image(request: AuthedRequest, public_id: uuid.UUID, index: int) -> FileResponse:
     """A full-size result from our storage; the browser never sees upstream URLs."""
     image = _result(request, public_id, index)
     download = request.GET.get("download") == "1"
@@ -229,7 +229,7 @@ def _file_stem(generation: Generation) -> str:
 
 
 @require_GET
-def generation_download_all(request: HttpRequest, public_id: uuid.UUID) -> FileResponse:
+def generation_download_all(request: AuthedRequest, public_id: uuid.UUID) -> FileResponse:
     """Every image of a job in one ZIP. The images are stored as they are (PNG, JPEG and
     WEBP do not compress further), through a temporary file that spills to disk past
     16 MB, so ten 4K images do not sit in the web process's memory."""
@@ -257,7 +257,7 @@ def generation_download_all(request: HttpRequest, public_id: uuid.UUID) -> FileR
 
 
 @require_GET
-def generation_mask(request: HttpRequest, public_id: uuid.UUID) -> FileResponse:
+def generation_mask(request: AuthedRequest, public_id: uuid.UUID) -> FileResponse:
     """A job's mask (the PNG we wrote and sent), for whoever may see the job."""
     generation, _membership = _job(request, public_id)
     link = generation.references.filter(mask__isnull=False).select_related("mask").first()
@@ -269,7 +269,7 @@ def generation_mask(request: HttpRequest, public_id: uuid.UUID) -> FileResponse:
 
 
 @require_GET
-def result_thumbnail(request: HttpRequest, public_id: uuid.UUID, index: int) -> FileResponse:
+def result_thumbnail(request: AuthedRequest, public_id: uuid.UUID, index: int) -> FileResponse:
     image = _result(request, public_id, index)
     response = FileResponse(image.thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type)
     response["Cache-Control"] = "private, max-age=86400"
@@ -277,7 +277,7 @@ def result_thumbnail(request: HttpRequest, public_id: uuid.UUID, index: int) -> 
 
 
 @require_POST
-def reference_from_result(request: HttpRequest, public_id: uuid.UUID, index: int) -> HttpResponse:
+def reference_from_result(request: AuthedRequest, public_id: uuid.UUID, index: int) -> HttpResponse:
     """ "Use as reference" on a result: no re-upload, the archived file is reused, and
     the new job will record where the image came from."""
     result = _result(request, public_id, index)
@@ -301,24 +301,29 @@ def reference_from_result(request: HttpRequest, public_id: uuid.UUID, index: int
         return reswap(retarget(response, "#reference-errors"), "innerHTML")
     with result.file.open("rb") as f:
         reference = references.store(f, f"result-{result.generation_id}-{index}")
-    reference.source_id = result.generation_id
+    taken = references.Attached(reference, result.generation_id)
     response = render(
-        request, f"{STUDIO}#chips", {"chips": [chip(reference, request.user, membership.team)]}
+        request, f"{STUDIO}#chips", {"chips": [chip(taken, request.user, membership.team)]}
     )
     return trigger_client_event(response, "references-changed")
 
 
 @require_GET
-def reference_thumbnail(request: HttpRequest, token: str) -> FileResponse:
+def reference_thumbnail(request: AuthedRequest, token: str) -> FileResponse:
     """A reference's thumbnail, for whoever its token was signed for, while they are
     still in the team it was signed in."""
     value = references.unsign(token)
     if not value or value.get("u") != request.user.pk:
         raise Http404
-    membership = access.membership_in(request, value.get("t"))
+    team_id = value.get("t")
+    if not isinstance(team_id, int):
+        raise Http404
+    membership = access.membership_in(request, team_id)
     found = references.from_tokens([token], request.user, membership.team)
     if not found:
         raise Http404
-    response = FileResponse(found[0].thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type)
+    response = FileResponse(
+        found[0].image.thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type
+    )
     response["Cache-Control"] = "private, max-age=86400"
     return response

@@ -6,6 +6,7 @@ raised. The panel is a hint; the server's validation on Generate is the judge.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -18,12 +19,14 @@ from playground.generations.forms import CUSTOM_SIZE
 
 
 def live_summary(
-    spec: catalogue.ModelSpec, data: QueryDict | dict[str, Any], references: int | None = None
+    spec: catalogue.ModelSpec, data: Mapping[str, Any], references: int | None = None
 ) -> dict[str, Any]:
     """What the form's live panel shows, from raw (maybe invalid) form values."""
     prompt = data.get("prompt") or ""
     length = request_rules.prompt_length(spec, prompt)
-    quality = data.get("quality") if data.get("quality") in spec.qualities else spec.default_quality
+    quality = data.get("quality") or ""
+    if quality not in spec.qualities:
+        quality = spec.default_quality
     # An n the form would refuse gets no estimate: "× 10" for 11 would be a wrong figure.
     raw_n = str(data.get("n") or spec.default_n).strip()
     n = int(raw_n) if raw_n.isdigit() else 0

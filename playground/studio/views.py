@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -37,7 +37,6 @@ from playground.generations.creation import (
 )
 from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.generations.models import Derivation, Generation
-from playground.lib.htmx import HtmxHttpRequest
 from playground.studio.history import (
     history_context,
     live_stamp,
@@ -46,6 +45,7 @@ from playground.studio.history import (
 )
 from playground.studio.live import live_summary
 from playground.teams import access, availability
+from playground.teams.access import AuthedRequest
 from playground.teams.models import Invitation, Membership
 
 STUDIO = "studio/studio.html"
@@ -55,7 +55,7 @@ INVITATIONS_SHOWN = "playground.invitations_shown"
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """The studio of the team the person last worked in, or a page saying they have none.
     Just signed in with invitations waiting for an answer: those first (once a session)."""
     if not request.session.get(INVITATIONS_SHOWN) and (
@@ -70,7 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def studio(request: HtmxHttpRequest, team: str) -> HttpResponse:
+def studio(request: AuthedRequest, team: str) -> HttpResponse:
     membership = access.membership(request, team)
     if request.method == "POST":
         access.require_generate(membership)
@@ -113,7 +113,7 @@ def studio(request: HtmxHttpRequest, team: str) -> HttpResponse:
 
 
 def _page_context(
-    request: HttpRequest, membership: Membership, context: dict[str, Any]
+    request: AuthedRequest, membership: Membership, context: dict[str, Any]
 ) -> dict[str, Any]:
     """The whole studio page: the form's context, the history, the collections the
     multi-select bar and the lightbox's picker add to, and the upstream banner's facts
@@ -127,7 +127,7 @@ def _page_context(
     }
 
 
-def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationForm:
+def _form_from_get(request: AuthedRequest, membership: Membership) -> GenerationForm:
     """The studio form for a GET: a model switch, "Reuse settings" or "Edit this"."""
     source_id = request.GET.get("reuse") or request.GET.get("edit")
     if source_id:
@@ -149,8 +149,7 @@ def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationFo
             result = get_object_or_404(source.images, index=ids.parse(index))
             with result.file.open("rb") as f:
                 reference = references.store(f, f"result-{source.pk}-{index}")
-            reference.source_id = source.pk
-            attached = [reference]
+            attached = [references.Attached(reference, source.pk)]
             _none, mask = carried_from(source, reference)
         # An old job of a model switched off since: its settings go to an offered model.
         model = availability.model_or_default(membership.team, source.model)
@@ -164,7 +163,9 @@ def _form_from_get(request: HttpRequest, membership: Membership) -> GenerationFo
     )
     token = request.GET.get("mask", "")
     kept_mask = mask_uploads.from_token(token, request.user, membership.team) if token else None
-    kept = {name: request.GET.get(name) for name in ("prompt", "parent", "parent_relation")}
+    kept: dict[str, str | bool | None] = {
+        name: request.GET.get(name) for name in ("prompt", "parent", "parent_relation")
+    }
     kept["private"] = request.GET.get("private") == "on"
     model = availability.model_or_default(membership.team, request.GET.get("model"))
     return form_for(model)(
@@ -177,7 +178,7 @@ def _initial_from(form: GenerationForm) -> dict[str, Any]:
 
 
 def _form_context(
-    request: HttpRequest,
+    request: AuthedRequest,
     membership: Membership,
     form: GenerationForm,
     upload_errors: list[str] | None = None,
@@ -218,6 +219,7 @@ def _form_context(
         ),
         "upload_errors": upload_errors or [],
         "max_references": catalogue.MAX_REFERENCE_IMAGES,
+        "reference_accept": ",".join(catalogue.REFERENCE_MIME_TYPES),  # the file picker's
         "reference_warning": _reference_warning(),
     }
 
@@ -251,7 +253,7 @@ def _form_key(form: GenerationForm) -> str:
 
 
 @require_GET
-def live(request: HttpRequest) -> HttpResponse:
+def live(request: AuthedRequest) -> HttpResponse:
     """Token count, resolved pixel size and cost for the form's current values.
 
     Reads nothing of anyone's: any signed-in person may ask. The answer names the form
@@ -272,7 +274,7 @@ def live(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def reference_upload(request: HttpRequest, team: str) -> HttpResponse:
+def reference_upload(request: AuthedRequest, team: str) -> HttpResponse:
     """Files dropped, pasted or picked in the studio, uploaded one request per batch.
 
     Answers with a chip per accepted file and a message per rejected one; the page's
@@ -285,12 +287,12 @@ def reference_upload(request: HttpRequest, team: str) -> HttpResponse:
     errors = references.oversized_messages(request)
     stored, rejected = references.store_uploads(uploads, request.user)
     errors.extend(rejected)
-    chips = [chip(reference, request.user, membership.team) for reference in stored]
+    chips = [chip(references.Attached(r), request.user, membership.team) for r in stored]
     return render(request, f"{STUDIO}#upload-result", {"chips": chips, "errors": errors})
 
 
 @require_POST
-def mask_upload(request: HttpRequest, team: str) -> JsonResponse:
+def mask_upload(request: AuthedRequest, team: str) -> JsonResponse:
     """A mask painted on one attached reference (`reference`: its token), as a PNG
     `file`. Checked before anything is stored (mask_uploads.alpha_of); answers the
     mask's token for the form, or the sentence that says why it was refused (400)."""
@@ -308,7 +310,7 @@ def mask_upload(request: HttpRequest, team: str) -> JsonResponse:
         problem = _("No mask was sent; paint the region to change, then use the mask.")
     if problem is not None or upload is None or not attached:
         return JsonResponse({"error": problem}, status=400)
-    reference = attached[0]
+    reference = attached[0].image
     try:
         mask = mask_uploads.store(upload, reference, request.user)
     except mask_uploads.RejectedMask as rejected:
@@ -323,7 +325,7 @@ def mask_upload(request: HttpRequest, team: str) -> JsonResponse:
 
 
 @require_GET
-def history(request: HtmxHttpRequest, team: str) -> HttpResponse:
+def history(request: AuthedRequest, team: str) -> HttpResponse:
     """The history fragment: the live check, the filters and paging swap it whole.
 
     The live check sends the stamp of what it shows; while nothing in the view has
@@ -348,7 +350,7 @@ def history(request: HtmxHttpRequest, team: str) -> HttpResponse:
 
 
 @require_POST
-def history_layout(request: HtmxHttpRequest, team: str) -> HttpResponse:
+def history_layout(request: AuthedRequest, team: str) -> HttpResponse:
     """List or grid, remembered for the person; the history swaps in place (the form and
     its references stay), or the studio reloads without JavaScript."""
     membership = access.membership(request, team)

@@ -21,7 +21,8 @@ from django.conf import settings
 from django.contrib.auth import forms as admin_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.forms import PasswordResetForm, UserChangeForm, UserCreationForm
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
@@ -52,7 +53,7 @@ def reset_allowed(request: HttpRequest, email: str) -> bool:
 
 
 class ThrottledPasswordResetView(auth_views.PasswordResetView):
-    def form_valid(self, form) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
         if reset_allowed(self.request, form.cleaned_data["email"]):
             return super().form_valid(form)
         # The same answer as when an e-mail went out.
@@ -129,28 +130,29 @@ def username_problem(name: str, exclude_pk: int | None = None) -> str:
     return ""
 
 
-class LookAlikeCheck:
-    """A user form mixin: its username must not pass for anyone else's."""
-
-    def clean_username(self) -> str:
-        parent = getattr(super(), "clean_username", None)
-        name = parent() if parent else self.cleaned_data.get("username")  # type: ignore[attr-defined]
-        if not name:
-            return name  # Django's own check already said what is wrong
-        instance = getattr(self, "instance", None)
-        problem = username_problem(name, exclude_pk=getattr(instance, "pk", None))
-        if problem:
-            raise forms.ValidationError(problem, code="confusable")
-        return name
+def look_alike_checked(name: str, instance: User) -> str:
+    """A user form's username, refused if it could pass for anyone else's (`instance` is
+    the account the form makes or changes: its own name never counts against it)."""
+    if not name:
+        return name  # Django's own check already said what is wrong
+    problem = username_problem(name, exclude_pk=instance.pk)
+    if problem:
+        raise forms.ValidationError(problem, code="confusable")
+    return name
 
 
-class SignUpForm(LookAlikeCheck, UserCreationForm):
+class SignUpForm(UserCreationForm):
     """The invitation page's "Create my account"."""
 
+    def clean_username(self) -> str:
+        return look_alike_checked(super().clean_username(), self.instance)
 
-class AdminUserCreationForm(LookAlikeCheck, admin_forms.AdminUserCreationForm):
-    pass
+
+class AdminUserCreationForm(admin_forms.AdminUserCreationForm):
+    def clean_username(self) -> str:
+        return look_alike_checked(super().clean_username(), self.instance)
 
 
-class AdminUserChangeForm(LookAlikeCheck, UserChangeForm):
-    pass
+class AdminUserChangeForm(UserChangeForm):
+    def clean_username(self) -> str:
+        return look_alike_checked(self.cleaned_data.get("username") or "", self.instance)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from playground.teams.accounts import AdminUserChangeForm, AdminUserCreationForm
@@ -55,7 +56,7 @@ class InvitationAdmin(admin.ModelAdmin):
     list_filter = ("role",)
     readonly_fields = [f.name for f in Invitation._meta.fields]
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 

@@ -14,9 +14,9 @@ someone switches the model off.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -88,7 +88,7 @@ def require(team: Team, model_id: str) -> None:
     )
 
 
-def switch_for_team(team: Team, model_id: str, *, on: bool, by: Any) -> None:
+def switch_for_team(team: Team, model_id: str, *, on: bool, by: User) -> None:
     if on:
         TeamModelOff.objects.filter(team=team, model=model_id).delete()
     else:
@@ -97,7 +97,7 @@ def switch_for_team(team: Team, model_id: str, *, on: bool, by: Any) -> None:
         )
 
 
-def switch_for_site(model_id: str, *, on: bool, by: Any) -> None:
+def switch_for_site(model_id: str, *, on: bool, by: User) -> None:
     ModelSwitch.objects.update_or_create(
         model=model_id, defaults={"enabled": on, "changed_by": by, "changed_at": timezone.now()}
     )

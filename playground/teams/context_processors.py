@@ -3,6 +3,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from playground.teams import access
 from playground.teams.models import Invitation, Membership
 
 
@@ -15,7 +16,7 @@ def teams(request: HttpRequest) -> dict[str, Any]:
         "my_memberships": Membership.objects.filter(user=user)
         .select_related("team")
         .order_by("team__name"),
-        "current_membership": getattr(request, "membership", None),
+        "current_membership": access.entered(request),
         # Invitations addressed to this person, waiting for their answer (the header
         # links them with their count). Counted only when a template shows the header:
         # the live checks' fragments, every 2 s, never ask.

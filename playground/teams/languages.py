@@ -9,9 +9,9 @@ session, as the history layout is, so a page or a live check costs no extra quer
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.http import HttpRequest
 
 from playground.teams.models import Profile
 
@@ -19,23 +19,19 @@ CODES = frozenset(code for code, _name in settings.LANGUAGES)
 SESSION_KEY = "language"
 
 
-def saved(request: Any) -> str:
+def saved(request: HttpRequest, user: User) -> str:
     """The signed-in person's saved language, or "" when they left it automatic."""
     if SESSION_KEY not in request.session:
-        stored = (
-            Profile.objects.filter(user_id=request.user.pk)
-            .values_list("language", flat=True)
-            .first()
-        )
+        stored = Profile.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
         request.session[SESSION_KEY] = stored or ""
     code = request.session[SESSION_KEY]
     return code if code in CODES else ""
 
 
-def remember(request: Any, code: str) -> None:
+def remember(request: HttpRequest, user: User, code: str) -> None:
     """Save a signed-in person's choice in their profile (it follows them to any device)
     and in this session."""
     if code not in CODES:
         return
-    Profile.objects.update_or_create(user_id=request.user.pk, defaults={"language": code})
+    Profile.objects.update_or_create(user_id=user.pk, defaults={"language": code})
     request.session[SESSION_KEY] = code

@@ -1,5 +1,6 @@
 from collections.abc import Callable
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
@@ -14,9 +15,10 @@ def saved_language(
     fragment of theirs goes through here, so they all speak the same language."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
+        # A signed-in person is a User (AuthenticationMiddleware ran before this one).
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            code = languages.saved(request)
+        if isinstance(user, User):
+            code = languages.saved(request, user)
             if code:
                 translation.activate(code)
                 request.LANGUAGE_CODE = code

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.validators import MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -32,7 +32,7 @@ class Role(models.TextChoices):
 
 
 class TeamQuerySet(models.QuerySet["Team"]):
-    def of(self, user: Any) -> TeamQuerySet:
+    def of(self, user: User) -> TeamQuerySet:
         """The teams a person belongs to."""
         if not user.is_authenticated:
             return self.none()
@@ -64,7 +64,7 @@ class Team(models.Model):
         return self.name
 
     @classmethod
-    def create(cls, name: str, *, admin: Any = None) -> Team:
+    def create(cls, name: str, *, admin: User | None = None) -> Team:
         """A team with a unique address made from its name, and its first admin."""
         base = slugify(name)[:50] or "team"
         slug, suffix = base, 1
@@ -163,7 +163,7 @@ class InvitationQuerySet(models.QuerySet["Invitation"]):
             used_at=None, revoked_at=None, declined_at=None, expires_at__gt=timezone.now()
         )
 
-    def pending_for(self, user: Any) -> InvitationQuerySet:
+    def pending_for(self, user: User) -> InvitationQuerySet:
         """The invitations addressed to this person that they may still accept."""
         if not user.is_authenticated:
             return self.none()
@@ -214,7 +214,7 @@ class Invitation(models.Model):
         return f"{self.team} as {self.role} (until {self.expires_at:%Y-%m-%d})"
 
     @classmethod
-    def issue(cls, team: Team, role: str, created_by: Any) -> tuple[Invitation, str]:
+    def issue(cls, team: Team, role: str, created_by: User) -> tuple[Invitation, str]:
         """A new invitation and its token (the only time the token exists in clear)."""
         token = secrets.token_urlsafe(24)
         invitation = cls.objects.create(
@@ -227,7 +227,7 @@ class Invitation(models.Model):
         return invitation, token
 
     @classmethod
-    def address(cls, team: Team, role: str, created_by: Any, username: str) -> Invitation:
+    def address(cls, team: Team, role: str, created_by: User, username: str) -> Invitation:
         """An invitation for whoever has `username` (an active account), to accept on
         their invitations page. Asking again while one is open renews that one."""
         from django.contrib.auth import get_user_model
@@ -274,7 +274,7 @@ class Invitation(models.Model):
             and self.expires_at > timezone.now()
         )
 
-    def accept(self, user: Any) -> Membership | None:
+    def accept(self, user: User) -> Membership | None:
         """Join the team; None when the invitation was used, revoked, declined or
         expired meanwhile, or is addressed to someone else.
 
@@ -299,7 +299,7 @@ class Invitation(models.Model):
                 return existing
             return Membership.objects.create(team=self.team, user=user, role=self.role)
 
-    def decline(self, user: Any) -> bool:
+    def decline(self, user: User) -> bool:
         """Say no to an invitation addressed to this person (compare-and-set)."""
         return bool(
             Invitation.objects.open()

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from playground.generations import budgets
 from playground.teams import access, languages
+from playground.teams.access import AuthedRequest
 from playground.teams.accounts import SignUpForm
 from playground.teams.forms import AddMemberForm, BudgetForm, InviteForm, MemberForm
 from playground.teams.models import Invitation, Membership, Role
@@ -32,7 +34,7 @@ PAGE = "teams/team.html"
 LAST_ADMIN = gettext_lazy("A team needs at least one admin: make someone else an admin first.")
 
 
-def _page(request: HttpRequest, membership: Membership, **extra: Any) -> HttpResponse:
+def _page(request: AuthedRequest, membership: Membership, **extra: Any) -> HttpResponse:
     team = membership.team
     context: dict[str, Any] = {
         "team": team,
@@ -51,13 +53,13 @@ def _page(request: HttpRequest, membership: Membership, **extra: Any) -> HttpRes
 
 
 @require_GET
-def team_page(request: HttpRequest, team: str) -> HttpResponse:
+def team_page(request: AuthedRequest, team: str) -> HttpResponse:
     membership = access.membership(request, team)
     return _page(request, membership)
 
 
 @require_POST
-def member_add(request: HttpRequest, team: str) -> HttpResponse:
+def member_add(request: AuthedRequest, team: str) -> HttpResponse:
     """Invite a person who has an account, by username: they join only when they accept
     (on their invitations page). The answer is the same whether or not anyone has the
     name, so the form cannot be used to find out which usernames exist."""
@@ -85,7 +87,7 @@ def _other(membership: Membership, member_id: int) -> Membership:
 
 
 @require_POST
-def member_role(request: HttpRequest, team: str, member_id: int) -> HttpResponse:
+def member_role(request: AuthedRequest, team: str, member_id: int) -> HttpResponse:
     membership = access.membership(request, team)
     access.require_admin(membership)
     other = _other(membership, member_id)
@@ -111,7 +113,7 @@ def member_role(request: HttpRequest, team: str, member_id: int) -> HttpResponse
 
 
 @require_POST
-def team_budget(request: HttpRequest, team: str) -> HttpResponse:
+def team_budget(request: AuthedRequest, team: str) -> HttpResponse:
     """The team's monthly budget in credits (empty: none)."""
     membership = access.membership(request, team)
     access.require_admin(membership)
@@ -124,7 +126,7 @@ def team_budget(request: HttpRequest, team: str) -> HttpResponse:
 
 
 @require_POST
-def member_remove(request: HttpRequest, team: str, member_id: int) -> HttpResponse:
+def member_remove(request: AuthedRequest, team: str, member_id: int) -> HttpResponse:
     """Remove someone from the team; the jobs they made stay with the team."""
     membership = access.membership(request, team)
     access.require_admin(membership)
@@ -142,7 +144,7 @@ def member_remove(request: HttpRequest, team: str, member_id: int) -> HttpRespon
 
 
 @require_POST
-def invitation_create(request: HttpRequest, team: str) -> HttpResponse:
+def invitation_create(request: AuthedRequest, team: str) -> HttpResponse:
     """A single-use link that expires; shown once, here, and never stored in clear."""
     membership = access.membership(request, team)
     access.require_admin(membership)
@@ -155,7 +157,7 @@ def invitation_create(request: HttpRequest, team: str) -> HttpResponse:
 
 
 @require_POST
-def invitation_revoke(request: HttpRequest, team: str, invitation_id: int) -> HttpResponse:
+def invitation_revoke(request: AuthedRequest, team: str, invitation_id: int) -> HttpResponse:
     membership = access.membership(request, team)
     access.require_admin(membership)
     invitation = get_object_or_404(membership.team.invitations, pk=invitation_id)
@@ -178,7 +180,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "teams/invitation.html", {"state": "spent"}, status=410)
     signup = SignUpForm()
     if request.method == "POST":
-        if not request.user.is_authenticated:
+        # Signed in, the person is a User; otherwise Django's AnonymousUser.
+        person = request.user if isinstance(request.user, User) else None
+        if person is None:
             signup = SignUpForm(request.POST)
             if not signup.is_valid():
                 return render(
@@ -188,18 +192,18 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                     status=400,
                 )
             with transaction.atomic():
-                user = signup.save()
-                joined = found.accept(user)
+                person = signup.save()
+                joined = found.accept(person)
                 if joined is None:
                     transaction.set_rollback(True)
             if joined is None:
-                return render(request, "teams/invitation.html", {"state": "spent"}, 410)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return render(request, "teams/invitation.html", {"state": "spent"}, status=410)
+            login(request, person, backend="django.contrib.auth.backends.ModelBackend")
         else:
-            joined = found.accept(request.user)
+            joined = found.accept(person)
             if joined is None:
-                return render(request, "teams/invitation.html", {"state": "spent"}, 410)
-        access.remember(request.user, found.team)
+                return render(request, "teams/invitation.html", {"state": "spent"}, status=410)
+        access.remember(person, found.team)
         messages.success(request, _("Welcome to %(team)s.") % {"team": found.team.name})
         return redirect("studio", team=found.team.slug)
     return render(
@@ -211,7 +215,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_GET
-def my_invitations(request: HttpRequest) -> HttpResponse:
+def my_invitations(request: AuthedRequest) -> HttpResponse:
     pending = (
         Invitation.objects.pending_for(request.user)
         .select_related("team", "created_by")
@@ -220,7 +224,7 @@ def my_invitations(request: HttpRequest) -> HttpResponse:
     return render(request, "teams/invitations.html", {"pending": pending})
 
 
-def _mine(request: HttpRequest, invitation_id: int) -> Invitation:
+def _mine(request: AuthedRequest, invitation_id: int) -> Invitation:
     # Someone else's invitation, or one no longer open: 404, nothing confirmed.
     return get_object_or_404(
         Invitation.objects.pending_for(request.user).select_related("team"), pk=invitation_id
@@ -228,7 +232,7 @@ def _mine(request: HttpRequest, invitation_id: int) -> Invitation:
 
 
 @require_POST
-def invitation_accept(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_accept(request: AuthedRequest, invitation_id: int) -> HttpResponse:
     found = _mine(request, invitation_id)
     if found.accept(request.user) is None:
         messages.error(request, _("This invitation is no longer valid."))
@@ -239,7 +243,7 @@ def invitation_accept(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 
 @require_POST
-def invitation_decline(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_decline(request: AuthedRequest, invitation_id: int) -> HttpResponse:
     found = _mine(request, invitation_id)
     if found.decline(request.user):
         messages.success(
@@ -255,6 +259,6 @@ def language(request: HttpRequest) -> HttpResponse:
     a safe `next`), and for a signed-in person their profile too, so the choice follows
     them to other devices and wins over any browser's."""
     response = i18n.set_language(request)
-    if request.user.is_authenticated:
-        languages.remember(request, request.POST.get("language", ""))
+    if isinstance(request.user, User):  # signed in
+        languages.remember(request, request.user, request.POST.get("language", ""))
     return response

@@ -77,6 +77,8 @@ class Simulator:
         self._server = Server((host, port), self.world, app)
         bound_host, bound_port = self._server.server_address[:2]
         self.port = int(bound_port)
+        if isinstance(bound_host, bytes):  # socketserver's typing allows it; IP sockets give str
+            bound_host = bound_host.decode()
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host  # noqa: S104
         self.base_url = f"http://{shown}:{self.port}"
         self.public_url = (public_url or self.base_url).rstrip("/")
@@ -458,19 +460,28 @@ class Simulator:
         name = spec.get("fault")
         times = int(spec.get("times", 1))
         retry_after = spec.get("retry_after")
-        http_args = {
-            "retry_after": None if retry_after is None else float(retry_after),
-            "body": spec.get("body"),
-            "content_type": spec.get("content_type"),
-        }
+        wait = None if retry_after is None else float(retry_after)
+        body, content_type = spec.get("body"), spec.get("content_type")
         if name == "create_error":
-            self.fail_creates(int(spec.get("status", 503)), times, **http_args)
+            self.fail_creates(
+                int(spec.get("status", 503)),
+                times,
+                retry_after=wait,
+                body=body,
+                content_type=content_type,
+            )
         elif name == "create_drop":
             self.drop_creates(times)
         elif name == "create_delay":
             self.delay_creates(float(spec["seconds"]), times)
         elif name == "read_error":
-            self.fail_reads(int(spec.get("status", 503)), times, **http_args)
+            self.fail_reads(
+                int(spec.get("status", 503)),
+                times,
+                retry_after=wait,
+                body=body,
+                content_type=content_type,
+            )
         elif name == "read_drop":
             self.drop_reads(times)
         elif name == "task_fail":
@@ -486,13 +497,15 @@ class Simulator:
         elif name == "expire_results":
             self.expire_results()
         elif name == "upload_error":
-            code = spec.get("code")
+            upload_code = spec.get("code")
             self.fail_uploads(
                 int(spec.get("status", 503)),
                 times,
-                code=None if code is None else int(code),
+                code=None if upload_code is None else int(upload_code),
                 msg=spec.get("msg"),
-                **http_args,
+                retry_after=wait,
+                body=body,
+                content_type=content_type,
             )
         elif name == "drift":
             self.set_drift(spec.get("mode"))

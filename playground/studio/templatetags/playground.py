@@ -6,6 +6,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from playground.billing import paying
+from playground.generations.models import Generation
+from playground.generations.spend import Charge, charge_of
 
 register = template.Library()
 
@@ -31,10 +33,8 @@ def filesize_mb(value: int) -> str:
 
 
 @register.filter
-def charge(generation):  # type: ignore[no-untyped-def]
+def charge(generation: Generation) -> Charge:
     """What a job counts for, and which kind of figure that is (generations/spend.py)."""
-    from playground.generations.spend import charge_of
-
     return charge_of(generation)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 
 LANGUAGES = ("ko", "ja")
@@ -58,9 +58,15 @@ def entries(po: Path, *flags: str) -> list[str]:
     return found
 
 
+class _Compiled(gettext.GNUTranslations):
+    # What GNUTranslations reads a .mo file into (msgid, or (msgid, n) for plurals):
+    # set by its parser, and not declared in typeshed's stubs.
+    _catalog: dict[Any, str]
+
+
 def catalogue(mo: Path) -> dict[Any, str]:
     with mo.open("rb") as file:
-        return dict(gettext.GNUTranslations(file)._catalog)  # type: ignore[attr-defined]
+        return dict(_Compiled(file)._catalog)
 
 
 def compiled(po: Path, workdir: Path) -> dict[Any, str]:
@@ -76,7 +82,7 @@ def compiled(po: Path, workdir: Path) -> dict[Any, str]:
 class Command(BaseCommand):
     help = "Fail if a Korean or Japanese translation is missing, fuzzy or not compiled."
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--root",
             default=str(settings.BASE_DIR),

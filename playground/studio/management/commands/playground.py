@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from playground import catalogue
 from playground.billing import paying
@@ -40,7 +40,7 @@ DEMO_PASSWORD = "demo-playground"  # noqa: S105 - local demo logins, printed on 
 class Command(BaseCommand):
     help = "Run web server + worker cluster + EvoLink simulator until Ctrl-C."
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--simulator-port", type=int, default=8765)
