@@ -89,6 +89,7 @@ urlpatterns = [
         job_views.reference_thumbnail,
         name="reference_thumbnail",
     ),
+    path("references/<str:token>/image", job_views.reference_image, name="reference_image"),
     path("invite/<str:token>/", team_views.invitation, name="invitation"),
     path("invitations/", team_views.my_invitations, name="my_invitations"),
     path(

@@ -167,6 +167,15 @@ CASES: dict[str, list[Case]] = {
             expect(200, ("creator",), teammate=404, viewer=404, admin=404),
         ),
     ],
+    # The full-size reference (the mask painter's canvas): as its thumbnail.
+    "reference_image": [
+        Case("get", lambda w, p: f"/references/{w.reference_token(p)}/image", expect(200)),
+        Case(
+            "get",
+            lambda w, p: f"/references/{w.reference_token('creator')}/image",
+            expect(200, ("creator",), teammate=404, viewer=404, admin=404),
+        ),
+    ],
     "reference_thumbnail": [
         # A token signed for the persona in team A: only members of team A get it
         # (the stranger's token was forged for a team he is not in).

@@ -357,6 +357,17 @@ def test_a_mask_is_for_the_team_only_and_its_public_url_cannot_be_guessed(
     assert anonymous.get(f"/m/{reference_salted}.png").status_code == 404
 
 
+def test_the_painter_gets_the_reference_at_full_size_for_its_token_only(
+    alice_client: Client, bob_client: Client
+) -> None:
+    token = attach_reference(alice_client)
+    response = alice_client.get(f"/references/{token}/image")
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    with Image.open(io.BytesIO(b"".join(response.streaming_content))) as image:
+        assert image.size == SIZE  # the size a mask must have
+    assert bob_client.get(f"/references/{token}/image").status_code == 404
+
+
 # --- Lineage: Re-run, Reuse settings and Edit this carry the mask ---------------------------
 
 

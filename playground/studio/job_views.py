@@ -28,7 +28,7 @@ from playground.gallery import favourites
 from playground.generations import budgets, jobs, mask_uploads, references, spend
 from playground.generations.chips import chip
 from playground.generations.creation import create_generation, estimate_of, rerun_form
-from playground.generations.models import Generation, ResultImage
+from playground.generations.models import Generation, ReferenceImage, ResultImage
 from playground.teams import access, availability
 from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
@@ -312,6 +312,28 @@ def reference_from_result(request: AuthedRequest, public_id: uuid.UUID, index: i
 def reference_thumbnail(request: AuthedRequest, token: str) -> FileResponse:
     """A reference's thumbnail, for whoever its token was signed for, while they are
     still in the team it was signed in."""
+    reference = _token_reference(request, token)
+    response = FileResponse(
+        reference.thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type
+    )
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_GET
+def reference_image(request: AuthedRequest, token: str) -> FileResponse:
+    """A reference at full size (our copy, the one EvoLink gets), for the same people
+    as its thumbnail: the mask painter paints over it at its real pixel size."""
+    reference = _token_reference(request, token)
+    response = FileResponse(reference.file.open("rb"), content_type=reference.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+def _token_reference(request: AuthedRequest, token: str) -> ReferenceImage:
+    """The reference a form token names, if it was signed for this person in a team
+    they are still in; else 404."""
     value = references.unsign(token)
     if not value or value.get("u") != request.user.pk:
         raise Http404
@@ -322,8 +344,4 @@ def reference_thumbnail(request: AuthedRequest, token: str) -> FileResponse:
     found = references.from_tokens([token], request.user, membership.team)
     if not found:
         raise Http404
-    response = FileResponse(
-        found[0].image.thumbnail.open("rb"), content_type=imageformats.WEBP.mime_type
-    )
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return found[0].image
