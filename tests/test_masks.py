@@ -311,6 +311,20 @@ def test_a_mask_without_alpha_or_of_another_size_fails_upstream_with_the_documen
         assert (simulator.task(task.id) or {})["error"] == {"code": code, "message": message}
 
 
+def test_a_mask_that_no_longer_fits_its_reference_fails_the_job_before_it_is_sent(
+    alice: User, alice_client: Client, fast_jobs: Simulator
+) -> None:
+    generation = masked_job(alice_client)
+    # As if the reference had been re-encoded at another size since (an old upload).
+    link = generation.references.get()
+    type(link.reference).objects.filter(pk=link.reference_id).update(width=32)
+    assert jobs.submit(generation.pk) == "failed"
+    generation.refresh_from_db()
+    assert generation.error_code == "reference_rejected"
+    assert "The mask is 64×48 but its reference image is 32×48" in generation.error_message
+    assert fast_jobs.request_count("POST /v1/images/generations") == 0
+
+
 def test_the_simulator_refuses_mask_url_for_other_models(simulator: Simulator) -> None:
     response = httpx.post(
         f"{simulator.base_url}/v1/images/generations",

@@ -217,7 +217,13 @@ def upstream_payload(client: evolink.Client, generation: Generation) -> dict[str
         # to retry, since nothing was sent to the paid endpoint yet.
         payload["image_urls"] = [reference_url(client, link.reference) for link in links]
     if masked := mask_uploads.of_job_links(links):
-        # gpt-image-2 edits only (request_body drops it for any other model).
+        # gpt-image-2 edits only (request_body drops it for any other model). Checked
+        # once more against the reference as EvoLink will get it (an old reference is
+        # re-encoded above, which may change its size): a mismatch fails the job here,
+        # before anything is paid, rather than upstream.
+        reference = next(link.reference for link in links if link.mask_id == masked.mask.pk)
+        if not mask_uploads.fits(masked, reference):
+            raise references.RejectedUpload(mask_uploads.wrong_size(masked.mask, reference))
         payload["mask_url"] = mask_url(client, masked.mask)
     if callbacks.enabled():
         payload["callback_url"] = callbacks.url_for(generation.public_id)

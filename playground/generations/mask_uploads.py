@@ -150,6 +150,11 @@ def _wrong_size(size: tuple[int, int] | None, reference: ReferenceImage) -> str:
     }
 
 
+def wrong_size(mask: MaskImage, reference: ReferenceImage) -> str:
+    """Said when a stored mask no longer fits its reference (the worker's last check)."""
+    return _wrong_size((mask.width, mask.height), reference)
+
+
 def encode(alpha: Image.Image) -> bytes:
     """The PNG we serve: black RGBA pixels carrying the mask's alpha, nothing else."""
     image = Image.new("RGBA", alpha.size, (0, 0, 0, 255))
