@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from playground import catalogue, request_rules
 from playground.catalogue import ModelSpec
+from playground.generations import mask_uploads
 from playground.generations.mask_uploads import AttachedMask
 from playground.generations.models import Derivation
 from playground.generations.references import Attached
@@ -228,17 +229,8 @@ class GenerationForm(forms.Form):
                 "The image the mask was painted on is no longer attached: attach it again, "
                 "or remove the mask."
             )
-        if (reference.image.width, reference.image.height) != (
-            self.mask.mask.width,
-            self.mask.mask.height,
-        ):
-            return _(
-                "The mask is %(size)s but its reference image is %(reference)s: a mask must be "
-                "exactly the reference's size."
-            ) % {
-                "size": self.mask.mask.size_label,
-                "reference": f"{reference.image.width}×{reference.image.height}",
-            }
+        if not mask_uploads.fits(self.mask, reference.image):
+            return mask_uploads.wrong_size(self.mask.mask, reference.image)
         return None
 
     @property
