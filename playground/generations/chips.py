@@ -21,10 +21,18 @@ class Chip:
     thumbnail_url: str
     # A job's page names the job the image was taken from, when the person may see it.
     source: Generation | None = None
+    # "Edit with mask": the studio's mask painter opens on this chip when the page loads
+    # (the chip carries data-open-mask; static/js/mask-painter.js).
+    open_mask: bool = False
 
 
 def chip(
-    attached: references.Attached, user: User, team: Team, *, source: Generation | None = None
+    attached: references.Attached,
+    user: User,
+    team: Team,
+    *,
+    source: Generation | None = None,
+    open_mask: bool = False,
 ) -> Chip:
     """A reference as the form shows it: thumbnail, size, and its signed token."""
     token = references.form_token(attached.image, user, team, source_id=attached.source_id)
@@ -33,4 +41,5 @@ def chip(
         reference=attached.image,
         thumbnail_url=reverse("reference_thumbnail", kwargs={"token": token}),
         source=source,
+        open_mask=open_mask,
     )

@@ -50,7 +50,7 @@ def _job(request: AuthedRequest, public_id: uuid.UUID) -> tuple[Generation, Memb
 @require_GET
 def generation_detail(request: AuthedRequest, public_id: uuid.UUID) -> HttpResponse:
     generation, membership = _job(request, public_id)
-    links = list(generation.references.select_related("reference"))
+    links = list(generation.references.select_related("reference", "mask"))
     visible_sources = set(
         Generation.objects.visible_to(request.user)
         .filter(pk__in=[link.source_id for link in links if link.source_id])
@@ -65,10 +65,16 @@ def generation_detail(request: AuthedRequest, public_id: uuid.UUID) -> HttpRespo
         )
         for link in links
     ]
+    # The reference the job's mask was painted on, shown with the mask over it.
+    masked_chip = next(
+        (c for c, link in zip(reference_chips, links, strict=True) if link.mask is not None),
+        None,
+    )
     return render(
         request,
         "studio/generation_detail.html",
         {
+            "masked_chip": masked_chip,
             "generation": generation,
             "team": generation.team,
             "membership": membership,

@@ -105,8 +105,8 @@ def studio(request: AuthedRequest, team: str) -> HttpResponse:
     if not membership.can_generate:
         # Viewers see and download the team's work; the form is not for them.
         return render(request, STUDIO, _page_context(request, membership, {}))
-    form = _form_from_get(request, membership)
-    context = _form_context(request, membership, form)
+    form, paint_on = _form_from_get(request, membership)
+    context = _form_context(request, membership, form, open_mask=paint_on)
     if request.htmx:
         return render(request, f"{STUDIO}#generation-form", context)
     return render(request, STUDIO, _page_context(request, membership, context))
@@ -127,8 +127,11 @@ def _page_context(
     }
 
 
-def _form_from_get(request: AuthedRequest, membership: Membership) -> GenerationForm:
-    """The studio form for a GET: a model switch, "Reuse settings" or "Edit this"."""
+def _form_from_get(
+    request: AuthedRequest, membership: Membership
+) -> tuple[GenerationForm, int | None]:
+    """The studio form for a GET: a model switch, "Reuse settings", "Edit this" or
+    "Edit with mask" (`&mask=1`), with the reference the mask painter opens on."""
     source_id = request.GET.get("reuse") or request.GET.get("edit")
     if source_id:
         # Only a job of this team: an image must not move to another team on a GET.
@@ -153,10 +156,18 @@ def _form_from_get(request: AuthedRequest, membership: Membership) -> Generation
             _none, mask = carried_from(source, reference)
         # An old job of a model switched off since: its settings go to an offered model.
         model = availability.model_or_default(membership.team, source.model)
+        paint_on = None
+        if relation == Derivation.EDIT and request.GET.get("mask") == "1":
+            # "Edit with mask": the model that takes masks, and the painter on the image.
+            mask_model = availability.mask_model(membership.team)
+            if mask_model is None:
+                messages.warning(request, availability.no_mask_model_message())
+            else:
+                model, paint_on = mask_model.id, attached[0].image.pk
         initial = settings_of(source, relation)
         if model != source.model:
             initial.pop("model", None)
-        return form_for(model)(initial=initial, references=attached, mask=mask)
+        return form_for(model)(initial=initial, references=attached, mask=mask), paint_on
     # Switching model keeps what the person already typed, attached and chose.
     attached = references.from_tokens(
         request.GET.getlist("reference"), request.user, membership.team
@@ -170,7 +181,7 @@ def _form_from_get(request: AuthedRequest, membership: Membership) -> Generation
     model = availability.model_or_default(membership.team, request.GET.get("model"))
     return form_for(model)(
         initial={k: v for k, v in kept.items() if v}, references=attached, mask=kept_mask
-    )
+    ), None
 
 
 def _initial_from(form: GenerationForm) -> dict[str, Any]:
@@ -182,6 +193,8 @@ def _form_context(
     membership: Membership,
     form: GenerationForm,
     upload_errors: list[str] | None = None,
+    *,
+    open_mask: int | None = None,
 ) -> dict[str, Any]:
     live = live_summary(
         form.spec,
@@ -208,7 +221,10 @@ def _form_context(
         "offered_models": availability.available_models(membership.team),
         "custom_size": CUSTOM_SIZE,
         "live": live,
-        "attached": [chip(ref, request.user, membership.team) for ref in form.references],
+        "attached": [
+            chip(ref, request.user, membership.team, open_mask=ref.image.pk == open_mask)
+            for ref in form.references
+        ],
         # Kept on every model (a model without masks says so when the form is sent).
         "mask_token": (
             mask_uploads.form_token(

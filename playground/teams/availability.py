@@ -62,6 +62,29 @@ def is_available(team: Team | None, model_id: str) -> bool:
     return any(spec.id == model_id for spec in available_models(team))
 
 
+def mask_model(team: Team | None) -> catalogue.ModelSpec | None:
+    """The first model the team may use whose edits take a mask (gpt-image-2), or None:
+    "Edit with mask" is offered only when there is one."""
+    return next((spec for spec in available_models(team) if spec.takes_mask), None)
+
+
+def no_mask_model_message() -> str:
+    """Why "Edit with mask" opens the studio without the painter, when no model the team
+    may use takes a mask (mask_model is None): the site offers it but the team's admins
+    switched it off, or the site does not offer it."""
+    spec = next((spec for spec in catalogue.MODELS.values() if spec.takes_mask), None)
+    label = spec.label if spec else "gpt-image-2"
+    if spec is not None and site_offers(spec.id):
+        return _(
+            "Masks need %(model)s, which the admins of this team switched off: the image "
+            "is attached to edit without a mask."
+        ) % {"model": label}
+    return _(
+        "Masks need %(model)s, which this site does not offer: the image is attached to "
+        "edit without a mask."
+    ) % {"model": label}
+
+
 def model_or_default(team: Team | None, model_id: str | None) -> str | None:
     """`model_id` when the team may use it, else the default model, else the first one
     offered (None when every model is off)."""

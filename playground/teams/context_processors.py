@@ -3,7 +3,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from playground.teams import access
+from playground.teams import access, availability
 from playground.teams.models import Invitation, Membership
 
 
@@ -12,11 +12,22 @@ def teams(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    membership = access.entered(request)
     return {
         "my_memberships": Membership.objects.filter(user=user)
         .select_related("team")
         .order_by("team__name"),
-        "current_membership": access.entered(request),
+        "current_membership": membership,
+        # Whether the page's team may use a model that takes a mask: "Edit with mask"
+        # on tiles, the lightbox and a job's page. Asked once, and only by a template
+        # that shows one of them.
+        "mask_editing": functools.cache(
+            lambda: (
+                membership is not None
+                and membership.can_generate
+                and availability.mask_model(membership.team) is not None
+            )
+        ),
         # Invitations addressed to this person, waiting for their answer (the header
         # links them with their count). Counted only when a template shows the header:
         # the live checks' fragments, every 2 s, never ask.

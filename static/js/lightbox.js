@@ -129,11 +129,14 @@
         : "";
     setHref(part("download"), data.download);
     if (part("edit")) setHref(part("edit"), data.edit);
+    if (part("mask-edit")) setHref(part("mask-edit"), data.maskEdit);
     // On the job's own page, a link to it would only reload it.
     setHref(part("detail"), data.detail === window.location.pathname ? "" : data.detail);
     part("detail").parentElement.hidden = part("detail").hidden;
     var editKey = dialog.querySelector('.lightbox-keys [data-key="e"]');
     if (editKey) editKey.hidden = !data.edit;
+    var maskKey = dialog.querySelector('.lightbox-keys [data-key="m"]');
+    if (maskKey) maskKey.hidden = !data.maskEdit;
     var star = part("favourite");
     star.hidden = !data.favouriteUrl;
     dialog.querySelector('.lightbox-keys [data-key="f"]').hidden = !data.favouriteUrl;
@@ -339,6 +342,10 @@
       e: function () {
         var edit = part("edit");
         if (edit && !edit.hidden) window.location.assign(edit.href);
+      },
+      m: function () {
+        var maskEdit = part("mask-edit");
+        if (maskEdit && !maskEdit.hidden) window.location.assign(maskEdit.href);
       },
     }[key];
     if (!act) return;
