@@ -88,9 +88,7 @@ def test_edit_with_mask_selects_gpt_image_2_and_marks_the_result_s_chip(
     assert "data-open-mask" not in reuse
 
 
-def test_edit_with_mask_records_the_lineage_of_edit_this(
-    alice: User, alice_client: Client
-) -> None:
+def test_edit_with_mask_records_the_lineage_of_edit_this(alice: User, alice_client: Client) -> None:
     job = finished_job(alice, model="gpt-image-2", size="auto")
     html = alice_client.get(f"/t/a/?edit={job.public_id}&image=0&mask=1").content.decode()
     (reference,) = re.findall(r'name="reference" value="([^"]+)"', html)
@@ -121,9 +119,7 @@ def test_with_gpt_image_2_off_for_the_team_the_studio_says_why_and_opens_no_pain
     assert re.search(r'class="model-tab active"[^>]*data-model="gpt-image-1.5"', html)
 
 
-def test_edit_with_mask_of_another_team_s_job_is_a_404(
-    alice: User, charlie_client: Client
-) -> None:
+def test_edit_with_mask_of_another_team_s_job_is_a_404(alice: User, charlie_client: Client) -> None:
     job = finished_job(alice)
     response = charlie_client.get(f"/t/b/?edit={job.public_id}&image=0&mask=1")
     assert response.status_code == 404
@@ -138,9 +134,7 @@ def test_the_job_page_shows_the_mask_over_its_reference(
     job = masked_job(alice_client)
     for client in (alice_client, bob_client):  # the job's owner and a teammate
         html = client.get(f"/generations/{job.public_id}/").content.decode()
-        (figure,) = re.findall(
-            r'<figure class="mask-overlay".*?</figure>', html, flags=re.DOTALL
-        )
+        (figure,) = re.findall(r'<figure class="mask-overlay".*?</figure>', html, flags=re.DOTALL)
         assert 'role="img"' in figure and "<title" in figure
         assert "Mask: only the tinted region was open to change." in figure
         mask_url = f"/generations/{job.public_id}/mask.png"
