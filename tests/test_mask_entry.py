@@ -136,7 +136,7 @@ def test_the_job_page_shows_the_mask_over_its_reference(
         html = client.get(f"/generations/{job.public_id}/").content.decode()
         (figure,) = re.findall(r'<figure class="mask-overlay".*?</figure>', html, flags=re.DOTALL)
         assert 'role="img"' in figure and "<title" in figure
-        assert "Mask: only the tinted region was open to change." in figure
+        assert "The model could change only the tinted region; the rest was kept." in figure
         mask_url = f"/generations/{job.public_id}/mask.png"
         assert f'href="{mask_url}"' in figure
         assert client.get(mask_url).status_code == 200
