@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, expect
@@ -28,6 +29,9 @@ from tests.test_browser_a11y import serious_violations
 from tests.test_browser_team import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Until the painter's script is in the repository, the chip's mark is what can be seen.
+PAINTER = Path(settings.BASE_DIR) / "static" / "js" / "mask-painter.js"
 
 SIZE = (480, 320)
 HOLE = (300, 40, 440, 180)  # the painted region (transparent in the mask): the sky's sun
@@ -102,7 +106,12 @@ def expect_the_studio_on_gpt_image_2_with_the_painter_asked(page: Page, job: Gen
     )
     chip = page.locator("#reference-list .reference-chip")
     expect(chip).to_have_count(1)
-    expect(chip).to_have_attribute("data-open-mask", "")
+    if PAINTER.exists():
+        # The painter (static/js/mask-painter.js) takes the mark and opens on the chip.
+        expect(page.locator("dialog#mask-painter")).to_be_visible()
+        expect(chip).not_to_have_attribute("data-open-mask", "")
+    else:
+        expect(chip).to_have_attribute("data-open-mask", "")
 
 
 def test_the_job_page_shows_its_mask_and_edit_with_mask_opens_the_studio_on_gpt_image_2(
