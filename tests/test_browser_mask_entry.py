@@ -71,6 +71,7 @@ def masked_job() -> Generation:
         team=team,
         prompt="replace the sun with a crescent moon",
         state=State.COMPLETED,
+        images_returned=1,
     )
     GenerationReference.objects.create(generation=job, reference=reference, position=0, mask=stored)
     result = landscape()
@@ -134,11 +135,12 @@ def test_the_job_page_shows_its_mask_and_edit_with_mask_opens_the_studio_on_gpt_
         """() => [...document.querySelectorAll('.mask-overlay image')].length === 2
             && [...document.images].every(img => img.complete)"""
     )
-    # The tint covers the painted region and nothing else: inside, the sun turns pink;
-    # outside, the hills keep their colour.
+    # The tint covers the painted region and nothing else: inside, the yellow sun under
+    # the painter's pink at .55; outside, the hills keep their colour.
     drawn = rendered(page, ".mask-overlay svg")
-    red, green, blue = at(drawn, INSIDE)
-    assert red > 200 and green < 170 and blue > 100, (red, green, blue)
+    sun, pink = (250, 210, 70), (255, 45, 120)
+    tinted = tuple(round(s + (p - s) * 0.55) for s, p in zip(sun, pink, strict=True))
+    assert at(drawn, INSIDE) == pytest.approx(tinted, abs=12)
     assert at(drawn, OUTSIDE) == pytest.approx((76, 140, 80), abs=12)
     assert serious_violations(page) == []
     shot(page, "job-page-mask")
