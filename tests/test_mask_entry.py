@@ -158,3 +158,13 @@ def test_outsiders_get_404_for_the_masked_job_and_its_mask(
     job = masked_job(alice_client)
     assert charlie_client.get(f"/generations/{job.public_id}/").status_code == 404
     assert charlie_client.get(f"/generations/{job.public_id}/mask.png").status_code == 404
+
+
+def test_with_gpt_image_2_off_for_the_site_the_studio_says_so(
+    alice: User, ada: User, alice_client: Client
+) -> None:
+    job = finished_job(alice, model="gpt-image-1.5")
+    availability.switch_for_site("gpt-image-2", on=False, by=ada)
+    html = alice_client.get(f"/t/a/?edit={job.public_id}&image=0&mask=1").content.decode()
+    assert "Masks need GPT Image 2, which this site does not offer" in html
+    assert "data-open-mask" not in html
