@@ -260,7 +260,7 @@
     size = Math.max(parseInt(sizeInput.min, 10), Math.min(parseInt(sizeInput.max, 10), Math.round(value)));
     sizeInput.value = String(size);
     var label = dialog.querySelector("[data-mask-size-label]");
-    label.textContent = interpolate(gettext("Brush: %s px of the image."), [size]);
+    label.textContent = interpolate(gettext("Brush size: %s px."), [size]);
   }
 
   // --- Opening, using, closing ---------------------------------------------------------------
@@ -277,6 +277,7 @@
       // A new canvas size clears it; the same image keeps its painting while the page lives.
       canvas.width = w;
       canvas.height = h;
+      stage.style.setProperty("--aspect", String(w / h));  // the CSS fits the stage to it
       ops = state && state.width === w ? state.ops : [];
       undone = state && state.width === w ? state.undone : [];
       rect = null;
