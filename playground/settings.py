@@ -317,7 +317,7 @@ EVOLINK_CALLBACK_KEY = os.getenv("EVOLINK_CALLBACK_KEY", "")
 # Uploads: the first handler stops each file past 50 MB; the rest spool to temporary
 # files above 2.5 MB, so a 16 × 50 MB request never sits in memory.
 FILE_UPLOAD_HANDLERS = [
-    "playground.generations.references.ReferenceSizeLimitHandler",
+    "playground.generations.upload_limits.ReferenceSizeLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

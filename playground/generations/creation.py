@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 
 from playground import catalogue, pricing
 from playground.billing import paying
-from playground.generations import budgets, jobs, mask_uploads, references
+from playground.generations import budgets, jobs, mask_uploads, references, upload_limits
 from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.generations.models import (
     Derivation,
@@ -170,10 +170,10 @@ def references_from_post(
     attached = references.from_tokens(
         request.POST.getlist("reference"), request.user, membership.team
     )
-    uploads = references.uploaded_files(request, "reference_files")
+    uploads = upload_limits.uploaded_files(request, "reference_files")
     # Oversized files (and files past the per-request limit) were noted while the body
     # was parsed (by .POST / .FILES above).
-    errors = references.oversized_messages(request)
+    errors = upload_limits.oversized_messages(request)
     stored, rejected = references.store_uploads(uploads, request.user)
     errors.extend(rejected)
     attached.extend(references.Attached(reference) for reference in stored)

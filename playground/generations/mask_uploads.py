@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from PIL import Image
 
 from playground import catalogue
-from playground.generations import references
+from playground.generations import references, upload_limits
 from playground.generations.models import GenerationReference, MaskImage, ReferenceImage
 from playground.numbers import grouped
 from playground.teams.models import Team
@@ -70,8 +70,8 @@ class AttachedMask:
 
 
 def oversized_message(request: HttpRequest) -> str | None:
-    """The upload handler (references.ReferenceSizeLimitHandler) stopped the file."""
-    if not references.oversized_names(request):
+    """The upload handler (upload_limits.ReferenceSizeLimitHandler) stopped the file."""
+    if not upload_limits.oversized_names(request):
         return None
     return _("The mask is larger than %(max)d MB; it was not stored.") % {
         "max": catalogue.MAX_REFERENCE_BYTES // (1024 * 1024)

@@ -26,7 +26,7 @@ from playground import catalogue, ids
 from playground.billing import models as billing
 from playground.billing import paying
 from playground.gallery.collections import picker_context
-from playground.generations import budgets, mask_uploads, references
+from playground.generations import budgets, mask_uploads, references, upload_limits
 from playground.generations.chips import chip
 from playground.generations.creation import (
     carried_from,
@@ -285,8 +285,8 @@ def reference_upload(request: AuthedRequest, team: str) -> HttpResponse:
     membership = access.membership(request, team)
     access.require_generate(membership)
     # Parsing the body notes oversized files and files past the per-request limit.
-    uploads = references.uploaded_files(request, "file")
-    errors = references.oversized_messages(request)
+    uploads = upload_limits.uploaded_files(request, "file")
+    errors = upload_limits.oversized_messages(request)
     stored, rejected = references.store_uploads(uploads, request.user)
     errors.extend(rejected)
     chips = [chip(references.Attached(r), request.user, membership.team) for r in stored]
