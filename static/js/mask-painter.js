@@ -329,8 +329,10 @@
     var target = chip;
     var form = document.getElementById("generation-form");
     if (!target || !form || !takesMask()) return;
+    // Not `disabled`: a disabled button drops the keyboard's focus out of the dialog.
     var button = dialog.querySelector("[data-mask-use]");
-    button.disabled = true;
+    if (button.getAttribute("aria-busy") === "true") return;
+    button.setAttribute("aria-busy", "true");
     errorBox.replaceChildren();
     maskBlob()
       .then(function (blob) {
@@ -362,7 +364,7 @@
       .catch(function (error) {
         showError(gettext("The mask could not be uploaded; try again.") + " (" + error.message + ")");
       })
-      .finally(function () { button.disabled = false; });
+      .finally(function () { button.removeAttribute("aria-busy"); });
   }
 
   function onKey(event) {
