@@ -154,6 +154,17 @@ def test_a_rectangle_made_with_the_keyboard_alone_is_the_mask(
 ) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in_and_attach(page, live_server.url)
+    # The hook "Edit with mask" uses: a chip marked data-open-mask opens the painter once.
+    page.evaluate(
+        """() => {
+            document.querySelector(".reference-chip").setAttribute("data-open-mask", "");
+            document.body.dispatchEvent(new CustomEvent("htmx:afterSettle", {bubbles: true}));
+        }"""
+    )
+    expect(page.locator("[data-mask-stage][data-ready]")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator(".reference-chip[data-open-mask]")).to_have_count(0)
+
     mask_button = page.locator(".reference-chip").get_by_role("button", name="Mask")
     mask_button.focus()
     page.keyboard.press("Enter")
