@@ -272,7 +272,9 @@
     errorBox.replaceChildren();
     var url = target.dataset.imageUrl;
     image.onload = function () {
-      var w = image.naturalWidth, h = image.naturalHeight;
+      // The size the server knows (and checks the mask against), the image's own otherwise.
+      var w = parseInt(target.dataset.width, 10) || image.naturalWidth;
+      var h = parseInt(target.dataset.height, 10) || image.naturalHeight;
       var state = kept[target.dataset.sha];
       // A new canvas size clears it; the same image keeps its painting while the page lives.
       canvas.width = w;
