@@ -203,6 +203,13 @@ def test_a_rectangle_made_with_the_keyboard_alone_is_the_mask(
     assert alpha.getpixel((110, 100)) == 255  # where it was before it moved
     assert alpha.getpixel((180, 60)) == 255  # above it
 
+    # Remove mask takes it off the form; the keyboard stays on the chip.
+    chip = page.locator(".reference-chip")
+    chip.get_by_role("button", name="Remove mask").click()
+    expect(page.locator("#mask-field input[name=mask]")).to_have_count(0)
+    expect(chip.locator("[data-mask-badge]")).to_be_hidden()
+    expect(chip.get_by_role("button", name="Mask")).to_be_focused()
+
 
 def test_painting_with_a_finger_on_a_phone(
     browser: Browser, live_server, cluster: None, simulator: Simulator

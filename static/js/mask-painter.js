@@ -470,7 +470,8 @@
     if (button.hasAttribute("data-mask-open")) { open(target); return; }
     detach();
     // The pressed button is gone: the keyboard stays on the chip.
-    var again = target.querySelector("[data-mask-open]:not([hidden]), [data-move-reference]");
+    var again = target.querySelector("[data-mask-open]:not([hidden])") ||
+      target.querySelector("[data-remove-reference]");
     if (again) again.focus();
   });
 
