@@ -85,7 +85,56 @@ def all_done(page: Page) -> None:
     )
 
 
+def paint_over_the_sun(page: Page) -> None:
+    """Open the mask painter on the attached poster and paint its sun (the circle)."""
+    page.locator(".reference-chip").get_by_role("button", name="Mask").click()
+    expect(page.locator("[data-mask-stage][data-ready]")).to_be_visible()
+    box = page.locator("[data-mask-canvas]").bounding_box()
+    assert box is not None
+
+    def at(x: float, y: float) -> tuple[float, float]:  # poster pixels to the page
+        return box["x"] + x * box["width"] / 640, box["y"] + y * box["height"] / 800
+
+    for y in range(250, 500, 35):
+        page.mouse.move(*at(200, y))
+        page.mouse.down()
+        for x in range(200, 451, 25):
+            page.mouse.move(*at(x, y))
+        page.mouse.up()
+    page.mouse.move(*at(560, 120))  # the brush's outline, away from the painting
+
+
+def painter_shots(browser, base: str) -> None:  # type: ignore[no-untyped-def]
+    """The mask painter, on a desktop and on a phone."""
+    desk = browser.new_context(base_url=base, viewport={"width": 1360, "height": 900})
+    page = desk.new_page()
+    log_in(page, "demo")
+    page.locator("#id_reference_files").set_input_files(
+        [{"name": "poster.png", "mimeType": "image/png", "buffer": poster("#4c6ef5")}]
+    )
+    paint_over_the_sun(page)
+    page.screenshot(path=OUT / "mask-painter.png")
+    desk.close()
+    phone = browser.new_context(
+        base_url=base,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    small = phone.new_page()
+    log_in(small, "demo")
+    small.locator("#id_reference_files").set_input_files(
+        [{"name": "poster.png", "mimeType": "image/png", "buffer": poster("#4c6ef5")}]
+    )
+    paint_over_the_sun(small)
+    small.screenshot(path=OUT / "phone-mask-painter.png")
+    phone.close()
+
+
 def main() -> None:
+    # `screenshots.py painter`: only the mask painter's two pictures.
+    only_painter = sys.argv[1:] == ["painter"]
     workdir = Path(tempfile.mkdtemp(prefix="playground-shots-"))
     port, simulator_port = free_port(), free_port()
     env = {
@@ -130,6 +179,10 @@ def main() -> None:
                 headless=True,
                 args=["--no-sandbox", "--disable-gpu"],
             )
+            painter_shots(browser, base)
+            if only_painter:
+                browser.close()
+                return
             desk = browser.new_context(base_url=base, viewport={"width": 1360, "height": 900})
             member = desk.new_page()
             log_in(member, "demo-member")

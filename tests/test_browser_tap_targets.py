@@ -178,6 +178,13 @@ def walk(page: Page, pages: dict[str, str], who: str) -> dict[str, list[str]]:
             found["studio, references"] = small_targets(page)
             chips.first.scroll_into_view_if_needed()
             shot(page, f"{who}-references-390", full_page=False)
+            # The mask painter over the first of them (the default model takes masks).
+            chips.first.locator("[data-mask-open]").click()
+            expect(page.locator("[data-mask-stage][data-ready]")).to_be_visible()
+            found["mask painter"] = small_targets(page)
+            shot(page, f"{who}-mask-painter-390", full_page=False)
+            page.keyboard.press("Escape")
+            expect(page.locator("#mask-painter")).to_be_hidden()
             page.get_by_role("tab", name="History").click()
             found["studio, history"] = small_targets(page)
             shot(page, f"{who}-history-390")

@@ -233,6 +233,8 @@ def _form_context(
             if form.mask is not None
             else ""
         ),
+        # The chip the mask was painted on shows it (and its Remove mask button).
+        "mask_reference_id": form.mask.reference_id if form.mask is not None else None,
         "upload_errors": upload_errors or [],
         "max_references": catalogue.MAX_REFERENCE_IMAGES,
         "reference_accept": ",".join(catalogue.REFERENCE_MIME_TYPES),  # the file picker's
