@@ -1,7 +1,7 @@
 """Edit with mask in headless Chromium: a job's page shows its mask tinted over the
 reference it was painted on (measured in the rendered pixels), and Edit with mask (the
 page's button, the lightbox's M key) opens the studio on gpt-image-2 with the result
-made the reference and its chip marked for the painter (data-open-mask).
+made the reference, and the painter opens on it (the chip's data-open-mask).
 
 The job's page is photographed when SCREENSHOTS names a folder (docs/img/ keeps the
 README's copy)."""
@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, expect
@@ -29,9 +28,6 @@ from tests.test_browser_a11y import serious_violations
 from tests.test_browser_team import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# Until the painter's script is in the repository, the chip's mark is what can be seen.
-PAINTER = Path(settings.BASE_DIR) / "static" / "js" / "mask-painter.js"
 
 SIZE = (480, 320)
 HOLE = (300, 40, 440, 180)  # the painted region (transparent in the mask): the sky's sun
@@ -107,12 +103,17 @@ def expect_the_studio_on_gpt_image_2_with_the_painter_asked(page: Page, job: Gen
     )
     chip = page.locator("#reference-list .reference-chip")
     expect(chip).to_have_count(1)
-    if PAINTER.exists():
-        # The painter (static/js/mask-painter.js) takes the mark and opens on the chip.
-        expect(page.locator("dialog#mask-painter")).to_be_visible()
-        expect(chip).not_to_have_attribute("data-open-mask", "")
-    else:
-        expect(chip).to_have_attribute("data-open-mask", "")
+    # The painter (static/js/mask-painter.js) takes the chip's mark (data-open-mask, the
+    # server's, see test_mask_entry.py) and opens once, on the result at its real size.
+    painter = page.get_by_role("dialog", name="Paint the region to change")
+    expect(painter).to_be_visible()
+    expect(painter.locator("[data-mask-stage]")).to_have_attribute("data-ready", "")
+    canvas = painter.locator("[data-mask-canvas]")
+    expect(canvas).to_have_attribute("width", str(SIZE[0]))
+    expect(canvas).to_have_attribute("height", str(SIZE[1]))
+    expect(chip).not_to_have_attribute("data-open-mask", "")
+    page.keyboard.press("Escape")
+    expect(painter).to_be_hidden()
 
 
 def test_the_job_page_shows_its_mask_and_edit_with_mask_opens_the_studio_on_gpt_image_2(
