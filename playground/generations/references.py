@@ -64,7 +64,6 @@ class Checked:
     height: int
 
 
-
 # What one upload may cost this server: OUR choice, for the web process's safety
 # (EvoLink itself accepts up to catalogue.MAX_REFERENCE_PIXELS). Every upload is
 # decoded once, to re-encode the copy we serve. Measured peak bytes per pixel of that
