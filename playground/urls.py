@@ -27,6 +27,7 @@ team_patterns: list[URLPattern | URLResolver] = [
     path("", views.studio, name="studio"),
     path("history/", views.history, name="history"),
     path("history/layout/", views.history_layout, name="history_layout"),
+    path("waiting/cancel/", job_views.waiting_cancel, name="waiting_cancel"),
     path("references/", views.reference_upload, name="reference_upload"),
     path("masks/", views.mask_upload, name="mask_upload"),
     path("members/", team_views.team_page, name="team"),

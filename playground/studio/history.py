@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 
 from playground import catalogue, ids
 from playground.gallery import favourites
-from playground.generations import references
+from playground.generations import references, waiting
 from playground.generations.history import STATUS_CHOICES, HistoryFilter
 from playground.generations.models import (
     IN_FLIGHT_STATES,
@@ -69,6 +69,15 @@ def view_of(
     if chosen.favourites:
         summary["favourites"] = favourites.mark(request.user)
     return chosen, jobs, summary
+
+
+def _my_waiting(request: AuthedRequest, membership: Membership, summary: dict[str, Any]) -> int:
+    """How many of the person's own jobs in the team wait to be sent ("Cancel my 37
+    waiting jobs"): asked only while the view has jobs in flight, so a quiet history
+    costs no query for it."""
+    if not summary["running"] or not membership.can_generate:
+        return 0
+    return waiting.waiting_of(request.user, membership.team).count()
 
 
 def live_stamp(request: AuthedRequest, membership: Membership) -> str:
@@ -130,6 +139,7 @@ def history_context(
         poll_params["before"] = before_id
     return {
         "history": items,
+        "my_waiting": _my_waiting(request, membership, summary),
         "history_layout": layout_of(request),
         "history_query": urlencode(poll_params),
         "history_filter": chosen,
