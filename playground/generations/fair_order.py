@@ -228,3 +228,56 @@ def _too_many_this_hour(limit: int) -> HeldBack:
         limit,
     ) % {"limit": limit}
     return HeldBack(reason=reason, limit=limit, kind="per_hour")
+
+
+# --- Many at once: a page of the studio's history -------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a queued job stands: how many jobs will be sent before it (`ahead_of`),
+    and the per-member limit holding it back, if one does (`held_back`)."""
+
+    ahead: int
+    held: HeldBack | None = None
+
+
+def places(jobs: list[Generation]) -> dict[int, Place]:
+    """`ahead_of` and `held_back` of every QUEUED job among `jobs`, by pk, with the same
+    answers: the order is computed once (two queries, two more per team with limits),
+    and the limits' reasons once per team with someone held back (four more), never
+    once per job or per person: the history, refreshed every 2 s, costs the same for
+    one queued card as for twenty."""
+    queued = [job for job in jobs if job.state == State.QUEUED]
+    if not queued:
+        return {}
+    now = timezone.now()
+    order = _order(None)
+    index = {pk: position for position, pk in enumerate(order)}
+    # Only jobs outside the order may be held back (the others wait for a retry).
+    people = {(job.team_id, job.owner_id) for job in queued if job.pk not in index}
+    held: dict[int, HeldBack] = {}
+    if people:
+        limited = [
+            t
+            for t in Team.objects.filter(pk__in={team_id for team_id, _o in people})
+            if _has_limits(t)
+        ]
+        for team in limited:
+            in_flight = _in_flight(team.pk)
+            sent = _sent_last_hour(team.pk, now)
+            # The team's queued rows in one read, split by person (oldest first).
+            by_owner: dict[int, list[_Row]] = defaultdict(list)
+            for row in _queued_rows(now, team_id=team.pk):
+                by_owner[row.owner_id].append(row)
+            for owner_id in {owner for team_id, owner in people if team_id == team.pk}:
+                _admitted, found = _admit(
+                    by_owner[owner_id],
+                    team,
+                    in_flight=in_flight.get(owner_id, 0),
+                    sent=sent.get(owner_id, 0),
+                )
+                held.update(found)
+    return {
+        job.pk: Place(ahead=index.get(job.pk, len(order)), held=held.get(job.pk)) for job in queued
+    }

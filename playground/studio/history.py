@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 
 from playground import catalogue, ids
 from playground.gallery import favourites
-from playground.generations import references, waiting
+from playground.generations import fair_order, references, waiting
 from playground.generations.history import STATUS_CHOICES, HistoryFilter
 from playground.generations.models import (
     IN_FLIGHT_STATES,
@@ -37,6 +37,8 @@ class HistoryItem:
 
     job: Generation
     reference_strip: list[str]
+    # A queued job's place in the fair order, or the limit holding it back.
+    place: fair_order.Place | None = None
 
 
 def selected(
@@ -114,6 +116,9 @@ def history_context(
     )
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
+    # Queued cards say their place: computed for the whole page at once, and only
+    # when the page has a queued job (a quiet history asks nothing more).
+    places = fair_order.places(page)
     # An edit shows a small strip of what it was made from.
     items = [
         HistoryItem(
@@ -125,6 +130,7 @@ def history_context(
                 )
                 for link in job.references.all()[:REFERENCE_STRIP]
             ],
+            places.get(job.pk),
         )
         for job in page
     ]
