@@ -46,6 +46,7 @@ team_patterns: list[URLPattern | URLResolver] = [
     path("keys/contract/<id:check_id>/", contract_views.contract_check, name="contract_check"),
     path("members/add/", team_views.member_add, name="member_add"),
     path("budget/", team_views.team_budget, name="team_budget"),
+    path("limits/", team_views.team_limits, name="team_limits"),
     path("members/<id:member_id>/role/", team_views.member_role, name="member_role"),
     path("members/<id:member_id>/remove/", team_views.member_remove, name="member_remove"),
     path("invitations/", team_views.invitation_create, name="invitation_create"),
