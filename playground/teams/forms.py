@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from playground.teams.models import Membership, Role, Team
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class RoleForm(forms.Form):
@@ -40,7 +42,7 @@ LIMIT_MESSAGE = gettext_lazy(
 )
 
 
-def _limit_field(label: str | Promise) -> forms.IntegerField:
+def _limit_field(label: StrOrPromise) -> forms.IntegerField:
     return forms.IntegerField(
         label=label,
         required=False,
