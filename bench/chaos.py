@@ -9,7 +9,14 @@ JSON in bench/results/: completed / failed / uncertain / stuck, upstream tasks p
 requested task (a job, or a part of a split job, never has two), tasks per
 Idempotency-Key, and each recovery time (kill → polling again, restart → polling again).
 
+With `--create-seconds 2` the simulator answers every create 2 s after it arrived (a slow
+upstream, as in bench/fairness.py): the creates of the 200 jobs then drain for minutes, so
+the kills land in the middle of the drain, some with creates sent and not yet answered
+(each recovery says how many: `creates_unanswered_at_kill`, and how far the drain was).
+It must still end with one upstream task per requested task and nothing stuck.
+
     .venv/bin/python bench/chaos.py [--jobs 200] [--kills 6]
+    .venv/bin/python bench/chaos.py --create-seconds 2
     DATABASE_URL=postgres://… REDIS_URL=redis://… .venv/bin/python bench/chaos.py
 """
 
@@ -38,6 +45,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--gap", type=float, nargs=2, default=(8.0, 25.0), metavar=("MIN", "MAX"))
     parser.add_argument("--task-seconds", type=float, nargs=2, default=(5.0, 30.0))
+    parser.add_argument(
+        "--create-seconds", type=float, default=0.0, help="the simulator answers creates this late"
+    )
     parser.add_argument("--timeout", type=float, default=420, help="after the last restart")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -79,7 +89,15 @@ def main() -> None:
     port = free_port()
     sim_url = f"http://127.0.0.1:{port}"
     simulator = subprocess.Popen(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", "simulate_evolink", "--port", str(port)],
+        [
+            sys.executable,
+            "manage.py",
+            "simulate_evolink",
+            "--port",
+            str(port),
+            "--create-seconds",
+            f"{args.create_seconds:g}",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -145,6 +163,9 @@ def main() -> None:
         "poller_lease_seconds": jobs.poller_lease_seconds(),
         "archive_lease_seconds": jobs.ARCHIVE_LEASE.total_seconds(),
     }
+    if args.create_seconds:
+        # Only when slow: summarise.py files the runs without it under their old variant.
+        results["create_seconds"] = args.create_seconds
     team, _ = Team.objects.get_or_create(slug="chaos", defaults={"name": "Chaos"})
     user, _ = User.objects.get_or_create(username="chaos")
     Membership.objects.get_or_create(user=user, team=team)
@@ -163,6 +184,10 @@ def main() -> None:
             os.killpg(cluster.pid, signal.SIGKILL)
             cluster.wait(timeout=10)
             killed = time.monotonic()
+            # Creates the simulator had received and not yet answered when the cluster
+            # died (a slow create: its task is made after the sender is gone).
+            at_kill = httpx.get(f"{sim_url}/_simulator/stats", timeout=10).json()
+            unanswered = sum(1 for c in at_kill["creates"] if not c["task_id"])
             running = Generation.objects.filter(state=State.RUNNING).count()
             archiving = Generation.objects.filter(state=State.ARCHIVING).count()
             time.sleep(rng.uniform(0, 2))  # a supervisor's restart delay
@@ -180,6 +205,8 @@ def main() -> None:
             recoveries.append(
                 {
                     "running_at_kill": running,
+                    "creates_unanswered_at_kill": unanswered,
+                    "upstream_tasks_at_kill": at_kill["tasks_created"],
                     "archiving_at_kill": archiving,
                     "restart_delay": round(restarted - killed, 2),
                     "kill_to_polling": None if resumed is None else round(resumed - killed, 2),

@@ -2,7 +2,7 @@
 # Every benchmark, three times each, then the spread of each figure over the three runs.
 # Run from a fresh clone after `bash .ci/test` (which installs everything); nothing else
 # should run on the machine meanwhile. PostgreSQL and Redis: the local servers.
-#   bash bench/run_all.sh [generations|callbacks|postgres|scale|history|chaos|zip]...
+#   bash bench/run_all.sh [generations|callbacks|postgres|scale|history|chaos|fairness|zip]...
 # Each run writes a raw result (bench/results/<benchmark>-<stamp>-….json, scratch, not
 # committed); bench/summarise.py then files them into one summary per benchmark
 # (bench/results/<benchmark>.json: the latest three runs of each variant), which is what
@@ -41,6 +41,14 @@ for i in $(seq "$RUNS"); do
   fi
   if wanted chaos; then
     env -u DATABASE_URL -u REDIS_URL $PY bench/chaos.py --task-seconds 30 90 --gap 5 15 --out "$(out chaos sqlite-$i)"
+  fi
+  if wanted fairness; then
+    for scenario in A B; do
+      env -u DATABASE_URL -u REDIS_URL $PY bench/fairness.py --scenario $scenario \
+        --out "$(out fairness sqlite-$scenario-$i)"
+      DATABASE_URL=$PG REDIS_URL=$REDIS $PY bench/fairness.py --scenario $scenario \
+        --out "$(out fairness postgres-$scenario-$i)"
+    done
   fi
   if wanted zip; then
     env -u DATABASE_URL -u REDIS_URL $PY bench/zip_export.py --out "$(out zip-export sqlite-$i)"

@@ -30,7 +30,8 @@ VARIANT_FIELDS: dict[str, tuple[str, ...]] = {
     "generations": ("database", "broker", "jobs", "clusters", "callbacks"),
     "history": ("database",),
     "zip-export": ("database",),
-    "chaos": ("database", "broker"),
+    "chaos": ("database", "broker", "create_seconds"),
+    "fairness": ("database", "broker", "scenario", "jobs_per_member"),
     "upload-memory": (),
     "image-smoke": (),
 }
@@ -48,7 +49,9 @@ def benchmark_of(path: Path) -> str:
 
 
 def variant_of(benchmark: str, result: dict[str, Any]) -> str:
-    fields = VARIANT_FIELDS[benchmark]
+    # A field a result leaves out (an option added later, such as chaos's slow creates)
+    # is left out of the name too, so the runs made before it keep their variant.
+    fields = [f for f in VARIANT_FIELDS[benchmark] if result.get(f) is not None]
     return ", ".join(f"{field}={result.get(field)}" for field in fields) or "default"
 
 

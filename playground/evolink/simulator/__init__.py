@@ -55,6 +55,16 @@ list, `{"fault": <name>, ...arguments}`):
         the task IS created, then the connection is closed without an answer
     delay_creates(seconds, times)                                     "create_delay"
         the task IS created, the answer is sent `seconds` later
+    slow_creates(seconds, times)                                      "create_slow"
+        the next creates that make a task wait `seconds`, then make it and answer;
+        `simulate_evolink --create-seconds S` (or `create_seconds=S`, settable) does
+        this for every create. The server is threaded: other requests go on meanwhile.
+        `stats()["creates"]` has each create's `received_at` (wall clock).
+    limit_rate(per_second, key=)                                      "rate_limit"
+        (lasting until reset; `{"fault": "rate_limit", "per_second": N, "key": k}`)
+        past N creates per second a key's creates answer 429 `rate_limit_exceeded`
+        with Retry-After and create nothing; `simulate_evolink --rate-per-key N` or
+        `rate_per_key=N` for every key; `stats()["rate_limited"]` counts the 429s
     fail_reads(status, times, retry_after=, body=, content_type=)     "read_error"
     drop_reads(times)                                                 "read_drop"
         the same for `GET /v1/tasks/{id}`

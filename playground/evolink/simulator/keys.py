@@ -19,6 +19,14 @@ would refuse it, and with which string code; `Simulator`'s methods set the state
                                  upstream since 2026-05-29)
     set_usage_style("cost")      completed tasks report `usage.cost.credits` and
                                  `usage.cost.usd` instead of `usage.credits_used`
+    limit_rate(per_second, key=) creates a key may send per second (every key's, or
+                                 one key's); past it the create answers 429
+                                 `rate_limit_exceeded` with a Retry-After header and
+                                 creates nothing (`rate_refusal`)
+
+INFERRED: EvoLink's rate limits are per key and unpublished. The simulator counts the
+creates it let through in the last second (a sliding window), and its Retry-After is
+whole seconds (HTTP's delta-seconds) until the oldest of them leaves the window.
 
 INFERRED: EvoLink's clients tell the 402 variants apart by code where there is one
 (`key_disabled`, `key_expired`, `key_model_not_allowed`) and by message for a key's
@@ -27,6 +35,9 @@ quota and daily quota; the simulator uses those messages.
 
 from __future__ import annotations
 
+import math
+import time
+from collections import deque
 from typing import Any
 
 from playground import catalogue
@@ -85,6 +96,24 @@ def create_refusal(world: World, key: str, model: Any) -> tuple[int, str, str, s
             f"Token does not have access to model: {model}",
             "permission_error",
         )
+    return None
+
+
+def rate_refusal(world: World, key: str) -> int | None:
+    """The Retry-After seconds of a 429 if `key` is over its create rate, else None
+    (and the create counts against the rate). Call with the lock held."""
+    rate = world.key_rates.get(key, world.rate_per_key)
+    if rate is None:
+        return None
+    now = time.monotonic()
+    window = world.rate_windows.setdefault(key, deque())
+    while window and now - window[0] >= 1.0:
+        window.popleft()
+    if len(window) >= rate:
+        world.rate_limited[key] += 1
+        wait = 1.0 - (now - window[0]) if window else 1.0
+        return max(1, math.ceil(wait))
+    window.append(now)
     return None
 
 

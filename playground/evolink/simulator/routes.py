@@ -31,8 +31,8 @@ from playground.evolink.simulator.files import (
 )
 from playground.evolink.simulator.handler import RequestHandler
 from playground.evolink.simulator.images import CONTENT_TYPES, render_image
-from playground.evolink.simulator.keys import create_refusal, read_refusal
-from playground.evolink.simulator.state import Upload, World
+from playground.evolink.simulator.keys import create_refusal, rate_refusal, read_refusal
+from playground.evolink.simulator.state import HttpFault, Upload, World
 from playground.evolink.simulator.tasks import (
     credits_number,
     envelope,
@@ -148,10 +148,17 @@ def control(
 
 def create_task(world: World, request: RequestHandler, key: str) -> None:
     """POST /v1/images/generations: validate, reserve the cost, start the task."""
+    received_at = time.time()
     with world.lock:
         fault = world.create_faults.popleft() if world.create_faults else None
     if fault is not None and fault.kind == "error":
         request.send_fault(fault)
+        return
+    with world.lock:
+        retry_after = rate_refusal(world, key)
+    if retry_after is not None:
+        # A 429 is a definite "no": no task, nothing reserved, not in `creates`.
+        request.send_fault(HttpFault("error", 429, retry_after=retry_after))
         return
 
     payload = request.read_json()
@@ -175,6 +182,8 @@ def create_task(world: World, request: RequestHandler, key: str) -> None:
         "model": payload.get("model"),
         "n": payload.get("n"),
         "task_id": None,
+        # Wall-clock arrival, for benchmarks that measure when a create reached upstream.
+        "received_at": received_at,
     }
     with world.lock:
         world.creates.append(record)
@@ -199,6 +208,14 @@ def create_task(world: World, request: RequestHandler, key: str) -> None:
         )
         return
 
+    # A slow upstream (fetching references, busy) answers seconds later; other
+    # requests are served meanwhile, each on its own thread (handler.Server).
+    with world.lock:
+        slow = world.next_create_seconds.popleft() if world.next_create_seconds else None
+        seconds = world.create_seconds if slow is None else slow
+    if seconds > 0 and world.stopping.wait(seconds):
+        request.drop()  # stopping: no answer, as a server going down
+        return
     task = new_task(world, payload, key)
     if task is None:
         request.send_error_json(

@@ -50,6 +50,8 @@ class Simulator:
         control: bool = True,
         drift: str | None = None,
         offline_models: Iterable[str] = DEFAULT_OFFLINE_MODELS,
+        create_seconds: float = 0.0,
+        rate_per_key: int | None = None,
     ) -> None:
         self.host = host
         # Uploads go to disk, not memory (up to 50 MB each); removed on stop().
@@ -62,6 +64,8 @@ class Simulator:
                 credits=Decimal(str(credits)),
                 offline_models=frozenset(offline_models),
                 drift=check_drift_mode(drift),
+                create_seconds=float(create_seconds),
+                rate_per_key=_check_rate(rate_per_key),
             ),
             upload_dir=self._upload_dir.name,
             api_keys=frozenset(api_keys) if api_keys is not None else None,
@@ -185,6 +189,17 @@ class Simulator:
             self.world.files_ttl = seconds
 
     @property
+    def create_seconds(self) -> float:
+        """How late creates that make a task are answered (until reset())."""
+        with self.world.lock:
+            return self.world.create_seconds
+
+    @create_seconds.setter
+    def create_seconds(self, seconds: float) -> None:
+        with self.world.lock:
+            self.world.create_seconds = float(seconds)
+
+    @property
     def drift(self) -> str | None:
         with self.world.lock:
             return self.world.drift
@@ -246,6 +261,11 @@ class Simulator:
                 "offline_models": sorted(world.offline_models),
                 "key_states": {_mask(k): v for k, v in world.key_states.items()},
                 "usage_style": world.usage_style,
+                "create_seconds": world.create_seconds,
+                "rate_per_key": world.rate_per_key,
+                "key_rates": {_mask(k): v for k, v in world.key_rates.items()},
+                # How many creates each key had refused with 429 (keys masked).
+                "rate_limited": {_mask(k): n for k, n in world.rate_limited.items()},
                 "pending_faults": {
                     "create": len(world.create_faults),
                     "read": len(world.read_faults),
@@ -253,6 +273,7 @@ class Simulator:
                     "task_fail": len(world.next_failures),
                     "task_slow": len(world.next_durations),
                     "task_results": len(world.next_result_counts),
+                    "create_slow": len(world.next_create_seconds),
                 },
             }
 
@@ -318,6 +339,12 @@ class Simulator:
         """The next `times` creates make the task, then answer `seconds` late."""
         with self.world.lock:
             self.world.create_faults.extend([HttpFault("delay", delay=seconds)] * times)
+
+    def slow_creates(self, seconds: float, times: int = 1) -> None:
+        """The next `times` creates that make a task wait `seconds` first, then make it
+        and answer (other requests are served meanwhile)."""
+        with self.world.lock:
+            self.world.next_create_seconds.extend([float(seconds)] * times)
 
     def fail_reads(
         self,
@@ -398,6 +425,16 @@ class Simulator:
             for known in self.world.balances:
                 self.world.balances[known] = amount
 
+    def limit_rate(self, per_second: int | None, *, key: str | None = None) -> None:
+        """Creates a key may send per second (None: no limit) before it gets 429 with
+        Retry-After (keys.py): every key's, or only `key`'s. Lasts until reset()."""
+        rate = _check_rate(per_second)
+        with self.world.lock:
+            if key is None:
+                self.world.rate_per_key = rate
+            else:
+                self.world.key_rates[key] = rate
+
     def expire_results(self) -> None:
         """Expire every finished task and its files now."""
         with self.world.lock:
@@ -474,6 +511,15 @@ class Simulator:
             self.drop_creates(times)
         elif name == "create_delay":
             self.delay_creates(float(spec["seconds"]), times)
+        elif name == "create_slow":
+            self.slow_creates(float(spec["seconds"]), times)
+        elif name == "rate_limit":
+            per_second = spec.get("per_second")
+            key = spec.get("key")
+            self.limit_rate(
+                None if per_second is None else int(per_second),
+                key=None if key is None else str(key),
+            )
         elif name == "read_error":
             self.fail_reads(
                 int(spec.get("status", 503)),
@@ -527,6 +573,13 @@ class Simulator:
             self.expire_uploads()
         else:
             raise ValueError(f"unknown fault {name!r}")
+
+
+def _check_rate(per_second: int | None) -> int | None:
+    """A rate limit of at least one create per second, or None (no limit)."""
+    if per_second is not None and per_second < 1:
+        raise ValueError(f"a rate limit is at least 1 create per second, not {per_second}")
+    return per_second
 
 
 def _mask(key: str) -> str:

@@ -97,6 +97,9 @@ class Defaults:
     credits: Decimal
     offline_models: frozenset[str]
     drift: str | None
+    # Slow creates and per-key rate limits (see keys.py's `rate_refusal`).
+    create_seconds: float = 0.0
+    rate_per_key: int | None = None
 
 
 @dataclass(eq=False)
@@ -158,6 +161,18 @@ class World:
     accounts: dict[str, str] = field(init=False)
     offline_models: set[str] = field(init=False)
     usage_style: str = field(init=False)
+    # Every create that makes a task is answered this late (a real upstream takes
+    # seconds when it fetches references); `next_create_seconds` overrides it once each.
+    create_seconds: float = field(init=False)
+    next_create_seconds: collections.deque[float] = field(init=False)
+    # Creates a key may send per second (None: no limit), and per-key exceptions; past
+    # it the create answers 429 with Retry-After and creates nothing.
+    rate_per_key: int | None = field(init=False)
+    key_rates: dict[str, int | None] = field(init=False)
+    # When each key's creates were let through in the last second (time.monotonic()),
+    # and how many of its creates answered 429.
+    rate_windows: dict[str, collections.deque[float]] = field(init=False)
+    rate_limited: collections.Counter[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.restore_defaults()
@@ -191,6 +206,12 @@ class World:
         self.accounts = {}
         self.offline_models = set(self.defaults.offline_models)
         self.usage_style = "credits_used"
+        self.create_seconds = self.defaults.create_seconds
+        self.next_create_seconds = collections.deque()
+        self.rate_per_key = self.defaults.rate_per_key
+        self.key_rates = {}
+        self.rate_windows = {}
+        self.rate_limited = collections.Counter()
 
     # --- keys and credits (call with the lock held) -----------------------------------
 

@@ -85,6 +85,19 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--create-seconds",
+            type=float,
+            default=0.0,
+            help="answer every create that makes a task this many seconds late (a slow upstream)",
+        )
+        parser.add_argument(
+            "--rate-per-key",
+            type=int,
+            default=None,
+            metavar="N",
+            help="answer 429 with Retry-After past N creates per second per key",
+        )
+        parser.add_argument(
             "--no-control", action="store_true", help="disable the /_simulator/ control routes"
         )
 
@@ -102,6 +115,8 @@ class Command(BaseCommand):
             control=not options["no_control"],
             drift=options["drift"],
             offline_models=set(DEFAULT_OFFLINE_MODELS) - set(options["bring_online"]),
+            create_seconds=options["create_seconds"],
+            rate_per_key=options["rate_per_key"],
         )
         # Serve from a background thread and let the main thread wait for a signal:
         # `shutdown()` called from a handler running on the serving thread would
@@ -127,6 +142,16 @@ class Command(BaseCommand):
             f"Point the playground at it: EVOLINK_BASE_URL={simulator.base_url} "
             f"(and EVOLINK_FILES_BASE_URL={simulator.base_url} for the Files API)\n"
             + drift
+            + (
+                f"Creates are answered after {options['create_seconds']:g} s.\n"
+                if options["create_seconds"]
+                else ""
+            )
+            + (
+                f"Each key may create {options['rate_per_key']} tasks per second (then 429).\n"
+                if options["rate_per_key"]
+                else ""
+            )
             + "Press Ctrl-C to stop."
         )
         try:
