@@ -13,7 +13,7 @@ from django.test import Client
 
 from playground.evolink.simulator import Simulator
 from playground.generations import jobs, spend
-from playground.generations.models import Generation, State
+from playground.generations.models import Generation, PartState, State, UpstreamTask
 from playground.matrix.models import MatrixCell, MatrixRun
 from playground.teams.models import Membership, Team
 from tests.factories import make_generation
@@ -129,3 +129,22 @@ def test_a_team_admin_may_cancel_a_colleagues_run_a_teammate_may_not(
     assert states(job) == [State.QUEUED]
     assert ada_client.post(f"{url}cancel/").status_code == 302
     assert states(job) == [State.CANCELLED]
+
+
+def test_a_gpt_image_1_5_job_waiting_to_send_its_parts_stops_only_those_not_sent(
+    alice_client: Client, alice: User, fast_jobs: Simulator
+) -> None:
+    # One task of a 2-image job went out; the other waits in the queue (a retry).
+    job = make_generation(alice, model="gpt-image-1.5", size="1024x1024", n=2)
+    sent = UpstreamTask.objects.create(
+        generation=job, index=0, state=PartState.RUNNING, task_id="t0", idempotency_key="k0"
+    )
+    waiting = UpstreamTask.objects.create(generation=job, index=1, idempotency_key="k1")
+    html = alice_client.post("/t/a/waiting/cancel/", follow=True).content.decode()
+    assert "1 waiting job was cancelled" in html
+    waiting.refresh_from_db()
+    sent.refresh_from_db()
+    assert (waiting.state, sent.state) == (PartState.CANCELLED, PartState.RUNNING)
+    # The part already sent runs on: the job ends when it does.
+    assert states(job) == [State.RUNNING]
+    assert fast_jobs.request_count(CREATE) == 0
