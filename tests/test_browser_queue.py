@@ -51,9 +51,13 @@ def test_a_queued_job_shows_its_place_and_cancel_my_waiting_jobs_empties_them(
         "Queued: 4 jobs ahead"
     )
     expect(page.locator(f"#generation-{mos[3].pk}").get_by_test_id("queue-place")).to_have_text(
-        "Waiting: its maker is at a per-member limit of the team"
+        "Waiting: its maker is at the team's limit"
     )
     page.screenshot(path=tmp_path / "queued-history.png", full_page=True)
+    # The grid's tiles say it too (a queued tile has no image: its details show).
+    page.get_by_role("button", name="Grid").click()
+    expect(first.get_by_test_id("queue-place")).to_be_visible()
+    page.screenshot(path=tmp_path / "queued-grid.png", full_page=True)
 
     # The first round is sent (mo's first cell, lea's first job): the history's refresh
     # moves lea's second job up by itself.

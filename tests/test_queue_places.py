@@ -85,7 +85,7 @@ def test_a_limit_holding_jobs_back_is_said_on_the_card(
     mine = card(alice_client.get("/t/a/history/").content.decode(), held)
     assert "Waiting: you have 2 jobs in flight, your team&#x27;s limit" in mine
     theirs = card(bob_client.get("/t/a/history/").content.decode(), held)
-    assert "Waiting: its maker is at a per-member limit of the team" in theirs
+    assert "Waiting: its maker is at the team's limit" in theirs
     # Released as soon as one ends: the card says its place instead.
     running = Generation.objects.filter(owner=alice, state=State.RUNNING).first()
     assert running is not None
