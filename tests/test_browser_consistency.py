@@ -133,7 +133,7 @@ def test_a_failed_generate_says_its_size_problem_once_when_a_reference_is_added(
 ) -> None:
     page = person(browser, live_server.url, "lea")
     page.get_by_label("Prompt").fill("a fox")
-    page.get_by_label("Size").select_option("custom")
+    page.get_by_label("Size", exact=True).select_option("custom")
     page.get_by_label("Width").fill("1000")
     page.get_by_label("Height").fill("1024")
     page.get_by_role("button", name="Generate", exact=True).click()

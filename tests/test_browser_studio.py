@@ -34,7 +34,7 @@ def test_switch_models_see_live_size_and_estimate_and_a_size_error(page: Page, l
     page.get_by_label("Prompt").fill("a lighthouse at dawn, watercolour")
     expect(page.locator("#prompt-count")).to_contain_text("33 / 32,000 characters")
 
-    page.get_by_label("Size").select_option("16:9")
+    page.get_by_label("Size", exact=True).select_option("16:9")
     page.get_by_label("Resolution").select_option("4K")
     expect(page.locator("#size-preview")).to_contain_text("16:9 at 4K → 3840×2160")
     page.get_by_label("Quality").select_option("high")
@@ -51,20 +51,20 @@ def test_switch_models_see_live_size_and_estimate_and_a_size_error(page: Page, l
     expect(page.get_by_label("Prompt")).to_have_value("a lighthouse at dawn, watercolour")
     expect(page.get_by_label("Resolution")).to_have_count(0)
     expect(page.locator("#prompt-count")).to_contain_text(re.compile(r"\d+ / 2,000 tokens"))
-    expect(page.get_by_label("Size")).to_have_value("1024x1024")
+    expect(page.get_by_label("Size", exact=True)).to_have_value("1024x1024")
     expect(estimate).to_contain_text("10.18 credits")  # high 1024×1024 = 4160 tokens
     page.get_by_label("Quality").select_option("low")
     expect(estimate).to_contain_text("≈ 0.67 credits · $0.0098 per image")
 
     page.get_by_role("link", name="GPT Image 1.5").click()
     wait_for_htmx(page)
-    expect(page.get_by_label("Size")).to_have_value("1:1")
+    expect(page.get_by_label("Size", exact=True)).to_have_value("1:1")
     expect(estimate).to_contain_text("8.15 credits")  # high, 4160 × 1.9584
 
     # Back to gpt-image-2: an invalid custom size is explained, nothing is lost.
     page.get_by_role("link", name="GPT Image 2").click()
     wait_for_htmx(page)
-    page.get_by_label("Size").select_option("custom")
+    page.get_by_label("Size", exact=True).select_option("custom")
     page.get_by_label("Width (px)").fill("1000")
     page.get_by_label("Height (px)").fill("1024")
     expect(page.locator("#size-preview")).to_contain_text("Width must be a multiple of 16")

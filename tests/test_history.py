@@ -140,7 +140,8 @@ def test_the_fragment_query_count_does_not_grow_with_history(
             assert alice_client.get("/t/a/history/").status_code == 200
         return len(ctx.captured_queries)
 
-    make(alice, 3)
+    for job in make(alice, 3):  # with images, so "Edit with mask" is asked from the start
+        fake_result(job)
     queries_for_page()  # the first visit remembers the team: not part of the steady cost
     small = queries_for_page()
     for job in make(alice, 60):
@@ -281,10 +282,11 @@ def test_every_change_a_history_shows_moves_the_team_clock(
 
 # The fragment's whole cost once the team is remembered: the session, the user, the
 # membership, the history clock, the counters, the jobs, their images, references and
-# stars, the team switcher's memberships. Nothing asks whether a key is stored: only
-# the studio page's banner needs that (issue 21, point 6: until then a context
-# processor asked on every render, 11 queries).
-HISTORY_FRAGMENT_QUERIES = 10
+# stars, the team switcher's memberships, and which models the team may use (one
+# query, for "Edit with mask" on the tiles, since issue 22). Nothing asks whether a key
+# is stored: only the studio page's banner needs that (issue 21, point 6: a context
+# processor asked on every render; 11 queries then, 10 without "Edit with mask").
+HISTORY_FRAGMENT_QUERIES = 11
 
 
 def test_the_history_fragment_asks_only_what_it_shows(

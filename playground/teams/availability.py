@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -47,9 +48,26 @@ def site_offers(model_id: str) -> bool:
 
 
 def available_models(team: Team | None) -> list[catalogue.ModelSpec]:
-    """The models the team may start jobs with, in the catalogue's order."""
-    switches = dict(ModelSwitch.objects.values_list("model", "enabled"))
-    off = set(TeamModelOff.objects.filter(team=team).values_list("model", flat=True))
+    """The models the team may start jobs with, in the catalogue's order.
+
+    One query (it runs on every render of the live history, for "Edit with mask"): the
+    site's switches and the team's offs together, each row tagged with where it came from.
+    """
+    site = ModelSwitch.objects.annotate(team_off=Value(False)).values_list(
+        "model", "enabled", "team_off"
+    )
+    team_offs = (
+        TeamModelOff.objects.filter(team=team)
+        .annotate(enabled=Value(False), team_off=Value(True))
+        .values_list("model", "enabled", "team_off")
+    )
+    switches: dict[str, bool] = {}
+    off: set[str] = set()
+    for model, enabled, team_off in site.union(team_offs, all=True):
+        if team_off:
+            off.add(model)
+        else:
+            switches[model] = enabled
     offer_withdrawn = bool(getattr(settings, "PLAYGROUND_OFFER_WITHDRAWN_MODELS", False))
     return [
         spec
