@@ -119,6 +119,37 @@ def test_a_colleagues_job_is_sent_before_a_matrix_run_drains(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_members_limit_holds_their_jobs_back_until_one_ends(
+    alice: User,
+    bob: User,
+    team_a: Team,
+    evolink_settings: Simulator,
+    running_submitter: submitter.SubmitterThread,
+) -> None:
+    Team.objects.filter(pk=team_a.pk).update(member_jobs_in_flight_limit=2)
+    hers = [make_generation(alice, prompt=f"a {i}", size="1024x640").pk for i in range(5)]
+    his = make_generation(bob, prompt="b", size="1024x640").pk
+
+    wait_for(lambda: Generation.objects.get(pk=his).state == State.RUNNING, timeout=10)
+    wait_for(lambda: states(hers)[State.RUNNING] == 2, timeout=10)
+    # Several more passes over the queue: her other jobs still wait (no poller runs
+    # here, so her two stay in flight).
+    seen = running_submitter.passes
+    wait_for(lambda: running_submitter.passes >= seen + 3, timeout=10)
+    assert states(hers) == {State.RUNNING: 2, State.QUEUED: 3}
+
+    # One of hers ends: exactly one more goes, the oldest waiting.
+    first_running = Generation.objects.filter(pk__in=hers, state=State.RUNNING).order_by("pk")[0]
+    Generation.objects.filter(pk=first_running.pk).update(state=State.COMPLETED)
+    wait_for(lambda: states(hers)[State.RUNNING] == 2, timeout=10)
+    seen = running_submitter.passes
+    wait_for(lambda: running_submitter.passes >= seen + 3, timeout=10)
+    assert states(hers) == {State.COMPLETED: 1, State.RUNNING: 2, State.QUEUED: 2}
+    assert Generation.objects.get(pk=hers[2]).state == State.RUNNING
+    assert evolink_settings.request_count(CREATE) == 4
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_429_slows_one_key_while_another_keys_jobs_proceed(
     alice: User,
     charlie: User,

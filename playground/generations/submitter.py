@@ -71,6 +71,7 @@ class SubmitterThread(threading.Thread):
         self.stopping = threading.Event()
         self.holding = threading.Event()  # for tests: this thread is the submitter now
         self.wake = threading.Event()  # a create ended: a slot is free
+        self.passes = 0  # for tests: passes made over the waiting jobs
 
     def run(self) -> None:
         try:
@@ -107,12 +108,15 @@ class SubmitterThread(threading.Thread):
                     self.wake.clear()
                     try:
                         sender.fill()
-                    except (OperationalError, InterfaceError):
-                        # Nothing half-done: a job is claimed only inside jobs.send.
-                        log.warning("submitter: database unavailable; retrying", exc_info=True)
+                    except Exception:
+                        # The database restarted, or a job we cannot read: nothing is
+                        # half-done (a job is claimed only inside jobs.send), so try
+                        # again in a moment rather than leave this process without one.
+                        log.exception("submitter: a pass failed; retrying")
                         connection.close()
                         self.stopping.wait(1)
                         continue
+                    self.passes += 1
                     # Another submitter took over after our lease lapsed: stop sending.
                     if not heartbeat.beat():
                         return
