@@ -382,6 +382,15 @@ PLAYGROUND_FIRST_POLL_SECONDS = float(os.getenv("PLAYGROUND_FIRST_POLL_SECONDS",
 PLAYGROUND_POLL_SECONDS = float(os.getenv("PLAYGROUND_POLL_SECONDS", "3"))
 PLAYGROUND_POLL_DEADLINE_SECONDS = float(os.getenv("PLAYGROUND_POLL_DEADLINE_SECONDS", "1800"))
 PLAYGROUND_POLLER_TICK_SECONDS = float(os.getenv("PLAYGROUND_POLLER_TICK_SECONDS", "0.25"))
+# Creates (POSTs to EvoLink) in flight at once in the process that holds the submitter's
+# lease, and per key; the most creates started per second per key (0: no cap); how long
+# a new job may wait before the submitter looks (playground/generations/submitter.py).
+PLAYGROUND_CREATES_IN_FLIGHT = envint("PLAYGROUND_CREATES_IN_FLIGHT", 24)
+PLAYGROUND_CREATES_IN_FLIGHT_PER_KEY = envint("PLAYGROUND_CREATES_IN_FLIGHT_PER_KEY", 24)
+PLAYGROUND_CREATES_PER_SECOND_PER_KEY = float(
+    os.getenv("PLAYGROUND_CREATES_PER_SECOND_PER_KEY", "10")
+)
+PLAYGROUND_SUBMITTER_TICK_SECONDS = float(os.getenv("PLAYGROUND_SUBMITTER_TICK_SECONDS", "0.25"))
 
 LOGGING = {
     "version": 1,

@@ -98,6 +98,14 @@ CASES: dict[str, list[Case]] = {
             data=lambda w, p: {"monthly_budget_credits": "100"},
         )
     ],
+    "team_limits": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/limits/",
+            expect(302, ("admin",)),
+            data=lambda w, p: {"member_jobs_in_flight_limit": "20"},
+        )
+    ],
     # Members and viewers see their own spend; the whole team's is for admins.
     "usage": [Case("get", lambda w, p: "/t/a/usage/", expect(200))],
     "usage_csv": [Case("get", lambda w, p: "/t/a/usage.csv", expect(200, ("admin",)))],

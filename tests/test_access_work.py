@@ -116,6 +116,11 @@ CASES: dict[str, list[Case]] = {
             expect(302, ("creator",), teammate=404, viewer=404, admin=404),
         ),
     ],
+    # The person's own waiting jobs only (none here: a message, nothing cancelled).
+    "waiting_cancel": [
+        Case("get", lambda w, p: "/t/a/waiting/cancel/", expect(200, GENERATORS)),
+        Case("post", lambda w, p: "/t/a/waiting/cancel/", expect(302, GENERATORS)),
+    ],
     # A finished job is refused with a message: the access check comes first.
     "generation_cancel": [Case("post", job_url("cancel/"), expect(302, ("creator", "admin")))],
     "generation_download_all": [
@@ -390,6 +395,16 @@ CASES: dict[str, list[Case]] = {
         Case(
             "post",
             lambda w, p: f"{private_run(w)}keep/",
+            expect(302, ("creator",), **NOT_HERS),
+        ),
+    ],
+    # The run's maker or a team admin; a teammate who may see the run gets 403.
+    "matrix_run_cancel": [
+        Case("get", lambda w, p: f"{matrix_run(w)}cancel/", expect(200, ("creator", "admin"))),
+        Case("post", lambda w, p: f"{matrix_run(w)}cancel/", expect(302, ("creator", "admin"))),
+        Case(
+            "post",
+            lambda w, p: f"{private_run(w)}cancel/",
             expect(302, ("creator",), **NOT_HERS),
         ),
     ],

@@ -139,17 +139,17 @@ def test_a_crash_between_the_second_and_third_post_is_recovered_without_a_duplic
     generation = generate(alice_client, django_capture_on_commit_callbacks, n=4)
     posted = fanout.post_part
 
-    def dies_at_the_third(payer, generation, part):  # type: ignore[no-untyped-def]
+    def dies_at_the_third(payer, generation, part, **options):  # type: ignore[no-untyped-def]
         if part.index == 2:
             raise Crash
-        return posted(payer, generation, part)
+        return posted(payer, generation, part, **options)
 
     real_send = fanout.send_part
 
-    def dies_before_claiming_the_third(generation, part, payers):  # type: ignore[no-untyped-def]
+    def dies_before_claiming_the_third(generation, part, payers, **options):  # type: ignore[no-untyped-def]
         if part.index == 2:
             raise Crash
-        return real_send(generation, part, payers)
+        return real_send(generation, part, payers, **options)
 
     if claimed_third:
         monkeypatch.setattr(fanout, "post_part", dies_at_the_third)

@@ -45,8 +45,12 @@ def describe(*, has_stored_key: bool) -> Upstream:
     )
 
 
-def client(api_key: str | None = None) -> evolink.Client:
+def client(api_key: str | None = None, *, max_retry_after: float | None = None) -> evolink.Client:
     """A client for the configured upstream (callers close it), with `api_key`, or
-    EVOLINK_API_KEY when none is given (see playground/billing for the stored keys)."""
+    EVOLINK_API_KEY when none is given (see playground/billing for the stored keys).
+    `max_retry_after`: the longest Retry-After the client sleeps on itself before
+    handing the wait back to the caller (0: a caller that paces its keys itself)."""
     key = settings.EVOLINK_API_KEY if api_key is None else api_key
-    return evolink.Client(key, settings.EVOLINK_BASE_URL)
+    if max_retry_after is None:
+        return evolink.Client(key, settings.EVOLINK_BASE_URL)
+    return evolink.Client(key, settings.EVOLINK_BASE_URL, max_retry_after=max_retry_after)

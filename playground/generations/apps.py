@@ -15,7 +15,7 @@ class GenerationsConfig(AppConfig):
         from PIL import Image
 
         from playground import catalogue
-        from playground.generations import jobs, mask_uploads, poller, references
+        from playground.generations import jobs, mask_uploads, poller, references, submitter
         from playground.lib import schedules
 
         # Pillow's own limit only warns up to ~179 MP; ours is EvoLink's and is an error
@@ -25,6 +25,8 @@ class GenerationsConfig(AppConfig):
         # processes, nor with sync=True): each starts its poller thread, which first
         # recovers what a crashed cluster left.
         post_spawn.connect(poller.on_worker_start, dispatch_uid="playground-poller")
+        # Likewise its submitter thread, which sends queued jobs in the fair order.
+        post_spawn.connect(submitter.on_worker_start, dispatch_uid="playground-submitter")
         schedules.declare(
             # Re-wakes work whose worker vanished (jobs.py's docstring).
             schedules.Periodic("playground-reconcile", jobs.reconcile, schedules.MINUTES, 1),

@@ -35,7 +35,6 @@ from django.utils import timezone
 from playground import catalogue, stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
-from playground.evolink import upstream
 from playground.generations import jobs, references
 from playground.generations.models import (
     PART_IN_FLIGHT,
@@ -77,8 +76,9 @@ def has_parts(pk: int) -> bool:
 # --- Submit ---------------------------------------------------------------------------
 
 
-def submit(pk: int) -> str:
-    """Claim the job, make its parts (once), and send every part not yet claimed."""
+def submit(pk: int, *, paced: bool = False) -> str:
+    """Claim the job, make its parts (once), and send every part not yet claimed
+    (`paced`: as jobs.send)."""
     now = timezone.now()
     with transaction.atomic():
         # Claimed by its state (a queued job is nobody's), taking the submit's lease.
@@ -122,12 +122,14 @@ def submit(pk: int) -> str:
             if _fail_pending(pk, code, message) and code == "model_not_found":
                 availability.tell_admins_once(generation.team, generation.model)
             break
-        if send_part(generation, part, payers) == "retry later":
+        if send_part(generation, part, payers, paced=paced) == "retry later":
             return "retry later"
     return finish_submitting(pk)
 
 
-def send_part(generation: Generation, part: UpstreamTask, payers: list[billing.Payer]) -> str:
+def send_part(
+    generation: Generation, part: UpstreamTask, payers: list[billing.Payer], *, paced: bool = False
+) -> str:
     """Claim one part and POST it (at most once); record what came back."""
     # The job as `submit` read it right after claiming it: its holder is this worker,
     # which holds the parts it sends under the same token.
@@ -146,7 +148,9 @@ def send_part(generation: Generation, part: UpstreamTask, payers: list[billing.P
     try:
         payer, task = send_with_failover(
             payers,
-            noting_requests(generation.pk, lambda payer: post_part(payer, generation, part)),
+            noting_requests(
+                generation.pk, lambda payer: post_part(payer, generation, part, paced=paced)
+            ),
             generation,
         )
     except references.RejectedUpload as rejected:
@@ -193,9 +197,11 @@ def send_part(generation: Generation, part: UpstreamTask, payers: list[billing.P
     return "submitted"
 
 
-def post_part(payer: billing.Payer, generation: Generation, part: UpstreamTask) -> evolink.Task:
+def post_part(
+    payer: billing.Payer, generation: Generation, part: UpstreamTask, *, paced: bool = False
+) -> evolink.Task:
     """The job's request with this part's `n`, under this part's Idempotency-Key."""
-    with upstream.client(payer.secret) as client:
+    with jobs.create_client(payer, paced=paced) as client:
         payload = {**jobs.upstream_payload(client, generation), "n": part.n}
         return client.create_task(payload, idempotency_key=part.idempotency_key)
 
@@ -208,19 +214,26 @@ def _part_failed(generation: Generation, part: UpstreamTask, error: evolink.EvoL
     attempts = Generation.objects.filter(pk=generation.pk).values_list(
         "submit_attempts", flat=True
     )[0]
-    if error.retryable and attempts < jobs.MAX_SUBMIT_ATTEMPTS:
+    rate_limited = error.status == 429
+    if rate_limited or (error.retryable and attempts < jobs.MAX_SUBMIT_ATTEMPTS):
         # EvoLink certainly created nothing (429, refused connection): the part waits
         # unclaimed, and the whole job goes back to the queue until `not_before`.
         UpstreamTask.objects.filter(pk=part.pk, state=PartState.SUBMITTING).update(
             state=PartState.PENDING, claimed_at=None, **leases.ROWS.cleared()
         )
-        delay = error.retry_after or 10 * 2 ** (attempts - 1)
+        # A 429 is not an attempt (as for a whole job: jobs._submit_failed).
+        delay = (
+            jobs.rate_limited_delay(error)
+            if rate_limited
+            else error.retry_after or 10 * 2 ** (attempts - 1)
+        )
         Generation.objects.transition(
             generation.pk,
             State.SUBMITTING,
             state=State.QUEUED,
             not_before=timezone.now() + timedelta(seconds=delay),
             **leases.ROWS.cleared(),
+            **({"submit_attempts": F("submit_attempts") - 1} if rate_limited else {}),
             error_message=error.message,
         )
         return "retry later"

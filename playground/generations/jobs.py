@@ -5,9 +5,12 @@ id, claims the row by compare-and-set before doing anything that costs money or 
 and so does nothing when django-q2 delivers it twice (its ORM broker runs a task again
 when its worker was killed).
 
-- `submit(pk)`: QUEUED → SUBMITTING → RUNNING. At most one POST upstream; a POST that
+- `send(pk)`: QUEUED → SUBMITTING → RUNNING. At most one POST upstream; a POST that
   may have arrived without us learning the task id ends as UNCERTAIN, never re-sent.
-  Which key pays, and the next key when EvoLink refuses one, is payers.py.
+  Which key pays, and the next key when EvoLink refuses one, is payers.py. The
+  submitter (submitter.py, a thread of each worker process) calls it for every queued
+  job, in the fair order (fair_order.py), many at once; the queue's `submit(pk)` task
+  leaves the job to it, and sends it itself only when no submitter is running.
 - polling: `playground.generations.poller`, a thread of each worker process (one of them
   holds a lease), reads every due RUNNING task and archives what finished in its own
   bounded pool.
@@ -45,10 +48,11 @@ from playground import catalogue, imageformats, request_rules, stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import callbacks, mask_uploads, references
+from playground.generations import callbacks, mask_uploads, pacing, references
 from playground.generations.models import (
     Generation,
     HistoryClock,
+    Lease,
     MaskImage,
     ReferenceImage,
     ResultImage,
@@ -99,6 +103,8 @@ THUMBNAIL_EDGE = 256
 # A submit's lease: a SUBMITTING row whose lease lapsed lost its worker mid-POST (twice
 # the HTTP timeout). Never taken over: the reconciler ends it as UNCERTAIN.
 SUBMITTING_STALE = timedelta(seconds=90)
+# The lease of the one submitter of a deployment (submitter.py).
+SUBMITTER_LEASE = "submitter"
 # Renewed before each image, so it need only outlast one download; an archive whose
 # worker died is picked up by the poller (or recover/reconcile) once it lapses.
 ARCHIVE_LEASE = timedelta(seconds=20)
@@ -107,6 +113,10 @@ ARCHIVE_LEASE = timedelta(seconds=20)
 
 
 def enqueue_submit(pk: int) -> None:
+    """Wake a worker to send job `pk`: unneeded while a submitter runs, since it finds
+    every queued job itself (a 200-cell matrix run would be 200 tasks doing nothing)."""
+    if submitter_is_running():
+        return
     async_task(f"{__name__}.submit", pk, task_name=f"submit-{pk}-{uuid.uuid4().hex[:6]}")
 
 
@@ -117,13 +127,33 @@ def enqueue_archive(pk: int) -> None:
 # --- Submit ---------------------------------------------------------------------------
 
 
+def submitter_is_running() -> bool:
+    """Whether a worker process's submitter (submitter.py) holds its lease now."""
+    return not Lease.is_free(SUBMITTER_LEASE)
+
+
 def submit(pk: int) -> str:
-    """Send one generation upstream. Safe to run twice: only one run claims the row."""
+    """The queue's task for a new job: send it, unless a submitter is running.
+
+    A running submitter sends every queued job itself, in the fair order and without
+    holding a worker slot per POST (submitter.py), so this task then only leaves the
+    job to it. Without one (no cluster yet, `sync` mode, tests) the job is sent here,
+    as before the submitter existed."""
+    if submitter_is_running():
+        return "left to the submitter"
+    return send(pk)
+
+
+def send(pk: int, *, paced: bool = False) -> str:
+    """Send one generation upstream. Safe to run twice: only one run claims the row.
+
+    `paced`: the caller paces each key itself (the submitter, pacing.py), so a 429 with
+    a Retry-After comes back at once instead of being slept on in this thread."""
     from playground.generations import fanout  # it builds on this module
 
     if fanout.splits(pk):
         # gpt-image-1.5 takes n = 1 per request: one upstream task per image.
-        return fanout.submit(pk)
+        return fanout.submit(pk, paced=paced)
     now = timezone.now()
     # A queued job is nobody's: claimed by its state, taking the submit's lease with it.
     claimed = leases.ROWS.claim(
@@ -152,7 +182,9 @@ def submit(pk: int) -> str:
         return "failed"
     try:
         payer, task = send_with_failover(
-            payers, noting_requests(pk, lambda payer: _create_with(payer, generation)), generation
+            payers,
+            noting_requests(pk, lambda payer: _create_with(payer, generation, paced=paced)),
+            generation,
         )
     except references.RejectedUpload as rejected:
         # An old reference that fails today's checks: raised before any POST.
@@ -253,9 +285,15 @@ def _model_switched_off(generation: Generation) -> str:
     return "failed"
 
 
-def _create_with(payer: billing.Payer, generation: Generation) -> evolink.Task:
+def create_client(payer: billing.Payer, *, paced: bool) -> evolink.Client:
+    """The client a create is sent with: one that hands every Retry-After back when
+    the caller paces its keys (the submitter rests the key instead of a thread)."""
+    return upstream.client(payer.secret, max_retry_after=0 if paced else None)
+
+
+def _create_with(payer: billing.Payer, generation: Generation, *, paced: bool) -> evolink.Task:
     """Host the references and POST the task with one key (at most one POST)."""
-    with upstream.client(payer.secret) as client:
+    with create_client(payer, paced=paced) as client:
         payload = upstream_payload(client, generation)
         # Record the exact request before sending it (the key is never part of it).
         Generation.objects.filter(pk=generation.pk, state=State.SUBMITTING).update(
@@ -322,6 +360,20 @@ def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
             generation.pk, State.SUBMITTING, State.UNCERTAIN, error.code, error.message
         )
         return "uncertain"
+    if error.status == 429:
+        # Rate limited: EvoLink created nothing. Not an attempt (a busy key must not
+        # fail jobs): the job waits for the Retry-After, and its key rests as long
+        # (pacing.py), while other keys' jobs go on.
+        Generation.objects.transition(
+            generation.pk,
+            State.SUBMITTING,
+            state=State.QUEUED,
+            not_before=now + timedelta(seconds=rate_limited_delay(error)),
+            submit_attempts=F("submit_attempts") - 1,
+            error_message=error.message,
+            **leases.ROWS.cleared(),
+        )
+        return "retry later"
     if error.retryable and generation.submit_attempts < MAX_SUBMIT_ATTEMPTS:
         # The upstream certainly created nothing (refused connection, 429): try again
         # later. The reconciler picks the row up once `not_before` has passed.
@@ -337,6 +389,13 @@ def _submit_failed(generation: Generation, error: evolink.EvoLinkError) -> str:
         return "retry later"
     Generation.objects.end(generation.pk, State.SUBMITTING, State.FAILED, error.code, error.message)
     return "failed"
+
+
+def rate_limited_delay(error: evolink.EvoLinkError) -> float:
+    """How long a job waits after a 429: its Retry-After, else a key's usual rest."""
+    if error.retry_after is not None and error.retry_after > 0:
+        return error.retry_after
+    return pacing.DEFAULT_REST_SECONDS
 
 
 # --- Poll (the loop itself is playground.generations.poller) ---------------------------
@@ -530,7 +589,8 @@ def reconcile() -> dict[str, int]:
         Q(not_before__isnull=True, created_at__lt=now - timedelta(seconds=30))
         | Q(not_before__lte=now)
     )
-    for pk in due.values_list("pk", flat=True)[:500]:
+    # A running submitter sends every queued job itself, in the fair order.
+    for pk in [] if submitter_is_running() else due.values_list("pk", flat=True)[:500]:
         enqueue_submit(pk)
         counts["submit"] += 1
     # A worker died between claiming and answering: the POST may have gone out.

@@ -20,6 +20,7 @@ from django.utils import timezone
 from playground import stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
+from playground.generations import pacing
 from playground.generations.models import Generation
 from playground.teams import availability
 
@@ -107,13 +108,16 @@ def noting_requests(
     pk: int, send: Callable[[billing.Payer], evolink.Task]
 ) -> Callable[[billing.Payer], evolink.Task]:
     """`send`, keeping the x-request-id of each answer (or refusal) on the job: EvoLink's
-    support asks for it."""
+    support asks for it. A 429 also rests its key (pacing.py)."""
 
     def noted(payer: billing.Payer) -> evolink.Task:
         try:
             task = send(payer)
         except evolink.EvoLinkError as error:
             Generation.objects.note_request(pk, "create", error.request_id, error.status)
+            if error.status == 429:
+                # EvoLink's limits are per key: this key rests, the others go on.
+                pacing.KEYS.rate_limited(payer.key_id, error.retry_after)
             raise
         Generation.objects.note_request(pk, "create", task.request_id, 200)
         return task

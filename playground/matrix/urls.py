@@ -10,6 +10,7 @@ team_patterns = [
     path("matrix/", views.matrix, name="matrix"),
     path("runs/<uuid:public_id>/", views.run_page, name="matrix_run"),
     path("runs/<uuid:public_id>/keep/", views.run_keep, name="matrix_run_keep"),
+    path("runs/<uuid:public_id>/cancel/", views.run_cancel, name="matrix_run_cancel"),
     path("templates/", views.template_save, name="template_save"),
     path("templates/<id:template_id>/delete/", views.template_delete, name="template_delete"),
 ]

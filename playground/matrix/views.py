@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,8 +26,9 @@ from playground import catalogue, ids, numbers
 from playground.billing import paying
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
-from playground.generations import budgets, references
+from playground.generations import budgets, references, waiting
 from playground.generations.chips import chip
+from playground.generations.models import State
 from playground.generations.references import Attached
 from playground.matrix import plan as planning
 from playground.matrix.forms import MatrixForm
@@ -338,6 +340,12 @@ def run_page(request: AuthedRequest, team: str, public_id: uuid.UUID) -> HttpRes
         "run": run,
         "grid": grid,
         "favourite_ids": starred_among(request.user, image_ids),
+        # "Cancel waiting cells": for the run's maker or a team admin, while some wait.
+        "waiting_cells": sum(
+            1 for row in grid.rows for c in row.cells if c.job and c.job.state == State.QUEUED
+        )
+        if membership.can_generate and (run.created_by_id == request.user.pk or membership.is_admin)
+        else 0,
         "live_url": f"{reverse('matrix_run', args=[team, run.public_id])}?"
         f"{urlencode({'since': grid.stamp})}",
     }
@@ -368,6 +376,36 @@ def run_keep(request: AuthedRequest, team: str, public_id: uuid.UUID) -> HttpRes
             % {"name": collection.name, "count": added},
         )
     return redirect("collection", team=membership.team.slug, collection_id=collection.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def run_cancel(request: AuthedRequest, team: str, public_id: uuid.UUID) -> HttpResponse:
+    """ "Cancel waiting cells": the run's jobs that nothing has sent yet, for the run's
+    maker or a team admin; the cells already sent run on. GET asks to confirm."""
+    membership, run = _run(request, team, public_id)
+    access.require_generate(membership)
+    if run.created_by_id != request.user.pk and not membership.is_admin:
+        raise PermissionDenied
+    cells = waiting.waiting_among(
+        run.cells.filter(generation__isnull=False).values_list("generation_id", flat=True)
+    )
+    run_url = reverse("matrix_run", args=[membership.team.slug, run.public_id])
+    if request.method == "GET":
+        return render(
+            request,
+            "studio/waiting_cancel.html",
+            {
+                "team": membership.team,
+                "count": cells.count(),
+                "run": run,
+                "action": request.path,
+                "back": run_url,
+            },
+        )
+    messages.success(
+        request, waiting.cancelled_sentence(waiting.cancel_all(cells, by=request.user))
+    )
+    return redirect(run_url)
 
 
 # --- Saved templates ----------------------------------------------------------------

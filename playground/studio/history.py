@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 
 from playground import catalogue, ids
 from playground.gallery import favourites
-from playground.generations import references
+from playground.generations import fair_order, references, waiting
 from playground.generations.history import STATUS_CHOICES, HistoryFilter
 from playground.generations.models import (
     IN_FLIGHT_STATES,
@@ -37,6 +37,8 @@ class HistoryItem:
 
     job: Generation
     reference_strip: list[str]
+    # A queued job's place in the fair order, or the limit holding it back.
+    place: fair_order.Place | None = None
 
 
 def selected(
@@ -69,6 +71,15 @@ def view_of(
     if chosen.favourites:
         summary["favourites"] = favourites.mark(request.user)
     return chosen, jobs, summary
+
+
+def _my_waiting(request: AuthedRequest, membership: Membership, summary: dict[str, Any]) -> int:
+    """How many of the person's own jobs in the team wait to be sent ("Cancel my 37
+    waiting jobs"): asked only while the view has jobs in flight, so a quiet history
+    costs no query for it."""
+    if not summary["running"] or not membership.can_generate:
+        return 0
+    return waiting.waiting_of(request.user, membership.team).count()
 
 
 def live_stamp(request: AuthedRequest, membership: Membership) -> str:
@@ -105,6 +116,9 @@ def history_context(
     )
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
+    # Queued cards say their place: computed for the whole page at once, and only
+    # when the page has a queued job (a quiet history asks nothing more).
+    places = fair_order.places(page)
     # An edit shows a small strip of what it was made from.
     items = [
         HistoryItem(
@@ -116,6 +130,7 @@ def history_context(
                 )
                 for link in job.references.all()[:REFERENCE_STRIP]
             ],
+            places.get(job.pk),
         )
         for job in page
     ]
@@ -130,6 +145,7 @@ def history_context(
         poll_params["before"] = before_id
     return {
         "history": items,
+        "my_waiting": _my_waiting(request, membership, summary),
         "history_layout": layout_of(request),
         "history_query": urlencode(poll_params),
         "history_filter": chosen,

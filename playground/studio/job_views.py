@@ -18,6 +18,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
@@ -25,7 +26,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 from playground import catalogue, imageformats
 from playground.billing import paying
 from playground.gallery import favourites
-from playground.generations import budgets, jobs, mask_uploads, references, spend
+from playground.generations import budgets, jobs, mask_uploads, references, spend, waiting
 from playground.generations.chips import chip
 from playground.generations.creation import create_generation, estimate_of, rerun_form
 from playground.generations.models import Generation, ReferenceImage, ResultImage
@@ -35,6 +36,8 @@ from playground.teams.models import Membership
 
 # The studio's page: a reference taken from a result answers with its partials.
 STUDIO = "studio/studio.html"
+# Asks before cancelling many waiting jobs (the studio's and a matrix run's).
+WAITING_CANCEL = "studio/waiting_cancel.html"
 
 
 def _job(request: AuthedRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
@@ -118,6 +121,33 @@ def generation_cancel(request: AuthedRequest, public_id: uuid.UUID) -> HttpRespo
             % {"id": generation.number},
         )
     return redirect("generation_detail", public_id=generation.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+def waiting_cancel(request: AuthedRequest, team: str) -> HttpResponse:
+    """ "Cancel my waiting jobs": all of the person's own jobs in this team that nothing
+    has sent yet, a matrix run's cells included. Never a colleague's, even for an admin
+    (they cancel one job at a time, or a run from its page).
+
+    GET asks to confirm, with the count (works without JavaScript); POST cancels and
+    returns to the studio."""
+    membership = access.membership(request, team)
+    access.require_generate(membership)
+    mine = waiting.waiting_of(request.user, membership.team)
+    if request.method == "GET":
+        return render(
+            request,
+            WAITING_CANCEL,
+            {
+                "team": membership.team,
+                "count": mine.count(),
+                "action": request.path,
+                "back": reverse("studio", kwargs={"team": membership.team.slug}),
+            },
+        )
+    cancelled = waiting.cancel_all(mine, by=request.user)
+    messages.success(request, waiting.cancelled_sentence(cancelled))
+    return redirect("studio", team=membership.team.slug)
 
 
 @require_POST

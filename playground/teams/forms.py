@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from playground.teams.models import Membership, Role, Team
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class RoleForm(forms.Form):
@@ -29,6 +32,42 @@ class BudgetForm(forms.ModelForm):
     class Meta:
         model = Team
         fields = ("monthly_budget_credits",)
+
+
+# One plain sentence whatever was wrong with a limit (a word, 0, a negative number, a
+# fraction, a number past what the column holds).
+MAX_MEMBER_LIMIT = 100_000
+LIMIT_MESSAGE = gettext_lazy(
+    "A limit is a whole number from 1 to 100000; leave it empty for no limit."
+)
+
+
+def _limit_field(label: StrOrPromise) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=1,
+        max_value=MAX_MEMBER_LIMIT,
+        error_messages={
+            "invalid": LIMIT_MESSAGE,
+            "min_value": LIMIT_MESSAGE,
+            "max_value": LIMIT_MESSAGE,
+        },
+        widget=forms.NumberInput(attrs={"placeholder": gettext_lazy("no limit")}),
+    )
+
+
+class MemberLimitsForm(forms.ModelForm):
+    """The team's per-member limits: each member alone may have so many jobs in flight,
+    and send so many images an hour; beyond them their jobs wait (never refused). Empty:
+    no limit."""
+
+    member_jobs_in_flight_limit = _limit_field(gettext_lazy("Jobs in flight per member"))
+    member_images_per_hour_limit = _limit_field(gettext_lazy("Images per hour per member"))
+
+    class Meta:
+        model = Team
+        fields = ("member_jobs_in_flight_limit", "member_images_per_hour_limit")
 
 
 class AddMemberForm(RoleForm):

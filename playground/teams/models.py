@@ -54,6 +54,24 @@ class Team(models.Model):
         help_text=_("Empty: no limit."),
         validators=[MinValueValidator(0)],
     )
+    # Optional per-member limits (empty: no limit), each applying to every member of the
+    # team alone: beyond it a member's queued jobs wait, visibly, and are never refused
+    # (playground/generations/fair_order.py). So one person's matrix run cannot take
+    # every create the team's keys can make.
+    member_jobs_in_flight_limit = models.PositiveIntegerField(
+        _("jobs in flight per member"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit."),
+        validators=[MinValueValidator(1)],
+    )
+    member_images_per_hour_limit = models.PositiveIntegerField(
+        _("images per hour per member"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit."),
+        validators=[MinValueValidator(1)],
+    )
 
     objects = TeamQuerySet.as_manager()
 

@@ -27,7 +27,13 @@ from playground.generations import budgets
 from playground.teams import access, languages
 from playground.teams.access import AuthedRequest
 from playground.teams.accounts import SignUpForm
-from playground.teams.forms import AddMemberForm, BudgetForm, InviteForm, MemberForm
+from playground.teams.forms import (
+    AddMemberForm,
+    BudgetForm,
+    InviteForm,
+    MemberForm,
+    MemberLimitsForm,
+)
 from playground.teams.models import Invitation, Membership, Role
 
 PAGE = "teams/team.html"
@@ -44,6 +50,7 @@ def _page(request: AuthedRequest, membership: Membership, **extra: Any) -> HttpR
         "add_form": AddMemberForm(team=team),
         "invite_form": InviteForm(),
         "budget_form": BudgetForm(instance=team),
+        "limits_form": MemberLimitsForm(instance=team),
         "standing": budgets.standing(team),
         **extra,
     }
@@ -122,6 +129,20 @@ def team_budget(request: AuthedRequest, team: str) -> HttpResponse:
         return _page(request, membership, budget_form=form, failed=True)
     form.save()
     messages.success(request, _("The monthly budget was saved."))
+    return redirect("team", team=team)
+
+
+@require_POST
+def team_limits(request: AuthedRequest, team: str) -> HttpResponse:
+    """The per-member limits (empty: none): beyond them a member's jobs wait their turn,
+    saying why in the studio (generations/fair_order.py)."""
+    membership = access.membership(request, team)
+    access.require_admin(membership)
+    form = MemberLimitsForm(request.POST, instance=membership.team)
+    if not form.is_valid():
+        return _page(request, membership, limits_form=form, failed=True)
+    form.save()
+    messages.success(request, _("The per-member limits were saved."))
     return redirect("team", team=team)
 
 
