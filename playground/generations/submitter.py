@@ -173,7 +173,9 @@ class Sender:
             with self._lock:
                 if job.pk in self._pending:
                     continue
-            key = keys.setdefault((job.team_id, job.model), _first_key(job))
+            if (job.team_id, job.model) not in keys:
+                keys[(job.team_id, job.model)] = _first_key(job)
+            key = keys[(job.team_id, job.model)]
             if not self._pace.try_start(key):
                 continue
             with self._lock:
