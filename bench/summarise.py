@@ -31,7 +31,7 @@ VARIANT_FIELDS: dict[str, tuple[str, ...]] = {
     "history": ("database",),
     "zip-export": ("database",),
     "chaos": ("database", "broker", "create_seconds"),
-    "fairness": ("database", "broker", "scenario", "jobs_per_member"),
+    "fairness": ("database", "broker", "scenario", "jobs_per_member", "rate_per_key"),
     "upload-memory": (),
     "image-smoke": (),
 }

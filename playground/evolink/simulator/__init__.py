@@ -56,7 +56,8 @@ list, `{"fault": <name>, ...arguments}`):
     delay_creates(seconds, times)                                     "create_delay"
         the task IS created, the answer is sent `seconds` later
     slow_creates(seconds, times)                                      "create_slow"
-        the next creates that make a task wait `seconds`, then make it and answer;
+        the next creates past the key checks wait `seconds` (once valid), then make
+        the task and answer;
         `simulate_evolink --create-seconds S` (or `create_seconds=S`, settable) does
         this for every create. The server is threaded: other requests go on meanwhile.
         `stats()["creates"]` has each create's `received_at` (wall clock).

@@ -187,6 +187,10 @@ def create_task(world: World, request: RequestHandler, key: str) -> None:
     }
     with world.lock:
         world.creates.append(record)
+        # Decided on arrival, with the record: which create a one-shot fault slows must
+        # not depend on which of two concurrent creates reaches the wait first.
+        slow = world.next_create_seconds.popleft() if world.next_create_seconds else None
+        seconds = world.create_seconds if slow is None else slow
     # reference, August 2026: one request of gpt-image-1.5 carries n = 1 only.
     errors = request_rules.request_errors(validation_view(world, payload), upstream=True)
     if errors:
@@ -210,9 +214,6 @@ def create_task(world: World, request: RequestHandler, key: str) -> None:
 
     # A slow upstream (fetching references, busy) answers seconds later; other
     # requests are served meanwhile, each on its own thread (handler.Server).
-    with world.lock:
-        slow = world.next_create_seconds.popleft() if world.next_create_seconds else None
-        seconds = world.create_seconds if slow is None else slow
     if seconds > 0 and world.stopping.wait(seconds):
         request.drop()  # stopping: no answer, as a server going down
         return

@@ -341,8 +341,8 @@ class Simulator:
             self.world.create_faults.extend([HttpFault("delay", delay=seconds)] * times)
 
     def slow_creates(self, seconds: float, times: int = 1) -> None:
-        """The next `times` creates that make a task wait `seconds` first, then make it
-        and answer (other requests are served meanwhile)."""
+        """The next `times` creates past the key checks wait `seconds` (if valid), then
+        make the task and answer (other requests are served meanwhile)."""
         with self.world.lock:
             self.world.next_create_seconds.extend([float(seconds)] * times)
 
