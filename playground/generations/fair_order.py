@@ -13,9 +13,10 @@ back, oldest last: they stay QUEUED, out of `waiting()`, and `held_back()` says 
 the studio can show it; they are never refused. They are released as soon as the
 member's jobs in flight end, or the hour moves on.
 
-The order is computed from rows each time (a few hundred rows in a second's work, and
-nothing to keep in step): the row stays the truth, and the submitter still claims each
-job by compare-and-set before its one POST (jobs.submit).
+The order is computed from the rows each time (one query of the queued jobs, a few
+more for teams with limits; nothing to keep in step): the row stays the truth, and the
+submitter (submitter.py) still claims each job by compare-and-set before its one POST
+(jobs.send).
 """
 
 from __future__ import annotations

@@ -138,7 +138,8 @@ def submit(pk: int) -> str:
     A running submitter sends every queued job itself, in the fair order and without
     holding a worker slot per POST (submitter.py), so this task then only leaves the
     job to it. Without one (no cluster yet, `sync` mode, tests) the job is sent here,
-    as before the submitter existed."""
+    as before the submitter existed: first come first served, and without the team's
+    per-member limits, which only the submitter's order applies."""
     if submitter_is_running():
         return "left to the submitter"
     return send(pk)

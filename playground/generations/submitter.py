@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 LEASE = jobs.SUBMITTER_LEASE
 # Jobs looked at per pass: enough to find other keys' jobs behind a resting key's.
 ROWS_PER_PASS = 200
+# The least time between two passes (at most 20 a second, however fast creates end).
+PASS_GAP_SECONDS = 0.05
 
 
 def creates_in_flight() -> int:
@@ -121,6 +123,9 @@ class SubmitterThread(threading.Thread):
                     if not heartbeat.beat():
                         return
                     self.wake.wait(tick_seconds())
+                    # Creates that end close together are served by one pass: the
+                    # order is recomputed from the rows, so passes stay few.
+                    self.stopping.wait(PASS_GAP_SECONDS)
             finally:
                 sender.shutdown(STOP_SECONDS)
                 heartbeat.stop()
@@ -173,7 +178,9 @@ class Sender:
             with self._lock:
                 if job.pk in self._pending:
                     continue
-            key = keys.setdefault((job.team_id, job.model), _first_key(job))
+            if (job.team_id, job.model) not in keys:
+                keys[(job.team_id, job.model)] = _first_key(job)
+            key = keys[(job.team_id, job.model)]
             if not self._pace.try_start(key):
                 continue
             with self._lock:
