@@ -39,11 +39,17 @@ LAYERS: list[list[tuple[str, ...]]] = [
     # Renders evolink's error texts (and the jobs' and keys' own) in the reader's language.
     [("playground.stored_messages",)],
     [("playground.teams",)],
-    [("playground.billing",)],
+    # Who did what, written by the layers above in the same transaction as the change.
+    [("playground.audit",)],
+    [("playground.billing",), ("playground.sso",), ("playground.apitokens",)],
     [("playground.generations",)],
-    [("playground.gallery",)],
+    [("playground.gallery",), ("playground.notifications",), ("playground.alerts",)],
+    [("playground.comments",)],
+    # A review's note becomes a comment.
+    [("playground.reviews",)],
     [("playground.matrix",), ("playground.exports",)],
-    [("playground.studio",)],
+    [("playground.sharing",)],
+    [("playground.studio",), ("playground.api",)],
     [("playground.urls", "playground.settings", "playground.wsgi")],
 ]
 
