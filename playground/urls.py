@@ -13,6 +13,7 @@ from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
 from playground import ids  # noqa: F401  (registers `<id:…>`: in range, else 404)
+from playground.api import urls as api_urls
 from playground.apitokens import urls as apitoken_urls
 from playground.billing import contract_views
 from playground.billing import views as billing_views
@@ -165,6 +166,8 @@ urlpatterns = [
         login_not_required(auth_views.PasswordResetCompleteView.as_view()),
         name="password_reset_complete",
     ),
+    # The images API for scripts (a personal token is the key; playground/api/).
+    path("v1/", include(api_urls.patterns)),
     path("healthz", upstream_views.health, name="health"),
     path("admin/", admin.site.urls),
 ]

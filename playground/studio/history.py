@@ -108,7 +108,7 @@ def history_context(
     page_jobs = jobs.filter(id__lt=before_id) if before_id is not None else jobs
     page = list(
         page_jobs.order_by("-id")
-        .select_related("owner")
+        .select_related("owner", "api_token")
         .prefetch_related(
             "images",
             Prefetch("references", GenerationReference.objects.select_related("reference")),
