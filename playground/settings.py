@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     # Our apps. Which may import which (the layers) is written in README.md,
     # "Architecture", and checked by tests/test_architecture.py; this order is not it.
     "playground.teams",
+    "playground.audit",
     "playground.billing",
     "playground.generations",
     "playground.evolink",
@@ -281,6 +282,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# The audit log keeps its entries this many days; an hourly task removes older ones
+# (playground/audit/tasks.py). The log is otherwise append-only.
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
 
 # Password reset: at most this many e-mails per address, and requests per client
 # address, in each window (playground/teams/accounts.py); past that the page answers

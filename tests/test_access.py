@@ -141,6 +141,12 @@ CASES: dict[str, list[Case]] = {
             data=lambda w, p: {"model": "gpt-image-1.5", "scope": "team", "on": "0"},
         )
     ],
+    # The audit log: a team's for its admins; every team's for superusers only
+    # (tests/test_audit_pages.py has the superuser's side).
+    "team_audit": [Case("get", lambda w, p: "/t/a/audit/", expect(200, ("admin",)))],
+    "team_audit_csv": [Case("get", lambda w, p: "/t/a/audit.csv", expect(200, ("admin",)))],
+    "site_audit": [Case("get", lambda w, p: "/audit/", expect(403, (), stranger=403))],
+    "site_audit_csv": [Case("get", lambda w, p: "/audit.csv", expect(403, (), stranger=403))],
     "invitation": [
         # Anyone holding the link may open it (anonymous to sign up); strangers too.
         Case("get", lambda w, p: f"/invite/{w.invitation_token}/", dict(EVERYONE)),
