@@ -66,6 +66,14 @@ class Notification(models.Model):
             # The e-mail batcher: what is still due.
             models.Index(fields=["emailed_at", "recipient"], name="notification_due_idx"),
         ]
+        constraints = [
+            # A job's end is told to its maker once, however often the signal comes.
+            models.UniqueConstraint(
+                fields=["recipient", "generation"],
+                condition=models.Q(kind="job_finished"),
+                name="one_job_finished_per_job",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient_id}"
