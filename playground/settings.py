@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "playground.gallery",
     "playground.matrix",
     "playground.exports",
+    "playground.notifications",
 ]
 
 MIDDLEWARE = [
@@ -90,6 +91,8 @@ MIDDLEWARE = [
     # Pages for a signed-in person are never kept by a browser or proxy cache.
     "playground.lib.middleware.no_store_for_people",
     "playground.lib.middleware.idle_sessions_expire",
+    # The bell's unread count on every self-refreshing fragment's answer.
+    "playground.notifications.middleware.bell_on_refresh",
     # Last, as django-axes asks: it answers a locked-out login attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -111,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "playground.lib.context_processors.javascript_catalogue",
                 "playground.teams.context_processors.teams",
+                "playground.notifications.context_processors.bell",
             ],
         },
     },

@@ -20,6 +20,7 @@ from playground.exports import urls as export_urls
 from playground.gallery import urls as gallery_urls
 from playground.generations import views as upstream_views
 from playground.matrix import urls as matrix_urls
+from playground.notifications import urls as notification_urls
 from playground.studio import job_views, views
 from playground.teams import accounts
 from playground.teams import views as team_views
@@ -89,6 +90,7 @@ urlpatterns = [
     path("", include(matrix_urls.patterns)),
     path("", include(export_urls.patterns)),
     path("", include(audit_urls.patterns)),
+    path("", include(notification_urls.patterns)),
     path(
         "references/<str:token>/thumbnail",
         job_views.reference_thumbnail,
