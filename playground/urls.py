@@ -15,6 +15,7 @@ from django.views.i18n import JavaScriptCatalog
 from playground import ids  # noqa: F401  (registers `<id:…>`: in range, else 404)
 from playground.billing import contract_views
 from playground.billing import views as billing_views
+from playground.comments import urls as comment_urls
 from playground.exports import urls as export_urls
 from playground.gallery import urls as gallery_urls
 from playground.generations import views as upstream_views
@@ -58,6 +59,7 @@ team_patterns: list[URLPattern | URLResolver] = [
     path("", include(gallery_urls.team_patterns)),
     path("", include(matrix_urls.team_patterns)),
     path("", include(export_urls.team_patterns)),
+    path("", include(comment_urls.team_patterns)),
 ]
 
 job_patterns = [
@@ -86,6 +88,7 @@ urlpatterns = [
     path("", include(gallery_urls.patterns)),
     path("", include(matrix_urls.patterns)),
     path("", include(export_urls.patterns)),
+    path("", include(comment_urls.patterns)),
     path(
         "references/<str:token>/thumbnail",
         job_views.reference_thumbnail,

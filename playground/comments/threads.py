@@ -16,19 +16,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from playground.comments.models import Comment, Mention
-from playground.generations.models import Generation, ResultImage
-from playground.teams.models import Membership
+from playground.generations.history import MENTIONS_ME
+from playground.generations.models import Generation, HistoryClock, ResultImage
+from playground.teams.models import Membership, Team
 
 # `@` then a Django username's characters (letters, digits, . + - _), not preceded by a
 # word character, so that "me@example.com" names nobody. A trailing full stop ends a
@@ -65,7 +68,17 @@ def post(
         # A reply needs no second notification for someone the comment also names.
         repliers = list(User.objects.filter(pk__in=earlier - {u.pk for u in named}))
         _notify(comment, repliers, REPLIED)
+        # The tiles' counts and the "has comments" filter are part of the history.
+        HistoryClock.tick(team_ids=[generation.team_id])
     return comment
+
+
+def discussed_jobs(choice: str, user: User) -> QuerySet[Comment, int]:
+    """The ids of the jobs the history's comments filter keeps (a lazy subquery): with
+    any comment (COMMENTED), or with one that names `user` (MENTIONS_ME)."""
+    if choice == MENTIONS_ME:
+        return Comment.objects.filter(mentions__user_id=user.pk).order_by().values("generation_id")
+    return Comment.objects.order_by().values("generation_id")
 
 
 def counts_for(generation_ids: Iterable[int]) -> dict[int, int]:
@@ -98,6 +111,7 @@ def edit(comment: Comment, by: User, body: str) -> Comment:
         comment.mentions.exclude(user_id__in=[u.pk for u in named]).delete()
         added = _save_mentions(comment, [u for u in named if u.pk not in before])
         _notify(comment, added, MENTIONED)
+        HistoryClock.tick(team_ids=[comment.team_id])  # "mentions me" may change
     return comment
 
 
@@ -106,6 +120,7 @@ def delete(comment: Comment, membership: Membership) -> bool:
     if not may_delete(comment, membership):
         return False
     comment.delete()
+    HistoryClock.tick(team_ids=[comment.team_id])
     return True
 
 
@@ -174,6 +189,10 @@ def mentionable(generation: Generation, text: str, author: User) -> list[User]:
     return chosen
 
 
+def members_who_see_team(team: Team) -> QuerySet[User]:
+    return User.objects.filter(memberships__team_id=team.pk)
+
+
 def members_who_see(generation: Generation) -> QuerySet[User]:
     """The people who may see the job and so read and write in its threads."""
     if generation.private:
@@ -196,3 +215,70 @@ def _notify(comment: Comment, recipients: Iterable[User], kind: str) -> None:
     excerpt = Truncator(comment.body).chars(EXCERPT_CHARS)
     for recipient in recipients:
         assert recipient.pk and excerpt is not None and kind  # placeholder until merged
+
+
+# --- Reading threads ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thread:
+    """One thread as a page shows it. `key` names it in the page (element ids) and in
+    the live check; `stamp` changes whenever a comment of it is added, edited or
+    deleted."""
+
+    generation: Generation
+    image: ResultImage | None
+    comments: list[Comment]
+
+    @property
+    def key(self) -> str:
+        return key_of(self.generation.pk, self.image.pk if self.image else None)
+
+    @property
+    def stamp(self) -> str:
+        return stamp_of(
+            len(self.comments),
+            max((c.pk for c in self.comments), default=0),
+            max((c.edited_at for c in self.comments if c.edited_at), default=None),
+        )
+
+
+def thread_of(generation: Generation, image: ResultImage | None = None) -> Thread:
+    comments = list(Comment.objects.thread(generation.pk, image.pk if image else None))
+    for comment in comments:
+        # Already known: saves a query per comment when the template links the job.
+        comment.generation = generation
+    return Thread(generation, image, comments)
+
+
+def key_of(generation_id: int, image_id: int | None) -> str:
+    """ "j12" for job 12's own thread, "i45" for image 45's."""
+    return f"i{image_id}" if image_id is not None else f"j{generation_id}"
+
+
+def stamp_of(count: int, last_id: int, last_edit: datetime | None) -> str:
+    edited = int(last_edit.timestamp() * 1000) if last_edit else 0
+    return f"{count}-{last_id}-{edited}"
+
+
+def stamps_for(job_ids: Iterable[int], image_ids: Iterable[int]) -> dict[str, str]:
+    """The current stamp of each thread named (a job's own, an image's), in one query;
+    a thread without comments has the stamp of an empty one."""
+    jobs, images = list(job_ids), list(image_ids)
+    stamps = {key_of(pk, None): stamp_of(0, 0, None) for pk in jobs}
+    stamps |= {key_of(0, pk): stamp_of(0, 0, None) for pk in images}
+    if not stamps:
+        return stamps
+    rows = (
+        Comment.objects.filter(
+            Q(generation_id__in=jobs, image__isnull=True) | Q(image_id__in=images)
+        )
+        .order_by()
+        .values("generation_id", "image_id")
+        .annotate(n=Count("id"), last=Max("id"), edited=Max("edited_at"))
+    )
+    for row in rows:
+        key = key_of(row["generation_id"], row["image_id"])
+        if key in stamps:
+            stamps[key] = stamp_of(row["n"], row["last"], row["edited"])
+    return stamps
