@@ -77,8 +77,9 @@ def discussed_jobs(choice: str, user: User) -> QuerySet[Comment, int]:
     """The ids of the jobs the history's comments filter keeps (a lazy subquery): with
     any comment (COMMENTED), or with one that names `user` (MENTIONS_ME)."""
     if choice == MENTIONS_ME:
-        return Comment.objects.filter(mentions__user_id=user.pk).order_by().values("generation_id")
-    return Comment.objects.order_by().values("generation_id")
+        mentioning = Comment.objects.filter(mentions__user_id=user.pk)
+        return mentioning.order_by().values_list("generation_id", flat=True)
+    return Comment.objects.order_by().values_list("generation_id", flat=True)
 
 
 def counts_for(generation_ids: Iterable[int]) -> dict[int, int]:
