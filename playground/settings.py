@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "playground.matrix",
     "playground.exports",
     "playground.notifications",
+    "playground.comments",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ from playground import ids  # noqa: F401  (registers `<id:…>`: in range, else 
 from playground.audit import urls as audit_urls
 from playground.billing import contract_views
 from playground.billing import views as billing_views
+from playground.comments import urls as comment_urls
 from playground.exports import urls as export_urls
 from playground.gallery import urls as gallery_urls
 from playground.generations import views as upstream_views
@@ -61,6 +62,7 @@ team_patterns: list[URLPattern | URLResolver] = [
     path("", include(matrix_urls.team_patterns)),
     path("", include(export_urls.team_patterns)),
     path("", include(audit_urls.team_patterns)),
+    path("", include(comment_urls.team_patterns)),
 ]
 
 job_patterns = [
@@ -91,6 +93,7 @@ urlpatterns = [
     path("", include(export_urls.patterns)),
     path("", include(audit_urls.patterns)),
     path("", include(notification_urls.patterns)),
+    path("", include(comment_urls.patterns)),
     path(
         "references/<str:token>/thumbnail",
         job_views.reference_thumbnail,

@@ -24,6 +24,7 @@ from django_htmx.http import trigger_client_event
 from playground import ids as id_parsing
 from playground.audit.log import record
 from playground.audit.models import Action
+from playground.comments import threads
 from playground.gallery import collections, favourites, images
 from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
@@ -121,6 +122,7 @@ def _detail(
         # Said on the page, so nobody wonders why a colleague sees more.
         "hidden_count": total - page.paginator.count,
         "favourite_ids": favourites.starred_among(request.user, [i.image_id for i in shown]),
+        "comment_counts": threads.counts_for({i.image.generation_id for i in shown}),
         "rename_form": rename_form
         or CollectionNameForm(initial={"name": collection.name}, team=membership.team),
         **collections.picker_context(membership),
