@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "playground.lib.context_processors.javascript_catalogue",
                 "playground.teams.context_processors.teams",
+                "playground.reviews.context_processors.reviews",
             ],
         },
     },

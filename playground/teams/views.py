@@ -109,7 +109,8 @@ def member_role(request: AuthedRequest, team: str, member_id: int) -> HttpRespon
         messages.error(request, LAST_ADMIN)
         return redirect("team", team=team)
     Membership.objects.filter(pk=other.pk).update(
-        monthly_cap_credits=form.cleaned_data["monthly_cap_credits"]
+        monthly_cap_credits=form.cleaned_data["monthly_cap_credits"],
+        reviewer=form.cleaned_data["reviewer"],
     )
     messages.success(
         request,

@@ -146,6 +146,8 @@
     say("");
     place(list);
     preload(list);
+    // Other parts of the lightbox fill themselves from the same link (reviews.js).
+    dialog.dispatchEvent(new CustomEvent("lightbox:shown", { detail: { link: link } }));
   }
 
   function setHref(anchor, href) {
