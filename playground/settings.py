@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "playground.exports",
     "playground.notifications",
     "playground.comments",
+    "playground.reviews",
 ]
 
 MIDDLEWARE = [
@@ -116,6 +117,7 @@ TEMPLATES = [
                 "playground.lib.context_processors.javascript_catalogue",
                 "playground.teams.context_processors.teams",
                 "playground.notifications.context_processors.bell",
+                "playground.reviews.context_processors.reviews",
             ],
         },
     },
