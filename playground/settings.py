@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "playground.gallery",
     "playground.matrix",
     "playground.exports",
+    "playground.reviews",
 ]
 
 MIDDLEWARE = [
