@@ -19,6 +19,7 @@ from playground.exports import urls as export_urls
 from playground.gallery import urls as gallery_urls
 from playground.generations import views as upstream_views
 from playground.matrix import urls as matrix_urls
+from playground.sharing import urls as sharing_urls
 from playground.studio import job_views, views
 from playground.teams import accounts
 from playground.teams import views as team_views
@@ -58,6 +59,7 @@ team_patterns: list[URLPattern | URLResolver] = [
     path("", include(gallery_urls.team_patterns)),
     path("", include(matrix_urls.team_patterns)),
     path("", include(export_urls.team_patterns)),
+    path("", include(sharing_urls.team_patterns)),
 ]
 
 job_patterns = [
@@ -86,6 +88,7 @@ urlpatterns = [
     path("", include(gallery_urls.patterns)),
     path("", include(matrix_urls.patterns)),
     path("", include(export_urls.patterns)),
+    path("", include(sharing_urls.patterns)),
     path(
         "references/<str:token>/thumbnail",
         job_views.reference_thumbnail,
