@@ -11,6 +11,8 @@ revoked link.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from playground.generations.models import ResultImage
@@ -47,7 +49,7 @@ def alices_link(w: World, revoked: bool = False) -> ShareLink:
     return link
 
 
-def public(suffix: str = "", revoked: bool = False):  # type: ignore[no-untyped-def]
+def public(suffix: str = "", revoked: bool = False) -> Callable[[World, str], str]:
     return lambda w, p: f"/s/{alices_link(w, revoked).token}/{suffix}"
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from playground.generations.models import Generation
@@ -134,12 +134,8 @@ def test_a_password_guards_the_page_and_every_image(alice_client: Client, job: G
     assert Client().get(f"/s/{link.token}/images/1").status_code == 404
 
 
-def test_passwords_tried_are_limited_per_address(
-    settings,
-    alice_client: Client,
-    job: Generation,  # type: ignore[no-untyped-def]
-) -> None:
-    settings.SHARE_LINK_PASSWORD_TRIES = 3
+@override_settings(SHARE_LINK_PASSWORD_TRIES=3)
+def test_passwords_tried_are_limited_per_address(alice_client: Client, job: Generation) -> None:
     link = share_job(alice_client, job, password="open sesame")
     client = Client(REMOTE_ADDR="203.0.113.7")
     for _ in range(3):
@@ -155,8 +151,8 @@ def test_passwords_tried_are_limited_per_address(
     )
 
 
-def test_requests_are_limited_per_address(settings, link: ShareLink) -> None:  # type: ignore[no-untyped-def]
-    settings.SHARE_LINK_REQUESTS_PER_MINUTE = 3
+@override_settings(SHARE_LINK_REQUESTS_PER_MINUTE=3)
+def test_requests_are_limited_per_address(link: ShareLink) -> None:
     client = Client(REMOTE_ADDR="203.0.113.7")
     assert client.get(f"/s/{link.token}/").status_code == 200
     assert client.get(f"/s/{link.token}/images/1").status_code == 200
