@@ -44,7 +44,7 @@ def test_anyone_with_the_address_sees_the_images_and_nothing_else(
         assert secret not in page
     assert '<meta name="robots" content="noindex, nofollow">' in page
     assert response["X-Robots-Tag"] == "noindex, nofollow"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
 
 

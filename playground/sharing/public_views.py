@@ -6,8 +6,9 @@ The token is the only key. Every answer here:
   these addresses, so none can be changed into another job's);
 - is 429 past the per-address limit (throttle.py), before anything is looked up;
 - tells search engines to keep out (X-Robots-Tag, and the page's meta tag), browsers
-  and proxies to keep no copy (a revoked link must be gone at once), and the images'
-  hosts nothing of the address (Referrer-Policy).
+  and proxies to keep no copy (a revoked link must be gone at once), and other sites
+  nothing of the address (Referrer-Policy same-origin: "no-referrer" would make the
+  browser send `Origin: null` with the password form, which CSRF refuses).
 A link with a password opens its images only in a session that typed it.
 """
 
@@ -50,7 +51,7 @@ def public(
         else:
             response = view(request, *args, **kwargs)
         response["X-Robots-Tag"] = "noindex, nofollow"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         response["Cache-Control"] = "private, no-store"
         return response
 
