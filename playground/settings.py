@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "playground.notifications",
     "playground.comments",
     "playground.reviews",
+    "playground.sharing",
 ]
 
 MIDDLEWARE = [
@@ -300,6 +301,12 @@ AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
 PASSWORD_RESET_PER_ADDRESS = envint("PASSWORD_RESET_PER_ADDRESS", 3)
 PASSWORD_RESET_PER_CLIENT = envint("PASSWORD_RESET_PER_CLIENT", 10)
 PASSWORD_RESET_WINDOW_SECONDS = envint("PASSWORD_RESET_WINDOW_SECONDS", 3600)
+
+# Share links' public pages (playground/sharing/throttle.py): requests per minute per
+# client address under /s/ (a page and each of its images count), and passwords tried
+# on one link per address in 15 minutes. Past either, 429 with Retry-After.
+SHARE_LINK_REQUESTS_PER_MINUTE = envint("SHARE_LINK_REQUESTS_PER_MINUTE", 300)
+SHARE_LINK_PASSWORD_TRIES = envint("SHARE_LINK_PASSWORD_TRIES", 10)
 
 # --- Upstream -------------------------------------------------------------------------
 EVOLINK_BASE_URL = os.getenv("EVOLINK_BASE_URL", "https://api.evolink.ai").rstrip("/")

@@ -23,6 +23,7 @@ from playground.generations import views as upstream_views
 from playground.matrix import urls as matrix_urls
 from playground.notifications import urls as notification_urls
 from playground.reviews import urls as review_urls
+from playground.sharing import urls as sharing_urls
 from playground.studio import job_views, views
 from playground.teams import accounts
 from playground.teams import views as team_views
@@ -65,6 +66,7 @@ team_patterns: list[URLPattern | URLResolver] = [
     path("", include(audit_urls.team_patterns)),
     path("", include(comment_urls.team_patterns)),
     path("", include(review_urls.team_patterns)),
+    path("", include(sharing_urls.team_patterns)),
 ]
 
 job_patterns = [
@@ -97,6 +99,7 @@ urlpatterns = [
     path("", include(notification_urls.patterns)),
     path("", include(comment_urls.patterns)),
     path("", include(review_urls.patterns)),
+    path("", include(sharing_urls.patterns)),
     path(
         "references/<str:token>/thumbnail",
         job_views.reference_thumbnail,
