@@ -13,6 +13,7 @@ from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
 from playground import ids  # noqa: F401  (registers `<id:…>`: in range, else 404)
+from playground.alerts import urls as alert_urls
 from playground.billing import contract_views
 from playground.billing import views as billing_views
 from playground.exports import urls as export_urls
@@ -58,6 +59,7 @@ team_patterns: list[URLPattern | URLResolver] = [
     path("", include(gallery_urls.team_patterns)),
     path("", include(matrix_urls.team_patterns)),
     path("", include(export_urls.team_patterns)),
+    path("", include(alert_urls.team_patterns)),
 ]
 
 job_patterns = [

@@ -76,6 +76,18 @@ class Kind(models.TextChoices):
     KEY_DISABLED = "key_disabled", _("Key disabled by EvoLink")
 
 
+class SpendAlertQuerySet(models.QuerySet["SpendAlert"]):
+    def history(self, team: Team) -> SpendAlertQuerySet:
+        """A team's alerts, newest first, with their deliveries (the team page's
+        history)."""
+        return (
+            self.filter(team=team)
+            .select_related("member", "key")
+            .prefetch_related("deliveries")
+            .order_by("-created_at", "-pk")
+        )
+
+
 class SpendAlert(models.Model):
     # None: a shared key's alert (superusers manage shared keys; no team's webhook).
     team = models.ForeignKey(
@@ -100,6 +112,8 @@ class SpendAlert(models.Model):
     # The notification's text, in English (e-mail and webhook say the same).
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SpendAlertQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
