@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "playground.comments",
     "playground.reviews",
     "playground.sharing",
+    "playground.alerts",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,14 @@ EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "1")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "GPT Image playground <playground@localhost>")
+
+# Spend alerts (playground/alerts/): a failed delivery is tried again after
+# ALERTS_RETRY_SECONDS × 4^(attempt - 1), up to ALERTS_MAX_ATTEMPTS attempts. Webhooks
+# to private, loopback and link-local addresses are refused unless
+# ALERTS_WEBHOOK_ALLOW_PRIVATE is on (a receiver inside the company's network).
+ALERTS_RETRY_SECONDS = float(os.getenv("ALERTS_RETRY_SECONDS", "30"))
+ALERTS_MAX_ATTEMPTS = envint("ALERTS_MAX_ATTEMPTS", 6)
+ALERTS_WEBHOOK_ALLOW_PRIVATE = envbool("ALERTS_WEBHOOK_ALLOW_PRIVATE")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

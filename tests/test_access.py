@@ -108,6 +108,17 @@ CASES: dict[str, list[Case]] = {
             data=lambda w, p: {"member_jobs_in_flight_limit": "20"},
         )
     ],
+    # Spend alerts: the team's admins only (tests/test_alerts_pages.py).
+    "alerts": [Case("get", lambda w, p: "/t/a/alerts/", expect(200, ("admin",)))],
+    "alerts_settings": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/alerts/settings/",
+            expect(302, ("admin",)),
+            data=lambda w, p: {"thresholds": "50, 90", "webhook_url": ""},
+        )
+    ],
+    "alerts_secret": [Case("post", lambda w, p: "/t/a/alerts/secret/", expect(200, ("admin",)))],
     # Members and viewers see their own spend; the whole team's is for admins.
     "usage": [Case("get", lambda w, p: "/t/a/usage/", expect(200))],
     "usage_csv": [Case("get", lambda w, p: "/t/a/usage.csv", expect(200, ("admin",)))],
