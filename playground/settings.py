@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "playground.teams",
     "playground.audit",
     "playground.billing",
+    "playground.apitokens",
     "playground.generations",
     "playground.evolink",
     "playground.studio",
@@ -303,6 +304,13 @@ AXES_VERBOSE = False
 # The audit log keeps its entries this many days; an hourly task removes older ones
 # (playground/audit/tasks.py). The log is otherwise append-only.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
+
+# Personal API tokens (playground/apitokens/auth.py): requests a minute per token, and
+# failed authentications per client address in a window (then that address waits the
+# window out, as a login does after django-axes' limit).
+API_REQUESTS_PER_MINUTE = envint("API_REQUESTS_PER_MINUTE", 60)
+API_AUTH_FAILURES_PER_ADDRESS = envint("API_AUTH_FAILURES_PER_ADDRESS", 10)
+API_AUTH_WINDOW_SECONDS = envint("API_AUTH_WINDOW_SECONDS", 15 * 60)
 
 # Password reset: at most this many e-mails per address, and requests per client
 # address, in each window (playground/teams/accounts.py); past that the page answers

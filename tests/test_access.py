@@ -21,6 +21,7 @@ from tests.fixtures_access import (
     Case,
     World,
     addressed,
+    alice_token,
     check_access,
     contract_check,
     expect,
@@ -160,6 +161,24 @@ CASES: dict[str, list[Case]] = {
     "team_audit_csv": [Case("get", lambda w, p: "/t/a/audit.csv", expect(200, ("admin",)))],
     "site_audit": [Case("get", lambda w, p: "/audit/", expect(403, (), stranger=403))],
     "site_audit_csv": [Case("get", lambda w, p: "/audit.csv", expect(403, (), stranger=403))],
+    # Everyone in the team makes their own API tokens (a viewer's token only reads);
+    # a token is revoked by its member or a team admin, and is 404 to anyone else.
+    "api_tokens": [Case("get", lambda w, p: "/t/a/tokens/", expect(200))],
+    "api_token_create": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/tokens/add/",
+            expect(200),
+            data=lambda w, p: {"name": "script", "days": "30"},
+        )
+    ],
+    "api_token_revoke": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/tokens/{alice_token(w)}/revoke/",
+            expect(302, ("creator", "admin"), teammate=404, viewer=404),
+        )
+    ],
     "invitation": [
         # Anyone holding the link may open it (anonymous to sign up); strangers too.
         Case("get", lambda w, p: f"/invite/{w.invitation_token}/", dict(EVERYONE)),

@@ -437,7 +437,10 @@
 
     function done(copied) {
       if (status) {
-        status.textContent = copied ? gettext("Link copied") : gettext("Select the link and copy it");
+        // A field that is not a link (an API token) says so in its status's data-*.
+        status.textContent = copied
+          ? status.getAttribute("data-copied") || gettext("Link copied")
+          : status.getAttribute("data-not-copied") || gettext("Select the link and copy it");
       }
       if (!copied && field) field.select();
     }
