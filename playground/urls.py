@@ -19,6 +19,8 @@ from playground.exports import urls as export_urls
 from playground.gallery import urls as gallery_urls
 from playground.generations import views as upstream_views
 from playground.matrix import urls as matrix_urls
+from playground.sso import urls as sso_urls
+from playground.sso import views as sso_views
 from playground.studio import job_views, views
 from playground.teams import accounts
 from playground.teams import views as team_views
@@ -130,7 +132,8 @@ urlpatterns = [
         upstream_views.evolink_callback,
         name="evolink_callback",
     ),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", sso_views.sign_in, name="login"),
+    path("", include(sso_urls)),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # People change their own password, and reset a forgotten one by e-mail.
     path(
