@@ -26,6 +26,8 @@ from playground.matrix import urls as matrix_urls
 from playground.notifications import urls as notification_urls
 from playground.reviews import urls as review_urls
 from playground.sharing import urls as sharing_urls
+from playground.sso import urls as sso_urls
+from playground.sso import views as sso_views
 from playground.studio import job_views, views
 from playground.teams import accounts
 from playground.teams import views as team_views
@@ -148,7 +150,8 @@ urlpatterns = [
         upstream_views.evolink_callback,
         name="evolink_callback",
     ),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", sso_views.sign_in, name="login"),
+    path("", include(sso_urls)),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # People change their own password, and reset a forgotten one by e-mail.
     path(

@@ -213,6 +213,12 @@ CASES: dict[str, list[Case]] = {
         Case("get", lambda w, p: "/login/", {**{p: 302 for p in PERSONAS}, "anonymous": 200})
     ],
     "logout": [Case("post", lambda w, p: "/logout/", {p: 302 for p in PERSONAS})],
+    # Single sign-on's two ends: 404 without OIDC_ISSUER (as here); with a provider,
+    # tests/test_sso.py checks them for anyone, signed in or not.
+    "sso_start": [Case("get", lambda w, p: "/sso/start/", {p: 404 for p in PERSONAS})],
+    "sso_callback": [
+        Case("get", lambda w, p: "/sso/callback/?code=x&state=y", {p: 404 for p in PERSONAS})
+    ],
     "health": [Case("get", lambda w, p: "/healthz", dict(EVERYONE))],
 }
 
