@@ -146,6 +146,11 @@
     say("");
     place(list);
     preload(list);
+    // Whatever follows the image shown fills itself from it: its thread (comments.js)
+    // by the image's id, its review part (reviews.js) from the same link.
+    dialog.dispatchEvent(
+      new CustomEvent("lightbox:shown", { bubbles: true, detail: { imageId: shownId, link: link } })
+    );
   }
 
   function setHref(anchor, href) {
