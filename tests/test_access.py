@@ -185,6 +185,7 @@ CASES: dict[str, list[Case]] = {
     # session opens nothing there. Its description is public; an image link is its own
     # key, and a made-up one is 404 to everyone.
     "api_generations": [Case("post", lambda w, p: "/v1/images/generations", NO_TOKEN)],
+    "api_edits": [Case("post", lambda w, p: "/v1/images/edits", NO_TOKEN)],
     "api_jobs": [Case("get", lambda w, p: "/v1/jobs", NO_TOKEN)],
     "api_job": [Case("get", lambda w, p: f"/v1/jobs/{w.job.public_id}", NO_TOKEN)],
     "api_models": [Case("get", lambda w, p: "/v1/models", NO_TOKEN)],

@@ -32,13 +32,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def server(simulator: Simulator, settings: Any, live_server: Any) -> Iterator[str]:
-    """The app on loopback with a worker cluster and the simulator; its API's base URL."""
+def app(simulator: Simulator, settings: Any, live_server: Any) -> str:
+    """The app on loopback, the simulator behind it; its API's base URL. Enough for
+    every refusal: nothing is sent then."""
     settings.EVOLINK_BASE_URL, settings.EVOLINK_API_KEY = simulator.base_url, simulator.api_key
     settings.PUBLIC_BASE_URL = live_server.url
+    # A cluster just started on a busy machine may take a while to send the first job.
+    settings.API_WAIT_SECONDS = 90
     simulator.task_seconds = 0.5
+    return f"{live_server.url}/v1"
+
+
+@pytest.fixture
+def server(app: str, simulator: Simulator, live_server: Any) -> Iterator[str]:
+    """The same with a worker cluster, which sends the jobs and archives their images."""
     process = start_cluster(simulator, PUBLIC_BASE_URL=live_server.url)
-    yield f"{live_server.url}/v1"
+    yield app
     kill(process)
 
 
@@ -48,7 +57,7 @@ def token_of(user: User, **extra: Any) -> tuple[ApiToken, str]:
 
 def client_for(base_url: str, value: str) -> openai.OpenAI:
     # No retries: each test sees the first answer, as a script's author would.
-    return openai.OpenAI(api_key=value, base_url=base_url, max_retries=0, timeout=60)
+    return openai.OpenAI(api_key=value, base_url=base_url, max_retries=0, timeout=120)
 
 
 def test_generations_answer_signed_links_to_the_archived_images(
@@ -98,10 +107,10 @@ def test_generations_answer_base64_by_default(server: str, alice: User) -> None:
     assert Image.open(io.BytesIO(base64.b64decode(encoded))).size == (1536, 1024)
 
 
-def test_a_refused_field_is_named_with_the_studios_message(server: str, alice: User) -> None:
+def test_a_refused_field_is_named_with_the_studios_message(app: str, alice: User) -> None:
     _token, value = token_of(alice)
     with pytest.raises(openai.BadRequestError) as refused:
-        client_for(server, value).images.generate(
+        client_for(app, value).images.generate(
             model="gpt-image-2", prompt="a cat", size="1000x1000", quality="low"
         )
     error = refused.value
@@ -111,22 +120,20 @@ def test_a_refused_field_is_named_with_the_studios_message(server: str, alice: U
     assert not Generation.objects.exists()
 
 
-def test_a_budget_refusal_stores_nothing(server: str, alice: User, team_a: Team) -> None:
+def test_a_budget_refusal_stores_nothing(app: str, alice: User, team_a: Team) -> None:
     Team.objects.filter(pk=team_a.pk).update(monthly_budget_credits=0)
     _token, value = token_of(alice)
     with pytest.raises(openai.APIStatusError) as refused:
-        client_for(server, value).images.generate(
-            model="gpt-image-2", prompt="a cat", quality="low"
-        )
+        client_for(app, value).images.generate(model="gpt-image-2", prompt="a cat", quality="low")
     assert refused.value.status_code == 402
     assert refused.value.code == "budget_exceeded"
     assert "budget" in refused.value.message
     assert not Generation.objects.exists()
 
 
-def test_a_viewers_token_reads_but_never_generates(server: str, vera: User) -> None:
+def test_a_viewers_token_reads_but_never_generates(app: str, vera: User) -> None:
     _token, value = token_of(vera)
-    client = client_for(server, value)
+    client = client_for(app, value)
     assert "gpt-image-2" in {model.id for model in client.models.list()}
     with pytest.raises(openai.PermissionDeniedError) as refused:
         client.images.generate(model="gpt-image-2", prompt="a cat")
@@ -134,14 +141,14 @@ def test_a_viewers_token_reads_but_never_generates(server: str, vera: User) -> N
     assert not Generation.objects.exists()
 
 
-def test_revoked_and_expired_tokens_are_refused(server: str, alice: User) -> None:
+def test_revoked_and_expired_tokens_are_refused(app: str, alice: User) -> None:
     revoked, revoked_value = token_of(alice)
     revoked.revoke(by=alice)
     expired, expired_value = token_of(alice, days=1)
     ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(hours=1))
     for value, code in ((revoked_value, "revoked_api_key"), (expired_value, "expired_api_key")):
         with pytest.raises(openai.AuthenticationError) as refused:
-            client_for(server, value).images.generate(model="gpt-image-2", prompt="a cat")
+            client_for(app, value).images.generate(model="gpt-image-2", prompt="a cat")
         assert refused.value.code == code
         assert value not in refused.value.message
     assert not Generation.objects.exists()
@@ -158,8 +165,58 @@ def test_past_the_wait_the_answer_is_202_and_the_job_is_followed(server: str, al
     job = answer.json()
     assert answer.headers["Location"] == job["url"]
     assert job["status"] in ("queued", "submitting", "running", "archiving")
-    wait_for(lambda: Generation.objects.filter(state=State.COMPLETED).exists(), timeout=30)
+    wait_for(lambda: Generation.objects.filter(state=State.COMPLETED).exists(), timeout=90)
     followed = httpx.get(job["url"], headers={"Authorization": f"Bearer {value}"}).json()
     assert followed["status"] == "completed"
     assert followed["api_token"] == "batch renamer"
     assert len(followed["data"]) == 1 and followed["data"][0]["url"]
+
+
+def png(size: tuple[int, int], mode: str = "RGB", colour: Any = "teal") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def half_mask(size: tuple[int, int]) -> bytes:
+    """Opaque (kept) on the left half, transparent (to change) on the right."""
+    image = Image.new("RGBA", size, (0, 0, 0, 255))
+    image.paste((0, 0, 0, 0), (size[0] // 2, 0, size[0], size[1]))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_an_edit_with_a_mask(server: str, alice: User) -> None:
+    _token, value = token_of(alice)
+    result = client_for(server, value).images.edit(
+        model="gpt-image-2",
+        image=[("photo.png", png((256, 256)), "image/png")],
+        mask=("mask.png", half_mask((256, 256)), "image/png"),
+        prompt="a lighthouse on the right",
+        size="1024x1024",
+        quality="low",
+        response_format="url",
+    )
+    assert result.data is not None and result.data[0].url
+    job = Generation.objects.get()
+    assert job.state == State.COMPLETED and job.api_token is not None
+    link = job.references.select_related("reference", "mask").get()
+    assert link.mask is not None
+    assert (link.mask.width, link.mask.height) == (256, 256)
+    assert (link.reference.width, link.reference.height) == (256, 256)
+
+
+def test_an_edit_refuses_a_mask_of_another_size(app: str, alice: User) -> None:
+    _token, value = token_of(alice)
+    with pytest.raises(openai.BadRequestError) as refused:
+        client_for(app, value).images.edit(
+            model="gpt-image-2",
+            image=("photo.png", png((256, 256)), "image/png"),
+            mask=("mask.png", half_mask((128, 128)), "image/png"),
+            prompt="a lighthouse",
+            quality="low",
+        )
+    assert refused.value.param == "mask"
+    assert "exactly the reference's size" in refused.value.message
+    assert not Generation.objects.exists()

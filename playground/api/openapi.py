@@ -191,6 +191,34 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+WAIT = {
+    "name": "wait",
+    "in": "query",
+    "required": False,
+    "description": "Seconds to wait for the images (at most the server's "
+    "API_WAIT_SECONDS, 25 by default).",
+    "schema": {"type": "number", "minimum": 0},
+}
+
+# The generation fields as form fields, plus the files.
+EDIT_REQUEST = {
+    "type": "object",
+    "required": ["image", "prompt"],
+    "properties": {
+        **{
+            name: {"type": "string"}
+            for name in SCHEMAS["GenerateRequest"]["properties"]
+            if name not in ("n", "private")
+        },
+        "n": {"type": "integer", "minimum": 1, "maximum": 10},
+        "private": {"type": "boolean"},
+        "image": {"type": "string", "format": "binary"},
+        "image[]": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "mask": {"type": "string", "format": "binary"},
+    },
+}
+
+
 def description(server: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -212,16 +240,7 @@ def description(server: str) -> dict[str, Any]:
                 "post": {
                     "operationId": "createImage",
                     "summary": "Make images; answers when they are ready, else 202.",
-                    "parameters": [
-                        {
-                            "name": "wait",
-                            "in": "query",
-                            "required": False,
-                            "description": "Seconds to wait for the images (at most "
-                            "the server's API_WAIT_SECONDS, 25 by default).",
-                            "schema": {"type": "number", "minimum": 0},
-                        }
-                    ],
+                    "parameters": [WAIT],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -229,6 +248,28 @@ def description(server: str) -> dict[str, Any]:
                                 "schema": {"$ref": "#/components/schemas/GenerateRequest"}
                             }
                         },
+                    },
+                    "responses": {
+                        "200": _json(
+                            {"$ref": "#/components/schemas/ImagesResponse"}, "The images."
+                        ),
+                        "202": _json(
+                            {"$ref": "#/components/schemas/Job"},
+                            "Not ready within the wait: follow the job's `url`.",
+                        ),
+                        **_error_responses(400, 401, 402, 403, 404, 405, 429, 502),
+                    },
+                }
+            },
+            "/images/edits": {
+                "post": {
+                    "operationId": "editImage",
+                    "summary": "Make images from one or more images (and a mask for the "
+                    "first, with a model that takes masks); answers as generations do.",
+                    "parameters": [WAIT],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"multipart/form-data": {"schema": EDIT_REQUEST}},
                     },
                     "responses": {
                         "200": _json(

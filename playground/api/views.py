@@ -21,12 +21,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from playground import catalogue
-from playground.api import bodies, errors, openapi, results, waiting
+from playground.api import bodies, errors, openapi, results, uploads, waiting
 from playground.api.errors import ApiError
 from playground.apitokens import auth
 from playground.apitokens.auth import AuthFailure, Caller
 from playground.billing import paying
-from playground.generations import budgets
+from playground.generations import budgets, mask_uploads, references
 from playground.generations.creation import create_generation
 from playground.generations.forms import form_for
 from playground.generations.models import Generation, GenerationQuerySet, State
@@ -98,9 +98,17 @@ def _wait_seconds(request: HttpRequest) -> float:
         ) from None
 
 
-def _create(caller: Caller, wanted: bodies.ImageRequest, client_token: str) -> Generation:
+def _create(
+    caller: Caller,
+    wanted: bodies.ImageRequest,
+    client_token: str,
+    attached: list[references.Attached] | None = None,
+    mask: mask_uploads.AttachedMask | None = None,
+) -> Generation:
     """The job, made exactly as the studio makes it; refusals as API errors."""
-    form = form_for(wanted.spec.id)({**wanted.data, "client_token": client_token})
+    form = form_for(wanted.spec.id)(
+        {**wanted.data, "client_token": client_token}, references=attached, mask=mask
+    )
     if not form.is_valid():
         raise errors.from_form(form)
     try:
@@ -141,6 +149,21 @@ def generations(request: HttpRequest, caller: Caller) -> HttpResponse:
     wanted = bodies.image_request(bodies.json_body(request), caller.membership.team, caller.token)
     seconds = _wait_seconds(request)
     job = _create(caller, wanted, _client_token(request, caller))
+    return _answer(request, waiting.until_final(job.pk, seconds), wanted.response_format)
+
+
+@endpoint("POST")
+def edits(request: HttpRequest, caller: Caller) -> HttpResponse:
+    """POST /v1/images/edits: OpenAI's multipart form, `image` (or `image[]`, one or
+    more) and an optional `mask` for the first; the uploads pass the studio's checks."""
+    _may_generate(caller)
+    membership = caller.membership
+    fields = {name: request.POST.get(name) for name in request.POST}
+    wanted = bodies.image_request(fields, membership.team, caller.token)
+    seconds = _wait_seconds(request)
+    attached = uploads.references_of(request, membership.user)
+    mask = uploads.mask_of(request, wanted.spec, attached, membership.user)
+    job = _create(caller, wanted, _client_token(request, caller), attached, mask)
     return _answer(request, waiting.until_final(job.pk, seconds), wanted.response_format)
 
 
