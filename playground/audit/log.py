@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from axes.helpers import get_client_ip_address
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
@@ -43,11 +44,12 @@ def clean_changes(changes: dict[str, Any] | None) -> dict[str, list[Any]]:
 
 
 def client_address(request: HttpRequest | None) -> str | None:
-    """The address the request came from (REMOTE_ADDR, which the deployment's proxy
-    sets), or None if there is none or it is not an IP address."""
+    """The address the request came from, as the login throttle (django-axes) reads
+    it, so the log and the throttle name the same client; None if there is none or it
+    is not an IP address."""
     if request is None:
         return None
-    address = request.META.get("REMOTE_ADDR", "")
+    address = get_client_ip_address(request) or ""
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:
