@@ -250,3 +250,35 @@ def test_the_purge_runs_hourly() -> None:
     declared = {schedule.name: schedule for schedule in schedules.declared()}
     purge = declared["playground-audit-retention"]
     assert purge.func is tasks.purge_expired and purge.schedule_type == schedules.HOURLY
+
+
+# --- What record() keeps of a value ---------------------------------------------------
+
+
+def test_secrets_and_the_paths_of_urls_are_never_stored(team_a: Team, ada: User) -> None:
+    entry = record(
+        Action.BUDGET_CHANGED,
+        team=team_a,
+        actor=ada,
+        changes={
+            "webhook_secret": [None, "whsec-abcdef"],
+            "api_key": ["sk-evo-old", "sk-evo-new"],
+            "password": [None, False],
+            "webhook_url": [
+                "https://hooks.slack.com/services/T000/B000/XXXXSECRET",
+                "https://example.com/hook?token=abc",
+            ],
+            "thresholds": [[50, 80], [50, 80, 100]],
+        },
+    )
+    entry.refresh_from_db()
+    assert entry.changes == {
+        "webhook_secret": [None, "[hidden]"],
+        "api_key": ["[hidden]", "[hidden]"],
+        "password": [None, False],
+        "webhook_url": ["https://hooks.slack.com/…", "https://example.com/…"],
+        "thresholds": [[50, 80], [50, 80, 100]],
+    }
+    lines = {line.field: (line.before, line.after) for line in entry.change_lines()}
+    assert lines["alert thresholds (%)"] == ("50, 80", "50, 80, 100")
+    assert lines["password"] == (None, "off")

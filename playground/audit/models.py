@@ -75,6 +75,21 @@ FIELD_LABELS = {
     "owner": _("made by"),
     "model": _("model"),
     "images": _("images"),
+    "reviewer": _("reviewer"),
+    "thresholds": _("alert thresholds (%)"),
+    "webhook_url": _("webhook"),
+    "webhook_secret": _("webhook signing secret"),
+    "kind": _("kind"),
+    "threshold": _("threshold"),
+    "spent": _("spent"),
+    "limit": _("limit"),
+    "notified": _("notified"),
+    "expires_at": _("expires"),
+    "reason": _("reason"),
+    "password": _("password"),
+    "show_prompts": _("shows prompts"),
+    "show_names": _("shows names"),
+    "approved_only": _("approved images only"),
 }
 
 
@@ -92,6 +107,8 @@ def _shown(value: Any) -> Any:
         return _("on")
     if value is False:
         return _("off")
+    if isinstance(value, list):
+        return ", ".join(str(_shown(item)) for item in value)
     return value
 
 
