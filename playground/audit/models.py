@@ -52,6 +52,10 @@ class Action(models.TextChoices):
     # Signing in.
     SIGNED_IN = "signed_in", _("Signed in")
     SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+    # A superuser's change in /admin/ (playground/audit/admin_actions.py).
+    ADMIN_ADDED = "admin_added", _("Added in the admin")
+    ADMIN_CHANGED = "admin_changed", _("Changed in the admin")
+    ADMIN_DELETED = "admin_deleted", _("Deleted in the admin")
     # Written by other apps: spend alerts (alerts/), personal API tokens (apitokens/).
     SPEND_ALERT = "spend_alert", _("Spend alert")
     TOKEN_CREATED = "token_created", _("API token created")
@@ -90,6 +94,7 @@ FIELD_LABELS = {
     "show_prompts": _("shows prompts"),
     "show_names": _("shows names"),
     "approved_only": _("approved images only"),
+    "fields": _("fields"),
 }
 
 
