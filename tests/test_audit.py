@@ -319,6 +319,23 @@ def test_an_export_is_recorded_with_its_kind_and_size(
     assert entry.target == "selection" and entry.changes == {"images": [None, 1]}
 
 
+def test_an_admin_deleting_someone_elses_comment_is_recorded_but_not_its_text(
+    ada: User, ada_client: Client, bob: User, bob_client: Client, alice: User, team_a: Team
+) -> None:
+    from playground.comments import threads
+
+    job = make_generation(alice, state=State.COMPLETED)
+    own = threads.post(bob, job, "my own words")
+    bob_client.post(f"/comments/{own.pk}/delete/")
+    assert changes_recorded() == 0  # deleting one's own comment is not moderation
+    other = threads.post(bob, job, "a secret plan")
+    ada_client.post(f"/comments/{other.pk}/delete/")
+    entry = only(Action.COMMENT_DELETED)
+    assert_by(entry, ada, team_a)
+    assert entry.target == f"#{job.number}" and entry.changes == {"author": ["bob", None]}
+    assert "a secret plan" not in everything_stored()
+
+
 # --- Signing in -----------------------------------------------------------------------
 
 

@@ -47,6 +47,7 @@ class Action(models.TextChoices):
     JOB_DELETED = "job_deleted", _("Job deleted")
     COLLECTION_DELETED = "collection_deleted", _("Collection deleted")
     EXPORT_CREATED = "export_created", _("Export created")
+    COMMENT_DELETED = "comment_deleted", _("Someone else's comment deleted")
     SHARE_LINK_CREATED = "share_link_created", _("Share link created")
     SHARE_LINK_REVOKED = "share_link_revoked", _("Share link revoked")
     # Signing in.
@@ -95,6 +96,7 @@ FIELD_LABELS = {
     "show_names": _("shows names"),
     "approved_only": _("approved images only"),
     "fields": _("fields"),
+    "author": _("written by"),
 }
 
 
