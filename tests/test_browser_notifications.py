@@ -179,7 +179,9 @@ def test_the_bell_on_a_phone(
     panel = page.get_by_role("region", name="Notifications")
     expect(panel).to_be_visible()
     panel_box = panel.bounding_box()
-    assert panel_box is not None and panel_box["x"] >= 0 and panel_box["x"] + panel_box["width"] <= 390
+    assert (
+        panel_box is not None and panel_box["x"] >= 0 and panel_box["x"] + panel_box["width"] <= 390
+    )
     shot(page, "bell-phone")
     page.goto("/notifications/settings/")
     shot(page, "notification-settings")
