@@ -112,6 +112,7 @@ def test_the_bell_follows_the_live_refresh_and_the_panel_marks_read(
     panel.get_by_role("button", name="Mark read").first.click()
     expect(page.get_by_role("button", name="Notifications (1 unread)")).to_be_visible()
     expect(page.get_by_role("region", name="Notifications")).to_be_visible()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_focused()
     page.keyboard.press("Escape")
     expect(page.get_by_role("region", name="Notifications")).to_be_hidden()
     expect(page.get_by_role("button", name="Notifications (1 unread)")).to_be_focused()
@@ -185,3 +186,7 @@ def test_the_bell_on_a_phone(
     shot(page, "bell-phone")
     page.goto("/notifications/settings/")
     shot(page, "notification-settings")
+    page.goto("/notifications/")
+    # The page belongs to no team; the header shows the current one, with its links.
+    expect(page.get_by_test_id("current-team")).to_have_text("Studio North")
+    shot(page, "notifications-page")
