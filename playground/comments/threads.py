@@ -252,6 +252,32 @@ def thread_of(generation: Generation, image: ResultImage | None = None) -> Threa
     return Thread(generation, image, comments)
 
 
+def threads_of(
+    jobs: Iterable[Generation] = (), images: Iterable[ResultImage] = ()
+) -> dict[str, Thread]:
+    """The threads of several jobs (their own) and images at once, by key: two queries
+    whatever their number (a job's page, a comparison)."""
+    jobs, images = list(jobs), list(images)
+    found = Comment.objects.filter(
+        Q(generation__in=[job.pk for job in jobs], image__isnull=True)
+        | Q(image__in=[image.pk for image in images])
+    )
+    by_key: dict[str, list[Comment]] = {}
+    for comment in found.select_related("author").prefetch_related("mentions__user"):
+        by_key.setdefault(key_of(comment.generation_id, comment.image_id), []).append(comment)
+    shown = {
+        key_of(job.pk, None): Thread(job, None, by_key.get(key_of(job.pk, None), []))
+        for job in jobs
+    }
+    for image in images:
+        key = key_of(image.generation_id, image.pk)
+        shown[key] = Thread(image.generation, image, by_key.get(key, []))
+    for thread in shown.values():
+        for comment in thread.comments:
+            comment.generation = thread.generation
+    return shown
+
+
 def key_of(generation_id: int, image_id: int | None) -> str:
     """ "j12" for job 12's own thread, "i45" for image 45's."""
     return f"i{image_id}" if image_id is not None else f"j{generation_id}"
