@@ -40,7 +40,8 @@ def test_a_plain_form_posts_and_returns_to_the_thread_on_the_jobs_page(
     job = finished_job(alice)
     page = f"/generations/{job.public_id}/"
     response = vera_client.post(f"{page}comments/", {"body": "Lovely", "next": page})
-    assert response.status_code == 302 and response["Location"] == page
+    assert response.status_code == 302
+    assert response["Location"] == f"{page}#thread-j{job.pk}"
     assert Comment.objects.get().body == "Lovely"
     assert "Lovely" in text(vera_client.get(page))
 
