@@ -89,7 +89,11 @@ def _thread_view(
                 return render(request, THREAD, context)
             return render(request, "comments/thread.html", context, status=400)
         if not request.htmx:
-            return redirect(safe_next(request, _thread_address(generation, image)))
+            # Back where the form was, scrolled to the thread.
+            back = safe_next(request, _thread_address(generation, image))
+            if "#" not in back:
+                back += f"#{_place(request)}thread-{threads.key_of(generation.pk, image.pk if image else None)}"
+            return redirect(back)
         context["comment_posted"] = True
     template = THREAD if request.htmx else "comments/thread.html"
     return render(request, template, context)
@@ -166,8 +170,9 @@ def comment_delete(request: AuthedRequest, comment_id: int) -> HttpResponse:
 
 @require_GET
 def comments_live(request: AuthedRequest) -> HttpResponse:
-    """The live check of every thread a page shows (static/js/comments.js asks every
-    few seconds): `t=<key>:<stamp>` per thread. Nothing changed: 204. Otherwise the
+    """The live check of every thread a page shows (#comments-live, every few
+    seconds; static/js/comments.js names the threads): `t=[<place>~]<key>:<stamp>` per
+    thread. Nothing changed: 204. Otherwise the
     lists of the threads that changed, each with its new stamp. A thread the person
     may not see (any more) is left out, never named."""
     asked: dict[tuple[str, str], str] = {}  # (place, key) → stamp
