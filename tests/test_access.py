@@ -26,6 +26,7 @@ from tests.fixtures_access import (
     expect,
     url_names,
 )
+from tests.test_access_reviews import CASES as REVIEW_CASES
 from tests.test_access_work import CASES as WORK_CASES
 
 pytestmark = pytest.mark.django_db
@@ -180,7 +181,7 @@ CASES: dict[str, list[Case]] = {
 
 
 def test_every_url_pattern_has_an_access_case() -> None:
-    every_case = {**CASES, **WORK_CASES}
+    every_case = {**CASES, **WORK_CASES, **REVIEW_CASES}
     missing = url_names() - set(every_case)
     assert not missing, f"add access cases for: {sorted(missing)}"
     assert not set(every_case) - url_names(), "cases for URLs that no longer exist"
