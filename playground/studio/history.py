@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from playground import catalogue, ids
+from playground.comments import threads
 from playground.gallery import favourites
 from playground.generations import fair_order, references, waiting
 from playground.generations.history import STATUS_CHOICES, HistoryFilter
@@ -53,6 +54,7 @@ def selected(
         Generation.objects.visible_to(request.user, membership.team),
         request.user,
         favourites.starred_jobs(request.user),
+        discussed_jobs=threads.discussed_jobs(chosen.comments, request.user),
     )
     return chosen, review_filters.jobs_with(jobs, review_filters.from_query(request.GET))
 
@@ -140,6 +142,8 @@ def history_context(
     ]
     # The stars of the page's images: one query per page, not one per tile.
     starred = favourites.starred_in_jobs(request.user, [job.pk for job in page])
+    # The tiles' comment counts, likewise.
+    comment_counts = threads.counts_for([job.pk for job in page])
     review = review_filters.from_query(request.GET)
     params = {**chosen.params(), **review_filters.params(review)}
     studio_url = reverse("studio", kwargs={"team": team.slug})
@@ -173,6 +177,7 @@ def history_context(
         "models": list(catalogue.MODELS.values()),
         "status_choices": STATUS_CHOICES,
         "favourite_ids": starred,
+        "comment_counts": comment_counts,
         "review_filter": review,
         "review_choices": review_filters.CHOICES,
         "history_filtered": chosen.is_filtered or bool(review),
