@@ -14,8 +14,8 @@ from django.views.i18n import JavaScriptCatalog
 
 from playground import ids  # noqa: F401  (registers `<id:…>`: in range, else 404)
 from playground.alerts import urls as alert_urls
-from playground.audit import urls as audit_urls
 from playground.apitokens import urls as apitoken_urls
+from playground.audit import urls as audit_urls
 from playground.billing import contract_views
 from playground.billing import views as billing_views
 from playground.comments import urls as comment_urls
