@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     # Our apps. Which may import which (the layers) is written in README.md,
     # "Architecture", and checked by tests/test_architecture.py; this order is not it.
     "playground.teams",
+    "playground.audit",
     "playground.billing",
     "playground.generations",
     "playground.evolink",
@@ -67,6 +68,8 @@ INSTALLED_APPS = [
     "playground.gallery",
     "playground.matrix",
     "playground.exports",
+    "playground.notifications",
+    "playground.comments",
     "playground.reviews",
     "playground.sharing",
 ]
@@ -91,6 +94,8 @@ MIDDLEWARE = [
     # Pages for a signed-in person are never kept by a browser or proxy cache.
     "playground.lib.middleware.no_store_for_people",
     "playground.lib.middleware.idle_sessions_expire",
+    # The bell's unread count on every self-refreshing fragment's answer.
+    "playground.notifications.middleware.bell_on_refresh",
     # Last, as django-axes asks: it answers a locked-out login attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -112,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "playground.lib.context_processors.javascript_catalogue",
                 "playground.teams.context_processors.teams",
+                "playground.notifications.context_processors.bell",
             ],
         },
     },
@@ -283,6 +289,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# The audit log keeps its entries this many days; an hourly task removes older ones
+# (playground/audit/tasks.py). The log is otherwise append-only.
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
 
 # Password reset: at most this many e-mails per address, and requests per client
 # address, in each window (playground/teams/accounts.py); past that the page answers

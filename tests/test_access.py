@@ -27,6 +27,7 @@ from tests.fixtures_access import (
     url_names,
 )
 from tests.test_access_work import CASES as WORK_CASES
+from tests.test_notifications_access import CASES as NOTIFICATION_CASES
 from tests.test_share_links_access import CASES as SHARE_LINK_CASES
 
 pytestmark = pytest.mark.django_db
@@ -142,6 +143,12 @@ CASES: dict[str, list[Case]] = {
             data=lambda w, p: {"model": "gpt-image-1.5", "scope": "team", "on": "0"},
         )
     ],
+    # The audit log: a team's for its admins; every team's for superusers only
+    # (tests/test_audit_pages.py has the superuser's side).
+    "team_audit": [Case("get", lambda w, p: "/t/a/audit/", expect(200, ("admin",)))],
+    "team_audit_csv": [Case("get", lambda w, p: "/t/a/audit.csv", expect(200, ("admin",)))],
+    "site_audit": [Case("get", lambda w, p: "/audit/", expect(403, (), stranger=403))],
+    "site_audit_csv": [Case("get", lambda w, p: "/audit.csv", expect(403, (), stranger=403))],
     "invitation": [
         # Anyone holding the link may open it (anonymous to sign up); strangers too.
         Case("get", lambda w, p: f"/invite/{w.invitation_token}/", dict(EVERYONE)),
@@ -181,7 +188,7 @@ CASES: dict[str, list[Case]] = {
 
 
 def test_every_url_pattern_has_an_access_case() -> None:
-    every_case = {**CASES, **WORK_CASES, **SHARE_LINK_CASES}
+    every_case = {**CASES, **WORK_CASES, **NOTIFICATION_CASES, **SHARE_LINK_CASES}
     missing = url_names() - set(every_case)
     assert not missing, f"add access cases for: {sorted(missing)}"
     assert not set(every_case) - url_names(), "cases for URLs that no longer exist"

@@ -21,10 +21,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from playground import ids as id_parsing
+from playground.comments import threads
 from playground.exports.models import Source
 from playground.gallery import favourites, images
 from playground.gallery.models import Collection, CollectionItem
-from playground.generations.history import STATUS_CHOICES, HistoryFilter
+from playground.generations.history import MENTIONS_ME, STATUS_CHOICES, HistoryFilter
 from playground.generations.models import Generation, ResultImage
 from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
@@ -83,7 +84,10 @@ def resolve(request: AuthedRequest, membership: Membership) -> Wanted:
         # This is `history.selected()` reading the POST instead of the URL.
         chosen_filter = HistoryFilter.from_query(request.POST)
         jobs = chosen_filter.apply(
-            Generation.objects.visible_to(user, team), user, favourites.starred_jobs(user)
+            Generation.objects.visible_to(user, team),
+            user,
+            favourites.starred_jobs(user),
+            discussed_jobs=threads.discussed_jobs(chosen_filter.comments, user),
         )
         ids = list(
             ResultImage.objects.visible_to(user, team)
@@ -160,6 +164,10 @@ def history_description(chosen: HistoryFilter) -> str:
         parts.append(_("member %(name)s") % {"name": chosen.member})
     if chosen.favourites:
         parts.append(_("my favourites"))
+    if chosen.comments == MENTIONS_ME:
+        parts.append(_("mentioning me"))
+    elif chosen.comments:
+        parts.append(_("with comments"))
     if chosen.model:
         parts.append(_("model %(model)s") % {"model": chosen.model})
     if chosen.status:

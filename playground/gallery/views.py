@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,6 +22,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from playground import ids as id_parsing
+from playground.audit.log import record
+from playground.audit.models import Action
+from playground.comments import threads
 from playground.gallery import collections, favourites, images
 from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
@@ -118,6 +122,7 @@ def _detail(
         # Said on the page, so nobody wonders why a colleague sees more.
         "hidden_count": total - page.paginator.count,
         "favourite_ids": favourites.starred_among(request.user, [i.image_id for i in shown]),
+        "comment_counts": threads.counts_for({i.image.generation_id for i in shown}),
         "rename_form": rename_form
         or CollectionNameForm(initial={"name": collection.name}, team=membership.team),
         **collections.picker_context(membership),
@@ -160,7 +165,17 @@ def collection_delete(request: access.AuthedRequest, team: str, collection_id: i
         }
         return render(request, "gallery/collection_delete.html", context)
     name = collection.name
-    collection.delete()
+    with transaction.atomic():
+        count = collection.items.count()
+        collection.delete()
+        record(
+            Action.COLLECTION_DELETED,
+            team=membership.team,
+            actor=request.user,
+            request=request,
+            target=name,
+            changes={"images": [count, None]},
+        )
     messages.success(
         request, _("Collection “%(name)s” deleted. Its images are kept.") % {"name": name}
     )

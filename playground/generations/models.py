@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue, imageformats, stored_messages
+from playground.generations import signals
 
 # The mask of an edit lives in masks.py, imported here for the same reason.
 from playground.generations.masks import MaskImage as MaskImage
@@ -106,6 +107,8 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         moved = self.filter(pk=pk, state__in=from_states).update(**changes) == 1
         if moved:
             HistoryClock.tick(job_pks=[pk])
+            if changes.get("state") in FINAL_STATES:
+                signals.announce_finished(pk, changes["state"])
         return moved
 
     def note_request(self, pk: int, call: str, request_id: str, status: int | None) -> None:

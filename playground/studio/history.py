@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from playground import catalogue, ids
+from playground.comments import threads
 from playground.gallery import favourites
 from playground.generations import fair_order, references, waiting
 from playground.generations.history import STATUS_CHOICES, HistoryFilter
@@ -50,6 +51,7 @@ def selected(
         Generation.objects.visible_to(request.user, membership.team),
         request.user,
         favourites.starred_jobs(request.user),
+        discussed_jobs=threads.discussed_jobs(chosen.comments, request.user),
     )
     return chosen, jobs
 
@@ -136,6 +138,8 @@ def history_context(
     ]
     # The stars of the page's images: one query per page, not one per tile.
     starred = favourites.starred_in_jobs(request.user, [job.pk for job in page])
+    # The tiles' comment counts, likewise.
+    comment_counts = threads.counts_for([job.pk for job in page])
     params = chosen.params()
     studio_url = reverse("studio", kwargs={"team": team.slug})
     fragment_url = reverse("history", kwargs={"team": team.slug})
@@ -168,6 +172,7 @@ def history_context(
         "models": list(catalogue.MODELS.values()),
         "status_choices": STATUS_CHOICES,
         "favourite_ids": starred,
+        "comment_counts": comment_counts,
     }
 
 

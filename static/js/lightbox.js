@@ -146,6 +146,10 @@
     say("");
     place(list);
     preload(list);
+    // Whatever follows the image shown listens (static/js/comments.js: its thread).
+    dialog.dispatchEvent(
+      new CustomEvent("lightbox:shown", { bubbles: true, detail: { imageId: shownId } })
+    );
   }
 
   function setHref(anchor, href) {
