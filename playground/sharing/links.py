@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from playground.audit.log import record
+from playground.audit.models import Action
 from playground.exports import sources
 from playground.generations.models import Generation, ResultImage
 from playground.sharing.models import ShareLink, ShareLinkImage
@@ -100,8 +102,15 @@ class Options:
     password: str = ""
 
 
-def create(*, by: User, team: Team, shareable: Shareable, options: Options) -> ShareLink:
-    """The link and its images, all or nothing."""
+def create(
+    *,
+    by: User,
+    team: Team,
+    shareable: Shareable,
+    options: Options,
+    request: HttpRequest | None = None,
+) -> ShareLink:
+    """The link and its images, all or nothing, and its line in the team's audit log."""
     with transaction.atomic():
         link = ShareLink(
             team=team,
@@ -121,10 +130,42 @@ def create(*, by: User, team: Team, shareable: Shareable, options: Options) -> S
             ShareLinkImage(link=link, image=image, position=number)
             for number, image in enumerate(shareable.images, start=1)
         )
+        record(
+            Action.SHARE_LINK_CREATED,
+            team=team,
+            actor=by,
+            request=request,
+            target=_target(link),
+            # The token is the page's key and stays out of the log; the password shows
+            # only as "[hidden]" (audit.log hides fields named so).
+            changes={
+                "images": [None, len(shareable.images)],
+                "expires_at": [None, link.expires_at],
+                "password": [None, bool(options.password)],
+                "show_prompts": [None, link.show_prompts],
+                "show_names": [None, link.show_names],
+                "approved_only": [None, link.approved_only],
+            },
+        )
     return link
 
 
+def _target(link: ShareLink) -> str:
+    """How the audit log names a link: its title (else what it was made from) and id."""
+    return f"{link.title or link.description} (share link {link.pk})"
+
+
 def revoke(link: ShareLink, *, by: User, request: HttpRequest | None = None) -> bool:
-    """Revoke the link now; False if it already was (a second press changes nothing)."""
+    """Revoke the link now; False if it already was (a second press changes nothing,
+    and writes nothing to the audit log)."""
     with transaction.atomic():
-        return link.revoke(by)
+        if not link.revoke(by):
+            return False
+        record(
+            Action.SHARE_LINK_REVOKED,
+            team=link.team,
+            actor=by,
+            request=request,
+            target=_target(link),
+        )
+    return True

@@ -56,7 +56,11 @@ def _options_page(
     too_many = len(shareable.images) > links.MAX_IMAGES
     if check and not too_many and form.is_valid():
         link = links.create(
-            by=request.user, team=membership.team, shareable=shareable, options=form.options()
+            by=request.user,
+            team=membership.team,
+            shareable=shareable,
+            options=form.options(),
+            request=request,
         )
         return redirect("share_link", team=membership.team.slug, link_id=link.pk)
     return render(
