@@ -157,8 +157,18 @@ def test_nothing_to_share_goes_back_with_a_message(alice_client: Client, alice: 
         {"source": "job", "source_id": str(private.public_id)},
         follow=True,
     )
-    assert "Nothing here can be shared yet" in response.content.decode()
+    assert "“Only me” images are not shared" in response.content.decode()
     assert not ShareLink.objects.exists()
+
+
+def test_an_empty_selection_asks_for_a_tick(alice_client: Client, job: Generation) -> None:
+    response = alice_client.post(
+        "/t/a/share-links/new/",
+        {"source": "selection", "next": f"/generations/{job.public_id}/"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == f"/generations/{job.public_id}/"
+    assert "Tick at least one image to share it." in response.content.decode()
 
 
 def test_a_selection_is_shared_in_its_order(

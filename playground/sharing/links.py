@@ -49,6 +49,8 @@ class Shareable:
     images: list[ResultImage]
     # The sharer's own "Only me" images that were named but stay out.
     left_out: int
+    # Said on the page the button was pressed on when there is nothing to share.
+    empty_message: str = ""
 
 
 def resolve(request: AuthedRequest, membership: Membership) -> Shareable:
@@ -59,6 +61,7 @@ def resolve(request: AuthedRequest, membership: Membership) -> Shareable:
         job = _job(request, user, team)
         named = list(ResultImage.objects.visible_to(user, team).filter(generation=job))
         description = _("Job #%(number)s") % {"number": job.number or job.pk}
+        empty = _("This job has no archived image yet: nothing to share.")
     elif source in SOURCES:
         wanted = sources.resolve(request, membership)
         found = {
@@ -67,6 +70,10 @@ def resolve(request: AuthedRequest, membership: Membership) -> Shareable:
         }
         named = [found[pk] for pk in wanted.image_ids if pk in found]
         description = wanted.description
+        if source == sources.Source.SELECTION:
+            empty = _("Tick at least one image to share it.")
+        else:
+            empty = _("There is no archived image here yet: nothing to share.")
     else:
         raise UnknownSource(source)
     shared = [image for image in named if not image.generation.private]
@@ -75,7 +82,9 @@ def resolve(request: AuthedRequest, membership: Membership) -> Shareable:
         fields += [("image", str(image.pk)) for image in named]
     else:
         fields.append(("source_id", request.POST.get("source_id", "")))
-    return Shareable(source, fields, description, shared, len(named) - len(shared))
+    if named and not shared:
+        empty = _("“Only me” images are not shared: show their jobs to the team first.")
+    return Shareable(source, fields, description, shared, len(named) - len(shared), empty)
 
 
 def _job(request: AuthedRequest, user: User, team: Team) -> Generation:

@@ -49,7 +49,7 @@ def _options_page(
             _("Say what to share: a job, a selection, a collection or a run.")
         )
     if not shareable.images:
-        messages.warning(request, _("Nothing here can be shared yet: no image the team may see."))
+        messages.warning(request, shareable.empty_message)
         return redirect(
             safe_next(request, reverse("studio", args=[membership.team.slug]), referer=True)
         )
