@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "playground.teams",
     "playground.audit",
     "playground.billing",
+    "playground.apitokens",
     "playground.generations",
     "playground.evolink",
     "playground.studio",
@@ -72,6 +73,8 @@ INSTALLED_APPS = [
     "playground.comments",
     "playground.reviews",
     "playground.sharing",
+    "playground.alerts",
+    "playground.sso",
 ]
 
 MIDDLEWARE = [
@@ -118,6 +121,7 @@ TEMPLATES = [
                 "playground.lib.context_processors.javascript_catalogue",
                 "playground.teams.context_processors.teams",
                 "playground.notifications.context_processors.bell",
+                "playground.reviews.context_processors.reviews",
             ],
         },
     },
@@ -168,6 +172,14 @@ EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "1")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "GPT Image playground <playground@localhost>")
+
+# Spend alerts (playground/alerts/): a failed delivery is tried again after
+# ALERTS_RETRY_SECONDS × 4^(attempt - 1), up to ALERTS_MAX_ATTEMPTS attempts. Webhooks
+# to private, loopback and link-local addresses are refused unless
+# ALERTS_WEBHOOK_ALLOW_PRIVATE is on (a receiver inside the company's network).
+ALERTS_RETRY_SECONDS = float(os.getenv("ALERTS_RETRY_SECONDS", "30"))
+ALERTS_MAX_ATTEMPTS = envint("ALERTS_MAX_ATTEMPTS", 6)
+ALERTS_WEBHOOK_ALLOW_PRIVATE = envbool("ALERTS_WEBHOOK_ALLOW_PRIVATE")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -281,7 +293,11 @@ CONTENT_SECURITY_POLICY = {
 # AXES_COOLOFF_TIME hours and gets a page saying so.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # PASSWORD_LOGIN=off refuses password logins here, before the ModelBackend.
+    "playground.sso.backends.PasswordLoginSwitch",
     "django.contrib.auth.backends.ModelBackend",
+    # Sign-ins coming back from the OpenID provider (only when OIDC_ISSUER is set).
+    "playground.sso.backends.SignInBackend",
 ]
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = float(os.getenv("LOGIN_COOLOFF_MINUTES", "15")) / 60
@@ -293,6 +309,35 @@ AXES_VERBOSE = False
 # The audit log keeps its entries this many days; an hourly task removes older ones
 # (playground/audit/tasks.py). The log is otherwise append-only.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
+
+# Personal API tokens (playground/apitokens/auth.py): requests a minute per token, and
+# failed authentications per client address in a window (then that address waits the
+# window out, as a login does after django-axes' limit).
+API_REQUESTS_PER_MINUTE = envint("API_REQUESTS_PER_MINUTE", 60)
+API_AUTH_FAILURES_PER_ADDRESS = envint("API_AUTH_FAILURES_PER_ADDRESS", 10)
+API_AUTH_WINDOW_SECONDS = envint("API_AUTH_WINDOW_SECONDS", 15 * 60)
+# --- Single sign-on (OpenID Connect; playground/sso/, README "Single sign-on") ----------
+# No OIDC_ISSUER: no provider, and the login page is the password form alone.
+OIDC_ISSUER = os.getenv("OIDC_ISSUER", "").strip()
+OIDC_CLIENT_ID = os.getenv("OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.getenv("OIDC_CLIENT_SECRET", "")
+OIDC_PROVIDER_NAME = os.getenv("OIDC_PROVIDER_NAME", "")
+OIDC_ALLOWED_DOMAINS = envlist("OIDC_ALLOWED_DOMAINS", "")
+OIDC_GROUPS_CLAIM = os.getenv("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUP_TEAMS = os.getenv("OIDC_GROUP_TEAMS", "")
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT", 10)
+# Off: no password form, and every password login (the admin's too) is refused; only
+# while a provider is configured (else nobody could sign in).
+PASSWORD_LOGIN = envbool("PASSWORD_LOGIN", "1")
+# mozilla-django-oidc's own settings (the endpoints come from discovery, sso/discovery.py).
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_CREATE_USER = True
+LOGIN_REDIRECT_URL_FAILURE = "login"
 
 # Password reset: at most this many e-mails per address, and requests per client
 # address, in each window (playground/teams/accounts.py); past that the page answers

@@ -21,6 +21,7 @@ from tests.fixtures_access import (
     Case,
     World,
     addressed,
+    alice_token,
     check_access,
     contract_check,
     expect,
@@ -108,6 +109,17 @@ CASES: dict[str, list[Case]] = {
             data=lambda w, p: {"member_jobs_in_flight_limit": "20"},
         )
     ],
+    # Spend alerts: the team's admins only (tests/test_alerts_pages.py).
+    "alerts": [Case("get", lambda w, p: "/t/a/alerts/", expect(200, ("admin",)))],
+    "alerts_settings": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/alerts/settings/",
+            expect(302, ("admin",)),
+            data=lambda w, p: {"thresholds": "50, 90", "webhook_url": ""},
+        )
+    ],
+    "alerts_secret": [Case("post", lambda w, p: "/t/a/alerts/secret/", expect(200, ("admin",)))],
     # Members and viewers see their own spend; the whole team's is for admins.
     "usage": [Case("get", lambda w, p: "/t/a/usage/", expect(200))],
     "usage_csv": [Case("get", lambda w, p: "/t/a/usage.csv", expect(200, ("admin",)))],
@@ -149,6 +161,24 @@ CASES: dict[str, list[Case]] = {
     "team_audit_csv": [Case("get", lambda w, p: "/t/a/audit.csv", expect(200, ("admin",)))],
     "site_audit": [Case("get", lambda w, p: "/audit/", expect(403, (), stranger=403))],
     "site_audit_csv": [Case("get", lambda w, p: "/audit.csv", expect(403, (), stranger=403))],
+    # Everyone in the team makes their own API tokens (a viewer's token only reads);
+    # a token is revoked by its member or a team admin, and is 404 to anyone else.
+    "api_tokens": [Case("get", lambda w, p: "/t/a/tokens/", expect(200))],
+    "api_token_create": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/tokens/add/",
+            expect(200),
+            data=lambda w, p: {"name": "script", "days": "30"},
+        )
+    ],
+    "api_token_revoke": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/tokens/{alice_token(w)}/revoke/",
+            expect(302, ("creator", "admin"), teammate=404, viewer=404),
+        )
+    ],
     "invitation": [
         # Anyone holding the link may open it (anonymous to sign up); strangers too.
         Case("get", lambda w, p: f"/invite/{w.invitation_token}/", dict(EVERYONE)),
@@ -183,6 +213,12 @@ CASES: dict[str, list[Case]] = {
         Case("get", lambda w, p: "/login/", {**{p: 302 for p in PERSONAS}, "anonymous": 200})
     ],
     "logout": [Case("post", lambda w, p: "/logout/", {p: 302 for p in PERSONAS})],
+    # Single sign-on's two ends: 404 without OIDC_ISSUER (as here); with a provider,
+    # tests/test_sso.py checks them for anyone, signed in or not.
+    "sso_start": [Case("get", lambda w, p: "/sso/start/", {p: 404 for p in PERSONAS})],
+    "sso_callback": [
+        Case("get", lambda w, p: "/sso/callback/?code=x&state=y", {p: 404 for p in PERSONAS})
+    ],
     "health": [Case("get", lambda w, p: "/healthz", dict(EVERYONE))],
 }
 

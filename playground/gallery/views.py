@@ -30,6 +30,7 @@ from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
 from playground.generations.models import ResultImage
 from playground.lib.redirects import safe_next
+from playground.reviews import filters as review_filters
 from playground.teams import access
 from playground.teams.models import Membership
 
@@ -110,7 +111,10 @@ def _detail(
     collection: Collection,
     rename_form: CollectionNameForm | None = None,
 ) -> HttpResponse:
-    items = collections.visible_items(request.user, collection)
+    items = collections.visible_items(request.user, collection).select_related("image__review")
+    review = review_filters.from_query(request.GET)
+    if review:
+        items = items.filter(review_filters.matching(review, "image__"))
     page = Paginator(items, COLLECTION_PAGE_SIZE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
     total = collection.items.count()
@@ -119,8 +123,11 @@ def _detail(
         "collection": collection,
         "items": shown,
         "page": page,
-        # Said on the page, so nobody wonders why a colleague sees more.
-        "hidden_count": total - page.paginator.count,
+        # Said on the page, so nobody wonders why a colleague sees more (a review
+        # filter hides images on purpose: nothing to explain then).
+        "hidden_count": 0 if review else total - page.paginator.count,
+        "review_filter": review,
+        "review_choices": review_filters.CHOICES,
         "favourite_ids": favourites.starred_among(request.user, [i.image_id for i in shown]),
         "comment_counts": threads.counts_for({i.image.generation_id for i in shown}),
         "rename_form": rename_form

@@ -58,6 +58,9 @@ class State(models.TextChoices):
 
 
 IN_FLIGHT_STATES = (State.QUEUED, State.SUBMITTING, State.RUNNING, State.ARCHIVING)
+# A transition that writes one of these changes what the job counts for (spend.py):
+# apps above (spend alerts) hear of it through `signals.spend_recorded`.
+SPEND_FIELDS = frozenset({"credits_reserved", "credits_charged"})
 FINAL_STATES = (State.COMPLETED, State.FAILED, State.UNCERTAIN, State.TIMED_OUT, State.CANCELLED)
 
 
@@ -109,6 +112,10 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
             HistoryClock.tick(job_pks=[pk])
             if changes.get("state") in FINAL_STATES:
                 signals.announce_finished(pk, changes["state"])
+            if SPEND_FIELDS & changes.keys():
+                owner = self.filter(pk=pk).values_list("team_id", "owner_id").first()
+                if owner is not None:
+                    signals.send_spend_recorded(*owner)
         return moved
 
     def note_request(self, pk: int, call: str, request_id: str, status: int | None) -> None:

@@ -1,8 +1,8 @@
 """What generations tells the apps above it, without knowing them.
 
-generations is below notifications (README, "Architecture"): it may not import it, so a
-job that ends says so with a signal, and whoever cares connects to it in their
-AppConfig.ready.
+generations sits below the apps that care (notifications, alerts; README,
+"Architecture") and may not import them: a job that ends, or whose spend changes, says
+so with a signal, and whoever cares connects to it in their AppConfig.ready.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 # a job resubmitted after "Submission uncertain" ends again and sends it again, so
 # receivers must be safe to run twice.
 job_finished = Signal()
+
+# A job's counted spend (generations/spend.py) may have changed: the job was created
+# (its estimate counts), EvoLink held credits for it, or it reported the charge.
+# Sent after the change committed, with `team_id` and `owner_id` (keyword arguments).
+spend_recorded = Signal()
 
 
 def announce_finished(generation_id: int, state: str) -> None:
@@ -41,3 +46,11 @@ def announce_finished(generation_id: int, state: str) -> None:
                 )
 
     transaction.on_commit(send)
+
+
+def send_spend_recorded(team_id: int, owner_id: int) -> None:
+    """Send `spend_recorded` once the current transaction commits (at once without
+    one), so that receivers read the committed figures."""
+    transaction.on_commit(
+        lambda: spend_recorded.send(sender=None, team_id=team_id, owner_id=owner_id)
+    )

@@ -116,16 +116,23 @@ def member_role(request: AuthedRequest, team: str, member_id: int) -> HttpRespon
         )
         return redirect("team", team=team)
     role, cap = form.cleaned_data["role"], form.cleaned_data["monthly_cap_credits"]
-    before = {"role": other.role, "monthly_cap_credits": other.monthly_cap_credits}
+    reviewer = form.cleaned_data["reviewer"]
+    before = {
+        "role": other.role,
+        "monthly_cap_credits": other.monthly_cap_credits,
+        "reviewer": other.reviewer,
+    }
     with transaction.atomic():
         if not other.set_role(role):
             messages.error(request, LAST_ADMIN)
             return redirect("team", team=team)
-        Membership.objects.filter(pk=other.pk).update(monthly_cap_credits=cap)
-        changed = diff(before, {"role": role, "monthly_cap_credits": cap})
+        Membership.objects.filter(pk=other.pk).update(monthly_cap_credits=cap, reviewer=reviewer)
+        changed = diff(before, {"role": role, "monthly_cap_credits": cap, "reviewer": reviewer})
         name = other.user.get_username()
         for field, action in (
             ("role", Action.ROLE_CHANGED),
+            # The reviewer right is a right like a role: it says what someone may decide.
+            ("reviewer", Action.ROLE_CHANGED),
             ("monthly_cap_credits", Action.CAP_CHANGED),
         ):
             if field in changed:
