@@ -82,12 +82,14 @@ def check_spend(team_id: int, owner_id: int | None = None) -> list[SpendAlert]:
         return []
     month = this_month()
     raised: list[SpendAlert] = []
+    found = crossings(team, owner_id)
     for kind in (Kind.BUDGET, Kind.CAP):
-        reached = [c for c in crossings(team, owner_id) if c.kind == kind]
-        # Highest first: the first one inserted notifies, the lower ones are only
-        # recorded (so that they do not notify later in the month).
-        notified = False
-        for crossing in sorted(reached, key=lambda c: -c.threshold):
+        reached = [c for c in found if c.kind == kind]
+        # Highest first: only the highest threshold reached notifies. The lower ones
+        # are recorded (so that they never notify later this month), and so is nothing
+        # when a higher one was raised already (by an earlier job, or by another
+        # process this very moment): its message said more.
+        for position, crossing in enumerate(sorted(reached, key=lambda c: -c.threshold)):
             alert = raise_alert(
                 SpendAlert(
                     team=team,
@@ -99,11 +101,10 @@ def check_spend(team_id: int, owner_id: int | None = None) -> list[SpendAlert]:
                     limit=crossing.limit,
                     text=_spend_text(team, crossing),
                 ),
-                notify=not notified,
+                notify=position == 0,
             )
             if alert is not None:
                 raised.append(alert)
-                notified = True
     return raised
 
 
