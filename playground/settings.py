@@ -62,13 +62,19 @@ INSTALLED_APPS = [
     "playground.teams",
     "playground.audit",
     "playground.billing",
+    "playground.apitokens",
     "playground.generations",
     "playground.evolink",
     "playground.studio",
     "playground.gallery",
     "playground.matrix",
     "playground.exports",
+    "playground.notifications",
+    "playground.comments",
+    "playground.reviews",
+    "playground.sharing",
     "playground.alerts",
+    "playground.sso",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +97,8 @@ MIDDLEWARE = [
     # Pages for a signed-in person are never kept by a browser or proxy cache.
     "playground.lib.middleware.no_store_for_people",
     "playground.lib.middleware.idle_sessions_expire",
+    # The bell's unread count on every self-refreshing fragment's answer.
+    "playground.notifications.middleware.bell_on_refresh",
     # Last, as django-axes asks: it answers a locked-out login attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -112,6 +120,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "playground.lib.context_processors.javascript_catalogue",
                 "playground.teams.context_processors.teams",
+                "playground.notifications.context_processors.bell",
+                "playground.reviews.context_processors.reviews",
             ],
         },
     },
@@ -283,7 +293,11 @@ CONTENT_SECURITY_POLICY = {
 # AXES_COOLOFF_TIME hours and gets a page saying so.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # PASSWORD_LOGIN=off refuses password logins here, before the ModelBackend.
+    "playground.sso.backends.PasswordLoginSwitch",
     "django.contrib.auth.backends.ModelBackend",
+    # Sign-ins coming back from the OpenID provider (only when OIDC_ISSUER is set).
+    "playground.sso.backends.SignInBackend",
 ]
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = float(os.getenv("LOGIN_COOLOFF_MINUTES", "15")) / 60
@@ -296,12 +310,47 @@ AXES_VERBOSE = False
 # (playground/audit/tasks.py). The log is otherwise append-only.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
 
+# Personal API tokens (playground/apitokens/auth.py): requests a minute per token, and
+# failed authentications per client address in a window (then that address waits the
+# window out, as a login does after django-axes' limit).
+API_REQUESTS_PER_MINUTE = envint("API_REQUESTS_PER_MINUTE", 60)
+API_AUTH_FAILURES_PER_ADDRESS = envint("API_AUTH_FAILURES_PER_ADDRESS", 10)
+API_AUTH_WINDOW_SECONDS = envint("API_AUTH_WINDOW_SECONDS", 15 * 60)
+# --- Single sign-on (OpenID Connect; playground/sso/, README "Single sign-on") ----------
+# No OIDC_ISSUER: no provider, and the login page is the password form alone.
+OIDC_ISSUER = os.getenv("OIDC_ISSUER", "").strip()
+OIDC_CLIENT_ID = os.getenv("OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.getenv("OIDC_CLIENT_SECRET", "")
+OIDC_PROVIDER_NAME = os.getenv("OIDC_PROVIDER_NAME", "")
+OIDC_ALLOWED_DOMAINS = envlist("OIDC_ALLOWED_DOMAINS", "")
+OIDC_GROUPS_CLAIM = os.getenv("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUP_TEAMS = os.getenv("OIDC_GROUP_TEAMS", "")
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT", 10)
+# Off: no password form, and every password login (the admin's too) is refused; only
+# while a provider is configured (else nobody could sign in).
+PASSWORD_LOGIN = envbool("PASSWORD_LOGIN", "1")
+# mozilla-django-oidc's own settings (the endpoints come from discovery, sso/discovery.py).
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_CREATE_USER = True
+LOGIN_REDIRECT_URL_FAILURE = "login"
+
 # Password reset: at most this many e-mails per address, and requests per client
 # address, in each window (playground/teams/accounts.py); past that the page answers
 # the same and sends nothing.
 PASSWORD_RESET_PER_ADDRESS = envint("PASSWORD_RESET_PER_ADDRESS", 3)
 PASSWORD_RESET_PER_CLIENT = envint("PASSWORD_RESET_PER_CLIENT", 10)
 PASSWORD_RESET_WINDOW_SECONDS = envint("PASSWORD_RESET_WINDOW_SECONDS", 3600)
+
+# Share links' public pages (playground/sharing/throttle.py): requests per minute per
+# client address under /s/ (a page and each of its images count), and passwords tried
+# on one link per address in 15 minutes. Past either, 429 with Retry-After.
+SHARE_LINK_REQUESTS_PER_MINUTE = envint("SHARE_LINK_REQUESTS_PER_MINUTE", 300)
+SHARE_LINK_PASSWORD_TRIES = envint("SHARE_LINK_PASSWORD_TRIES", 10)
 
 # --- Upstream -------------------------------------------------------------------------
 EVOLINK_BASE_URL = os.getenv("EVOLINK_BASE_URL", "https://api.evolink.ai").rstrip("/")

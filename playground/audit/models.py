@@ -10,6 +10,7 @@ whose name says it is one, whoever calls it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +56,43 @@ class Action(models.TextChoices):
     SPEND_ALERT = "spend_alert", _("Spend alert")
     TOKEN_CREATED = "token_created", _("API token created")
     TOKEN_REVOKED = "token_revoked", _("API token revoked")
+
+
+# How the audit page names the fields of `changes` (an unknown one shows as stored).
+FIELD_LABELS = {
+    "role": _("role"),
+    "monthly_cap_credits": _("monthly cap (credits)"),
+    "monthly_budget_credits": _("monthly budget (credits)"),
+    "member_jobs_in_flight_limit": _("jobs in flight per member"),
+    "member_images_per_hour_limit": _("images per hour per member"),
+    "label": _("label"),
+    "key": _("key"),
+    "priority": _("priority"),
+    "enabled": _("enabled"),
+    "low_balance_threshold": _("low-balance warning below"),
+    "scope": _("scope"),
+    "spend": _("paid check"),
+    "owner": _("made by"),
+    "model": _("model"),
+    "images": _("images"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of an entry as the page shows it: a field, before → after."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+def _shown(value: Any) -> Any:
+    if value is True:
+        return _("on")
+    if value is False:
+        return _("off")
+    return value
 
 
 class AppendOnlyError(Exception):
@@ -132,3 +170,9 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Audit entries are only removed by the retention purge.")
+
+    def change_lines(self) -> list[Change]:
+        return [
+            Change(str(FIELD_LABELS.get(field, field)), _shown(pair[0]), _shown(pair[1]))
+            for field, pair in self.changes.items()
+        ]

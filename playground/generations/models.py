@@ -110,6 +110,8 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         moved = self.filter(pk=pk, state__in=from_states).update(**changes) == 1
         if moved:
             HistoryClock.tick(job_pks=[pk])
+            if changes.get("state") in FINAL_STATES:
+                signals.announce_finished(pk, changes["state"])
             if SPEND_FIELDS & changes.keys():
                 owner = self.filter(pk=pk).values_list("team_id", "owner_id").first()
                 if owner is not None:
