@@ -192,20 +192,23 @@ def raise_alert(alert: SpendAlert, *, notify: bool = True) -> SpendAlert | None:
         record(
             Action.SPEND_ALERT,
             team=alert.team,
-            actor=None,
-            actor_name="playground",
+            actor=None,  # the system: the audit page says so
             target=alert.text,
             changes={
                 "kind": [None, alert.kind],
                 "threshold": [None, alert.threshold],
-                "spent": [None, alert.spent],
-                "limit": [None, alert.limit],
-                "notified": [None, [d.channel for d in deliveries]],
+                "spent": [None, _rounded(alert.spent)],
+                "limit": [None, _rounded(alert.limit)],
+                "notified": [None, ", ".join(d.channel for d in deliveries) or "-"],
             },
         )
         for delivery in deliveries:
             tasks.enqueue_on_commit(delivery.pk)
     return alert
+
+
+def _rounded(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(Decimal("0.01")))
 
 
 def recipients(team: Team | None) -> list[str]:
