@@ -17,10 +17,8 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils import timezone, translation
 
-from playground import numbers
 from playground.alerts import tasks
 from playground.alerts.models import AlertSettings, Channel, Delivery, Kind, SpendAlert
 from playground.audit.log import record
@@ -99,7 +97,6 @@ def check_spend(team_id: int, owner_id: int | None = None) -> list[SpendAlert]:
                     threshold=crossing.threshold,
                     spent=crossing.spent,
                     limit=crossing.limit,
-                    text=_spend_text(team, crossing),
                 ),
                 notify=position == 0,
             )
@@ -108,50 +105,19 @@ def check_spend(team_id: int, owner_id: int | None = None) -> list[SpendAlert]:
     return raised
 
 
-def _spend_text(team: Team, crossing: Crossing) -> str:
-    values = {
-        "team": team.name,
-        "threshold": crossing.threshold,
-        "spent": numbers.credits(crossing.spent),
-        "limit": numbers.credits(crossing.limit),
-    }
-    if crossing.member is not None:
-        values["member"] = crossing.member.get_username()
-        return (
-            _(
-                "%(member)s has used %(threshold)s%% of their monthly cap in team %(team)s: "
-                "%(spent)s of %(limit)s credits."
-            )
-            % values
-        )
-    return (
-        _(
-            "Team %(team)s has used %(threshold)s%% of its monthly budget: "
-            "%(spent)s of %(limit)s credits."
-        )
-        % values
-    )
-
-
 def check_key(key_id: int) -> SpendAlert | None:
     """A key whose credits left fell below its threshold: once per key and month."""
     key = ApiKey.objects.select_related("team").filter(pk=key_id).first()
     if key is None or not key.is_low or key.credits_left is None:
         return None
-    text = _("Key “%(key)s” is running low: %(left)s credits left (warning below %(below)s).") % {
-        "key": key,
-        "left": numbers.credits(key.credits_left),
-        "below": numbers.credits(key.low_balance_threshold or Decimal(0)),
-    }
     return raise_alert(
         SpendAlert(
             team=key.team,
             kind=Kind.KEY_LOW,
             key=key,
             month=this_month(),
-            spent=None,
-            limit=key.credits_left,
-            text=text,
+            spent=key.credits_left,
+            limit=key.low_balance_threshold,
         )
     )
 
@@ -161,11 +127,6 @@ def key_switched_off(key_id: int) -> SpendAlert | None:
     key = ApiKey.objects.select_related("team").filter(pk=key_id).first()
     if key is None or key.enabled or key.disabled_automatically_at is None:
         return None
-    text = _(
-        "Key “%(key)s” was switched off after EvoLink refused it: %(reason)s "
-        "Jobs now use the next key, if there is one; an admin can switch it on again "
-        "on the keys page."
-    ) % {"key": key, "reason": key.last_error}
     return raise_alert(
         SpendAlert(
             team=key.team,
@@ -173,7 +134,6 @@ def key_switched_off(key_id: int) -> SpendAlert | None:
             key=key,
             month=this_month(),
             occasion=key.disabled_automatically_at.isoformat(),
-            text=text,
         )
     )
 
@@ -182,6 +142,11 @@ def raise_alert(alert: SpendAlert, *, notify: bool = True) -> SpendAlert | None:
     """Insert `alert`; if the database lets it in (its first crossing this month), plan
     its deliveries and write the audit entry in the same transaction, and send once
     that commits. None if the alert was already raised."""
+    # Stored in English, like every message kept in a row (stored_messages.py): the
+    # e-mail, the webhook and the audit log say this; the pages say `describe()` in
+    # the reader's language.
+    with translation.override("en"):
+        alert.text = alert.describe()
     with transaction.atomic():
         try:
             with transaction.atomic():
