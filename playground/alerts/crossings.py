@@ -81,6 +81,15 @@ def check_spend(team_id: int, owner_id: int | None = None) -> list[SpendAlert]:
     month = this_month()
     raised: list[SpendAlert] = []
     found = crossings(team, owner_id)
+    if not found:
+        return []
+    # What was raised already is skipped without trying (most checks, after the first
+    # crossing: a matrix run checks once per job); the constraints still decide races.
+    done = set(
+        SpendAlert.objects.filter(
+            team=team, month=month, kind__in=(Kind.BUDGET, Kind.CAP)
+        ).values_list("kind", "member_id", "threshold")
+    )
     for kind in (Kind.BUDGET, Kind.CAP):
         reached = [c for c in found if c.kind == kind]
         # Highest first: only the highest threshold reached notifies. The lower ones
@@ -88,6 +97,9 @@ def check_spend(team_id: int, owner_id: int | None = None) -> list[SpendAlert]:
         # when a higher one was raised already (by an earlier job, or by another
         # process this very moment): its message said more.
         for position, crossing in enumerate(sorted(reached, key=lambda c: -c.threshold)):
+            member_id = crossing.member.pk if crossing.member else None
+            if (kind, member_id, crossing.threshold) in done:
+                continue
             alert = raise_alert(
                 SpendAlert(
                     team=team,
