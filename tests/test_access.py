@@ -27,6 +27,8 @@ from tests.fixtures_access import (
     expect,
     url_names,
 )
+from tests.test_access_comments import CASES as COMMENT_CASES
+from tests.test_access_reviews import CASES as REVIEW_CASES
 from tests.test_access_work import CASES as WORK_CASES
 from tests.test_notifications_access import CASES as NOTIFICATION_CASES
 from tests.test_share_links_access import CASES as SHARE_LINK_CASES
@@ -238,8 +240,15 @@ CASES: dict[str, list[Case]] = {
 
 
 def test_every_url_pattern_has_an_access_case() -> None:
-    every_case = {**CASES, **WORK_CASES, **NOTIFICATION_CASES}
-    every_case = {**CASES, **WORK_CASES, **SHARE_LINK_CASES}
+    every_case = {**CASES, **WORK_CASES, **NOTIFICATION_CASES, **SHARE_LINK_CASES}
+    every_case = {
+        **CASES,
+        **WORK_CASES,
+        **NOTIFICATION_CASES,
+        **SHARE_LINK_CASES,
+        **COMMENT_CASES,
+        **REVIEW_CASES,
+    }
     missing = url_names() - set(every_case)
     assert not missing, f"add access cases for: {sorted(missing)}"
     assert not set(every_case) - url_names(), "cases for URLs that no longer exist"
