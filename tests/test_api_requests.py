@@ -277,3 +277,14 @@ def test_the_tokens_value_is_in_no_log_line_nor_answer(
     for answer in answers:
         assert secret not in answer.content.decode()
     assert secret not in caplog.text
+
+
+def test_a_jobs_page_says_it_came_through_the_api(alice: User, bob_client: Client) -> None:
+    token, _value = token_of(alice)
+    job = make_generation(alice, api_token=token, state=State.COMPLETED)
+    page = bob_client.get(f"/generations/{job.public_id}/").content.decode()
+    assert 'via API · <span translate="no">script</span>' in page
+    token.delete()  # the job outlives its token
+    job.refresh_from_db()
+    assert job.api_token is None
+    assert "via API" not in bob_client.get(f"/generations/{job.public_id}/").content.decode()
