@@ -230,6 +230,10 @@ def test_a_failed_job_answers_why(alice: User) -> None:
     with pytest.raises(views.ApiError) as passing:
         views._answer(request, ended, "url")
     assert passing.value.status == 502
+    unsure = make_generation(alice, state=State.UNCERTAIN, error_code="uncertain")
+    with pytest.raises(views.ApiError) as uncertain:
+        views._answer(request, unsure, "url")
+    assert uncertain.value.status == 424  # never retried by a client on its own
 
 
 def test_usage_says_our_estimate_and_evolinks_charge(alice: User) -> None:
