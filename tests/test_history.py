@@ -287,8 +287,9 @@ def test_every_change_a_history_shows_moves_the_team_clock(
 # stars, the team switcher's memberships, and which models the team may use (one
 # query, for "Edit with mask" on the tiles, since issue 22). Nothing asks whether a key
 # is stored: only the studio page's banner needs that (issue 21, point 6: a context
-# processor asked on every render; 11 queries then, 10 without "Edit with mask").
-HISTORY_FRAGMENT_QUERIES = 11
+# processor asked on every render; 11 queries then, 10 without "Edit with mask"), and the
+# comment counts of its tiles (one query for the page, comments.threads.counts_for).
+HISTORY_FRAGMENT_QUERIES = 12
 
 
 def test_the_history_fragment_asks_only_what_it_shows(
