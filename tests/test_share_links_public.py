@@ -162,6 +162,9 @@ def test_requests_are_limited_per_address(link: ShareLink) -> None:
     assert limited.status_code == 429 and limited["Retry-After"] == "60"
     assert "Too many requests" in limited.content.decode()
     assert "Spring" not in limited.content.decode()
+    # A header the client writes itself does not make it another address.
+    spoofed = Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.9")
+    assert spoofed.get(f"/s/{link.token}/").status_code == 429
     assert Client(REMOTE_ADDR="203.0.113.8").get(f"/s/{link.token}/").status_code == 200
 
 
