@@ -66,8 +66,10 @@ def test_each_image_and_its_download_are_the_archived_bytes(
     assert shown.status_code == 200 and shown["Content-Type"] == "image/png"
     assert b"".join(shown.streaming_content) == original
     assert shown["X-Robots-Tag"] == "noindex, nofollow"
+    assert shown["Cache-Control"] == "private, max-age=600"
     download = client.get(f"/s/{link.token}/images/2/download")
     assert download["Content-Disposition"] == 'attachment; filename="spring-2.png"'
+    assert download["Cache-Control"] == "private, no-store"
     assert b"".join(download.streaming_content) == original
 
 
