@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from playground.generations.jobs import save_result
 from playground.generations.models import Generation, State
 from playground.reviews.models import ImageReview, ReviewStatus
+from playground.sharing.models import ShareLink
 from playground.teams.models import Membership, Role, Team
 from tests.browser import browser_type_launch_args, watch_csp  # noqa: F401 - fixture
 from tests.factories import make_generation, png_bytes
@@ -156,3 +157,18 @@ def test_approved_images_only_shows_the_approved_one(browser: Browser, live_serv
     client.goto(address)
     expect(client.locator(".shared-image img")).to_have_count(1)
     expect(client.get_by_role("link", name="Download 1 image (ZIP)")).to_be_visible()
+
+
+def test_the_ticked_images_of_the_history_are_shared(browser: Browser, live_server) -> None:
+    job = a_job()
+    admin = person(browser, live_server.url, "ada")
+    admin.goto("/t/north/")
+    admin.locator("[data-select-image]").nth(1).check()
+    expect(admin.locator(".selection-bar.floating")).to_be_visible()
+    admin.get_by_test_id("selection-share").click()
+    expect(admin.get_by_test_id("share-source")).to_have_text("Selection of 1 image")
+    expect(admin.get_by_test_id("share-new")).to_contain_text("A read-only page of this image")
+    admin.get_by_role("button", name="Share link", exact=True).click()
+    expect(admin.get_by_test_id("share-shown")).to_have_text("1 of 1")
+    shared = ShareLink.objects.get().items.get().image
+    assert shared.generation_id == job.pk
