@@ -1,7 +1,8 @@
 """Spend alerts end to end in headless Chromium, with a real worker cluster, the
 simulator and a real webhook receiver on loopback: an admin sets the budget and the
 webhook on the team page, a member generates past 80 %, the receiver gets one signed
-message, and the admin sees the alert and its deliveries on the team page."""
+message, and the admin sees the alert and its deliveries on the team page, and the
+alert in the audit log."""
 
 from __future__ import annotations
 
@@ -132,4 +133,11 @@ def test_an_admin_is_alerted_when_a_member_generates_past_80_percent(
     expect(history).not_to_contain_text("Waiting to be sent")
     shot(ada, "alerts-team-page")
     assert serious_violations(ada) == []
+
+    # The audit log has it too, by the system.
+    ada.goto("/t/north/audit/")
+    row = ada.locator("tr", has_text=text)
+    expect(row).to_contain_text("Spend alert")
+    expect(row).to_contain_text("the system")
+    shot(ada, "alerts-audit")
     assert len(receiver.requests) == 1  # once, however many checks ran
