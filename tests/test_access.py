@@ -35,6 +35,8 @@ from tests.test_share_links_access import CASES as SHARE_LINK_CASES
 
 pytestmark = pytest.mark.django_db
 
+NO_TOKEN = {p: 401 for p in PERSONAS}
+
 CASES: dict[str, list[Case]] = {
     # Everyone signed in is sent to their own current team's studio.
     "home": [Case("get", lambda w, p: "/", expect(302, stranger=302))],
@@ -180,6 +182,18 @@ CASES: dict[str, list[Case]] = {
             lambda w, p: f"/t/a/tokens/{alice_token(w)}/revoke/",
             expect(302, ("creator", "admin"), teammate=404, viewer=404),
         )
+    ],
+    # The images API: a personal token is the only key (tests/test_api*.py); a signed-in
+    # session opens nothing there. Its description is public; an image link is its own
+    # key, and a made-up one is 404 to everyone.
+    "api_generations": [Case("post", lambda w, p: "/v1/images/generations", NO_TOKEN)],
+    "api_edits": [Case("post", lambda w, p: "/v1/images/edits", NO_TOKEN)],
+    "api_jobs": [Case("get", lambda w, p: "/v1/jobs", NO_TOKEN)],
+    "api_job": [Case("get", lambda w, p: f"/v1/jobs/{w.job.public_id}", NO_TOKEN)],
+    "api_models": [Case("get", lambda w, p: "/v1/models", NO_TOKEN)],
+    "api_openapi": [Case("get", lambda w, p: "/v1/openapi.json", dict(EVERYONE))],
+    "api_image": [
+        Case("get", lambda w, p: "/v1/images/files/MQ:made:up", {p: 404 for p in PERSONAS})
     ],
     "invitation": [
         # Anyone holding the link may open it (anonymous to sign up); strangers too.

@@ -25,6 +25,8 @@ def test_every_declared_schedule_exists_after_migrate_and_its_function_imports()
         "playground-clean-masks",
         "playground-exports",
         "playground-audit-retention",
+        "playground-alerts-deliver",
+        "playground-alerts-sweep",
         "playground-notification-emails",
     }
     rows = {row.name: row for row in Schedule.objects.filter(name__in=declared)}
