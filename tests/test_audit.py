@@ -267,6 +267,18 @@ def test_a_key_evolink_refuses_is_recorded_as_disabled_by_evolink_once(
     assert entry.changes == {"enabled": [True, False], "status": [None, 401]}
 
 
+def test_a_superusers_contract_check_is_recorded(
+    team_a: Team, django_capture_on_commit_callbacks: Any
+) -> None:
+    root = User.objects.create_superuser("root", "root@example.com", "x")
+    key = stored_key("Main", SECRET, team_a)
+    with django_capture_on_commit_callbacks():
+        logged_in(root).post(f"/t/a/keys/{key.pk}/contract/", {"spend": "1"})
+    entry = only(Action.CONTRACT_CHECK_STARTED)
+    assert_by(entry, root, team_a)
+    assert entry.target == "Main" and entry.changes == {"spend": [None, True]}
+
+
 def test_switching_a_model_is_recorded_for_the_team_and_for_the_site(
     ada: User, ada_client: Client, team_a: Team
 ) -> None:
