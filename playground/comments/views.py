@@ -92,7 +92,8 @@ def _thread_view(
             # Back where the form was, scrolled to the thread.
             back = safe_next(request, _thread_address(generation, image))
             if "#" not in back:
-                back += f"#{_place(request)}thread-{threads.key_of(generation.pk, image.pk if image else None)}"
+                key = threads.key_of(generation.pk, image.pk if image else None)
+                back += f"#{_place(request)}thread-{key}"
             return redirect(back)
         context["comment_posted"] = True
     template = THREAD if request.htmx else "comments/thread.html"
