@@ -133,6 +133,11 @@ def test_an_admin_is_alerted_when_a_member_generates_past_80_percent(
     expect(history).not_to_contain_text("Waiting to be sent")
     shot(ada, "alerts-team-page")
     assert serious_violations(ada) == []
+    ada.set_viewport_size({"width": 390, "height": 844})
+    ada.goto("/t/north/alerts/")
+    expect(ada.get_by_test_id("alert-history")).to_contain_text(text)
+    shot(ada, "alerts-phone")
+    ada.set_viewport_size({"width": 1280, "height": 900})
 
     # The audit log has it too, by the system.
     ada.goto("/t/north/audit/")
