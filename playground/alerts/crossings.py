@@ -10,7 +10,6 @@ per crossing and month; only that one notifies.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,8 +25,6 @@ from playground.audit.models import Action
 from playground.billing.models import ApiKey
 from playground.generations import budgets
 from playground.teams.models import Membership, Role, Team
-
-log = logging.getLogger(__name__)
 
 
 def this_month() -> date:
