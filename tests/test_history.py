@@ -53,7 +53,9 @@ def test_the_live_check_answers_204_until_something_changes(
     url = live_url(html)
     assert "since=" in url
     # Nothing changed: an empty answer, nothing rendered, decided by one aggregate
-    # after the session, the user and the membership check.
+    # after the session, the user and the membership check. (Sent by the page itself,
+    # with `HX-Trigger: history`, it costs one COUNT more: the bell's unread count rides
+    # on it, playground/notifications/middleware.py; tests/test_notifications.py.)
     with CaptureQueriesContext(connection) as queries:
         response = alice_client.get(url)
     assert response.status_code == 204 and response.content == b""
