@@ -14,6 +14,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from playground.audit.log import record
+from playground.audit.models import Action
 from playground.sso import config
 from playground.sso.models import Identity, MappedMembership
 from playground.teams.accounts import username_problem
@@ -107,11 +109,37 @@ def apply_group_mapping(user: User, groups: list[str]) -> None:
                 continue  # made by hand: not the mapping's to change
             membership = Membership.objects.create(user=user, team=team, role=role)
             MappedMembership.objects.create(membership=membership)
-        elif membership.role != role and not membership.set_role(role):
-            logger.warning("%s stays the last admin of %s", user, team)
+            _audit(Action.MEMBER_ADDED, membership, [None, role])
+        elif membership.role != role:
+            before = membership.role
+            if membership.set_role(role):
+                _audit(Action.ROLE_CHANGED, membership, [before, role])
+            else:
+                logger.warning("%s stays the last admin of %s", user, team)
     for slug, membership in managed.items():
-        if slug not in wanted and not membership.leave():
+        if slug in wanted:
+            continue
+        if membership.leave():
+            _audit(Action.MEMBER_REMOVED, membership, [membership.role, None])
+        else:
             logger.warning("%s stays in %s as its last admin", user, membership.team)
+
+
+# Who acts when the group mapping changes a membership: the provider's groups, not a
+# person (the person's own sign-in is recorded beside it, from django's signal).
+MAPPING_ACTOR = "single sign-on"
+
+
+def _audit(action: Action, membership: Membership, role: list[str | None]) -> None:
+    """The mapping's change in the team's audit log (in the sign-in's transaction)."""
+    record(
+        action,
+        team=membership.team,
+        actor=None,
+        actor_name=MAPPING_ACTOR,
+        target=membership.user.get_username(),
+        changes={"role": role},
+    )
 
 
 def signed_in(issuer: str, claims: dict[str, Any]) -> User:
