@@ -17,6 +17,7 @@ from playground.generations.models import Generation, State
 from playground.reviews.models import ImageReview, ReviewStatus
 from playground.teams.models import Membership, Role, Team
 from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
+from tests.test_browser_a11y import serious_violations
 from tests.factories import make_generation, png_bytes
 from tests.test_browser_team import PASSWORD, person
 
@@ -49,9 +50,7 @@ def test_ask_a_reviewer_who_approves_one_and_requests_changes_on_the_other_by_ke
         ("ada", Role.ADMIN, False),
     ):
         people[username] = User.objects.create_user(username, password=PASSWORD)
-        Membership.objects.create(
-            user=people[username], team=team, role=role, reviewer=reviewer
-        )
+        Membership.objects.create(user=people[username], team=team, role=role, reviewer=reviewer)
     job = job_of_two(people["mia"], team)
     first, second = job.images.order_by("index")
 
@@ -92,12 +91,14 @@ def test_ask_a_reviewer_who_approves_one_and_requests_changes_on_the_other_by_ke
     expect(items).to_have_count(2)
     expect(items.nth(0)).to_have_id(f"review-item-{first.pk}")
     shot(dora, "review-queue")
+    assert serious_violations(dora) == []
     items.nth(0).locator("a[data-lightbox]").click()
     box = dora.get_by_test_id("lightbox")
     expect(box).to_be_visible()
     expect(box.get_by_role("button", name="Approve", exact=True)).to_be_visible()
     expect(box.locator('.lightbox-keys [data-key="a"]')).to_be_visible()
     shot(dora, "lightbox-review")
+    assert serious_violations(dora) == []
     dora.keyboard.press("a")
     expect(box.locator("[data-lightbox-status]")).to_have_text("Approved.")
     expect(box.locator("[data-lightbox-review-status]")).to_have_text("Approved")
@@ -126,9 +127,9 @@ def test_ask_a_reviewer_who_approves_one_and_requests_changes_on_the_other_by_ke
     expect(mia.locator(f'#image-tile-{first.pk} [data-review-badge="{first.pk}"]')).to_have_text(
         "Approved"
     )
-    expect(
-        mia.locator(f'#image-tile-{second.pk} [data-review-badge="{second.pk}"]')
-    ).to_have_text("Changes requested")
+    expect(mia.locator(f'#image-tile-{second.pk} [data-review-badge="{second.pk}"]')).to_have_text(
+        "Changes requested"
+    )
     shot(mia, "history-badges")
     mia.get_by_test_id("review-filter").select_option("changes_requested")
     wait_for_htmx(mia)
