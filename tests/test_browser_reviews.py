@@ -19,8 +19,8 @@ from playground.generations.models import Generation, State
 from playground.reviews.models import ImageReview, ReviewStatus
 from playground.teams.models import Membership, Role, Team
 from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
-from tests.test_browser_a11y import serious_violations
 from tests.factories import make_generation, png_bytes
+from tests.test_browser_a11y import serious_violations
 from tests.test_browser_team import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
