@@ -52,6 +52,7 @@ def test_the_pages_people_work_in_have_no_serious_accessibility_problems(
         "usage": "/t/north/usage/",
         "keys": "/t/north/keys/",
         "api tokens": "/t/north/tokens/",
+        "review": "/t/north/review/",
     }
     for name, url in pages.items():
         page.goto(url)
