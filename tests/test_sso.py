@@ -263,7 +263,9 @@ def test_a_sign_in_cancelled_at_the_provider_is_said_so(provider: OpenIDProvider
     refused_with(response, "Example ID did not sign you in (access_denied)")
 
 
-def test_every_refusal_is_a_failed_sign_in_for_the_audit_log(provider: OpenIDProvider) -> None:
+def test_every_refusal_is_a_failed_sign_in_for_the_audit_log(
+    provider: OpenIDProvider, settings: Any
+) -> None:
     seen: list[dict[str, Any]] = []
 
     def heard(sender: Any, credentials: dict[str, Any], **kwargs: Any) -> None:
@@ -275,9 +277,8 @@ def test_every_refusal_is_a_failed_sign_in_for_the_audit_log(provider: OpenIDPro
         provider.tamper("aud")
         sign_in(Client(), provider, "mallory")
         provider.tamper("none")
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("django.conf.settings.OIDC_ALLOWED_DOMAINS", ["example.com"])
-            sign_in(Client(), provider, "mallory")
+        settings.OIDC_ALLOWED_DOMAINS = ["example.com"]
+        sign_in(Client(), provider, "mallory")
     finally:
         user_login_failed.disconnect(heard)
     assert seen == [
