@@ -60,13 +60,20 @@ INSTALLED_APPS = [
     # Our apps. Which may import which (the layers) is written in README.md,
     # "Architecture", and checked by tests/test_architecture.py; this order is not it.
     "playground.teams",
+    "playground.audit",
     "playground.billing",
+    "playground.apitokens",
     "playground.generations",
     "playground.evolink",
     "playground.studio",
     "playground.gallery",
     "playground.matrix",
     "playground.exports",
+    "playground.notifications",
+    "playground.comments",
+    "playground.reviews",
+    "playground.sharing",
+    "playground.alerts",
     "playground.sso",
 ]
 
@@ -90,6 +97,8 @@ MIDDLEWARE = [
     # Pages for a signed-in person are never kept by a browser or proxy cache.
     "playground.lib.middleware.no_store_for_people",
     "playground.lib.middleware.idle_sessions_expire",
+    # The bell's unread count on every self-refreshing fragment's answer.
+    "playground.notifications.middleware.bell_on_refresh",
     # Last, as django-axes asks: it answers a locked-out login attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -111,6 +120,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "playground.lib.context_processors.javascript_catalogue",
                 "playground.teams.context_processors.teams",
+                "playground.notifications.context_processors.bell",
+                "playground.reviews.context_processors.reviews",
             ],
         },
     },
@@ -161,6 +172,14 @@ EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "1")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "GPT Image playground <playground@localhost>")
+
+# Spend alerts (playground/alerts/): a failed delivery is tried again after
+# ALERTS_RETRY_SECONDS × 4^(attempt - 1), up to ALERTS_MAX_ATTEMPTS attempts. Webhooks
+# to private, loopback and link-local addresses are refused unless
+# ALERTS_WEBHOOK_ALLOW_PRIVATE is on (a receiver inside the company's network).
+ALERTS_RETRY_SECONDS = float(os.getenv("ALERTS_RETRY_SECONDS", "30"))
+ALERTS_MAX_ATTEMPTS = envint("ALERTS_MAX_ATTEMPTS", 6)
+ALERTS_WEBHOOK_ALLOW_PRIVATE = envbool("ALERTS_WEBHOOK_ALLOW_PRIVATE")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -287,6 +306,16 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
+# The audit log keeps its entries this many days; an hourly task removes older ones
+# (playground/audit/tasks.py). The log is otherwise append-only.
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
+
+# Personal API tokens (playground/apitokens/auth.py): requests a minute per token, and
+# failed authentications per client address in a window (then that address waits the
+# window out, as a login does after django-axes' limit).
+API_REQUESTS_PER_MINUTE = envint("API_REQUESTS_PER_MINUTE", 60)
+API_AUTH_FAILURES_PER_ADDRESS = envint("API_AUTH_FAILURES_PER_ADDRESS", 10)
+API_AUTH_WINDOW_SECONDS = envint("API_AUTH_WINDOW_SECONDS", 15 * 60)
 # --- Single sign-on (OpenID Connect; playground/sso/, README "Single sign-on") ----------
 # No OIDC_ISSUER: no provider, and the login page is the password form alone.
 OIDC_ISSUER = os.getenv("OIDC_ISSUER", "").strip()
@@ -316,6 +345,12 @@ LOGIN_REDIRECT_URL_FAILURE = "login"
 PASSWORD_RESET_PER_ADDRESS = envint("PASSWORD_RESET_PER_ADDRESS", 3)
 PASSWORD_RESET_PER_CLIENT = envint("PASSWORD_RESET_PER_CLIENT", 10)
 PASSWORD_RESET_WINDOW_SECONDS = envint("PASSWORD_RESET_WINDOW_SECONDS", 3600)
+
+# Share links' public pages (playground/sharing/throttle.py): requests per minute per
+# client address under /s/ (a page and each of its images count), and passwords tried
+# on one link per address in 15 minutes. Past either, 429 with Retry-After.
+SHARE_LINK_REQUESTS_PER_MINUTE = envint("SHARE_LINK_REQUESTS_PER_MINUTE", 300)
+SHARE_LINK_PASSWORD_TRIES = envint("SHARE_LINK_PASSWORD_TRIES", 10)
 
 # --- Upstream -------------------------------------------------------------------------
 EVOLINK_BASE_URL = os.getenv("EVOLINK_BASE_URL", "https://api.evolink.ai").rstrip("/")

@@ -13,12 +13,19 @@ from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
 from playground import ids  # noqa: F401  (registers `<id:…>`: in range, else 404)
+from playground.alerts import urls as alert_urls
+from playground.apitokens import urls as apitoken_urls
+from playground.audit import urls as audit_urls
 from playground.billing import contract_views
 from playground.billing import views as billing_views
+from playground.comments import urls as comment_urls
 from playground.exports import urls as export_urls
 from playground.gallery import urls as gallery_urls
 from playground.generations import views as upstream_views
 from playground.matrix import urls as matrix_urls
+from playground.notifications import urls as notification_urls
+from playground.reviews import urls as review_urls
+from playground.sharing import urls as sharing_urls
 from playground.sso import urls as sso_urls
 from playground.sso import views as sso_views
 from playground.studio import job_views, views
@@ -60,6 +67,12 @@ team_patterns: list[URLPattern | URLResolver] = [
     path("", include(gallery_urls.team_patterns)),
     path("", include(matrix_urls.team_patterns)),
     path("", include(export_urls.team_patterns)),
+    path("", include(audit_urls.team_patterns)),
+    path("", include(comment_urls.team_patterns)),
+    path("", include(review_urls.team_patterns)),
+    path("", include(sharing_urls.team_patterns)),
+    path("", include(alert_urls.team_patterns)),
+    path("", include(apitoken_urls.team_patterns)),
 ]
 
 job_patterns = [
@@ -88,6 +101,11 @@ urlpatterns = [
     path("", include(gallery_urls.patterns)),
     path("", include(matrix_urls.patterns)),
     path("", include(export_urls.patterns)),
+    path("", include(audit_urls.patterns)),
+    path("", include(notification_urls.patterns)),
+    path("", include(comment_urls.patterns)),
+    path("", include(review_urls.patterns)),
+    path("", include(sharing_urls.patterns)),
     path(
         "references/<str:token>/thumbnail",
         job_views.reference_thumbnail,

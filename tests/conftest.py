@@ -13,7 +13,12 @@ from django.test import Client
 
 from playground.teams.models import Membership, Role, Team
 
-pytest_plugins = ["tests.fixtures_simulator", "tests.fixtures_keys", "tests.fixtures_access"]
+pytest_plugins = [
+    "tests.fixtures_simulator",
+    "tests.fixtures_keys",
+    "tests.fixtures_access",
+    "tests.webhook_receiver",
+]
 
 PASSWORD = "correct horse battery staple"
 

@@ -190,6 +190,15 @@ def contract_check(w: World) -> int:
     return check.pk
 
 
+def alice_token(w: World) -> int:
+    """An API token of alice's in team A."""
+    from playground.apitokens.models import ApiToken
+
+    membership = Membership.objects.get(user=w.users["creator"], team=w.team)
+    found = ApiToken.objects.filter(user=w.users["creator"], team=w.team).first()
+    return (found or ApiToken.issue(membership, name="script")[0]).pk
+
+
 def team_template(w: World) -> int:
     from playground.matrix.models import PromptTemplate
 

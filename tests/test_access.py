@@ -21,12 +21,15 @@ from tests.fixtures_access import (
     Case,
     World,
     addressed,
+    alice_token,
     check_access,
     contract_check,
     expect,
     url_names,
 )
 from tests.test_access_work import CASES as WORK_CASES
+from tests.test_notifications_access import CASES as NOTIFICATION_CASES
+from tests.test_share_links_access import CASES as SHARE_LINK_CASES
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +109,17 @@ CASES: dict[str, list[Case]] = {
             data=lambda w, p: {"member_jobs_in_flight_limit": "20"},
         )
     ],
+    # Spend alerts: the team's admins only (tests/test_alerts_pages.py).
+    "alerts": [Case("get", lambda w, p: "/t/a/alerts/", expect(200, ("admin",)))],
+    "alerts_settings": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/alerts/settings/",
+            expect(302, ("admin",)),
+            data=lambda w, p: {"thresholds": "50, 90", "webhook_url": ""},
+        )
+    ],
+    "alerts_secret": [Case("post", lambda w, p: "/t/a/alerts/secret/", expect(200, ("admin",)))],
     # Members and viewers see their own spend; the whole team's is for admins.
     "usage": [Case("get", lambda w, p: "/t/a/usage/", expect(200))],
     "usage_csv": [Case("get", lambda w, p: "/t/a/usage.csv", expect(200, ("admin",)))],
@@ -139,6 +153,30 @@ CASES: dict[str, list[Case]] = {
             lambda w, p: "/t/a/keys/models/",
             expect(302, ("admin",)),
             data=lambda w, p: {"model": "gpt-image-1.5", "scope": "team", "on": "0"},
+        )
+    ],
+    # The audit log: a team's for its admins; every team's for superusers only
+    # (tests/test_audit_pages.py has the superuser's side).
+    "team_audit": [Case("get", lambda w, p: "/t/a/audit/", expect(200, ("admin",)))],
+    "team_audit_csv": [Case("get", lambda w, p: "/t/a/audit.csv", expect(200, ("admin",)))],
+    "site_audit": [Case("get", lambda w, p: "/audit/", expect(403, (), stranger=403))],
+    "site_audit_csv": [Case("get", lambda w, p: "/audit.csv", expect(403, (), stranger=403))],
+    # Everyone in the team makes their own API tokens (a viewer's token only reads);
+    # a token is revoked by its member or a team admin, and is 404 to anyone else.
+    "api_tokens": [Case("get", lambda w, p: "/t/a/tokens/", expect(200))],
+    "api_token_create": [
+        Case(
+            "post",
+            lambda w, p: "/t/a/tokens/add/",
+            expect(200),
+            data=lambda w, p: {"name": "script", "days": "30"},
+        )
+    ],
+    "api_token_revoke": [
+        Case(
+            "post",
+            lambda w, p: f"/t/a/tokens/{alice_token(w)}/revoke/",
+            expect(302, ("creator", "admin"), teammate=404, viewer=404),
         )
     ],
     "invitation": [
@@ -186,7 +224,8 @@ CASES: dict[str, list[Case]] = {
 
 
 def test_every_url_pattern_has_an_access_case() -> None:
-    every_case = {**CASES, **WORK_CASES}
+    every_case = {**CASES, **WORK_CASES, **NOTIFICATION_CASES}
+    every_case = {**CASES, **WORK_CASES, **SHARE_LINK_CASES}
     missing = url_names() - set(every_case)
     assert not missing, f"add access cases for: {sorted(missing)}"
     assert not set(every_case) - url_names(), "cases for URLs that no longer exist"

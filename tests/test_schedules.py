@@ -24,6 +24,7 @@ def test_every_declared_schedule_exists_after_migrate_and_its_function_imports()
         "playground-clean-references",
         "playground-clean-masks",
         "playground-exports",
+        "playground-notification-emails",
     }
     rows = {row.name: row for row in Schedule.objects.filter(name__in=declared)}
     assert set(rows) == set(declared)

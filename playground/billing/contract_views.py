@@ -18,6 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from playground.audit.log import record
+from playground.audit.models import Action
 from playground.billing import contract_checks
 from playground.billing.models import ApiKey, ContractCheck
 from playground.evolink.contract import CHEAPEST_ESTIMATE
@@ -70,6 +72,14 @@ def contract_check_start(request: access.AuthedRequest, team: str, key_id: int) 
             return redirect("contract_check", team=team, check_id=running.pk)
         check = contract_checks.start(
             key=key, spend=spend, requested_by=request.user, team=team_obj
+        )
+        record(
+            Action.CONTRACT_CHECK_STARTED,
+            team=team_obj,
+            actor=request.user,
+            request=request,
+            target=key.label,
+            changes={"spend": [None, spend]},
         )
     return redirect("contract_check", team=team, check_id=check.pk)
 

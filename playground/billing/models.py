@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from playground import catalogue, stored_messages
-from playground.billing import crypto
+from playground.billing import crypto, signals
 
 if TYPE_CHECKING:
     # Only for annotations: billing does not import teams at run time.
@@ -185,7 +185,12 @@ class ApiKey(models.Model):
                 changes["denied_models"] = [*self.denied_models, model]
         elif status in DISABLING_STATUSES:
             changes.update(enabled=False, disabled_automatically_at=now)
-        ApiKey.objects.filter(pk=self.pk).update(**changes)
+        switched_off = ApiKey.objects.filter(pk=self.pk, enabled=True).update(**changes)
+        if not switched_off:
+            # Already off (or gone): keep the reason, and tell nobody a second time.
+            ApiKey.objects.filter(pk=self.pk).update(**changes)
+        elif changes.get("enabled") is False:
+            signals.send_on_commit(signals.key_disabled, self.pk)
 
     def record_use(self) -> None:
         ApiKey.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
@@ -199,6 +204,7 @@ class ApiKey(models.Model):
             key_unlimited=bool(token.get("unlimited_credits")) if token else None,
             checked_at=timezone.now(),
         )
+        signals.send_on_commit(signals.credits_recorded, self.pk)
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Sum
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +24,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from playground import catalogue, csvsafe
+from playground.audit.log import diff, record
+from playground.audit.models import Action
 from playground.billing import contract_checks, paying, tasks
 from playground.billing.forms import TeamKeyForm
 from playground.billing.models import ApiKey
@@ -102,14 +105,21 @@ def model_switch(request: AuthedRequest, team: str) -> HttpResponse:
     if request.POST.get("scope") == "site":
         if not request.user.is_superuser:
             raise PermissionDenied
-        availability.switch_for_site(model, on=on, by=request.user)
+        with transaction.atomic():
+            before = availability.site_offers(model)
+            availability.switch_for_site(model, on=on, by=request.user)
+            # Every team's: the entry belongs to no team (superusers see it at /audit/).
+            _switched(request, None, model, before, on, "site")
         done = (
             _("%(model)s is now offered to every team.")
             if on
             else _("%(model)s is now switched off for every team.")
         )
     else:
-        availability.switch_for_team(membership.team, model, on=on, by=request.user)
+        with transaction.atomic():
+            before = not membership.team.models_off.filter(model=model).exists()
+            availability.switch_for_team(membership.team, model, on=on, by=request.user)
+            _switched(request, membership.team, model, before, on, "team")
         done = (
             _("%(model)s is switched on for this team.")
             if on
@@ -117,6 +127,31 @@ def model_switch(request: AuthedRequest, team: str) -> HttpResponse:
         )
     messages.success(request, done % {"model": label})
     return redirect(f"{reverse('keys', kwargs={'team': team})}#models")
+
+
+def _switched(
+    request: AuthedRequest, team: Team | None, model: str, before: bool, on: bool, scope: str
+) -> None:
+    if before != on:
+        record(
+            Action.MODEL_SWITCHED,
+            team=team,
+            actor=request.user,
+            request=request,
+            target=model,
+            changes={"enabled": [before, on], "scope": [scope, scope]},
+        )
+
+
+def _key_state(key: ApiKey) -> dict[str, Any]:
+    """What the audit log says of a key: never its secret, only its masked form."""
+    return {
+        "label": key.label,
+        "key": key.masked,
+        "priority": key.priority,
+        "enabled": key.enabled,
+        "low_balance_threshold": key.low_balance_threshold,
+    }
 
 
 def _checking(key: ApiKey) -> bool:
@@ -139,7 +174,16 @@ def key_add(request: AuthedRequest, team: str) -> HttpResponse:
     key = form.save(commit=False)
     key.team = membership.team
     key.created_by = request.user
-    key.save()
+    with transaction.atomic():
+        key.save()
+        record(
+            Action.KEY_ADDED,
+            team=membership.team,
+            actor=request.user,
+            request=request,
+            target=key.label,
+            changes=diff({}, _key_state(key)),
+        )
     messages.success(
         request,
         _("Key “%(label)s” (%(masked)s) was added.") % {"label": key.label, "masked": key.masked},
@@ -158,12 +202,35 @@ def key_change(request: AuthedRequest, team: str, key_id: int) -> HttpResponse:
     """Rename, reorder, switch on or off, or replace the secret (never read it)."""
     membership = _admin(request, team)
     key = _own_key(membership, key_id)
+    before = _key_state(key)
     form = TeamKeyForm(request.POST, instance=key)
     if not form.is_valid():
         return _invalid(request, team, form)
-    form.save()
+    with transaction.atomic():
+        saved = form.save()
+        _audit_key_change(request, membership.team, before, saved)
     messages.success(request, _("Key “%(label)s” was saved.") % {"label": key.label})
     return redirect("keys", team=team)
+
+
+def _audit_key_change(
+    request: AuthedRequest, team: Team, before: dict[str, Any], key: ApiKey
+) -> None:
+    """One entry per kind of change: a replaced secret, switched on or off, the rest."""
+    changes = diff(before, _key_state(key))
+    entries: list[tuple[Action, dict[str, list[Any]]]] = []
+    if "key" in changes:
+        entries.append((Action.KEY_REPLACED, {"key": changes.pop("key")}))
+    if "enabled" in changes:
+        switched = changes.pop("enabled")
+        action = Action.KEY_ENABLED if switched[1] else Action.KEY_DISABLED
+        entries.append((action, {"enabled": switched}))
+    if changes:
+        entries.append((Action.KEY_CHANGED, changes))
+    for action, fields in entries:
+        record(
+            action, team=team, actor=request.user, request=request, target=key.label, changes=fields
+        )
 
 
 def _invalid(request: AuthedRequest, team: str, form: TeamKeyForm) -> HttpResponse:
@@ -177,7 +244,15 @@ def key_check(request: AuthedRequest, team: str, key_id: int) -> HttpResponse:
     """Ask a worker to read the key's credits; the page shows them when they arrive."""
     membership = _admin(request, team)
     key = _own_key(membership, key_id)
-    tasks.request_check(key, timezone.now())
+    with transaction.atomic():
+        tasks.request_check(key, timezone.now())
+        record(
+            Action.KEY_CHECKED,
+            team=membership.team,
+            actor=request.user,
+            request=request,
+            target=key.label,
+        )
     return redirect("keys", team=team)
 
 

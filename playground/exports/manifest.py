@@ -6,8 +6,10 @@ estimated to cost and what it counts for (the one rule of playground/generations
 with the kind of figure: charged, not charged, reserved, estimated, or estimated
 but possibly charged), and its lineage: the job it was made from and the jobs its
 reference images came from; and its mask, if the job sent one (masks/…-mask.png in
-the ZIP). A lineage link to a job the requester may not see (a
-colleague's "Only me", another team's) names the relation only, as the job page does.
+the ZIP); and its review: the status, the reviewer (who decided, or whom the review
+was asked of while it waits) and when it was decided. A lineage link to a job the
+requester may not see (a colleague's "Only me", another team's) names the relation
+only, as the job page does.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.db.models import Prefetch, QuerySet
 
 from playground.generations.models import Generation, GenerationReference, ResultImage
 from playground.generations.spend import charge_of
+from playground.reviews.models import ImageReview, ReviewStatus
 
 COLUMNS = [
     "file",
@@ -53,6 +56,9 @@ COLUMNS = [
     "parent_job_id",
     "reference_source_jobs",
     "mask",
+    "review_status",
+    "reviewer",
+    "review_decided_at",
 ]
 
 
@@ -70,7 +76,9 @@ def mask_file_name(job: Generation) -> str:
 
 def with_lineage(queryset: QuerySet[ResultImage]) -> QuerySet[ResultImage]:
     """The queries one batch of rows needs: its jobs, their makers, parents and references."""
-    return queryset.select_related("generation__parent").prefetch_related(
+    return queryset.select_related(
+        "generation__parent", "review__decided_by", "review__reviewer"
+    ).prefetch_related(
         Prefetch(
             "generation__references",
             GenerationReference.objects.select_related("source", "mask").order_by("position"),
@@ -108,6 +116,16 @@ def _job_ref(job: Generation | None, visible: set[int]) -> dict[str, Any] | None
     return {"job_number": job.number, "job_id": str(job.public_id)}
 
 
+def _review(image: ResultImage) -> tuple[str, str, str | None]:
+    """(status, reviewer, decided at) of one image; no row is "none"."""
+    try:
+        review = image.review
+    except ImageReview.DoesNotExist:
+        return ReviewStatus.NONE.value, "", None
+    person = review.decided_by if review.decided_at else review.reviewer
+    return review.status, person.get_username() if person else "", _iso(review.decided_at)
+
+
 def row(image: ResultImage, name: str, visible: set[int]) -> dict[str, Any]:
     """The manifest.json entry of one image (manifest.csv flattens it: `csv_row`)."""
     job = image.generation
@@ -136,6 +154,7 @@ def row(image: ResultImage, name: str, visible: set[int]) -> dict[str, Any]:
             }
             entry["mask"] = mask["file"]
         references.append(entry)
+    review_status, reviewer, decided_at = _review(image)
     return {
         "file": name,
         "job_number": job.number,
@@ -165,6 +184,9 @@ def row(image: ResultImage, name: str, visible: set[int]) -> dict[str, Any]:
         "parent": parent,
         "references": references,
         "mask": mask,
+        "review_status": review_status,
+        "reviewer": reviewer,
+        "review_decided_at": decided_at,
     }
 
 

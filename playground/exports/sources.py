@@ -21,11 +21,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from playground import ids as id_parsing
+from playground.comments import threads
 from playground.exports.models import Source
 from playground.gallery import favourites, images
 from playground.gallery.models import Collection, CollectionItem
-from playground.generations.history import STATUS_CHOICES, HistoryFilter
+from playground.generations.history import MENTIONS_ME, STATUS_CHOICES, HistoryFilter
 from playground.generations.models import Generation, ResultImage
+from playground.reviews import filters as review_filters
 from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership
 
@@ -45,6 +47,31 @@ class Wanted:
 
 
 def resolve(request: AuthedRequest, membership: Membership) -> Wanted:
+    """What the form asks for, narrowed by its review filter (`review`, the history's or
+    the collection's) when it has one: a selection is exactly what was ticked."""
+    wanted = _resolve(request, membership)
+    review = review_filters.from_query(request.POST)
+    if not review or wanted.source == Source.SELECTION:
+        return wanted
+    # The team's images of that status (no list of ids in the query: a history's can
+    # be long), kept in the order the source gave.
+    keep = set(
+        review_filters.images_with(
+            ResultImage.objects.filter(generation__team=membership.team), review
+        ).values_list("pk", flat=True)
+    )
+    label = review_filters.label(review)
+    return Wanted(
+        wanted.source,
+        wanted.source_id,
+        _("%(what)s, review: %(status)s") % {"what": wanted.description, "status": label},
+        [pk for pk in wanted.image_ids if pk in keep],
+        _("No image here has the review status “%(status)s”: nothing to download.")
+        % {"status": label},
+    )
+
+
+def _resolve(request: AuthedRequest, membership: Membership) -> Wanted:
     source = request.POST.get("source", "")
     user, team = request.user, membership.team
     if source == Source.SELECTION:
@@ -83,7 +110,10 @@ def resolve(request: AuthedRequest, membership: Membership) -> Wanted:
         # This is `history.selected()` reading the POST instead of the URL.
         chosen_filter = HistoryFilter.from_query(request.POST)
         jobs = chosen_filter.apply(
-            Generation.objects.visible_to(user, team), user, favourites.starred_jobs(user)
+            Generation.objects.visible_to(user, team),
+            user,
+            favourites.starred_jobs(user),
+            discussed_jobs=threads.discussed_jobs(chosen_filter.comments, user),
         )
         ids = list(
             ResultImage.objects.visible_to(user, team)
@@ -160,6 +190,10 @@ def history_description(chosen: HistoryFilter) -> str:
         parts.append(_("member %(name)s") % {"name": chosen.member})
     if chosen.favourites:
         parts.append(_("my favourites"))
+    if chosen.comments == MENTIONS_ME:
+        parts.append(_("mentioning me"))
+    elif chosen.comments:
+        parts.append(_("with comments"))
     if chosen.model:
         parts.append(_("model %(model)s") % {"model": chosen.model})
     if chosen.status:

@@ -22,6 +22,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from playground.audit.log import record
+from playground.audit.models import Action
 from playground.exports import sources, tasks
 from playground.exports.models import Export, ExportState, keep_days
 from playground.lib.redirects import safe_next
@@ -74,6 +76,16 @@ def export_create(request: access.AuthedRequest, team: str) -> HttpResponse:
                 lease_until=timezone.now() + tasks.QUEUE_GRACE,
             )
             tasks.queue(export)
+            # What was exported, by kind and size: its description may quote a prompt
+            # of the requester's own "Only me" jobs, which the team's admins may not see.
+            record(
+                Action.EXPORT_CREATED,
+                team=membership.team,
+                actor=request.user,
+                request=request,
+                target=f"{export.source}" + (f" #{export.source_id}" if export.source_id else ""),
+                changes={"images": [None, export.total]},
+            )
     return redirect("export_detail", public_id=export.public_id)
 
 

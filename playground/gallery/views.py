@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,11 +22,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from playground import ids as id_parsing
+from playground.audit.log import record
+from playground.audit.models import Action
+from playground.comments import threads
 from playground.gallery import collections, favourites, images
 from playground.gallery.forms import CollectionNameForm, name_problem
 from playground.gallery.models import Collection
 from playground.generations.models import ResultImage
 from playground.lib.redirects import safe_next
+from playground.reviews import filters as review_filters
 from playground.teams import access
 from playground.teams.models import Membership
 
@@ -106,7 +111,10 @@ def _detail(
     collection: Collection,
     rename_form: CollectionNameForm | None = None,
 ) -> HttpResponse:
-    items = collections.visible_items(request.user, collection)
+    items = collections.visible_items(request.user, collection).select_related("image__review")
+    review = review_filters.from_query(request.GET)
+    if review:
+        items = items.filter(review_filters.matching(review, "image__"))
     page = Paginator(items, COLLECTION_PAGE_SIZE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
     total = collection.items.count()
@@ -115,9 +123,13 @@ def _detail(
         "collection": collection,
         "items": shown,
         "page": page,
-        # Said on the page, so nobody wonders why a colleague sees more.
-        "hidden_count": total - page.paginator.count,
+        # Said on the page, so nobody wonders why a colleague sees more (a review
+        # filter hides images on purpose: nothing to explain then).
+        "hidden_count": 0 if review else total - page.paginator.count,
+        "review_filter": review,
+        "review_choices": review_filters.CHOICES,
         "favourite_ids": favourites.starred_among(request.user, [i.image_id for i in shown]),
+        "comment_counts": threads.counts_for({i.image.generation_id for i in shown}),
         "rename_form": rename_form
         or CollectionNameForm(initial={"name": collection.name}, team=membership.team),
         **collections.picker_context(membership),
@@ -160,7 +172,17 @@ def collection_delete(request: access.AuthedRequest, team: str, collection_id: i
         }
         return render(request, "gallery/collection_delete.html", context)
     name = collection.name
-    collection.delete()
+    with transaction.atomic():
+        count = collection.items.count()
+        collection.delete()
+        record(
+            Action.COLLECTION_DELETED,
+            team=membership.team,
+            actor=request.user,
+            request=request,
+            target=name,
+            changes={"images": [count, None]},
+        )
     messages.success(
         request, _("Collection “%(name)s” deleted. Its images are kept.") % {"name": name}
     )

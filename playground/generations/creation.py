@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 
 from playground import catalogue, pricing
 from playground.billing import paying
-from playground.generations import budgets, jobs, mask_uploads, references, upload_limits
+from playground.generations import budgets, jobs, mask_uploads, references, signals, upload_limits
 from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
 from playground.generations.models import (
     Derivation,
@@ -124,6 +124,8 @@ def insert_generation(
         for i, ref in enumerate(form.references)
     )
     transaction.on_commit(lambda: jobs.enqueue_submit(generation.pk))
+    # Its estimate counts from now on (spend.py): a spend alert may be due.
+    signals.send_spend_recorded(team.pk, user.pk)
     return generation
 
 

@@ -2,7 +2,7 @@
 form) and applied to the one scope `Generation.objects.visible_to(user, team)`.
 
 Every filter lives in the URL
-(`?view=mine&member=bob&model=…&status=…&from=…&to=…&q=…&favourites=1`) so a filtered
+(`?view=mine&member=bob&model=…&status=…&from=…&to=…&q=…&favourites=1&comments=me`) so a filtered
 view can be linked to a colleague; filters only ever narrow the scope. The studio's
 history (studio/history.py) and the history export (exports/sources.py) both read it.
 """
@@ -32,6 +32,13 @@ STATUS_CHOICES = [
     (State.CANCELLED.value, State.CANCELLED.label),
 ]
 
+# The comments filter: jobs with any comment, or with one that mentions the person.
+# Which jobs those are is for the comments app to say (it builds on this one): callers
+# pass them to apply() (comments.threads.discussed_jobs).
+COMMENTED = "any"
+MENTIONS_ME = "me"
+COMMENT_CHOICES = [(COMMENTED, _("Has comments")), (MENTIONS_ME, _("Mentions me"))]
+
 
 def _date(value: str | None) -> date | None:
     try:
@@ -51,12 +58,15 @@ class HistoryFilter:
     q: str = ""
     # Jobs with at least one image this person starred: one's own favourites only.
     favourites: bool = False
+    # COMMENTED, MENTIONS_ME, or "" (no comments filter).
+    comments: str = ""
 
     @classmethod
     def from_query(cls, params: QueryDict) -> HistoryFilter:
         """Unknown values are dropped rather than refused: a stale link still opens."""
         status = params.get("status", "")
         model = params.get("model_filter", "")
+        comments = params.get("comments", "")
         return cls(
             view="mine" if params.get("view") == "mine" else "team",
             member=params.get("member", "").strip()[:150],
@@ -66,14 +76,22 @@ class HistoryFilter:
             date_to=_date(params.get("to")),
             q=params.get("q", "").strip()[:500],
             favourites=params.get("favourites") in ("1", "on", "true"),
+            comments=comments if comments in dict(COMMENT_CHOICES) else "",
         )
 
     def apply(
-        self, jobs: QuerySet[Generation], user: User, starred_jobs: Iterable[int]
+        self,
+        jobs: QuerySet[Generation],
+        user: User,
+        starred_jobs: Iterable[int],
+        *,
+        discussed_jobs: Iterable[int] | None = None,
     ) -> QuerySet[Generation]:
         """The jobs of `jobs` this filter keeps. `starred_jobs`: the ids of the jobs the
         person starred an image of (gallery.favourites.starred_jobs, a lazy subquery):
-        stars belong to the gallery, which builds on this app."""
+        stars belong to the gallery, which builds on this app. `discussed_jobs`, likewise,
+        the ids the comments filter keeps (comments.threads.discussed_jobs), needed
+        only when that filter is on."""
         if self.view == "mine":
             jobs = jobs.filter(owner_id=user.pk)
         elif self.member:
@@ -95,6 +113,10 @@ class HistoryFilter:
             jobs = jobs.filter(Q(prompt__icontains=word) | Q(model__icontains=word))
         if self.favourites:
             jobs = jobs.filter(id__in=starred_jobs)
+        if self.comments:
+            if discussed_jobs is None:
+                raise ValueError("the comments filter needs discussed_jobs")
+            jobs = jobs.filter(id__in=discussed_jobs)
         return jobs
 
     def params(self) -> dict[str, str]:
@@ -108,6 +130,7 @@ class HistoryFilter:
             "to": self.date_to.isoformat() if self.date_to else "",
             "q": self.q,
             "favourites": "1" if self.favourites else "",
+            "comments": self.comments,
         }
         return {k: v for k, v in values.items() if v}
 

@@ -48,8 +48,9 @@ from playground import catalogue, imageformats, request_rules, stored_messages
 from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
-from playground.generations import callbacks, mask_uploads, pacing, references
+from playground.generations import callbacks, mask_uploads, pacing, references, signals
 from playground.generations.models import (
+    FINAL_STATES,
     Generation,
     HistoryClock,
     Lease,
@@ -524,6 +525,8 @@ def _archive_ends(pk: int, holder: str, *, lease: timedelta | None, **changes: A
         moved = leases.ROWS.renew(archiving, holder, lease, **changes)
     if moved:
         HistoryClock.tick(job_pks=[pk])
+        if changes.get("state") in FINAL_STATES:
+            signals.announce_finished(pk, changes["state"])
     return moved
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from playground import catalogue, imageformats, stored_messages
+from playground.generations import signals
 
 # The mask of an edit lives in masks.py, imported here for the same reason.
 from playground.generations.masks import MaskImage as MaskImage
@@ -57,6 +58,9 @@ class State(models.TextChoices):
 
 
 IN_FLIGHT_STATES = (State.QUEUED, State.SUBMITTING, State.RUNNING, State.ARCHIVING)
+# A transition that writes one of these changes what the job counts for (spend.py):
+# apps above (spend alerts) hear of it through `signals.spend_recorded`.
+SPEND_FIELDS = frozenset({"credits_reserved", "credits_charged"})
 FINAL_STATES = (State.COMPLETED, State.FAILED, State.UNCERTAIN, State.TIMED_OUT, State.CANCELLED)
 
 
@@ -106,6 +110,12 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         moved = self.filter(pk=pk, state__in=from_states).update(**changes) == 1
         if moved:
             HistoryClock.tick(job_pks=[pk])
+            if changes.get("state") in FINAL_STATES:
+                signals.announce_finished(pk, changes["state"])
+            if SPEND_FIELDS & changes.keys():
+                owner = self.filter(pk=pk).values_list("team_id", "owner_id").first()
+                if owner is not None:
+                    signals.send_spend_recorded(*owner)
         return moved
 
     def note_request(self, pk: int, call: str, request_id: str, status: int | None) -> None:

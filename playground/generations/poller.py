@@ -10,10 +10,8 @@ archives a finished task in its own bounded pool the moment it sees it complete.
 One poller per deployment: every worker process starts a `PollerThread` (django-q2's
 `post_spawn`); the one holding the "poller" lease (a `Lease` row, under the rule of
 every lease: leases.py) polls, the others stand by and try to take the lease every
-second. The holder renews it every second from a heartbeat thread. A SIGKILLed holder
-stops renewing, so a standby (of this cluster, or of one started after a crash) takes
-over within `jobs.poller_lease_seconds()`; a worker that exits normally (a graceful
-stop, django-q's recycling) hands the lease back at once.
+second (the stand-by, the heartbeat and the hand-back are lease_threads.py's, shared
+with the submitter).
 
 Everything the poller changes is a compare-and-set on the row, so a pass interrupted
 anywhere is simply done again by the next holder.
@@ -22,12 +20,8 @@ anywhere is simply done again by the next holder.
 from __future__ import annotations
 
 import logging
-import multiprocessing.util
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,10 +38,10 @@ from playground.billing import models as billing
 from playground.evolink import client as evolink
 from playground.evolink import upstream
 from playground.generations import fanout_reads, jobs, rereads, spend
+from playground.generations.lease_threads import STOP_SECONDS, Heartbeat, LeasedThread, OneThread
 from playground.generations.models import (
     Generation,
     HistoryClock,
-    Lease,
     PartState,
     State,
     UpstreamTask,
@@ -68,10 +62,6 @@ ROWS_PER_PASS = 200
 SWEEP_SECONDS = 2.0
 # Clients are rebuilt this often, so a key an admin replaced is picked up.
 CLIENTS_MAX_AGE = 60.0
-# A standby tries to take the lease this often.
-STANDBY_SECONDS = 1.0
-# How long a stopping worker waits for archives in progress before handing them back.
-STOP_SECONDS = 20.0
 
 
 def tick_seconds() -> float:
@@ -94,38 +84,13 @@ def pause_before_next_pass() -> float:
 # --- The thread -------------------------------------------------------------------------
 
 
-class PollerThread(threading.Thread):
-    """Stands by for the lease, polls while holding it, until `stop()`."""
+class PollerThread(LeasedThread):
+    """Stands by for the "poller" lease, polls while holding it, until `stop()`."""
 
-    def __init__(self) -> None:
-        super().__init__(name="playground-poller", daemon=True)
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.stopping = threading.Event()
-        self.holding = threading.Event()  # for tests: this thread is the poller now
+    lease = LEASE
+    role = "poller"
 
-    def run(self) -> None:
-        try:
-            self._recover()
-            while not self.stopping.is_set():
-                try:
-                    if Lease.acquire(LEASE, self.holder, jobs.poller_lease_seconds()):
-                        self.holding.set()
-                        self.hold()
-                        self.holding.clear()
-                        continue
-                except (OperationalError, InterfaceError):
-                    log.warning("poller: database unavailable; retrying", exc_info=True)
-                    connection.close()
-                self.stopping.wait(STANDBY_SECONDS)
-        finally:
-            connections.close_all()
-
-    def stop(self, timeout: float = STOP_SECONDS + 5) -> None:
-        self.stopping.set()
-        if self.is_alive() and threading.current_thread() is not self:
-            self.join(timeout)
-
-    def _recover(self) -> None:
+    def before_standby(self) -> None:
         """A worker that starts may follow a crash: wake work whose worker vanished."""
         try:
             jobs.reconcile()
@@ -171,26 +136,11 @@ class PollerThread(threading.Thread):
                 clients.close()
                 archiver.shutdown(STOP_SECONDS)
                 heartbeat.stop()
-                try:
-                    Lease.release(LEASE, self.holder)
-                except Exception:  # it lapses by itself within seconds
-                    log.warning("poller: could not hand the lease back", exc_info=True)
+                self.release()
 
 
-_thread: PollerThread | None = None
-
-
-def start_in_this_process() -> PollerThread:
-    """Start this process's poller thread (once), stopped when the process exits."""
-    global _thread
-    if _thread is None or not _thread.is_alive():
-        _thread = PollerThread()
-        _thread.start()
-        # A django-q worker leaves through multiprocessing's exit path, which runs these
-        # finalizers (atexit handlers are not run in its child processes): a graceful
-        # stop or a recycled worker hands the lease back instead of letting it lapse.
-        multiprocessing.util.Finalize(_thread, _thread.stop, exitpriority=10)
-    return _thread
+_thread = OneThread(PollerThread)
+start_in_this_process = _thread.start
 
 
 def on_worker_start(**_kwargs: Any) -> None:
@@ -526,65 +476,3 @@ def _check_deadline(pk: int, deadline: datetime | None, now: datetime) -> None:
         minutes = int(jobs.poll_deadline().total_seconds() // 60)
         message = stored_messages.STOPPED_CHECKING % {"minutes": minutes}
         Generation.objects.end(pk, State.RUNNING, State.TIMED_OUT, "local_deadline", message)
-
-
-# --- The lease's heartbeat ------------------------------------------------------------------
-
-
-class Heartbeat:
-    """Renews a lease every second from a thread while the holder works, so the lease
-    can be short however long one pass takes. Inside a transaction (tests) a thread
-    could not see the row: `beat()` then renews from the caller's thread."""
-
-    def __init__(self, name: str, holder: str, seconds: float) -> None:
-        self.name, self.holder, self.seconds = name, holder, seconds
-        self.interval = min(1.0, seconds / 3)
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> Heartbeat:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self.lost.clear()
-        if connection.in_atomic_block or self._thread:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread:
-            self._stop.set()
-            self._thread.join()
-            self._thread = None
-
-    def beat(self) -> bool:
-        """Whether the lease is still ours (renewing it here if no thread does)."""
-        if (
-            self._thread is None
-            and not self.lost.is_set()
-            and not Lease.renew(self.name, self.holder, self.seconds)
-        ):
-            self.lost.set()
-        return not self.lost.is_set()
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(self.interval):
-                try:
-                    # Only the holder renews: a lease another poller took is lost.
-                    if not Lease.renew(self.name, self.holder, self.seconds):
-                        self.lost.set()
-                        return
-                except Exception:  # a locked or briefly unreachable database
-                    log.warning("lease %s: heartbeat failed", self.name, exc_info=True)
-                    # A broken connection is not reopened by itself: open a new one.
-                    connections["default"].close()
-        finally:
-            connections.close_all()

@@ -28,22 +28,18 @@ that the next one (or the reconciler) does not pick up.
 from __future__ import annotations
 
 import logging
-import multiprocessing.util
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, connections
+from django.db import connection
 
 from playground.generations import fair_order, jobs, pacing
-from playground.generations.models import Generation, Lease
+from playground.generations.lease_threads import STOP_SECONDS, Heartbeat, LeasedThread, OneThread
+from playground.generations.models import Generation
 from playground.generations.payers import choose_payers
-from playground.generations.poller import STANDBY_SECONDS, STOP_SECONDS, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -64,38 +60,20 @@ def tick_seconds() -> float:
     return float(settings.PLAYGROUND_SUBMITTER_TICK_SECONDS)
 
 
-class SubmitterThread(threading.Thread):
-    """Stands by for the lease, sends while holding it, until `stop()`."""
+class SubmitterThread(LeasedThread):
+    """Stands by for the "submitter" lease, sends while holding it, until `stop()`."""
+
+    lease = LEASE
+    role = "submitter"
 
     def __init__(self) -> None:
-        super().__init__(name="playground-submitter", daemon=True)
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.stopping = threading.Event()
-        self.holding = threading.Event()  # for tests: this thread is the submitter now
+        super().__init__()
         self.wake = threading.Event()  # a create ended: a slot is free
         self.passes = 0  # for tests: passes made over the waiting jobs
 
-    def run(self) -> None:
-        try:
-            while not self.stopping.is_set():
-                try:
-                    if Lease.acquire(LEASE, self.holder, jobs.poller_lease_seconds()):
-                        self.holding.set()
-                        self.hold()
-                        self.holding.clear()
-                        continue
-                except (OperationalError, InterfaceError):
-                    log.warning("submitter: database unavailable; retrying", exc_info=True)
-                    connection.close()
-                self.stopping.wait(STANDBY_SECONDS)
-        finally:
-            connections.close_all()
-
     def stop(self, timeout: float = STOP_SECONDS + 5) -> None:
-        self.stopping.set()
         self.wake.set()
-        if self.is_alive() and threading.current_thread() is not self:
-            self.join(timeout)
+        super().stop(timeout)
 
     def hold(self) -> None:
         """Send while the lease is ours; on stop, wait for the creates under way."""
@@ -129,10 +107,7 @@ class SubmitterThread(threading.Thread):
             finally:
                 sender.shutdown(STOP_SECONDS)
                 heartbeat.stop()
-                try:
-                    Lease.release(LEASE, self.holder)
-                except Exception:  # it lapses by itself within seconds
-                    log.warning("submitter: could not hand the lease back", exc_info=True)
+                self.release()
 
 
 class Sender:
@@ -228,19 +203,8 @@ def _first_key(job: Generation) -> int | None:
     return payers[0].key_id if payers else None
 
 
-_thread: SubmitterThread | None = None
-
-
-def start_in_this_process() -> SubmitterThread:
-    """Start this process's submitter thread (once), stopped when the process exits."""
-    global _thread
-    if _thread is None or not _thread.is_alive():
-        _thread = SubmitterThread()
-        _thread.start()
-        # As for the poller: multiprocessing's exit path runs this in a django-q worker,
-        # so a graceful stop hands the lease back instead of letting it lapse.
-        multiprocessing.util.Finalize(_thread, _thread.stop, exitpriority=10)
-    return _thread
+_thread = OneThread(SubmitterThread)
+start_in_this_process = _thread.start
 
 
 def on_worker_start(**_kwargs: Any) -> None:

@@ -27,6 +27,8 @@ FRAGMENTS: dict[str, Refreshing] = {
         Refreshing("run-grid", 2),  # a matrix run's grid while a job is in flight
         Refreshing("export-status", 1),  # a ZIP export while it is built
         Refreshing("contract-check", 2),  # the contract check's table while it runs
+        # Comment threads on a page (static/js/comments.js; an empty 204 while unchanged).
+        Refreshing("comments-live", 4),
     )
 }
 

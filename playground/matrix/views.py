@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from playground import catalogue, ids, numbers
 from playground.billing import paying
+from playground.comments import threads
 from playground.gallery import collections
 from playground.gallery.favourites import starred_among
 from playground.generations import budgets, references, waiting
@@ -340,6 +341,9 @@ def run_page(request: AuthedRequest, team: str, public_id: uuid.UUID) -> HttpRes
         "run": run,
         "grid": grid,
         "favourite_ids": starred_among(request.user, image_ids),
+        "comment_counts": threads.counts_for(
+            c.job.pk for row in grid.rows for c in row.cells if c.job
+        ),
         # "Cancel waiting cells": for the run's maker or a team admin, while some wait.
         "waiting_cells": sum(
             1 for row in grid.rows for c in row.cells if c.job and c.job.state == State.QUEUED

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from playground import catalogue, ids
+from playground.comments import threads
 from playground.gallery import favourites
 from playground.generations import fair_order, references, waiting
 from playground.generations.history import STATUS_CHOICES, HistoryFilter
@@ -21,8 +22,10 @@ from playground.generations.models import (
     Generation,
     GenerationReference,
     HistoryClock,
+    ResultImage,
     State,
 )
+from playground.reviews import filters as review_filters
 from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership, Profile
 
@@ -44,14 +47,16 @@ class HistoryItem:
 def selected(
     request: AuthedRequest, membership: Membership
 ) -> tuple[HistoryFilter, QuerySet[Generation]]:
-    """The filters of the URL and the jobs they select."""
+    """The filters of the URL and the jobs they select (the review filter, which the
+    history's own filters below reviews cannot know, applied on top)."""
     chosen = HistoryFilter.from_query(request.GET)
     jobs = chosen.apply(
         Generation.objects.visible_to(request.user, membership.team),
         request.user,
         favourites.starred_jobs(request.user),
+        discussed_jobs=threads.discussed_jobs(chosen.comments, request.user),
     )
-    return chosen, jobs
+    return chosen, review_filters.jobs_with(jobs, review_filters.from_query(request.GET))
 
 
 def view_of(
@@ -110,7 +115,8 @@ def history_context(
         page_jobs.order_by("-id")
         .select_related("owner")
         .prefetch_related(
-            "images",
+            # Each tile shows its review badge: joined, not one query per tile.
+            Prefetch("images", ResultImage.objects.select_related("review")),
             Prefetch("references", GenerationReference.objects.select_related("reference")),
         )[: PAGE_SIZE + 1]
     )
@@ -136,7 +142,10 @@ def history_context(
     ]
     # The stars of the page's images: one query per page, not one per tile.
     starred = favourites.starred_in_jobs(request.user, [job.pk for job in page])
-    params = chosen.params()
+    # The tiles' comment counts, likewise.
+    comment_counts = threads.counts_for([job.pk for job in page])
+    review = review_filters.from_query(request.GET)
+    params = {**chosen.params(), **review_filters.params(review)}
     studio_url = reverse("studio", kwargs={"team": team.slug})
     fragment_url = reverse("history", kwargs={"team": team.slug})
     older: dict[str, str | int] | None = {**params, "before": page[-1].pk} if has_more else None
@@ -168,6 +177,10 @@ def history_context(
         "models": list(catalogue.MODELS.values()),
         "status_choices": STATUS_CHOICES,
         "favourite_ids": starred,
+        "comment_counts": comment_counts,
+        "review_filter": review,
+        "review_choices": review_filters.CHOICES,
+        "history_filtered": chosen.is_filtered or bool(review),
     }
 
 

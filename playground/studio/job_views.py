@@ -16,6 +16,7 @@ import zipfile
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,6 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from playground import catalogue, imageformats
+from playground.audit.log import record
+from playground.audit.models import Action
 from playground.billing import paying
 from playground.gallery import favourites
 from playground.generations import budgets, jobs, mask_uploads, references, spend, waiting
@@ -222,7 +225,24 @@ def generation_delete(request: AuthedRequest, public_id: uuid.UUID) -> HttpRespo
             "studio/generation_delete.html",
             {"generation": generation, "team": generation.team},
         )
-    if generation.delete_with_files():
+    # The job's number, maker, model and size only: its prompt may be an "Only me" one.
+    gone = {
+        "owner": [generation.owner.get_username(), None],
+        "model": [generation.model, None],
+        "images": [generation.images.count(), None],
+    }
+    with transaction.atomic():
+        deleted = generation.delete_with_files()
+        if deleted:
+            record(
+                Action.JOB_DELETED,
+                team=generation.team,
+                actor=request.user,
+                request=request,
+                target=f"#{generation.number}",
+                changes=gone,
+            )
+    if deleted:
         messages.success(request, _("Job #%(id)s was deleted.") % {"id": generation.number})
     return redirect("studio", team=generation.team.slug)
 

@@ -17,7 +17,7 @@ class RoleForm(forms.Form):
 
 
 class MemberForm(RoleForm):
-    """A member's row on the team page: role and monthly cap."""
+    """A member's row on the team page: role, monthly cap and the reviewer right."""
 
     monthly_cap_credits = forms.DecimalField(
         label=gettext_lazy("Monthly cap (credits)"),
@@ -26,6 +26,8 @@ class MemberForm(RoleForm):
         max_digits=12,
         decimal_places=2,
     )
+    # Unticked is "no": the row's form always shows the box, ticked or not.
+    reviewer = forms.BooleanField(label=gettext_lazy("Reviewer"), required=False)
 
 
 class BudgetForm(forms.ModelForm):

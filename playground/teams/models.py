@@ -118,6 +118,9 @@ class Membership(models.Model):
         help_text=_("Empty: no cap beyond the team's budget."),
         validators=[MinValueValidator(0)],
     )
+    # The reviewer right: may approve or request changes on the team's images (admins
+    # always may). Any role may hold it: an art director can be a viewer.
+    reviewer = models.BooleanField(_("reviewer"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -136,6 +139,11 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def can_review(self) -> bool:
+        """May approve or request changes on the team's images."""
+        return self.is_admin or self.reviewer
 
     def is_last_admin(self) -> bool:
         return self.is_admin and not self.team.admins().exclude(pk=self.pk).exists()

@@ -23,6 +23,8 @@ from django.utils.translation import gettext_lazy
 from django.views import i18n
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from playground.audit.log import diff, record
+from playground.audit.models import Action
 from playground.generations import budgets
 from playground.teams import access, languages
 from playground.teams.access import AuthedRequest
@@ -34,7 +36,7 @@ from playground.teams.forms import (
     MemberForm,
     MemberLimitsForm,
 )
-from playground.teams.models import Invitation, Membership, Role
+from playground.teams.models import Invitation, Membership, Role, Team
 
 PAGE = "teams/team.html"
 LAST_ADMIN = gettext_lazy("A team needs at least one admin: make someone else an admin first.")
@@ -75,9 +77,18 @@ def member_add(request: AuthedRequest, team: str) -> HttpResponse:
     form = AddMemberForm(request.POST, team=membership.team)
     if not form.is_valid():
         return _page(request, membership, add_form=form, failed=True)
-    invitation = Invitation.address(
-        membership.team, form.cleaned_data["role"], request.user, form.cleaned_data["username"]
-    )
+    with transaction.atomic():
+        invitation = Invitation.address(
+            membership.team, form.cleaned_data["role"], request.user, form.cleaned_data["username"]
+        )
+        record(
+            Action.MEMBER_INVITED,
+            team=membership.team,
+            actor=request.user,
+            request=request,
+            target=invitation.invitee_name,
+            changes={"role": [None, invitation.role]},
+        )
     messages.success(
         request,
         _(
@@ -104,13 +115,35 @@ def member_role(request: AuthedRequest, team: str, member_id: int) -> HttpRespon
             request, _("Choose a role (admin, member or viewer) and a cap of 0 credits or more.")
         )
         return redirect("team", team=team)
-    role = form.cleaned_data["role"]
-    if not other.set_role(role):
-        messages.error(request, LAST_ADMIN)
-        return redirect("team", team=team)
-    Membership.objects.filter(pk=other.pk).update(
-        monthly_cap_credits=form.cleaned_data["monthly_cap_credits"]
-    )
+    role, cap = form.cleaned_data["role"], form.cleaned_data["monthly_cap_credits"]
+    reviewer = form.cleaned_data["reviewer"]
+    before = {
+        "role": other.role,
+        "monthly_cap_credits": other.monthly_cap_credits,
+        "reviewer": other.reviewer,
+    }
+    with transaction.atomic():
+        if not other.set_role(role):
+            messages.error(request, LAST_ADMIN)
+            return redirect("team", team=team)
+        Membership.objects.filter(pk=other.pk).update(monthly_cap_credits=cap, reviewer=reviewer)
+        changed = diff(before, {"role": role, "monthly_cap_credits": cap, "reviewer": reviewer})
+        name = other.user.get_username()
+        for field, action in (
+            ("role", Action.ROLE_CHANGED),
+            # The reviewer right is a right like a role: it says what someone may decide.
+            ("reviewer", Action.ROLE_CHANGED),
+            ("monthly_cap_credits", Action.CAP_CHANGED),
+        ):
+            if field in changed:
+                record(
+                    action,
+                    team=membership.team,
+                    actor=request.user,
+                    request=request,
+                    target=name,
+                    changes={field: changed[field]},
+                )
     messages.success(
         request,
         _("%(name)s is now %(role)s.")
@@ -124,12 +157,31 @@ def team_budget(request: AuthedRequest, team: str) -> HttpResponse:
     """The team's monthly budget in credits (empty: none)."""
     membership = access.membership(request, team)
     access.require_admin(membership)
+    before = {"monthly_budget_credits": membership.team.monthly_budget_credits}
     form = BudgetForm(request.POST, instance=membership.team)
     if not form.is_valid():
         return _page(request, membership, budget_form=form, failed=True)
-    form.save()
+    with transaction.atomic():
+        saved = form.save()
+        changes = diff(before, {"monthly_budget_credits": saved.monthly_budget_credits})
+        if changes:
+            record(
+                Action.BUDGET_CHANGED,
+                team=saved,
+                actor=request.user,
+                request=request,
+                target=saved.name,
+                changes=changes,
+            )
     messages.success(request, _("The monthly budget was saved."))
     return redirect("team", team=team)
+
+
+def _limits(team: Team) -> dict[str, int | None]:
+    return {
+        "member_jobs_in_flight_limit": team.member_jobs_in_flight_limit,
+        "member_images_per_hour_limit": team.member_images_per_hour_limit,
+    }
 
 
 @require_POST
@@ -138,10 +190,22 @@ def team_limits(request: AuthedRequest, team: str) -> HttpResponse:
     saying why in the studio (generations/fair_order.py)."""
     membership = access.membership(request, team)
     access.require_admin(membership)
+    before = _limits(membership.team)
     form = MemberLimitsForm(request.POST, instance=membership.team)
     if not form.is_valid():
         return _page(request, membership, limits_form=form, failed=True)
-    form.save()
+    with transaction.atomic():
+        saved = form.save()
+        changes = diff(before, _limits(saved))
+        if changes:
+            record(
+                Action.LIMITS_CHANGED,
+                team=saved,
+                actor=request.user,
+                request=request,
+                target=saved.name,
+                changes=changes,
+            )
     messages.success(request, _("The per-member limits were saved."))
     return redirect("team", team=team)
 
@@ -152,9 +216,18 @@ def member_remove(request: AuthedRequest, team: str, member_id: int) -> HttpResp
     membership = access.membership(request, team)
     access.require_admin(membership)
     other = _other(membership, member_id)
-    if not other.leave():
-        messages.error(request, LAST_ADMIN)
-        return redirect("team", team=team)
+    with transaction.atomic():
+        if not other.leave():
+            messages.error(request, LAST_ADMIN)
+            return redirect("team", team=team)
+        record(
+            Action.MEMBER_REMOVED,
+            team=membership.team,
+            actor=request.user,
+            request=request,
+            target=other.user.get_username(),
+            changes={"role": [other.role, None]},
+        )
     leaving = other.pk == membership.pk
     messages.success(
         request, _("%(name)s was removed from the team.") % {"name": other.user.get_username()}
@@ -172,7 +245,19 @@ def invitation_create(request: AuthedRequest, team: str) -> HttpResponse:
     form = InviteForm(request.POST)
     if not form.is_valid():
         return _page(request, membership, invite_form=form, failed=True)
-    invitation, token = Invitation.issue(membership.team, form.cleaned_data["role"], request.user)
+    with transaction.atomic():
+        # The token is shown once, here; the log says a link was made, never the link.
+        invitation, token = Invitation.issue(
+            membership.team, form.cleaned_data["role"], request.user
+        )
+        record(
+            Action.MEMBER_INVITED,
+            team=membership.team,
+            actor=request.user,
+            request=request,
+            # No target: a link names no one (the audit page says "an invitation link").
+            changes={"role": [None, invitation.role]},
+        )
     link = request.build_absolute_uri(reverse("invitation", kwargs={"token": token}))
     return _page(request, membership, new_link=link, new_invitation=invitation)
 
@@ -182,7 +267,19 @@ def invitation_revoke(request: AuthedRequest, team: str, invitation_id: int) -> 
     membership = access.membership(request, team)
     access.require_admin(membership)
     invitation = get_object_or_404(membership.team.invitations, pk=invitation_id)
-    Invitation.objects.filter(pk=invitation.pk, used_at=None).update(revoked_at=timezone.now())
+    with transaction.atomic():
+        revoked = Invitation.objects.filter(pk=invitation.pk, used_at=None, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:
+            record(
+                Action.INVITATION_REVOKED,
+                team=membership.team,
+                actor=request.user,
+                request=request,
+                target=invitation.invitee_name,
+                changes={"role": [invitation.role, None]},
+            )
     messages.success(request, _("The invitation link no longer works."))
     return redirect("team", team=team)
 
@@ -214,14 +311,14 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 )
             with transaction.atomic():
                 person = signup.save()
-                joined = found.accept(person)
+                joined = _accept(request, person, found)
                 if joined is None:
                     transaction.set_rollback(True)
             if joined is None:
                 return render(request, "teams/invitation.html", {"state": "spent"}, status=410)
             login(request, person, backend="django.contrib.auth.backends.ModelBackend")
         else:
-            joined = found.accept(person)
+            joined = _accept(request, person, found)
             if joined is None:
                 return render(request, "teams/invitation.html", {"state": "spent"}, status=410)
         access.remember(person, found.team)
@@ -230,6 +327,24 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request, "teams/invitation.html", {"state": "open", "invitation": found, "signup": signup}
     )
+
+
+def _accept(request: HttpRequest, person: User, found: Invitation) -> Membership | None:
+    """Accept an invitation, and audit the join in the same transaction (not when the
+    person already belonged to the team: accept() then changes nothing)."""
+    with transaction.atomic():
+        was_member = Membership.objects.filter(team=found.team, user=person).exists()
+        joined = found.accept(person)
+        if joined is not None and not was_member:
+            record(
+                Action.MEMBER_ADDED,
+                team=found.team,
+                actor=person,
+                request=request,
+                target=person.get_username(),
+                changes={"role": [None, joined.role]},
+            )
+    return joined
 
 
 # --- A person's own invitations (addressed to their username) ------------------------
@@ -255,7 +370,7 @@ def _mine(request: AuthedRequest, invitation_id: int) -> Invitation:
 @require_POST
 def invitation_accept(request: AuthedRequest, invitation_id: int) -> HttpResponse:
     found = _mine(request, invitation_id)
-    if found.accept(request.user) is None:
+    if _accept(request, request.user, found) is None:
         messages.error(request, _("This invitation is no longer valid."))
         return redirect("my_invitations")
     access.remember(request.user, found.team)

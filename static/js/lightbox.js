@@ -146,6 +146,11 @@
     say("");
     place(list);
     preload(list);
+    // Whatever follows the image shown fills itself from it: its thread (comments.js)
+    // by the image's id, its review part (reviews.js) from the same link.
+    dialog.dispatchEvent(
+      new CustomEvent("lightbox:shown", { bubbles: true, detail: { imageId: shownId, link: link } })
+    );
   }
 
   function setHref(anchor, href) {
@@ -432,7 +437,10 @@
 
     function done(copied) {
       if (status) {
-        status.textContent = copied ? gettext("Link copied") : gettext("Select the link and copy it");
+        // A field that is not a link (an API token) says so in its status's data-*.
+        status.textContent = copied
+          ? status.getAttribute("data-copied") || gettext("Link copied")
+          : status.getAttribute("data-not-copied") || gettext("Select the link and copy it");
       }
       if (!copied && field) field.select();
     }
