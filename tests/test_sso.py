@@ -23,8 +23,10 @@ from django.core.checks import run_checks
 from django.http import HttpResponse
 from django.test import Client
 
+from playground.audit.models import AuditEntry
 from playground.sso import config
 from playground.sso.models import Identity, MappedMembership
+from playground.sso.people import MAPPING_ACTOR
 from playground.teams.models import Membership, Role, Team
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, PASSWORD, OpenIDProvider, running_provider
 
@@ -346,6 +348,16 @@ def test_groups_give_teams_and_roles_at_every_sign_in(
     assert roles() == {}  # out of designers: out of north; the team "nowhere" does not exist
     assert Membership.objects.filter(user=founder).count() == 1
 
+    # Each change in the team's audit log, by the mapping, with the role before → after.
+    changes = AuditEntry.objects.filter(target="alice", actor_name=MAPPING_ACTOR).order_by("pk")
+    assert [(e.action, e.team.slug, e.changes) for e in changes if e.team] == [
+        ("member_added", "north", {"role": [None, "admin"]}),
+        ("member_added", "south", {"role": [None, "viewer"]}),
+        ("role_changed", "north", {"role": ["admin", "member"]}),
+        ("member_removed", "south", {"role": ["viewer", None]}),
+        ("member_removed", "north", {"role": ["member", None]}),
+    ]
+
 
 def test_the_mapping_leaves_memberships_made_by_hand_alone(
     provider: OpenIDProvider, settings: Any, teams: dict[str, Team]
@@ -382,6 +394,12 @@ def test_a_switched_off_account_cannot_sign_in(provider: OpenIDProvider) -> None
     sign_in(Client(), provider, "alice")
     User.objects.filter(username="alice").update(is_active=False)
     refused_with(sign_in(Client(), provider, "alice"), "switched off here")
+    # Both in the audit log, through Django's sign-in signals.
+    assert list(
+        AuditEntry.objects.filter(actor__username="alice")
+        .order_by("pk")
+        .values_list("action", flat=True)
+    ) == ["signed_in", "sign_in_failed"]
 
 
 def test_the_group_mapping_is_read_as_documented(settings: Any) -> None:

@@ -154,7 +154,7 @@ class SignInBackend(OIDCAuthenticationBackend):
         # who it is and who said so come from the checked ID token only.
         claims = {**payload, **userinfo, "iss": payload["iss"], "sub": payload["sub"]}
         check_domain(claims)
-        user = people.signed_in(self.provider.issuer, claims)
+        user = people.signed_in(self.provider.issuer, claims, self.request)
         if not user.is_active:
             raise SignInRefused(
                 _("This account is switched off here. Ask an administrator."), user.get_username()
