@@ -90,19 +90,24 @@ def test_an_admin_signs_in_through_the_provider_into_the_team_their_group_gives(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Studio North")
 
 
-def test_an_answer_meant_for_another_application_is_refused_on_the_login_page(
-    browser: Browser, live_server: Any, provider: OpenIDProvider
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        ("aud", "the provider's answer was meant for another application."),
+        ("iss", "the provider's answer names another issuer than the one this site trusts."),
+    ],
+)
+def test_an_answer_for_another_audience_or_from_another_issuer_is_refused_on_the_login_page(
+    browser: Browser, live_server: Any, provider: OpenIDProvider, tamper: str, message: str
 ) -> None:
     provider.person("ada", email="ada@example.com", email_verified=True)
-    provider.tamper("aud")
+    provider.tamper(tamper)
     page = new_page(browser, live_server.url)
     page.goto("/login/")
     through_the_provider(page, "ada")
     expect(page).to_have_url(f"{live_server.url}/login/")
-    expect(page.get_by_role("status")).to_contain_text(
-        "The sign-in was refused: the provider's answer was meant for another application."
-    )
-    shot(page, "login-sso-refused")
+    expect(page.get_by_role("status")).to_contain_text(f"The sign-in was refused: {message}")
+    shot(page, f"login-sso-refused-{tamper}")
     assert not User.objects.filter(username="ada").exists()
 
 

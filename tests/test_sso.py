@@ -465,3 +465,16 @@ def test_both_ends_answer_anyone_signed_in_or_not(
         response = client.get("/sso/callback/", {"code": "x", "state": "y"})
         assert response["Location"].startswith("/login/")
         assert any("not started" in message for message in said(response))
+
+
+def test_superusers_see_identities_and_mapped_memberships_read_only(
+    provider: OpenIDProvider,
+) -> None:
+    provider.person("alice", email="alice@example.com")
+    sign_in(Client(), provider, "alice")
+    root = Client()
+    root.force_login(User.objects.create_superuser("root", "root@example.com", "x"))
+    page = root.get("/admin/sso/identity/")
+    assert page.status_code == 200 and "alice@example.com" in page.content.decode()
+    assert root.get("/admin/sso/identity/add/").status_code == 403
+    assert root.get("/admin/sso/mappedmembership/").status_code == 200
