@@ -224,8 +224,7 @@ CASES: dict[str, list[Case]] = {
 
 
 def test_every_url_pattern_has_an_access_case() -> None:
-    every_case = {**CASES, **WORK_CASES, **NOTIFICATION_CASES}
-    every_case = {**CASES, **WORK_CASES, **SHARE_LINK_CASES}
+    every_case = {**CASES, **WORK_CASES, **NOTIFICATION_CASES, **SHARE_LINK_CASES}
     missing = url_names() - set(every_case)
     assert not missing, f"add access cases for: {sorted(missing)}"
     assert not set(every_case) - url_names(), "cases for URLs that no longer exist"
