@@ -413,6 +413,9 @@ def test_the_group_mapping_is_read_as_documented(settings: Any) -> None:
     with pytest.raises(config.BadGroupMapping):
         config.group_rules()
     assert [m.id for m in run_checks() if m.id.startswith("sso.")] == ["sso.E001"]
+    settings.OIDC_GROUP_TEAMS = ""
+    settings.OIDC_ISSUER, settings.OIDC_CLIENT_ID = "http://login.example.com", ""
+    assert [m.id for m in run_checks() if m.id.startswith("sso.")] == ["sso.E002", "sso.W002"]
 
 
 # --- The login page and the password switch ----------------------------------------------
