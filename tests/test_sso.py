@@ -389,10 +389,15 @@ def test_a_team_keeps_its_last_admin_when_the_group_goes(
     assert list(teams["north"].admins().values_list("user__username", flat=True)) == ["alice"]
 
 
-def test_a_switched_off_account_cannot_sign_in(provider: OpenIDProvider) -> None:
+def test_a_switched_off_account_is_signed_out_and_cannot_sign_in(
+    provider: OpenIDProvider,
+) -> None:
     provider.person("alice", email="alice@example.com")
-    sign_in(Client(), provider, "alice")
+    client = Client()
+    sign_in(client, provider, "alice")
+    assert client.get("/invitations/").status_code == 200
     User.objects.filter(username="alice").update(is_active=False)
+    assert client.get("/invitations/")["Location"].startswith("/login/")
     refused_with(sign_in(Client(), provider, "alice"), "switched off here")
     # Both in the audit log, through Django's sign-in signals.
     assert list(

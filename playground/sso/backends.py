@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 import requests
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest
@@ -75,6 +76,11 @@ class SignInBackend(OIDCAuthenticationBackend):
         self.UserModel = User
         self.OIDC_RP_CLIENT_ID = settings.OIDC_CLIENT_ID
         self.OIDC_RP_CLIENT_SECRET = settings.OIDC_CLIENT_SECRET
+
+    def get_user(self, user_id: int) -> User | None:
+        # Django's, not the library's (which skips it): a switched-off account's
+        # sessions end at once.
+        return ModelBackend.get_user(self, user_id)
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
         # Only the callback view passes a nonce; a password login passes none.
