@@ -263,6 +263,17 @@ def test_a_sign_in_cancelled_at_the_provider_is_said_so(provider: OpenIDProvider
     state = parse_qs(urlsplit(authorize(client)).query)["state"][0]
     response = client.get("/sso/callback/", {"error": "access_denied", "state": state})
     refused_with(response, "Example ID did not sign you in (access_denied)")
+    # Once only; and a link with an error from anywhere signs nobody out.
+    response = client.get("/sso/callback/", {"error": "access_denied", "state": state})
+    refused_with(response, "not started in this browser")
+
+
+def test_an_error_link_from_elsewhere_signs_nobody_out(
+    provider: OpenIDProvider, alice_client: Client
+) -> None:
+    response = alice_client.get("/sso/callback/", {"error": "access_denied", "state": "x"})
+    assert response["Location"].startswith("/login/")
+    assert alice_client.get("/invitations/").status_code == 200
 
 
 def test_every_refusal_is_a_failed_sign_in_for_the_audit_log(
