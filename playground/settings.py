@@ -316,6 +316,11 @@ AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
 API_REQUESTS_PER_MINUTE = envint("API_REQUESTS_PER_MINUTE", 60)
 API_AUTH_FAILURES_PER_ADDRESS = envint("API_AUTH_FAILURES_PER_ADDRESS", 10)
 API_AUTH_WINDOW_SECONDS = envint("API_AUTH_WINDOW_SECONDS", 15 * 60)
+# The images API (playground/api/): how long POST /v1/images/generations waits for the
+# images before answering 202 with the job's address (under gunicorn's 60 s timeout),
+# and how long the signed image links of its answers work.
+API_WAIT_SECONDS = float(os.getenv("API_WAIT_SECONDS", "25"))
+API_IMAGE_URL_SECONDS = envint("API_IMAGE_URL_SECONDS", 3600)
 # --- Single sign-on (OpenID Connect; playground/sso/, README "Single sign-on") ----------
 # No OIDC_ISSUER: no provider, and the login page is the password form alone.
 OIDC_ISSUER = os.getenv("OIDC_ISSUER", "").strip()

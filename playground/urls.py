@@ -14,6 +14,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from playground import ids  # noqa: F401  (registers `<id:…>`: in range, else 404)
 from playground.alerts import urls as alert_urls
+from playground.api import urls as api_urls
 from playground.apitokens import urls as apitoken_urls
 from playground.audit import urls as audit_urls
 from playground.billing import contract_views
@@ -184,6 +185,8 @@ urlpatterns = [
         login_not_required(auth_views.PasswordResetCompleteView.as_view()),
         name="password_reset_complete",
     ),
+    # The images API for scripts (a personal token is the key; playground/api/).
+    path("v1/", include(api_urls.patterns)),
     path("healthz", upstream_views.health, name="health"),
     path("admin/", admin.site.urls),
 ]

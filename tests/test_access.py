@@ -27,11 +27,15 @@ from tests.fixtures_access import (
     expect,
     url_names,
 )
+from tests.test_access_comments import CASES as COMMENT_CASES
+from tests.test_access_reviews import CASES as REVIEW_CASES
 from tests.test_access_work import CASES as WORK_CASES
 from tests.test_notifications_access import CASES as NOTIFICATION_CASES
 from tests.test_share_links_access import CASES as SHARE_LINK_CASES
 
 pytestmark = pytest.mark.django_db
+
+NO_TOKEN = {p: 401 for p in PERSONAS}
 
 CASES: dict[str, list[Case]] = {
     # Everyone signed in is sent to their own current team's studio.
@@ -179,6 +183,18 @@ CASES: dict[str, list[Case]] = {
             expect(302, ("creator", "admin"), teammate=404, viewer=404),
         )
     ],
+    # The images API: a personal token is the only key (tests/test_api*.py); a signed-in
+    # session opens nothing there. Its description is public; an image link is its own
+    # key, and a made-up one is 404 to everyone.
+    "api_generations": [Case("post", lambda w, p: "/v1/images/generations", NO_TOKEN)],
+    "api_edits": [Case("post", lambda w, p: "/v1/images/edits", NO_TOKEN)],
+    "api_jobs": [Case("get", lambda w, p: "/v1/jobs", NO_TOKEN)],
+    "api_job": [Case("get", lambda w, p: f"/v1/jobs/{w.job.public_id}", NO_TOKEN)],
+    "api_models": [Case("get", lambda w, p: "/v1/models", NO_TOKEN)],
+    "api_openapi": [Case("get", lambda w, p: "/v1/openapi.json", dict(EVERYONE))],
+    "api_image": [
+        Case("get", lambda w, p: "/v1/images/files/MQ:made:up", {p: 404 for p in PERSONAS})
+    ],
     "invitation": [
         # Anyone holding the link may open it (anonymous to sign up); strangers too.
         Case("get", lambda w, p: f"/invite/{w.invitation_token}/", dict(EVERYONE)),
@@ -225,6 +241,14 @@ CASES: dict[str, list[Case]] = {
 
 def test_every_url_pattern_has_an_access_case() -> None:
     every_case = {**CASES, **WORK_CASES, **NOTIFICATION_CASES, **SHARE_LINK_CASES}
+    every_case = {
+        **CASES,
+        **WORK_CASES,
+        **NOTIFICATION_CASES,
+        **SHARE_LINK_CASES,
+        **COMMENT_CASES,
+        **REVIEW_CASES,
+    }
     missing = url_names() - set(every_case)
     assert not missing, f"add access cases for: {sorted(missing)}"
     assert not set(every_case) - url_names(), "cases for URLs that no longer exist"

@@ -106,9 +106,10 @@ def test_a_job_that_passes_80_percent_emails_the_admins_and_posts_a_signed_webho
     }
     # Each alert is in the audit log, by the system, saying whom it told.
     entry = AuditEntry.objects.get(action=Action.SPEND_ALERT, team=team_a, target=alert.text)
-    assert entry.actor is None and entry.actor_name == "playground"
+    assert entry.actor is None and entry.actor_name == ""
     assert entry.changes["threshold"] == [None, 80]
-    assert entry.changes["notified"] == [None, ["email", "webhook"]]
+    assert entry.changes["notified"] == [None, "email, webhook"]
+    assert entry.changes["spent"] == [None, "0.87"]
     assert AuditEntry.objects.filter(action=Action.SPEND_ALERT).count() == 2
 
 

@@ -319,6 +319,23 @@ def test_an_export_is_recorded_with_its_kind_and_size(
     assert entry.target == "selection" and entry.changes == {"images": [None, 1]}
 
 
+def test_an_admin_deleting_someone_elses_comment_is_recorded_but_not_its_text(
+    ada: User, ada_client: Client, bob: User, bob_client: Client, alice: User, team_a: Team
+) -> None:
+    from playground.comments import threads
+
+    job = make_generation(alice, state=State.COMPLETED)
+    own = threads.post(bob, job, "my own words")
+    bob_client.post(f"/comments/{own.pk}/delete/")
+    assert changes_recorded() == 0  # deleting one's own comment is not moderation
+    other = threads.post(bob, job, "a secret plan")
+    ada_client.post(f"/comments/{other.pk}/delete/")
+    entry = only(Action.COMMENT_DELETED)
+    assert_by(entry, ada, team_a)
+    assert entry.target == f"#{job.number}" and entry.changes == {"author": ["bob", None]}
+    assert "a secret plan" not in everything_stored()
+
+
 # --- Signing in -----------------------------------------------------------------------
 
 
@@ -364,3 +381,25 @@ def test_the_name_stays_when_the_account_is_deleted(team_a: Team) -> None:
     assert entry.actor is None and entry.actor_name == "gone"
     assert entry.changes["monthly_budget_credits"] == [None, "7"]
     assert Decimal(entry.changes["monthly_budget_credits"][1]) == 7
+
+
+def test_the_single_sign_on_group_mapping_records_what_it_changes(
+    team_a: Team, team_b: Team, ada: User, settings: Any
+) -> None:
+    from playground.sso.people import MAPPING_ACTOR, apply_group_mapping
+
+    settings.OIDC_GROUP_TEAMS = "designers=a:member;leads=a:admin;south=b:viewer"
+    sam = User.objects.create_user("sam")
+    apply_group_mapping(sam, ["designers", "south"])
+    added = entries(Action.MEMBER_ADDED)
+    assert {(e.team, e.target, e.changes["role"][1]) for e in added} == {
+        (team_a, "sam", "member"),
+        (team_b, "sam", "viewer"),
+    }
+    assert all(e.actor is None and e.actor_name == MAPPING_ACTOR for e in added)
+    apply_group_mapping(sam, ["leads"])
+    assert only(Action.ROLE_CHANGED).changes == {"role": ["member", "admin"]}
+    removed = only(Action.MEMBER_REMOVED)
+    assert removed.team == team_b and removed.changes == {"role": ["viewer", None]}
+    apply_group_mapping(sam, ["leads"])  # nothing changes, nothing is recorded
+    assert changes_recorded() == 4

@@ -250,3 +250,73 @@ def test_the_purge_runs_hourly() -> None:
     declared = {schedule.name: schedule for schedule in schedules.declared()}
     purge = declared["playground-audit-retention"]
     assert purge.func is tasks.purge_expired and purge.schedule_type == schedules.HOURLY
+
+
+# --- What record() keeps of a value ---------------------------------------------------
+
+
+def test_secrets_and_the_paths_of_urls_are_never_stored(team_a: Team, ada: User) -> None:
+    entry = record(
+        Action.BUDGET_CHANGED,
+        team=team_a,
+        actor=ada,
+        changes={
+            "webhook_secret": [None, "whsec-abcdef"],
+            "api_key": ["sk-evo-old", "sk-evo-new"],
+            "password": [None, False],
+            "webhook_url": [
+                "https://hooks.slack.com/services/T000/B000/XXXXSECRET",
+                "https://example.com/hook?token=abc",
+            ],
+            "thresholds": [[50, 80], [50, 80, 100]],
+        },
+    )
+    entry.refresh_from_db()
+    assert entry.changes == {
+        "webhook_secret": [None, "[hidden]"],
+        "api_key": ["[hidden]", "[hidden]"],
+        "password": [None, False],
+        "webhook_url": ["https://hooks.slack.com/…", "https://example.com/…"],
+        "thresholds": [[50, 80], [50, 80, 100]],
+    }
+    lines = {line.field: (line.before, line.after) for line in entry.change_lines()}
+    assert lines["alert thresholds (%)"] == ("50, 80", "50, 80, 100")
+    assert lines["password"] == (None, "off")
+
+
+# --- Superusers' changes in /admin/ ---------------------------------------------------
+
+
+def test_a_change_in_the_admin_is_recorded_with_its_fields_never_their_values(
+    team_a: Team, root: User
+) -> None:
+    admin = logged_in(root)
+    response = admin.post(
+        "/admin/billing/apikey/add/",
+        {
+            "label": "Shared",
+            "secret": "sk-evo-ADMINSECRET-77aa",
+            "priority": "10",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    added = AuditEntry.objects.get(action=Action.ADMIN_ADDED)
+    assert added.actor == root and added.team is None
+    assert added.target.startswith("billing.apikey “Shared")
+    assert "ADMINSECRET" not in str(AuditEntry.objects.values_list("target", "changes"))
+    response = admin.post(
+        f"/admin/teams/team/{team_a.pk}/change/",
+        {
+            "name": "Team A renamed",
+            "slug": "a",
+            "created_at_0": "2026-01-01",
+            "created_at_1": "00:00:00",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    changed = AuditEntry.objects.filter(action=Action.ADMIN_CHANGED).first()
+    assert changed is not None and changed.team == team_a
+    assert changed.changes["fields"] == [None, "Name, Created at"]

@@ -1,7 +1,8 @@
 """Spend alerts end to end in headless Chromium, with a real worker cluster, the
 simulator and a real webhook receiver on loopback: an admin sets the budget and the
 webhook on the team page, a member generates past 80 %, the receiver gets one signed
-message, and the admin sees the alert and its deliveries on the team page."""
+message, and the admin sees the alert and its deliveries on the team page, and the
+alert in the audit log."""
 
 from __future__ import annotations
 
@@ -90,9 +91,7 @@ def test_an_admin_is_alerted_when_a_member_generates_past_80_percent(
     ada.get_by_role("button", name="Save").first.click()
     expect(ada.get_by_text("The monthly budget was saved.")).to_be_visible()
     card = ada.get_by_test_id("spend-alerts")
-    expect(card.get_by_label("Alert at (% of the budget or a cap)")).to_have_value(
-        "50, 80, 100"
-    )
+    expect(card.get_by_label("Alert at (% of the budget or a cap)")).to_have_value("50, 80, 100")
     # A bad threshold is said plainly and loses nothing typed.
     card.get_by_label("Alert at (% of the budget or a cap)").fill("80, lots")
     card.get_by_label("Webhook URL (Slack-compatible; empty: e-mail only)").fill(receiver.url)
@@ -134,4 +133,11 @@ def test_an_admin_is_alerted_when_a_member_generates_past_80_percent(
     expect(history).not_to_contain_text("Waiting to be sent")
     shot(ada, "alerts-team-page")
     assert serious_violations(ada) == []
+
+    # The audit log has it too, by the system.
+    ada.goto("/t/north/audit/")
+    row = ada.locator("tr", has_text=text)
+    expect(row).to_contain_text("Spend alert")
+    expect(row).to_contain_text("the system")
+    shot(ada, "alerts-audit")
     assert len(receiver.requests) == 1  # once, however many checks ran

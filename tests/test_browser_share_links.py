@@ -18,6 +18,7 @@ from playground.generations.models import Generation, State
 from playground.teams.models import Membership, Role, Team
 from tests.browser import browser_type_launch_args, watch_csp  # noqa: F401 - fixture
 from tests.factories import make_generation, png_bytes
+from tests.test_browser_a11y import serious_violations
 from tests.test_browser_team import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -110,3 +111,29 @@ def test_a_link_with_a_password_opens_once_it_is_typed(browser: Browser, live_se
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Private preview")
     expect(rows.first).to_contain_text("1")
+
+
+def test_the_share_link_pages_have_no_serious_accessibility_problems(
+    browser: Browser, live_server
+) -> None:
+    job = a_job()
+    admin = person(browser, live_server.url, "ada")
+    found: dict[str, list[str]] = {}
+    admin.goto(f"/generations/{job.public_id}/")
+    admin.get_by_role("button", name="Share link", exact=True).click()
+    admin.get_by_label("Password").fill("short")
+    admin.get_by_role("button", name="Share link", exact=True).click()
+    expect(admin.get_by_text("A password has at least 6 characters.")).to_be_visible()
+    found["options, in error"] = serious_violations(admin)
+    address = make_link(admin, job, "Lighthouse", password="harbour-lights")
+    found["link"] = serious_violations(admin)
+    admin.goto("/t/north/share-links/")
+    found["list"] = serious_violations(admin)
+    client = anonymous(browser, live_server.url)
+    client.goto(address)
+    found["password"] = serious_violations(client)
+    client.get_by_label("Password").fill("harbour-lights")
+    client.get_by_role("button", name="Open").click()
+    expect(client.locator(".shared-image img")).to_have_count(2)
+    found["public page"] = serious_violations(client)
+    assert {name: problems for name, problems in found.items() if problems} == {}

@@ -12,6 +12,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from playground.comments import threads
 from playground.comments.models import Comment, Mention
+from playground.notifications.models import Kind, Notification
 from playground.teams.models import Membership, Team
 from tests.factories import fake_result, make_generation
 
@@ -114,3 +115,50 @@ def test_counts_for_counts_every_thread_of_each_job_in_one_query(
         counts = threads.counts_for([first.pk, second.pk, silent.pk])
     assert counts == {first.pk: 2, second.pk: 1}
     assert threads.counts_for([]) == {}
+
+
+def told(user: User) -> list[tuple[str, str]]:
+    return list(
+        Notification.objects.filter(recipient=user).order_by("id").values_list("kind", "excerpt")
+    )
+
+
+def test_a_mention_notifies_the_person_named_with_the_start_of_the_text(
+    alice: User, bob: User, ada: User
+) -> None:
+    job = make_generation(alice)
+    threads.post(alice, job, "@bob what do you think?\n" + "x" * 300)
+    [(kind, excerpt)] = told(bob)
+    assert kind == Kind.MENTION and excerpt.startswith("@bob what do you think?")
+    assert len(excerpt) <= 200
+    assert told(ada) == [] and told(alice) == []
+
+
+def test_a_reply_notifies_everyone_who_wrote_in_the_thread_before_once(
+    alice: User, bob: User, vera: User, ada: User
+) -> None:
+    job = make_generation(alice)
+    image = fake_result(job)
+    threads.post(bob, job, "first")
+    threads.post(vera, job, "second")
+    threads.post(ada, job, "on the image", image=image)  # another thread
+    threads.post(alice, job, "thanks @vera")
+    # vera's reply, then alice's.
+    assert [kind for kind, _ in told(bob)] == [Kind.REPLY, Kind.REPLY]
+    # Named and an earlier writer: one notification, the mention.
+    assert [kind for kind, _ in told(vera)] == [Kind.MENTION]
+    assert told(ada) == []
+
+
+def test_an_edit_notifies_only_the_newly_named(alice: User, bob: User, ada: User) -> None:
+    job = make_generation(alice)
+    comment = threads.post(alice, job, "@bob look")
+    threads.edit(comment, alice, "@bob and @ada look")
+    assert len(told(bob)) == 1 and [kind for kind, _ in told(ada)] == [Kind.MENTION]
+
+
+def test_nobody_outside_the_job_is_told_anything(alice: User, bob: User, charlie: User) -> None:
+    private = make_generation(alice, private=True)
+    threads.post(bob, make_generation(alice), "hi @charlie")
+    threads.post(alice, private, "@bob @charlie")
+    assert told(charlie) == [] and told(bob) == []

@@ -53,7 +53,9 @@ def test_the_live_check_answers_204_until_something_changes(
     url = live_url(html)
     assert "since=" in url
     # Nothing changed: an empty answer, nothing rendered, decided by one aggregate
-    # after the session, the user and the membership check.
+    # after the session, the user and the membership check. (Sent by the page itself,
+    # with `HX-Trigger: history`, it costs one COUNT more: the bell's unread count rides
+    # on it, playground/notifications/middleware.py; tests/test_notifications.py.)
     with CaptureQueriesContext(connection) as queries:
         response = alice_client.get(url)
     assert response.status_code == 204 and response.content == b""
@@ -285,8 +287,9 @@ def test_every_change_a_history_shows_moves_the_team_clock(
 # stars, the team switcher's memberships, and which models the team may use (one
 # query, for "Edit with mask" on the tiles, since issue 22). Nothing asks whether a key
 # is stored: only the studio page's banner needs that (issue 21, point 6: a context
-# processor asked on every render; 11 queries then, 10 without "Edit with mask").
-HISTORY_FRAGMENT_QUERIES = 11
+# processor asked on every render; 11 queries then, 10 without "Edit with mask"), and the
+# comment counts of its tiles (one query for the page, comments.threads.counts_for).
+HISTORY_FRAGMENT_QUERIES = 12
 
 
 def test_the_history_fragment_asks_only_what_it_shows(

@@ -294,3 +294,42 @@ def test_the_email_schedule_is_declared() -> None:
 
     names = {schedule.name: schedule for schedule in schedules.declared()}
     assert names["playground-notification-emails"].func is emails.send_due
+
+
+def test_an_archive_that_completes_a_long_job_tells_its_maker(
+    alice: User,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    from playground.generations import jobs
+
+    job = long_running(alice)
+    Generation.objects.filter(pk=job.pk).update(state=State.ARCHIVING, lease_holder="w1")
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        # A retry's backoff keeps the job archiving: no end yet.
+        assert jobs._archive_ends(job.pk, "w1", lease=timedelta(seconds=30), download_attempts=1)
+        assert sent == []
+        assert jobs._archive_ends(
+            job.pk, "w1", lease=None, state=State.COMPLETED, finished_at=timezone.now()
+        )
+    assert len(sent) == 1
+    made = Notification.objects.get()
+    assert (made.kind, made.detail) == ("job_finished", "completed")
+
+
+def test_a_failing_receiver_never_fails_the_worker(
+    alice: User,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    from playground.generations.signals import job_finished
+
+    def broken(**_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    job_finished.connect(broken, dispatch_uid="test-broken")
+    try:
+        job = long_running(alice)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert Generation.objects.end(job.pk, State.RUNNING, State.TIMED_OUT, "x", "late")
+    finally:
+        job_finished.disconnect(dispatch_uid="test-broken")
+    assert Notification.objects.filter(kind=Kind.JOB_FINISHED).count() == 1

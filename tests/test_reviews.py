@@ -347,3 +347,27 @@ def test_the_header_counts_what_awaits_a_reviewer(
 
 def test_the_queue_is_404_for_a_stranger(charlie_client: Client, team_a: Team) -> None:
     assert charlie_client.get("/t/a/review/").status_code == 404
+
+
+# --- With the real bell and threads ---------------------------------------------------
+
+
+def test_the_bell_and_the_thread_get_the_review_for_real(alice: User, vera: User) -> None:
+    from playground.comments.models import Comment, Mention
+    from playground.notifications.models import Notification
+
+    make_reviewer(vera)
+    image = image_of(alice)
+    decisions.request_review(image, alice, vera)
+    decisions.decide(image, vera, ReviewStatus.CHANGES_REQUESTED, "Warmer light, @alice")
+    # (The mention in the note is the comments' own notification, tested there.)
+    reviews = Notification.objects.filter(
+        kind__in=[Kind.REVIEW_REQUESTED, Kind.REVIEW_DECIDED]
+    ).order_by("id")
+    assert list(reviews.values_list("recipient__username", "kind", "detail", "image")) == [
+        ("vera", Kind.REVIEW_REQUESTED, "", image.pk),
+        ("alice", Kind.REVIEW_DECIDED, "changes_requested", image.pk),
+    ]
+    comment = Comment.objects.get()
+    assert (comment.author, comment.image, comment.body) == (vera, image, "Warmer light, @alice")
+    assert Mention.objects.filter(comment=comment, user=alice).exists()

@@ -24,6 +24,9 @@ def test_every_declared_schedule_exists_after_migrate_and_its_function_imports()
         "playground-clean-references",
         "playground-clean-masks",
         "playground-exports",
+        "playground-audit-retention",
+        "playground-alerts-deliver",
+        "playground-alerts-sweep",
         "playground-notification-emails",
     }
     rows = {row.name: row for row in Schedule.objects.filter(name__in=declared)}

@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from playground.audit.models import Action, AuditEntry
 from playground.gallery.models import Collection
 from playground.generations.models import Generation
 from playground.matrix.models import MatrixCell, MatrixRun
@@ -156,8 +157,18 @@ def test_nothing_to_share_goes_back_with_a_message(alice_client: Client, alice: 
         {"source": "job", "source_id": str(private.public_id)},
         follow=True,
     )
-    assert "Nothing here can be shared yet" in response.content.decode()
+    assert "“Only me” images are not shared" in response.content.decode()
     assert not ShareLink.objects.exists()
+
+
+def test_an_empty_selection_asks_for_a_tick(alice_client: Client, job: Generation) -> None:
+    response = alice_client.post(
+        "/t/a/share-links/new/",
+        {"source": "selection", "next": f"/generations/{job.public_id}/"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == f"/generations/{job.public_id}/"
+    assert "Tick at least one image to share it." in response.content.decode()
 
 
 def test_a_selection_is_shared_in_its_order(
@@ -267,3 +278,22 @@ def test_an_expired_link_says_so_to_the_team(alice_client: Client, job: Generati
     ShareLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     page = alice_client.get(f"/t/a/share-links/{link.pk}/").content.decode()
     assert ">Expired<" in page and "share-address" not in page
+
+
+def test_making_and_revoking_a_link_are_in_the_audit_log(
+    alice_client: Client, ada_client: Client, alice: User, ada: User, job: Generation
+) -> None:
+    link = share_job(alice_client, job, title="For Sam", password="open sesame")
+    made = AuditEntry.objects.get(action=Action.SHARE_LINK_CREATED)
+    assert (made.team, made.actor, made.target) == (
+        job.team,
+        alice,
+        f"For Sam (share link {link.pk})",
+    )
+    assert made.changes["images"] == [None, 2]
+    assert made.changes["password"] == [None, "[hidden]"]
+    assert link.token not in str(made.changes) and link.token not in made.target
+    ada_client.post(f"/t/a/share-links/{link.pk}/revoke/")
+    ada_client.post(f"/t/a/share-links/{link.pk}/revoke/")
+    revoked = AuditEntry.objects.get(action=Action.SHARE_LINK_REVOKED)
+    assert (revoked.team, revoked.actor) == (job.team, ada)

@@ -17,10 +17,8 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils import timezone, translation
 
-from playground import numbers
 from playground.alerts import tasks
 from playground.alerts.models import AlertSettings, Channel, Delivery, Kind, SpendAlert
 from playground.audit.log import record
@@ -82,12 +80,26 @@ def check_spend(team_id: int, owner_id: int | None = None) -> list[SpendAlert]:
         return []
     month = this_month()
     raised: list[SpendAlert] = []
+    found = crossings(team, owner_id)
+    if not found:
+        return []
+    # What was raised already is skipped without trying (most checks, after the first
+    # crossing: a matrix run checks once per job); the constraints still decide races.
+    done = set(
+        SpendAlert.objects.filter(
+            team=team, month=month, kind__in=(Kind.BUDGET, Kind.CAP)
+        ).values_list("kind", "member_id", "threshold")
+    )
     for kind in (Kind.BUDGET, Kind.CAP):
-        reached = [c for c in crossings(team, owner_id) if c.kind == kind]
-        # Highest first: the first one inserted notifies, the lower ones are only
-        # recorded (so that they do not notify later in the month).
-        notified = False
-        for crossing in sorted(reached, key=lambda c: -c.threshold):
+        reached = [c for c in found if c.kind == kind]
+        # Highest first: only the highest threshold reached notifies. The lower ones
+        # are recorded (so that they never notify later this month), and so is nothing
+        # when a higher one was raised already (by an earlier job, or by another
+        # process this very moment): its message said more.
+        for position, crossing in enumerate(sorted(reached, key=lambda c: -c.threshold)):
+            member_id = crossing.member.pk if crossing.member else None
+            if (kind, member_id, crossing.threshold) in done:
+                continue
             alert = raise_alert(
                 SpendAlert(
                     team=team,
@@ -97,39 +109,12 @@ def check_spend(team_id: int, owner_id: int | None = None) -> list[SpendAlert]:
                     threshold=crossing.threshold,
                     spent=crossing.spent,
                     limit=crossing.limit,
-                    text=_spend_text(team, crossing),
                 ),
-                notify=not notified,
+                notify=position == 0,
             )
             if alert is not None:
                 raised.append(alert)
-                notified = True
     return raised
-
-
-def _spend_text(team: Team, crossing: Crossing) -> str:
-    values = {
-        "team": team.name,
-        "threshold": crossing.threshold,
-        "spent": numbers.credits(crossing.spent),
-        "limit": numbers.credits(crossing.limit),
-    }
-    if crossing.member is not None:
-        values["member"] = crossing.member.get_username()
-        return (
-            _(
-                "%(member)s has used %(threshold)s%% of their monthly cap in team %(team)s: "
-                "%(spent)s of %(limit)s credits."
-            )
-            % values
-        )
-    return (
-        _(
-            "Team %(team)s has used %(threshold)s%% of its monthly budget: "
-            "%(spent)s of %(limit)s credits."
-        )
-        % values
-    )
 
 
 def check_key(key_id: int) -> SpendAlert | None:
@@ -137,20 +122,14 @@ def check_key(key_id: int) -> SpendAlert | None:
     key = ApiKey.objects.select_related("team").filter(pk=key_id).first()
     if key is None or not key.is_low or key.credits_left is None:
         return None
-    text = _("Key “%(key)s” is running low: %(left)s credits left (warning below %(below)s).") % {
-        "key": key,
-        "left": numbers.credits(key.credits_left),
-        "below": numbers.credits(key.low_balance_threshold or Decimal(0)),
-    }
     return raise_alert(
         SpendAlert(
             team=key.team,
             kind=Kind.KEY_LOW,
             key=key,
             month=this_month(),
-            spent=None,
-            limit=key.credits_left,
-            text=text,
+            spent=key.credits_left,
+            limit=key.low_balance_threshold,
         )
     )
 
@@ -160,11 +139,6 @@ def key_switched_off(key_id: int) -> SpendAlert | None:
     key = ApiKey.objects.select_related("team").filter(pk=key_id).first()
     if key is None or key.enabled or key.disabled_automatically_at is None:
         return None
-    text = _(
-        "Key “%(key)s” was switched off after EvoLink refused it: %(reason)s "
-        "Jobs now use the next key, if there is one; an admin can switch it on again "
-        "on the keys page."
-    ) % {"key": key, "reason": key.last_error}
     return raise_alert(
         SpendAlert(
             team=key.team,
@@ -172,7 +146,6 @@ def key_switched_off(key_id: int) -> SpendAlert | None:
             key=key,
             month=this_month(),
             occasion=key.disabled_automatically_at.isoformat(),
-            text=text,
         )
     )
 
@@ -181,6 +154,11 @@ def raise_alert(alert: SpendAlert, *, notify: bool = True) -> SpendAlert | None:
     """Insert `alert`; if the database lets it in (its first crossing this month), plan
     its deliveries and write the audit entry in the same transaction, and send once
     that commits. None if the alert was already raised."""
+    # Stored in English, like every message kept in a row (stored_messages.py): the
+    # e-mail, the webhook and the audit log say this; the pages say `describe()` in
+    # the reader's language.
+    with translation.override("en"):
+        alert.text = alert.describe()
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -191,20 +169,23 @@ def raise_alert(alert: SpendAlert, *, notify: bool = True) -> SpendAlert | None:
         record(
             Action.SPEND_ALERT,
             team=alert.team,
-            actor=None,
-            actor_name="playground",
+            actor=None,  # the system: the audit page says so
             target=alert.text,
             changes={
                 "kind": [None, alert.kind],
                 "threshold": [None, alert.threshold],
-                "spent": [None, alert.spent],
-                "limit": [None, alert.limit],
-                "notified": [None, [d.channel for d in deliveries]],
+                "spent": [None, _rounded(alert.spent)],
+                "limit": [None, _rounded(alert.limit)],
+                "notified": [None, ", ".join(d.channel for d in deliveries) or "-"],
             },
         )
         for delivery in deliveries:
             tasks.enqueue_on_commit(delivery.pk)
     return alert
+
+
+def _rounded(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(Decimal("0.01")))
 
 
 def recipients(team: Team | None) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -22,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from playground import numbers
 from playground.billing import crypto
 from playground.teams.models import Team
 
@@ -107,9 +109,11 @@ class SpendAlert(models.Model):
     threshold = models.PositiveSmallIntegerField(default=0)
     # What made a key alert unique: when EvoLink's refusal switched the key off.
     occasion = models.CharField(max_length=40, blank=True)
+    # Budget and cap: this month's spend and the budget or cap. A low key: the credits
+    # left and the key's warning threshold.
     spent = models.DecimalField(max_digits=14, decimal_places=5, null=True, blank=True)
     limit = models.DecimalField(max_digits=14, decimal_places=5, null=True, blank=True)
-    # The notification's text, in English (e-mail and webhook say the same).
+    # The notification's text, in English (e-mail, webhook and audit log say this).
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -145,6 +149,47 @@ class SpendAlert(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    def describe(self) -> str:
+        """The alert's sentence in the active language."""
+        values: dict[str, object] = {
+            "team": self.team.name if self.team else "",
+            "threshold": self.threshold,
+            "spent": numbers.credits(self.spent or Decimal(0)),
+            "limit": numbers.credits(self.limit or Decimal(0)),
+            "key": str(self.key) if self.key else "",
+        }
+        if self.kind == Kind.BUDGET:
+            return (
+                _(
+                    "Team %(team)s has used %(threshold)s%% of its monthly budget: "
+                    "%(spent)s of %(limit)s credits."
+                )
+                % values
+            )
+        if self.kind == Kind.CAP:
+            values["member"] = self.member.get_username() if self.member else ""
+            return (
+                _(
+                    "%(member)s has used %(threshold)s%% of their monthly cap in team %(team)s: "
+                    "%(spent)s of %(limit)s credits."
+                )
+                % values
+            )
+        if self.kind == Kind.KEY_LOW:
+            return (
+                _("Key “%(key)s” is running low: %(spent)s credits left (warning below %(limit)s).")
+                % values
+            )
+        values["reason"] = self.key.last_error_text if self.key else ""
+        return (
+            _(
+                "Key “%(key)s” was switched off after EvoLink refused it: %(reason)s "
+                "Jobs now use the next key, if there is one; an admin can switch it on again "
+                "on the keys page."
+            )
+            % values
+        )
 
 
 class Channel(models.TextChoices):

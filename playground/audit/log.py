@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
+from axes.helpers import get_client_ip_address
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
@@ -31,23 +33,36 @@ def _safe(value: Any) -> Any:
     return str(value)
 
 
+def _origin(value: Any) -> Any:
+    """A URL's scheme and host only: a webhook's path or query is often its secret
+    (Slack's /services/T…/B…/<token>)."""
+    if not isinstance(value, str) or not value:
+        return value
+    parts = urlsplit(value)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else HIDDEN
+
+
 def clean_changes(changes: dict[str, Any] | None) -> dict[str, list[Any]]:
     """{field: [before, after]} with secrets hidden and every value JSON-able."""
     cleaned: dict[str, list[Any]] = {}
     for field, pair in (changes or {}).items():
         before, after = pair
-        if any(word in field.lower() for word in SECRET_WORDS):
+        name = field.lower()
+        if any(word in name for word in SECRET_WORDS):
             before, after = (HIDDEN if before else before), (HIDDEN if after else after)
+        elif name.endswith("url"):
+            before, after = _origin(before), _origin(after)
         cleaned[str(field)] = [_safe(before), _safe(after)]
     return cleaned
 
 
 def client_address(request: HttpRequest | None) -> str | None:
-    """The address the request came from (REMOTE_ADDR, which the deployment's proxy
-    sets), or None if there is none or it is not an IP address."""
+    """The address the request came from, as the login throttle (django-axes) reads
+    it, so the log and the throttle name the same client; None if there is none or it
+    is not an IP address."""
     if request is None:
         return None
-    address = request.META.get("REMOTE_ADDR", "")
+    address = get_client_ip_address(request) or ""
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:

@@ -47,11 +47,16 @@ class Action(models.TextChoices):
     JOB_DELETED = "job_deleted", _("Job deleted")
     COLLECTION_DELETED = "collection_deleted", _("Collection deleted")
     EXPORT_CREATED = "export_created", _("Export created")
+    COMMENT_DELETED = "comment_deleted", _("Someone else's comment deleted")
     SHARE_LINK_CREATED = "share_link_created", _("Share link created")
     SHARE_LINK_REVOKED = "share_link_revoked", _("Share link revoked")
     # Signing in.
     SIGNED_IN = "signed_in", _("Signed in")
     SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+    # A superuser's change in /admin/ (playground/audit/admin_actions.py).
+    ADMIN_ADDED = "admin_added", _("Added in the admin")
+    ADMIN_CHANGED = "admin_changed", _("Changed in the admin")
+    ADMIN_DELETED = "admin_deleted", _("Deleted in the admin")
     # Written by other apps: spend alerts (alerts/), personal API tokens (apitokens/).
     SPEND_ALERT = "spend_alert", _("Spend alert")
     TOKEN_CREATED = "token_created", _("API token created")
@@ -75,6 +80,23 @@ FIELD_LABELS = {
     "owner": _("made by"),
     "model": _("model"),
     "images": _("images"),
+    "reviewer": _("reviewer"),
+    "thresholds": _("alert thresholds (%)"),
+    "webhook_url": _("webhook"),
+    "webhook_secret": _("webhook signing secret"),
+    "kind": _("kind"),
+    "threshold": _("threshold"),
+    "spent": _("spent"),
+    "limit": _("limit"),
+    "notified": _("notified"),
+    "expires_at": _("expires"),
+    "reason": _("reason"),
+    "password": _("password"),
+    "show_prompts": _("shows prompts"),
+    "show_names": _("shows names"),
+    "approved_only": _("approved images only"),
+    "fields": _("fields"),
+    "author": _("written by"),
 }
 
 
@@ -92,6 +114,8 @@ def _shown(value: Any) -> Any:
         return _("on")
     if value is False:
         return _("off")
+    if isinstance(value, list):
+        return ", ".join(str(_shown(item)) for item in value)
     return value
 
 

@@ -31,6 +31,8 @@ from django.utils.translation import ngettext
 from playground.comments.models import Comment, Mention
 from playground.generations.history import MENTIONS_ME
 from playground.generations.models import Generation, HistoryClock, ResultImage
+from playground.notifications.events import notify
+from playground.notifications.models import Kind
 from playground.teams.models import Membership, Team
 
 # `@` then a Django username's characters (letters, digits, . + - _), not preceded by a
@@ -39,9 +41,6 @@ from playground.teams.models import Membership, Team
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
 # The notification carries the start of the comment (the contract's limit).
 EXCERPT_CHARS = 200
-# notifications.Kind's values for the two events a comment causes.
-MENTIONED = "mention"
-REPLIED = "reply"
 
 
 def post(
@@ -64,10 +63,10 @@ def post(
             team_id=generation.team_id, generation=generation, image=image, author=author, body=text
         )
         named = _save_mentions(comment, mentionable(generation, text, author))
-        _notify(comment, named, MENTIONED)
+        _notify(comment, named, Kind.MENTION)
         # A reply needs no second notification for someone the comment also names.
         repliers = list(User.objects.filter(pk__in=earlier - {u.pk for u in named}))
-        _notify(comment, repliers, REPLIED)
+        _notify(comment, repliers, Kind.REPLY)
         # The tiles' counts and the "has comments" filter are part of the history.
         HistoryClock.tick(team_ids=[generation.team_id])
     return comment
@@ -111,7 +110,7 @@ def edit(comment: Comment, by: User, body: str) -> Comment:
         named = mentionable(comment.generation, text, by)
         comment.mentions.exclude(user_id__in=[u.pk for u in named]).delete()
         added = _save_mentions(comment, [u for u in named if u.pk not in before])
-        _notify(comment, added, MENTIONED)
+        _notify(comment, added, Kind.MENTION)
         HistoryClock.tick(team_ids=[comment.team_id])  # "mentions me" may change
     return comment
 
@@ -208,14 +207,19 @@ def _save_mentions(comment: Comment, users: list[User]) -> list[User]:
     return users
 
 
-# ---- NOTIFY CALL SITE (contract 24: playground.notifications.events.notify) ----
-# The notifications app (helper C) is not on main yet. When it is, the loop's body is:
-#     notify(recipient, Kind(kind), team=comment.generation.team, actor=comment.author,
-#            generation=comment.generation, image=comment.image, excerpt=excerpt)
-def _notify(comment: Comment, recipients: Iterable[User], kind: str) -> None:
+def _notify(comment: Comment, recipients: Iterable[User], kind: Kind) -> None:
+    # notify() itself leaves out the author and anyone who may not see the job.
     excerpt = Truncator(comment.body).chars(EXCERPT_CHARS)
     for recipient in recipients:
-        assert recipient.pk and excerpt is not None and kind  # placeholder until merged
+        notify(
+            recipient,
+            kind,
+            team=comment.generation.team,
+            actor=comment.author,
+            generation=comment.generation,
+            image=comment.image,
+            excerpt=excerpt,
+        )
 
 
 # --- Reading threads ------------------------------------------------------------------
@@ -250,6 +254,32 @@ def thread_of(generation: Generation, image: ResultImage | None = None) -> Threa
         # Already known: saves a query per comment when the template links the job.
         comment.generation = generation
     return Thread(generation, image, comments)
+
+
+def threads_of(
+    jobs: Iterable[Generation] = (), images: Iterable[ResultImage] = ()
+) -> dict[str, Thread]:
+    """The threads of several jobs (their own) and images at once, by key: two queries
+    whatever their number (a job's page, a comparison)."""
+    jobs, images = list(jobs), list(images)
+    found = Comment.objects.filter(
+        Q(generation__in=[job.pk for job in jobs], image__isnull=True)
+        | Q(image__in=[image.pk for image in images])
+    )
+    by_key: dict[str, list[Comment]] = {}
+    for comment in found.select_related("author").prefetch_related("mentions__user"):
+        by_key.setdefault(key_of(comment.generation_id, comment.image_id), []).append(comment)
+    shown = {
+        key_of(job.pk, None): Thread(job, None, by_key.get(key_of(job.pk, None), []))
+        for job in jobs
+    }
+    for image in images:
+        key = key_of(image.generation_id, image.pk)
+        shown[key] = Thread(image.generation, image, by_key.get(key, []))
+    for thread in shown.values():
+        for comment in thread.comments:
+            comment.generation = thread.generation
+    return shown
 
 
 def key_of(generation_id: int, image_id: int | None) -> str:

@@ -14,12 +14,15 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import ids
+from playground.audit.log import record
+from playground.audit.models import Action
 from playground.comments import threads
 from playground.comments.models import Comment
 from playground.generations.models import Generation, ResultImage
@@ -86,7 +89,12 @@ def _thread_view(
                 return render(request, THREAD, context)
             return render(request, "comments/thread.html", context, status=400)
         if not request.htmx:
-            return redirect(safe_next(request, _thread_address(generation, image)))
+            # Back where the form was, scrolled to the thread.
+            back = safe_next(request, _thread_address(generation, image))
+            if "#" not in back:
+                key = threads.key_of(generation.pk, image.pk if image else None)
+                back += f"#{_place(request)}thread-{key}"
+            return redirect(back)
         context["comment_posted"] = True
     template = THREAD if request.htmx else "comments/thread.html"
     return render(request, template, context)
@@ -141,8 +149,21 @@ def comment_delete(request: AuthedRequest, comment_id: int) -> HttpResponse:
     """Its author, or an admin of its team; others get 403."""
     comment, membership = _comment(request, comment_id)
     address = _thread_address(comment.generation, comment.image)
-    if not threads.delete(comment, membership):
-        raise PermissionDenied
+    author = comment.author.get_username()
+    with transaction.atomic():
+        if not threads.delete(comment, membership):
+            raise PermissionDenied
+        if comment.author_id != request.user.pk:
+            # An admin removing someone else's words: moderation, in the team's log
+            # (which job and whose comment; never its text).
+            record(
+                Action.COMMENT_DELETED,
+                team=comment.generation.team,
+                actor=request.user,
+                request=request,
+                target=f"#{comment.generation.number}",
+                changes={"author": [author, None]},
+            )
     if request.htmx:
         return HttpResponse("")  # the comment's element goes
     return redirect(address)
@@ -150,8 +171,9 @@ def comment_delete(request: AuthedRequest, comment_id: int) -> HttpResponse:
 
 @require_GET
 def comments_live(request: AuthedRequest) -> HttpResponse:
-    """The live check of every thread a page shows (static/js/comments.js asks every
-    few seconds): `t=<key>:<stamp>` per thread. Nothing changed: 204. Otherwise the
+    """The live check of every thread a page shows (#comments-live, every few
+    seconds; static/js/comments.js names the threads): `t=[<place>~]<key>:<stamp>` per
+    thread. Nothing changed: 204. Otherwise the
     lists of the threads that changed, each with its new stamp. A thread the person
     may not see (any more) is left out, never named."""
     asked: dict[tuple[str, str], str] = {}  # (place, key) → stamp

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -66,6 +67,8 @@ def compare(request: access.AuthedRequest) -> HttpResponse:
     teams = Team.objects.in_bulk({image.generation.team_id for image in shown})
     for image in shown:
         image.generation.team = teams[image.generation.team_id]
+    # The lightbox's review status of every image in one query (reviews/_lightbox_data.html).
+    prefetch_related_objects(shown, "review")
     context: dict[str, Any] = {
         "shown": shown,
         "several_teams": len(teams) > 1,

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from playground import catalogue, pricing
+from playground.apitokens.models import ApiToken
 from playground.billing import paying
 from playground.generations import budgets, jobs, mask_uploads, references, signals, upload_limits
 from playground.generations.forms import CUSTOM_SIZE, GenerationForm, form_for
@@ -43,8 +44,11 @@ def estimate_of(form: GenerationForm) -> pricing.Estimate:
     )
 
 
-def create_generation(membership: Membership, form: GenerationForm) -> Generation:
-    """Store the job and wake a worker once the row is committed.
+def create_generation(
+    membership: Membership, form: GenerationForm, *, via: ApiToken | None = None
+) -> Generation:
+    """Store the job and wake a worker once the row is committed (`via`: the personal
+    API token it was asked with, if any).
 
     Raises budgets.OverBudget, having stored nothing, if the job would pass the
     team's monthly budget or the person's cap, availability.ModelOff if the team
@@ -61,7 +65,7 @@ def create_generation(membership: Membership, form: GenerationForm) -> Generatio
             # Counted one after the other: two presses cannot together pass a budget.
             budgets.lock(team)
             budgets.check(membership, estimate.total_credits)
-            return insert_generation(membership, form, token=token, estimate=estimate)
+            return insert_generation(membership, form, token=token, estimate=estimate, via=via)
     except IntegrityError:
         # Two identical POSTs raced; the other one created the job.
         return Generation.objects.get(owner=user, client_token=token)
@@ -73,6 +77,7 @@ def insert_generation(
     *,
     token: uuid.UUID,
     estimate: pricing.Estimate,
+    via: ApiToken | None = None,
 ) -> Generation:
     """The job's row, its references and its lineage; a worker wakes on commit.
 
@@ -94,6 +99,7 @@ def insert_generation(
         owner=user,
         client_token=token,
         private=bool(data.get("private")),
+        api_token=via,
         parent=parent,
         parent_relation=relation,
         model=spec.id,

@@ -172,6 +172,15 @@ class Generation(models.Model):
     )
     # "Only me": invisible to colleagues in every list, page, image and download.
     private = models.BooleanField(default=False)
+    # Made through the images API with this personal token ("via API · <name>" in the
+    # history); none for jobs made in the pages. The job outlives its token.
+    api_token = models.ForeignKey(
+        "apitokens.ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="jobs",
+    )
     # Lineage: the job this one was made from ("Edit this", "Use as reference",
     # "Re-run", "Reuse settings"), kept when that job is deleted as "from a deleted job".
     parent = models.ForeignKey(

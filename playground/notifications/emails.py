@@ -67,7 +67,7 @@ def send_to(user_id: int, now: datetime) -> bool:
     readable = inbox.for_reader(user).filter(pk__in=due.values("pk"), read_at__isnull=True)
     wanted = [
         n
-        for n in readable.select_related("actor", "generation", "image").order_by("id")
+        for n in readable.select_related("actor", "generation", "image", "team").order_by("id")
         if choices[n.kind]
     ]
     if not wanted or not user.email:
@@ -115,6 +115,7 @@ def _send(user: User, notifications: list[Notification]) -> None:
         items = [
             {
                 "sentence": texts.sentence(n),
+                "team": n.team.name,
                 "excerpt": n.excerpt,
                 "url": base + texts.target(n),
             }

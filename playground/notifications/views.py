@@ -16,6 +16,7 @@ from playground.notifications import inbox, texts
 from playground.notifications.middleware import add_bell_event
 from playground.notifications.models import Kind, Notification
 from playground.notifications.preferences import email_choices, set_email_choices
+from playground.teams import access
 from playground.teams.access import AuthedRequest
 
 PAGE = "notifications/page.html"
@@ -25,9 +26,19 @@ def _entries(notifications: list[Notification]) -> list[dict[str, object]]:
     return [{"n": n, "sentence": texts.sentence(n), "url": texts.target(n)} for n in notifications]
 
 
+def _in_current_team(request: AuthedRequest) -> None:
+    """These pages belong to no team; the header shows the person's current one, with
+    its links, as the studio they came from did."""
+    team = access.current_team(request.user)
+    if team is not None:
+        access.membership_in(request, team.pk)
+
+
 def _list(request: AuthedRequest) -> HttpResponse:
     """The bell's panel when the bell asked (htmx), else the whole page."""
     from_bell = request.htmx.target == "bell-panel"
+    if not from_bell:
+        _in_current_team(request)
     size = inbox.PANEL_SIZE if from_bell else inbox.PAGE_SIZE
     unread = inbox.unread_count(request.user)
     context = {
@@ -76,6 +87,7 @@ def notification_read_all(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: AuthedRequest) -> HttpResponse:
     """Per kind: whether the person gets it by e-mail too (the bell shows every kind)."""
+    _in_current_team(request)
     saved = False
     if request.method == "POST":
         wanted = {kind for kind in request.POST.getlist("email") if kind in Kind.values}

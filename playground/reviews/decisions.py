@@ -24,14 +24,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from playground.comments import threads
+from playground.comments.models import Comment
 from playground.generations.models import HistoryClock, ResultImage
 from playground.notifications import events
 from playground.notifications.models import Kind
 from playground.reviews.models import DECISIONS, ImageReview, ReviewEvent, ReviewStatus
 from playground.teams.models import Membership, Role, Team
 
-# The longest note a decision takes (it becomes a comment; the form says so first).
-NOTE_MAX = 2000
+# The longest note a decision takes: it becomes a comment, so a comment's limit.
+NOTE_MAX = Comment.BODY_MAX
 
 
 class ReviewRefused(Exception):
@@ -137,7 +138,7 @@ def decide(image: ResultImage, by: User, status: str, note: str = "") -> ImageRe
         raise ReviewRefused(_("Choose “Approve” or “Request changes”."))
     if not may_decide(_membership(by, image), image):
         raise ReviewRefused(_("Only the team's admins and reviewers decide on reviews."))
-    note = note.strip()
+    note = note.replace("\r\n", "\n").strip()
     if len(note) > NOTE_MAX:
         raise ReviewRefused(
             _("The note is too long: at most %(max)d characters.") % {"max": NOTE_MAX}

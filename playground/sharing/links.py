@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from playground.audit.log import record
+from playground.audit.models import Action
 from playground.exports import sources
 from playground.generations.models import Generation, ResultImage
 from playground.sharing.models import ShareLink, ShareLinkImage
@@ -47,6 +49,8 @@ class Shareable:
     images: list[ResultImage]
     # The sharer's own "Only me" images that were named but stay out.
     left_out: int
+    # Said on the page the button was pressed on when there is nothing to share.
+    empty_message: str = ""
 
 
 def resolve(request: AuthedRequest, membership: Membership) -> Shareable:
@@ -57,6 +61,7 @@ def resolve(request: AuthedRequest, membership: Membership) -> Shareable:
         job = _job(request, user, team)
         named = list(ResultImage.objects.visible_to(user, team).filter(generation=job))
         description = _("Job #%(number)s") % {"number": job.number or job.pk}
+        empty = _("This job has no archived image yet: nothing to share.")
     elif source in SOURCES:
         wanted = sources.resolve(request, membership)
         found = {
@@ -65,6 +70,10 @@ def resolve(request: AuthedRequest, membership: Membership) -> Shareable:
         }
         named = [found[pk] for pk in wanted.image_ids if pk in found]
         description = wanted.description
+        if source == sources.Source.SELECTION:
+            empty = _("Tick at least one image to share it.")
+        else:
+            empty = _("There is no archived image here yet: nothing to share.")
     else:
         raise UnknownSource(source)
     shared = [image for image in named if not image.generation.private]
@@ -73,7 +82,9 @@ def resolve(request: AuthedRequest, membership: Membership) -> Shareable:
         fields += [("image", str(image.pk)) for image in named]
     else:
         fields.append(("source_id", request.POST.get("source_id", "")))
-    return Shareable(source, fields, description, shared, len(named) - len(shared))
+    if named and not shared:
+        empty = _("“Only me” images are not shared: show their jobs to the team first.")
+    return Shareable(source, fields, description, shared, len(named) - len(shared), empty)
 
 
 def _job(request: AuthedRequest, user: User, team: Team) -> Generation:
@@ -100,8 +111,15 @@ class Options:
     password: str = ""
 
 
-def create(*, by: User, team: Team, shareable: Shareable, options: Options) -> ShareLink:
-    """The link and its images, all or nothing."""
+def create(
+    *,
+    by: User,
+    team: Team,
+    shareable: Shareable,
+    options: Options,
+    request: HttpRequest | None = None,
+) -> ShareLink:
+    """The link and its images, all or nothing, and its line in the team's audit log."""
     with transaction.atomic():
         link = ShareLink(
             team=team,
@@ -121,10 +139,42 @@ def create(*, by: User, team: Team, shareable: Shareable, options: Options) -> S
             ShareLinkImage(link=link, image=image, position=number)
             for number, image in enumerate(shareable.images, start=1)
         )
+        record(
+            Action.SHARE_LINK_CREATED,
+            team=team,
+            actor=by,
+            request=request,
+            target=_target(link),
+            # The token is the page's key and stays out of the log; the password shows
+            # only as "[hidden]" (audit.log hides fields named so).
+            changes={
+                "images": [None, len(shareable.images)],
+                "expires_at": [None, link.expires_at],
+                "password": [None, bool(options.password)],
+                "show_prompts": [None, link.show_prompts],
+                "show_names": [None, link.show_names],
+                "approved_only": [None, link.approved_only],
+            },
+        )
     return link
 
 
+def _target(link: ShareLink) -> str:
+    """How the audit log names a link: its title (else what it was made from) and id."""
+    return f"{link.title or link.description} (share link {link.pk})"
+
+
 def revoke(link: ShareLink, *, by: User, request: HttpRequest | None = None) -> bool:
-    """Revoke the link now; False if it already was (a second press changes nothing)."""
+    """Revoke the link now; False if it already was (a second press changes nothing,
+    and writes nothing to the audit log)."""
     with transaction.atomic():
-        return link.revoke(by)
+        if not link.revoke(by):
+            return False
+        record(
+            Action.SHARE_LINK_REVOKED,
+            team=link.team,
+            actor=by,
+            request=request,
+            target=_target(link),
+        )
+    return True

@@ -49,14 +49,18 @@ def _options_page(
             _("Say what to share: a job, a selection, a collection or a run.")
         )
     if not shareable.images:
-        messages.warning(request, _("Nothing here can be shared yet: no image the team may see."))
+        messages.warning(request, shareable.empty_message)
         return redirect(
             safe_next(request, reverse("studio", args=[membership.team.slug]), referer=True)
         )
     too_many = len(shareable.images) > links.MAX_IMAGES
     if check and not too_many and form.is_valid():
         link = links.create(
-            by=request.user, team=membership.team, shareable=shareable, options=form.options()
+            by=request.user,
+            team=membership.team,
+            shareable=shareable,
+            options=form.options(),
+            request=request,
         )
         return redirect("share_link", team=membership.team.slug, link_id=link.pk)
     return render(

@@ -113,7 +113,7 @@ def history_context(
     page_jobs = jobs.filter(id__lt=before_id) if before_id is not None else jobs
     page = list(
         page_jobs.order_by("-id")
-        .select_related("owner")
+        .select_related("owner", "api_token")
         .prefetch_related(
             # Each tile shows its review badge: joined, not one query per tile.
             Prefetch("images", ResultImage.objects.select_related("review")),

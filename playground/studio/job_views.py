@@ -46,7 +46,7 @@ WAITING_CANCEL = "studio/waiting_cancel.html"
 def _job(request: AuthedRequest, public_id: uuid.UUID) -> tuple[Generation, Membership]:
     generation = get_object_or_404(
         Generation.objects.visible_to(request.user).select_related(
-            "owner", "team", "api_key", "read_api_key"
+            "owner", "team", "api_key", "read_api_key", "api_token"
         ),
         public_id=public_id,
     )

@@ -66,9 +66,11 @@
 
   // --- After a post: the focus back in the (new) box ------------------------------------
 
+  // An outerHTML swap replaced the element htmx names: the new one has its id.
   document.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail.target;
-    if (!target || !target.matches) return;
+    var old = event.detail.target;
+    if (!old || !old.id) return;
+    var target = document.getElementById(old.id) || old;
     if (target.matches(".comment-thread") || target.matches("[data-lightbox-comments]")) {
       var posted = target.querySelector(".comment-posted, .field-error");
       var box = target.querySelector("[data-comment-form] textarea");

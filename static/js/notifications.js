@@ -135,6 +135,13 @@
   document.addEventListener("htmx:afterSettle", function () {
     drawBrowserChoice();
     watchJobs();
+    // After "Mark read" or "Mark all read" the button pressed is gone: the focus goes
+    // to the panel's heading, not to the top of the page.
+    var box = panel();
+    if (box && !box.hidden && isOpen() && document.activeElement === document.body) {
+      var heading = box.querySelector("h2");
+      if (heading) heading.focus();
+    }
   });
   document.addEventListener("DOMContentLoaded", function () {
     drawBrowserChoice();

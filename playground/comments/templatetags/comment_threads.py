@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from django import template
+from django.template import Context
 from django.utils.html import escape, urlize
 from django.utils.safestring import SafeString, mark_safe
 
@@ -21,9 +22,27 @@ _ADDRESS = re.compile(r"^(https?://|www\.)", re.IGNORECASE)
 _SPACES = re.compile(r"(\s+)")
 
 
+@register.simple_tag(takes_context=True)
+def comment_thread(
+    context: Context, generation: Generation, image: ResultImage | None = None
+) -> threads.Thread:
+    """The thread, from the page's `comment_threads` when it loaded them all at once
+    (`job_threads`, `image_threads`), else on its own."""
+    preloaded = context.get("comment_threads") or {}
+    key = threads.key_of(generation.pk, image.pk if image else None)
+    return preloaded.get(key) or threads.thread_of(generation, image)
+
+
 @register.simple_tag
-def comment_thread(generation: Generation, image: ResultImage | None = None) -> threads.Thread:
-    return threads.thread_of(generation, image)
+def job_threads(generation: Generation) -> dict[str, threads.Thread]:
+    """A job's own thread and its images' in two queries (its page)."""
+    return threads.threads_of([generation], generation.images.all())
+
+
+@register.simple_tag
+def image_threads(images: list[ResultImage]) -> dict[str, threads.Thread]:
+    """The threads of these images in two queries (a comparison)."""
+    return threads.threads_of(images=images)
 
 
 @register.filter
