@@ -93,8 +93,6 @@ class SignInBackend(OIDCAuthenticationBackend):
         self.OIDC_OP_TOKEN_ENDPOINT = self.provider.token_endpoint
         self.OIDC_OP_USER_ENDPOINT = self.provider.userinfo_endpoint
         self.OIDC_OP_JWKS_ENDPOINT = self.provider.jwks_uri
-        self.OIDC_RP_CLIENT_ID = settings.OIDC_CLIENT_ID
-        self.OIDC_RP_CLIENT_SECRET = settings.OIDC_CLIENT_SECRET
         try:
             user: User | None = super().authenticate(request, **kwargs)
         except requests.RequestException as error:
