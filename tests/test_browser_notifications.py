@@ -186,7 +186,10 @@ def test_the_bell_on_a_phone(
     shot(page, "bell-phone")
     page.goto("/notifications/settings/")
     shot(page, "notification-settings")
+    checked = (AXE / "axe.min.js").exists()
+    assert not checked or serious_violations(page) == []
     page.goto("/notifications/")
     # The page belongs to no team; the header shows the current one, with its links.
     expect(page.get_by_test_id("current-team")).to_have_text("Studio North")
     shot(page, "notifications-page")
+    assert not checked or serious_violations(page) == []

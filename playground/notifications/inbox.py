@@ -48,6 +48,8 @@ def mark_read(user: User, notification_id: int | None = None) -> int:
 def bell_label(unread: int) -> str:
     """The bell's accessible name, with the count (the issue's contract: a button named
     "Notifications" whose name includes the unread count)."""
+    # The same message as the header's {% blocktranslate count %} (%(count)s): one entry
+    # for the translators.
     return ngettext(
-        "Notifications (%(count)d unread)", "Notifications (%(count)d unread)", unread
+        "Notifications (%(count)s unread)", "Notifications (%(count)s unread)", unread
     ) % {"count": unread}
