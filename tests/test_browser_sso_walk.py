@@ -94,7 +94,7 @@ def test_an_admin_signed_in_through_the_provider_sees_the_spend_alert_in_the_aud
     ada.get_by_role("button", name="Save").first.click()
     expect(ada.get_by_text("The monthly budget was saved.")).to_be_visible()
     card = ada.get_by_test_id("spend-alerts")
-    card.get_by_label("Alert at (% of the budget or a cap)").fill("80, 100")
+    card.get_by_label("Alert at (percent of the budget or a cap)").fill("80, 100")
     card.get_by_label("Webhook URL (Slack-compatible; empty: e-mail only)").fill(receiver.url)
     card.get_by_role("button", name="Save the alerts").click()
     expect(ada.get_by_test_id("webhook-secret")).to_be_visible()
