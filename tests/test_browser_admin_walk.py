@@ -14,8 +14,10 @@ deliveries on the team page. Each step is photographed when SCREENSHOTS names a 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import json
 import os
 import re
@@ -201,6 +203,12 @@ def test_an_admin_signed_in_through_the_provider_is_alerted_past_80_percent(
     expect(ada.get_by_test_id("audit-count")).to_have_text("2 entries")
     shot(ada, "7-audit-spend-alerts")
     assert serious_violations(ada) == []
+    # The CSV download carries the same filter.
+    with ada.expect_download() as info:
+        ada.get_by_test_id("audit-csv").click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text("utf-8"))))
+    assert [(row["action"], row["person"]) for row in rows] == [("spend_alert", "")] * 2
+    assert any(json.loads(row["changes"])["threshold"] == [None, 80] for row in rows)
 
     # The same log, on Ada's own actions: her sign-in and her budget.
     ada.get_by_test_id("audit-filters").get_by_label("Action").select_option(label="Any action")
