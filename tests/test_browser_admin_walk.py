@@ -220,6 +220,15 @@ def test_an_admin_signed_in_through_the_provider_is_alerted_past_80_percent(
     expect(ada.locator("[data-action='spend_alert']")).to_have_count(0)
     shot(ada, "8-audit-ada")
 
+    # Cleared: everyone's entries, among them the membership Ada's group gave her and
+    # Alice's password sign-in.
+    ada.get_by_role("link", name="Clear").click()
+    expect(ada).to_have_url(re.compile(r"/t/north/audit/\?$"))
+    entries = ada.get_by_test_id("audit-entry")
+    expect(entries.filter(has_text="group mapping")).to_have_count(1)
+    expect(entries.and_(ada.locator("[data-action='signed_in']"))).to_have_count(2)
+    shot(ada, "8b-audit-everyone")
+
     # The team page's history: the alert and its two deliveries, delivered.
     ada.goto("/t/north/members/#spend-alerts")
     history = ada.get_by_test_id("alert-history")
