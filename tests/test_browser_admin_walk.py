@@ -185,6 +185,10 @@ def test_an_admin_signed_in_through_the_provider_is_alerted_past_80_percent(
         lambda: Delivery.objects.filter(state=DeliveryState.DELIVERED).count() == 2, timeout=30
     )
     assert Delivery.objects.get(channel=Channel.EMAIL).target == "ada@example.com"
+    # The delivery's id, the same on every attempt: what a receiver drops repeats by.
+    webhook = Delivery.objects.get(channel=Channel.WEBHOOK)
+    assert hook.headers["X-Playground-Delivery"] == str(webhook.pk)
+    assert webhook.target == receiver.url and webhook.attempts == 1
 
     # The audit log, filtered on the action: the two crossings, by the system; only
     # the 80 % one was sent.
