@@ -8,8 +8,10 @@ team's admin. She sets a monthly budget that two of the member's jobs fill to ab
 those two jobs on the studio page; nothing is sent after the first, one alert after the
 second (80 %; 50 % crossed at the same time is recorded, not sent). The receiver got
 it signed with the secret the page showed Ada once; Ada finds it in the audit log by
-filtering on the action, next to her sign-in and her budget change, and sees both
-deliveries on the team page. Each step is photographed when SCREENSHOTS names a folder.
+filtering on the action (and in that filter's CSV), then filters on herself (her
+sign-in and budget changes) and clears the filters (the membership her group gave),
+and sees both deliveries on the team page. Each step is photographed when SCREENSHOTS
+names a folder.
 """
 
 from __future__ import annotations
