@@ -162,6 +162,10 @@ def test_a_member_a_reviewer_an_admin_and_a_client_finish_a_job_together(
     expect(bell(mia, 3)).to_be_visible(timeout=LIVE)
     thread = mia.locator(f"#thread-i{second.pk}")
     expect(thread.locator(".comment")).to_contain_text(note_text, timeout=LIVE)
+    # The images' own panels follow too: never "Needs review" under that note.
+    for image, label in ((first, "Approved"), (second, "Changes requested")):
+        status = mia.locator(f"#review-{image.pk}").get_by_test_id("review-status")
+        expect(status).to_have_text(label, timeout=LIVE)
     assert mia.evaluate("window.__noReload") is True
     bell(mia, 3).click()
     panel = mia.get_by_role("region", name="Notifications")
