@@ -253,6 +253,32 @@ def test_asking_for_a_key_check_is_recorded(
     assert entry.target == "Main"
 
 
+def test_a_key_evolink_refuses_is_recorded_as_disabled_by_evolink_once(
+    team_a: Team, django_capture_on_commit_callbacks: Any
+) -> None:
+    key = stored_key("Main", SECRET, team_a)
+    with django_capture_on_commit_callbacks():
+        key.record_refusal(401, "Invalid API key")
+        key.record_refusal(401, "Invalid API key")  # already off: nothing new
+        key.record_refusal(None, "timeout")  # not a refusal that disables
+    entry = only(Action.KEY_DISABLED)
+    assert entry.team == team_a and entry.actor is None and entry.actor_name == "EvoLink"
+    assert entry.target == "Main"
+    assert entry.changes == {"enabled": [True, False], "status": [None, 401]}
+
+
+def test_a_superusers_contract_check_is_recorded(
+    team_a: Team, django_capture_on_commit_callbacks: Any
+) -> None:
+    root = User.objects.create_superuser("root", "root@example.com", "x")
+    key = stored_key("Main", SECRET, team_a)
+    with django_capture_on_commit_callbacks():
+        logged_in(root).post(f"/t/a/keys/{key.pk}/contract/", {"spend": "1"})
+    entry = only(Action.CONTRACT_CHECK_STARTED)
+    assert_by(entry, root, team_a)
+    assert entry.target == "Main" and entry.changes == {"spend": [None, True]}
+
+
 def test_switching_a_model_is_recorded_for_the_team_and_for_the_site(
     ada: User, ada_client: Client, team_a: Team
 ) -> None:

@@ -91,9 +91,9 @@ def test_an_admin_is_alerted_when_a_member_generates_past_80_percent(
     ada.get_by_role("button", name="Save").first.click()
     expect(ada.get_by_text("The monthly budget was saved.")).to_be_visible()
     card = ada.get_by_test_id("spend-alerts")
-    expect(card.get_by_label("Alert at (% of the budget or a cap)")).to_have_value("50, 80, 100")
+    expect(card.get_by_label("Alert at (percent of the budget or a cap)")).to_have_value("50, 80, 100")
     # A bad threshold is said plainly and loses nothing typed.
-    card.get_by_label("Alert at (% of the budget or a cap)").fill("80, lots")
+    card.get_by_label("Alert at (percent of the budget or a cap)").fill("80, lots")
     card.get_by_label("Webhook URL (Slack-compatible; empty: e-mail only)").fill(receiver.url)
     card.get_by_role("button", name="Save the alerts").click()
     card = ada.get_by_test_id("spend-alerts")
@@ -102,7 +102,7 @@ def test_an_admin_is_alerted_when_a_member_generates_past_80_percent(
         receiver.url
     )
     shot(ada, "alerts-error")
-    card.get_by_label("Alert at (% of the budget or a cap)").fill("80, 100")
+    card.get_by_label("Alert at (percent of the budget or a cap)").fill("80, 100")
     card.get_by_role("button", name="Save the alerts").click()
     secret = ada.get_by_test_id("webhook-secret").input_value()
     assert secret.startswith("whsec_")

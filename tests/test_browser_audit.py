@@ -17,6 +17,7 @@ from tests.browser import (  # noqa: F401 - fixture
     browser_type_launch_args,
     watch_csp,
 )
+from tests.test_browser_a11y import serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "s3cret-pass-word"
@@ -57,6 +58,7 @@ def test_an_admin_sees_who_changed_what_filters_and_downloads_it(
     expect(log.locator("[data-action=signed_in]")).to_contain_text("ada")
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / "audit.png"), full_page=True)
+    assert serious_violations(page) == []  # axe-core, as on the other pages
 
     page.get_by_label("Action").select_option("role_changed")
     page.get_by_role("button", name="Filter").click()
@@ -79,6 +81,14 @@ def test_an_admin_sees_who_changed_what_filters_and_downloads_it(
     expect(page.get_by_label("From")).to_have_value("2026-05-10")
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / "audit-error.png"), full_page=True)
+    assert serious_violations(page) == []
+    # On a phone the table scrolls sideways inside its region; the page itself does not.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / "audit-phone.png"), full_page=True)
+    assert serious_violations(page) == []
     context.close()
 
 

@@ -15,6 +15,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from playground.generations.jobs import save_result
 from playground.generations.models import Generation, State
+from playground.reviews.models import ImageReview, ReviewStatus
+from playground.sharing.models import ShareLink
 from playground.teams.models import Membership, Role, Team
 from tests.browser import browser_type_launch_args, watch_csp  # noqa: F401 - fixture
 from tests.factories import make_generation, png_bytes
@@ -34,13 +36,17 @@ def a_job() -> Generation:
     return job
 
 
-def make_link(page: Page, job: Generation, title: str, password: str = "") -> str:
+def make_link(
+    page: Page, job: Generation, title: str, password: str = "", approved_only: bool = False
+) -> str:
     """Share the job from its page; the address the link's page shows."""
     page.goto(f"/generations/{job.public_id}/")
     page.get_by_role("button", name="Share link", exact=True).click()
     page.get_by_label("Title").fill(title)
     if password:
         page.get_by_label("Password").fill(password)
+    if approved_only:
+        page.get_by_label("Approved images only").check()
     page.get_by_role("button", name="Share link", exact=True).click()
     field = page.get_by_label("The link's address")
     expect(field).to_have_attribute("readonly", "")
@@ -137,3 +143,32 @@ def test_the_share_link_pages_have_no_serious_accessibility_problems(
     expect(client.locator(".shared-image img")).to_have_count(2)
     found["public page"] = serious_violations(client)
     assert {name: problems for name, problems in found.items() if problems} == {}
+
+
+def test_approved_images_only_shows_the_approved_one(browser: Browser, live_server) -> None:
+    job = a_job()
+    first, second = job.images.order_by("index")
+    ImageReview.objects.create(image=first, status=ReviewStatus.APPROVED)
+    ImageReview.objects.create(image=second, status=ReviewStatus.CHANGES_REQUESTED)
+    admin = person(browser, live_server.url, "ada")
+    address = make_link(admin, job, "The approved one", approved_only=True)
+    expect(admin.get_by_test_id("share-shown")).to_have_text("1 of 2")
+    client = anonymous(browser, live_server.url)
+    client.goto(address)
+    expect(client.locator(".shared-image img")).to_have_count(1)
+    expect(client.get_by_role("link", name="Download 1 image (ZIP)")).to_be_visible()
+
+
+def test_the_ticked_images_of_the_history_are_shared(browser: Browser, live_server) -> None:
+    job = a_job()
+    admin = person(browser, live_server.url, "ada")
+    admin.goto("/t/north/")
+    admin.locator("[data-select-image]").nth(1).check()
+    expect(admin.locator(".selection-bar.floating")).to_be_visible()
+    admin.get_by_test_id("selection-share").click()
+    expect(admin.get_by_test_id("share-source")).to_have_text("Selection of 1 image")
+    expect(admin.get_by_test_id("share-new")).to_contain_text("A read-only page of this image")
+    admin.get_by_role("button", name="Share link", exact=True).click()
+    expect(admin.get_by_test_id("share-shown")).to_have_text("1 of 1")
+    shared = ShareLink.objects.get().items.get().image
+    assert shared.generation_id == job.pk

@@ -36,7 +36,8 @@ def test_share_link_asks_for_the_options_first_and_makes_nothing(
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert "2 images of Job #" in page
+    assert f'data-testid="share-source">Job #{job.number}</p>' in page
+    assert "A read-only page of these 2 images" in page
     assert 'name="password"' in page and 'name="expires_on"' in page
     assert page.count(">Share link</button>") == 1
     assert not ShareLink.objects.exists()

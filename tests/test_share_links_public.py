@@ -66,8 +66,10 @@ def test_each_image_and_its_download_are_the_archived_bytes(
     assert shown.status_code == 200 and shown["Content-Type"] == "image/png"
     assert b"".join(shown.streaming_content) == original
     assert shown["X-Robots-Tag"] == "noindex, nofollow"
+    assert shown["Cache-Control"] == "private, max-age=600"
     download = client.get(f"/s/{link.token}/images/2/download")
     assert download["Content-Disposition"] == 'attachment; filename="spring-2.png"'
+    assert download["Cache-Control"] == "private, no-store"
     assert b"".join(download.streaming_content) == original
 
 
@@ -162,6 +164,9 @@ def test_requests_are_limited_per_address(link: ShareLink) -> None:
     assert limited.status_code == 429 and limited["Retry-After"] == "60"
     assert "Too many requests" in limited.content.decode()
     assert "Spring" not in limited.content.decode()
+    # A header the client writes itself does not make it another address.
+    spoofed = Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.9")
+    assert spoofed.get(f"/s/{link.token}/").status_code == 429
     assert Client(REMOTE_ADDR="203.0.113.8").get(f"/s/{link.token}/").status_code == 200
 
 

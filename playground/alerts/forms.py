@@ -19,7 +19,7 @@ THRESHOLDS_MESSAGE = gettext_lazy(
 
 class AlertSettingsForm(forms.ModelForm):
     thresholds = forms.CharField(
-        label=gettext_lazy("Alert at (% of the budget or a cap)"),
+        label=gettext_lazy("Alert at (percent of the budget or a cap)"),
         max_length=100,
         error_messages={"required": THRESHOLDS_MESSAGE},
     )

@@ -97,6 +97,7 @@ FIELD_LABELS = {
     "approved_only": _("approved images only"),
     "fields": _("fields"),
     "author": _("written by"),
+    "status": _("EvoLink's answer (HTTP status)"),
 }
 
 

@@ -14,13 +14,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from playground import catalogue, stored_messages
+from playground.audit.log import record
+from playground.audit.models import Action
 from playground.billing import crypto, signals
 
 if TYPE_CHECKING:
@@ -185,12 +187,23 @@ class ApiKey(models.Model):
                 changes["denied_models"] = [*self.denied_models, model]
         elif status in DISABLING_STATUSES:
             changes.update(enabled=False, disabled_automatically_at=now)
-        switched_off = ApiKey.objects.filter(pk=self.pk, enabled=True).update(**changes)
-        if not switched_off:
-            # Already off (or gone): keep the reason, and tell nobody a second time.
-            ApiKey.objects.filter(pk=self.pk).update(**changes)
-        elif changes.get("enabled") is False:
-            signals.send_on_commit(signals.key_disabled, self.pk)
+        with transaction.atomic():
+            switched_off = ApiKey.objects.filter(pk=self.pk, enabled=True).update(**changes)
+            if not switched_off:
+                # Already off (or gone): keep the reason, and tell nobody a second time.
+                ApiKey.objects.filter(pk=self.pk).update(**changes)
+            elif changes.get("enabled") is False:
+                # EvoLink switched it off, not a person: the team's log says so, with
+                # the status EvoLink answered (its message stays on the key).
+                record(
+                    Action.KEY_DISABLED,
+                    team=self.team,
+                    actor=None,
+                    actor_name="EvoLink",
+                    target=self.label,
+                    changes={"enabled": [True, False], "status": [None, status]},
+                )
+                signals.send_on_commit(signals.key_disabled, self.pk)
 
     def record_use(self) -> None:
         ApiKey.objects.filter(pk=self.pk).update(last_used_at=timezone.now())

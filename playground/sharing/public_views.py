@@ -6,7 +6,8 @@ The token is the only key. Every answer here:
   these addresses, so none can be changed into another job's);
 - is 429 past the per-address limit (throttle.py), before anything is looked up;
 - tells search engines to keep out (X-Robots-Tag, and the page's meta tag), browsers
-  and proxies to keep no copy (a revoked link must be gone at once), and other sites
+  and proxies to keep no copy of the page, its downloads or its ZIP (a revoked link
+  must be gone at once; an image shown may stay in that browser's cache), and other sites
   nothing of the address (Referrer-Policy same-origin: "no-referrer" would make the
   browser send `Origin: null` with the password form, which CSRF refuses).
 A link with a password opens its images only in a session that typed it.
@@ -36,6 +37,7 @@ from playground.sharing.models import ShareLink, ShareLinkImage
 P = ParamSpec("P")
 UNLOCKED = "share-links-unlocked"
 PAGE = "sharing/public.html"
+IMAGE_MAX_AGE = 600
 
 
 def public(
@@ -52,7 +54,8 @@ def public(
             response = view(request, *args, **kwargs)
         response["X-Robots-Tag"] = "noindex, nofollow"
         response["Referrer-Policy"] = "same-origin"
-        response["Cache-Control"] = "private, no-store"
+        if "Cache-Control" not in response:
+            response["Cache-Control"] = "private, no-store"
         return response
 
     return wrapped
@@ -114,7 +117,12 @@ def _item(link: ShareLink, position: int) -> ShareLinkImage:
 @require_GET
 def shared_image(request: HttpRequest, token: str, position: int) -> HttpResponseBase:
     image = _item(_open(request, token), position).image
-    return FileResponse(image.file.open("rb"), content_type=image.content_type)
+    response = FileResponse(image.file.open("rb"), content_type=image.content_type)
+    # The one answer a browser may keep a while (never a shared cache): a reload of a
+    # page of many images would otherwise spend the address's limit on images it
+    # already has. Revoking still takes the page, its downloads and its ZIP at once.
+    response["Cache-Control"] = f"private, max-age={IMAGE_MAX_AGE}"
+    return response
 
 
 @public
