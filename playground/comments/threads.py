@@ -44,10 +44,17 @@ EXCERPT_CHARS = 200
 
 
 def post(
-    author: User, generation: Generation, body: str, image: ResultImage | None = None
+    author: User,
+    generation: Generation,
+    body: str,
+    image: ResultImage | None = None,
+    *,
+    told: Iterable[User] = (),
 ) -> Comment:
     """A new comment on the job's thread (`image` None) or on one of its images.
 
+    `told`: people the caller notifies of this text itself (a review's decision carries
+    its note), who get no second notification for it; their mentions are still saved.
     Raises ValidationError (with a message for the page) for an empty or too long text.
     """
     text = clean_body(body)
@@ -63,9 +70,10 @@ def post(
             team_id=generation.team_id, generation=generation, image=image, author=author, body=text
         )
         named = _save_mentions(comment, mentionable(generation, text, author))
-        _notify(comment, named, Kind.MENTION)
+        quiet = {user.pk for user in told}
+        _notify(comment, [user for user in named if user.pk not in quiet], Kind.MENTION)
         # A reply needs no second notification for someone the comment also names.
-        repliers = list(User.objects.filter(pk__in=earlier - {u.pk for u in named}))
+        repliers = list(User.objects.filter(pk__in=earlier - {u.pk for u in named} - quiet))
         _notify(comment, repliers, Kind.REPLY)
         # The tiles' counts and the "has comments" filter are part of the history.
         HistoryClock.tick(team_ids=[generation.team_id])
