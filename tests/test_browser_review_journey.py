@@ -27,11 +27,13 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from playground.comments.models import Comment
 from playground.evolink.simulator import AUTO_SIZE, Simulator
-from playground.generations.models import Generation
+from playground.generations.jobs import save_result
+from playground.generations.models import Generation, State
 from playground.reviews.models import ImageReview, ReviewStatus
 from playground.sharing.models import ShareLink
 from playground.teams.models import Membership, Role, Team
 from tests.browser import browser_type_launch_args, wait_for_htmx, watch_csp  # noqa: F401
+from tests.factories import make_generation, png_bytes
 from tests.processes import kill, start_cluster
 from tests.test_browser_team import PASSWORD, person
 
@@ -243,3 +245,36 @@ def test_a_member_a_reviewer_an_admin_and_a_client_finish_a_job_together(
     shot(client, "10-client-revoked")
     assert client.request.get(download_url).status == 404
     assert ShareLink.objects.get().revoked_at is not None
+
+
+def test_a_note_in_the_lightbox_names_the_member_from_the_autocomplete(
+    browser: Browser, live_server
+) -> None:
+    the_team()
+    job = make_generation(
+        User.objects.get(username="mia"),
+        team=Team.objects.get(),
+        prompt=PROMPT,
+        state=State.COMPLETED,
+    )
+    image = save_result(job, 0, png_bytes(64, 48, "teal"))
+    dora = person(browser, live_server.url, "dora")
+    dora.goto(f"/generations/{job.public_id}/")
+    dora.locator("#image-0 a[data-lightbox]").click()
+    box = dora.get_by_test_id("lightbox")
+    expect(box.locator(".lightbox-comments textarea")).to_have_count(1)  # its thread loaded
+    note = box.get_by_label("Note (optional, becomes a comment)")
+    note.click()
+    note.press_sequentially("Warmer, @m")
+    picker = box.get_by_role("listbox", name="People to mention")
+    expect(picker.get_by_role("option")).to_have_text(["@mia"])
+    shot(dora, "11-lightbox-mention")
+    note.press("Enter")  # takes the name; neither decides nor closes the lightbox
+    expect(note).to_have_value("Warmer, @mia ")
+    expect(box).to_be_visible()
+    assert not ImageReview.objects.exists()
+    box.get_by_role("button", name="Request changes").click()
+    expect(box.locator("[data-lightbox-status]")).to_have_text("Changes requested.")
+    expect(box.locator(".lightbox-comments .comment .mention")).to_have_text("@mia")
+    comment = Comment.objects.get()
+    assert (comment.image_id, comment.body) == (image.pk, "Warmer, @mia")

@@ -219,6 +219,17 @@
     if (rose && document.querySelector(".review-panel[id]")) refreshPanels();
   });
 
+  // The lightbox's note names people as a comment does (it becomes one): it asks for
+  // them where the shown image's thread does, once that thread has loaded.
+  document.addEventListener("focusin", function (event) {
+    var note = event.target;
+    if (!note.matches || !note.matches("[data-lightbox-review-note]")) return;
+    var box = note.closest("dialog.lightbox");
+    var thread = box && box.querySelector(".lightbox-comments textarea[data-mentions]");
+    if (thread) note.setAttribute("data-mentions", thread.getAttribute("data-mentions"));
+    else note.removeAttribute("data-mentions");
+  });
+
   // A collection's review filter applies as soon as it changes.
   document.addEventListener("change", function (event) {
     var form = event.target.closest && event.target.closest("form[data-review-autosubmit]");
