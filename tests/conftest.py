@@ -7,6 +7,8 @@ must see nothing of team A's. Anonymous visitors use pytest-django's `client`.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -185,3 +187,30 @@ def _offer_withdrawn_models(settings) -> None:  # type: ignore[no-untyped-def]
     """Tests written before EvoLink withdrew gpt-image-1 keep testing it as they were
     written; the tests of the withdrawal (test_model_availability.py) switch this off."""
     settings.PLAYGROUND_OFFER_WITHDRAWN_MODELS = True
+
+
+# Fixtures through which a test reaches the database (pytest-django blocks every other
+# way in, so a test with none of them and no `django_db` mark cannot touch it).
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The scale-out pass (`.ci/test` runs the suite again on PostgreSQL + Redis) skips
+    the tests that cannot reach a database or a broker: they would only repeat, on the
+    same code, what the first pass just showed."""
+    if not os.environ.get("DATABASE_URL"):
+        return
+    kept, repeated = [], []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        reaches = item.get_closest_marker("django_db") is not None or fixtures & DATABASE_FIXTURES
+        (kept if reaches else repeated).append(item)
+    if repeated:
+        config.hook.pytest_deselected(items=repeated)
+        items[:] = kept

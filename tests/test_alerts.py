@@ -133,6 +133,21 @@ def test_a_crossing_alerts_once_a_month_however_often_it_is_checked(
     assert crossings.check_spend(team_a.pk) != []
 
 
+def test_the_sweep_raises_what_no_signal_reported(
+    ada: User, alice: User, bob: User, team_a: Team
+) -> None:
+    team_a.monthly_budget_credits = Decimal("10")
+    team_a.save()
+    Membership.objects.filter(user=bob).update(monthly_cap_credits=Decimal("1"))
+    # Written without the worker's path: no signal (a worker died after its commit).
+    make_generation(alice, state=State.COMPLETED, credits_charged=Decimal("5"))
+    make_generation(bob, state=State.COMPLETED, credits_charged=Decimal("1"))
+    assert not SpendAlert.objects.exists()
+    assert crossings.sweep() == 4  # the budget's 50 %, bob's cap's 50, 80 and 100 %
+    assert crossings.sweep() == 0
+    assert Delivery.objects.count() == 2  # the highest of each, to ada
+
+
 def test_a_members_cap_alerts_for_that_member(ada: User, alice: User, bob: User) -> None:
     Membership.objects.filter(user=alice).update(monthly_cap_credits=Decimal("2"))
     spend(bob, "5")  # bob has no cap, and the team no budget

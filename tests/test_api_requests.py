@@ -6,6 +6,7 @@ The end-to-end runs with OpenAI's client are in test_api.py."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 from unittest import mock
@@ -257,3 +258,22 @@ def test_expired_links_are_refused_even_for_existing_images(alice: User) -> None
         assert results.image_of(token) is None
     assert results.image_of(token + "x") is None
     assert results.image_of(signing.dumps("1", salt=results.SALT)) is None
+
+
+def test_the_tokens_value_is_in_no_log_line_nor_answer(
+    alice: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token, value = token_of(alice)
+    secret = value.rsplit("_", 1)[-1]
+    answers = [
+        api(value).get("/v1/jobs"),
+        post(api(value), {"prompt": "a cat", "size": "1x1"}),
+        api(value + "x").get("/v1/models"),
+    ]
+    token.revoke(by=alice)
+    answers.append(api(value).get("/v1/models"))
+    assert [answer.status_code for answer in answers] == [200, 400, 401, 401]
+    for answer in answers:
+        assert secret not in answer.content.decode()
+    assert secret not in caplog.text

@@ -51,6 +51,7 @@ def test_the_pages_people_work_in_have_no_serious_accessibility_problems(
         "team": "/t/north/members/",
         "usage": "/t/north/usage/",
         "keys": "/t/north/keys/",
+        "review": "/t/north/review/",
     }
     for name, url in pages.items():
         page.goto(url)

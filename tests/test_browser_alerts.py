@@ -91,7 +91,9 @@ def test_an_admin_is_alerted_when_a_member_generates_past_80_percent(
     ada.get_by_role("button", name="Save").first.click()
     expect(ada.get_by_text("The monthly budget was saved.")).to_be_visible()
     card = ada.get_by_test_id("spend-alerts")
-    expect(card.get_by_label("Alert at (percent of the budget or a cap)")).to_have_value("50, 80, 100")
+    expect(card.get_by_label("Alert at (percent of the budget or a cap)")).to_have_value(
+        "50, 80, 100"
+    )
     # A bad threshold is said plainly and loses nothing typed.
     card.get_by_label("Alert at (percent of the budget or a cap)").fill("80, lots")
     card.get_by_label("Webhook URL (Slack-compatible; empty: e-mail only)").fill(receiver.url)
@@ -133,6 +135,11 @@ def test_an_admin_is_alerted_when_a_member_generates_past_80_percent(
     expect(history).not_to_contain_text("Waiting to be sent")
     shot(ada, "alerts-team-page")
     assert serious_violations(ada) == []
+    ada.set_viewport_size({"width": 390, "height": 844})
+    ada.goto("/t/north/alerts/")
+    expect(ada.get_by_test_id("alert-history")).to_contain_text(text)
+    shot(ada, "alerts-phone")
+    ada.set_viewport_size({"width": 1280, "height": 900})
 
     # The audit log has it too, by the system.
     ada.goto("/t/north/audit/")

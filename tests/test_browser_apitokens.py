@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
@@ -78,3 +79,28 @@ def test_a_member_makes_and_copies_a_token_an_admin_revokes_it(
     row.get_by_role("button", name="Revoke batch renamer").click()
     expect(ada.get_by_test_id("api-token")).to_contain_text("Revoked")
     assert ApiToken.objects.get().revoked_at is not None
+
+
+def test_a_job_made_through_the_api_appears_live_in_a_colleagues_history(
+    browser: Browser, live_server: Any
+) -> None:
+    team = Team.objects.create(name="Studio North", slug="north")
+    for username in ("alice", "bob"):
+        user = User.objects.create_user(username, password=PASSWORD)
+        Membership.objects.create(user=user, team=team, role=Role.MEMBER)
+    _token, value = ApiToken.issue(
+        Membership.objects.get(user__username="alice"), name="batch renamer"
+    )
+    bob = person(browser, live_server.url, "bob")
+    bob.goto("/t/north/")
+    expect(bob.get_by_test_id("via-api")).to_have_count(0)
+    # Answered at once (?wait=0): the job is queued, and bob's open history shows it at
+    # its next live check, as any colleague's job.
+    client = openai.OpenAI(api_key=value, base_url=f"{live_server.url}/v1", max_retries=0)
+    client.images.generate(
+        model="gpt-image-2", prompt="a fox made by a script", extra_query={"wait": 0}
+    )
+    via = bob.get_by_test_id("via-api")
+    expect(via).to_have_text("via API · batch renamer", timeout=15_000)
+    expect(bob.get_by_test_id("made-by").first).to_have_text("by alice")
+    shoot(bob, "api-job-in-history")

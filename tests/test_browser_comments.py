@@ -99,6 +99,8 @@ def test_a_comment_from_the_lightbox_and_the_count_on_the_tile(
     north = Team.objects.create(name="Studio North", slug="north")
     lea = User.objects.create_user("lea", password=PASSWORD)
     Membership.objects.create(user=lea, team=north, role=Role.MEMBER)
+    max_ = User.objects.create_user("max", password=PASSWORD)
+    Membership.objects.create(user=max_, team=north, role=Role.VIEWER)
     job = make_generation(lea, team=north, prompt="a red kite", state=State.COMPLETED)
     image = save_result(job, 0, png_bytes(48, 32, "teal"))
 
@@ -110,10 +112,16 @@ def test_a_comment_from_the_lightbox_and_the_count_on_the_tile(
     expect(lightbox).to_be_visible()
     box = lightbox.get_by_label("Comment", exact=True)
     box.click()
-    box.press_sequentially("fine")  # "f" stars outside a text box; not here
+    box.press_sequentially("fine @")  # "f" stars outside a text box; not here
+    picker = page.get_by_role("listbox", name="People to mention")
+    expect(picker.get_by_role("option")).to_have_text(["@max"])
+    box.press("Escape")  # closes the list, not the lightbox
+    expect(picker).to_have_count(0)
+    expect(lightbox).to_be_visible()
+    box.press("Backspace")
     expect(lightbox.locator("[data-lightbox-favourite]")).to_have_attribute("aria-pressed", "false")
     lightbox.get_by_role("button", name="Post comment").click()
-    expect(lightbox.locator(".comment")).to_contain_text("fine")
+    expect(lightbox.locator(".comment .comment-body")).to_have_text("fine")
     assert Comment.objects.get().image_id == image.pk
 
     # Closed, the history's live refresh has put the count on the tile.

@@ -1,7 +1,9 @@
 """The review loop in headless Chromium: a member asks a reviewer (a viewer with the
 reviewer right) to review both images of a job; the reviewer's header counts them,
 the Review page lists them oldest first, and in the lightbox A approves, → moves on
-and C requests changes; the member's history shows both badges."""
+and C requests changes; the member's history shows both badges. And from the
+lightbox: the maker asks, the admin types a note (its letters A and C decide nothing)
+and presses "Request changes"; the note is a comment on the image."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from playground.reviews.models import ImageReview, ReviewStatus
 from playground.teams.models import Membership, Role, Team
 from tests.browser import browser_type_launch_args, wait_for_htmx  # noqa: F401 - fixture
 from tests.factories import make_generation, png_bytes
+from tests.test_browser_a11y import serious_violations
 from tests.test_browser_team import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,9 +52,7 @@ def test_ask_a_reviewer_who_approves_one_and_requests_changes_on_the_other_by_ke
         ("ada", Role.ADMIN, False),
     ):
         people[username] = User.objects.create_user(username, password=PASSWORD)
-        Membership.objects.create(
-            user=people[username], team=team, role=role, reviewer=reviewer
-        )
+        Membership.objects.create(user=people[username], team=team, role=role, reviewer=reviewer)
     job = job_of_two(people["mia"], team)
     first, second = job.images.order_by("index")
 
@@ -92,12 +93,14 @@ def test_ask_a_reviewer_who_approves_one_and_requests_changes_on_the_other_by_ke
     expect(items).to_have_count(2)
     expect(items.nth(0)).to_have_id(f"review-item-{first.pk}")
     shot(dora, "review-queue")
+    assert serious_violations(dora) == []
     items.nth(0).locator("a[data-lightbox]").click()
     box = dora.get_by_test_id("lightbox")
     expect(box).to_be_visible()
     expect(box.get_by_role("button", name="Approve", exact=True)).to_be_visible()
     expect(box.locator('.lightbox-keys [data-key="a"]')).to_be_visible()
     shot(dora, "lightbox-review")
+    assert serious_violations(dora) == []
     dora.keyboard.press("a")
     expect(box.locator("[data-lightbox-status]")).to_have_text("Approved.")
     expect(box.locator("[data-lightbox-review-status]")).to_have_text("Approved")
@@ -126,9 +129,9 @@ def test_ask_a_reviewer_who_approves_one_and_requests_changes_on_the_other_by_ke
     expect(mia.locator(f'#image-tile-{first.pk} [data-review-badge="{first.pk}"]')).to_have_text(
         "Approved"
     )
-    expect(
-        mia.locator(f'#image-tile-{second.pk} [data-review-badge="{second.pk}"]')
-    ).to_have_text("Changes requested")
+    expect(mia.locator(f'#image-tile-{second.pk} [data-review-badge="{second.pk}"]')).to_have_text(
+        "Changes requested"
+    )
     shot(mia, "history-badges")
     mia.get_by_test_id("review-filter").select_option("changes_requested")
     wait_for_htmx(mia)
@@ -138,7 +141,7 @@ def test_ask_a_reviewer_who_approves_one_and_requests_changes_on_the_other_by_ke
     shot(mia, "history-grid-filtered")
 
 
-def test_typing_a_note_in_the_lightbox_decides_nothing_until_a_button(
+def test_asked_from_the_lightbox_a_note_typed_there_decides_nothing_until_a_button(
     browser: Browser, live_server
 ) -> None:
     team = Team.objects.create(name="Studio North", slug="north")
@@ -150,6 +153,20 @@ def test_typing_a_note_in_the_lightbox_decides_nothing_until_a_button(
     first = job.images.order_by("index").first()
     assert first is not None
 
+    # The maker asks for the review from the lightbox, naming the admin.
+    maker = person(browser, live_server.url, "mia")
+    maker.goto(f"/generations/{job.public_id}/")
+    maker.locator(f"#image-{first.index} a[data-lightbox]").click()
+    box = maker.get_by_test_id("lightbox")
+    expect(box.get_by_role("button", name="Approve", exact=True)).to_be_hidden()
+    box.get_by_label("Reviewer").select_option(label="ada")
+    box.get_by_role("button", name="Request review").click()
+    expect(box.locator("[data-lightbox-status]")).to_have_text("Review requested.")
+    expect(box.locator("[data-lightbox-review-status]")).to_have_text("Needs review")
+    assert list(ImageReview.objects.values_list("image_id", "reviewer__username")) == [
+        (first.pk, "ada")
+    ]
+
     page = person(browser, live_server.url, "ada")
     page.goto(f"/generations/{job.public_id}/")
     page.locator(f"#image-{first.index} a[data-lightbox]").click()
@@ -157,7 +174,7 @@ def test_typing_a_note_in_the_lightbox_decides_nothing_until_a_button(
     note = box.get_by_label("Note (optional, becomes a comment)")
     note.fill("")
     note.type("a calmer sky, please")
-    assert not ImageReview.objects.exists()
+    assert ImageReview.objects.get().status == ReviewStatus.NEEDS_REVIEW
     box.get_by_role("button", name="Request changes").click()
     expect(box.locator("[data-lightbox-status]")).to_have_text("Changes requested.")
     expect(note).to_have_value("")

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from pytest_django import DjangoAssertNumQueries
 
+from playground.audit.models import Action, AuditEntry
 from playground.comments import threads
 from playground.comments.models import Comment, Mention
 from playground.notifications.models import Kind, Notification
@@ -162,3 +163,18 @@ def test_nobody_outside_the_job_is_told_anything(alice: User, bob: User, charlie
     threads.post(bob, make_generation(alice), "hi @charlie")
     threads.post(alice, private, "@bob @charlie")
     assert told(charlie) == [] and told(bob) == []
+
+
+def test_an_admin_deleting_someone_elses_comment_is_in_the_audit_log(
+    team_a: Team, alice: User, bob: User, ada: User
+) -> None:
+    job = make_generation(alice)
+    own = threads.post(ada, job, "mine")
+    threads.delete(own, Membership.objects.get(user=ada, team=team_a))
+    assert not AuditEntry.objects.exists()  # one's own: no moderation
+    theirs = threads.post(bob, job, "rude words")
+    threads.delete(theirs, Membership.objects.get(user=ada, team=team_a))
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.actor, entry.team) == (Action.COMMENT_DELETED, ada, team_a)
+    assert entry.target == f"#{job.number} · bob"
+    assert entry.changes == {"text": ["rude words", None]}

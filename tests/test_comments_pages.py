@@ -14,6 +14,8 @@ from django.test import Client
 
 from playground.comments import threads
 from playground.comments.models import Comment
+from playground.exports.sources import history_description
+from playground.generations.history import HistoryFilter
 from playground.generations.jobs import save_result
 from playground.generations.models import Generation, State
 from tests.conftest import member
@@ -219,3 +221,15 @@ def test_a_job_page_shows_the_job_thread_and_one_per_image(
     html = text(alice_client.get(f"/generations/{job.public_id}/"))
     assert html.count("data-comment-thread=") == 3
     assert html.count(">Post comment</button>") == 3
+
+
+def test_a_history_export_says_which_comments_filter_it_followed() -> None:
+    assert "mentioning me" in history_description(HistoryFilter(comments="me"))
+    assert "with comments" in history_description(HistoryFilter(comments="any"))
+
+
+def test_a_filtered_history_without_the_comments_ids_is_a_mistake_not_a_silent_no_op(
+    alice: User,
+) -> None:
+    with pytest.raises(ValueError):
+        HistoryFilter(comments="any").apply(Generation.objects.all(), alice, [])

@@ -373,3 +373,29 @@ def test_the_bell_and_the_thread_get_the_review_for_real(alice: User, vera: User
     comment = Comment.objects.get()
     assert (comment.author, comment.image, comment.body) == (vera, image, "Warmer light, @alice")
     assert Mention.objects.filter(comment=comment, user=alice).exists()
+
+
+def test_the_lightbox_offers_each_person_only_what_they_may_do(
+    alice: User, alice_client: Client, bob_client: Client, ada_client: Client
+) -> None:
+    image = image_of(alice)
+    request_url = f'data-review-request="/images/{image.pk}/review/request/"'
+    decide_url = f'data-review-decide="/images/{image.pk}/review/decide/"'
+    mine = alice_client.get("/t/a/").content.decode()
+    assert request_url in mine and decide_url not in mine
+    theirs = bob_client.get("/t/a/").content.decode()
+    assert request_url not in theirs and decide_url not in theirs
+    admin = ada_client.get("/t/a/").content.decode()
+    assert request_url not in admin and decide_url in admin
+
+
+def test_a_viewer_sees_no_review_panel_on_an_image_never_reviewed(
+    alice: User, vera_client: Client, ada: User, told: list[dict[str, Any]]
+) -> None:
+    image = image_of(alice)
+    url = f"/generations/{image.generation.public_id}/"
+    assert 'data-testid="review-panel"' not in vera_client.get(url).content.decode()
+    decisions.decide(image, ada, ReviewStatus.APPROVED)
+    page = vera_client.get(url).content.decode()
+    assert 'data-testid="review-panel"' in page and "Approved" in page
+    assert "Request changes" not in page.split('data-testid="review-panel"')[1].split("</div>")[0]

@@ -10,7 +10,6 @@ per crossing and month; only that one notifies.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,8 +25,6 @@ from playground.audit.models import Action
 from playground.billing.models import ApiKey
 from playground.generations import budgets
 from playground.teams.models import Membership, Role, Team
-
-log = logging.getLogger(__name__)
 
 
 def this_month() -> date:
@@ -48,21 +45,23 @@ class Crossing:
 def crossings(team: Team, owner_id: int | None) -> list[Crossing]:
     """Every threshold this month's spend has reached: of the team's budget, and of
     the cap of the member `owner_id` (if they have one)."""
-    thresholds = sorted(AlertSettings.of(team).thresholds)
-    found: list[Crossing] = []
     budget = team.monthly_budget_credits
-    if budget:
-        spent = budgets.spent(team)
-        found += [
-            Crossing(Kind.BUDGET, t, spent, budget) for t in thresholds if spent * 100 >= budget * t
-        ]
     membership = (
         Membership.objects.select_related("user").filter(team=team, user_id=owner_id).first()
         if owner_id is not None
         else None
     )
-    if membership is not None and membership.monthly_cap_credits:
-        cap = membership.monthly_cap_credits
+    cap = membership.monthly_cap_credits if membership is not None else None
+    if not budget and not cap:
+        return []  # most teams: two queries, after every job
+    thresholds = sorted(AlertSettings.of(team).thresholds)
+    found: list[Crossing] = []
+    if budget:
+        spent = budgets.spent(team)
+        found += [
+            Crossing(Kind.BUDGET, t, spent, budget) for t in thresholds if spent * 100 >= budget * t
+        ]
+    if membership is not None and cap:
         spent = budgets.spent(team, membership.user)
         found += [
             Crossing(Kind.CAP, t, spent, cap, membership.user)

@@ -23,11 +23,14 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from playground.audit.log import record
+from playground.audit.models import Action
 from playground.comments.models import Comment, Mention
 from playground.generations.history import MENTIONS_ME
 from playground.generations.models import Generation, HistoryClock, ResultImage
@@ -123,12 +126,26 @@ def edit(comment: Comment, by: User, body: str) -> Comment:
     return comment
 
 
-def delete(comment: Comment, membership: Membership) -> bool:
-    """Delete a comment: its author, or an admin of its team. False if not allowed."""
+def delete(comment: Comment, membership: Membership, *, request: HttpRequest | None = None) -> bool:
+    """Delete a comment: its author, or an admin of its team. False if not allowed.
+
+    An admin deleting someone else's comment is moderation: the audit log keeps who,
+    whose, on which job and the start of the text, in the same transaction."""
     if not may_delete(comment, membership):
         return False
-    comment.delete()
-    HistoryClock.tick(team_ids=[comment.team_id])
+    with transaction.atomic():
+        if comment.author_id != membership.user_id:
+            generation = comment.generation
+            record(
+                Action.COMMENT_DELETED,
+                team=membership.team,
+                actor=membership.user,
+                request=request,
+                target=f"#{generation.number or generation.pk} · {comment.author.get_username()}",
+                changes={"text": [Truncator(comment.body).chars(EXCERPT_CHARS), None]},
+            )
+        comment.delete()
+        HistoryClock.tick(team_ids=[comment.team_id])
     return True
 
 

@@ -151,7 +151,7 @@ def comment_delete(request: AuthedRequest, comment_id: int) -> HttpResponse:
     address = _thread_address(comment.generation, comment.image)
     author = comment.author.get_username()
     with transaction.atomic():
-        if not threads.delete(comment, membership):
+        if not threads.delete(comment, membership, request=request):
             raise PermissionDenied
         if comment.author_id != request.user.pk:
             # An admin removing someone else's words: moderation, in the team's log

@@ -129,10 +129,18 @@ def insert_generation(
         )
         for i, ref in enumerate(form.references)
     )
-    transaction.on_commit(lambda: jobs.enqueue_submit(generation.pk))
-    # Its estimate counts from now on (spend.py): a spend alert may be due.
-    signals.send_spend_recorded(team.pk, user.pk)
+    transaction.on_commit(lambda: _created(generation))
     return generation
+
+
+def _created(generation: Generation) -> None:
+    """After the commit: a worker wakes, and the apps above hear that the job's
+    estimate counts from now on (spend.py; a spend alert may be due). One callback
+    per job does both."""
+    jobs.enqueue_submit(generation.pk)
+    signals.spend_recorded.send(
+        sender=None, team_id=generation.team_id, owner_id=generation.owner_id
+    )
 
 
 def _lineage(membership: Membership, form: GenerationForm) -> tuple[Generation | None, str]:

@@ -147,5 +147,6 @@ def review_queue(request: AuthedRequest, team: str) -> HttpResponse:
         "more": max(waiting.count() - len(shown), 0) if len(shown) == QUEUE_SIZE else 0,
         "asked": asked,
         "review_next": request.get_full_path(),
+        "review_hide_state": True,
     }
     return render(request, "reviews/queue.html", context)

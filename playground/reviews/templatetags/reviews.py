@@ -24,4 +24,6 @@ def review_panel(context: template.Context, image: ResultImage) -> dict[str, Any
         "request": context.get("request"),
         "csrf_token": context.get("csrf_token"),
         "next": context.get("review_next", ""),
+        # The review page says who asked and when beside the image already.
+        "hide_state": bool(context.get("review_hide_state")),
     }
