@@ -188,6 +188,11 @@ def test_a_member_a_reviewer_an_admin_and_a_client_finish_a_job_together(
     wait_for_htmx(mia)
     expect(thread.locator(".comment")).to_have_count(2)
     expect(thread.locator(".comment").last).to_contain_text("golden hour")
+    # The thread came back whole, its thumbnail too.
+    mia.wait_for_function(
+        f"() => {{ const img = document.querySelector('#thread-i{second.pk} img');"
+        " return img && img.complete && img.naturalWidth > 0; }"
+    )
     shot(mia, "6-member-replied")
     expect(dora_thread.locator(".comment")).to_have_count(2, timeout=LIVE)
     expect(bell(dora, 2)).to_be_visible(timeout=LIVE)  # the other request, and the reply
