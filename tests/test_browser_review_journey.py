@@ -122,6 +122,13 @@ def test_a_member_a_reviewer_an_admin_and_a_client_finish_a_job_together(
     panel = dora.get_by_role("region", name="Notifications")
     expect(panel.get_by_test_id("notification")).to_have_count(2)
     expect(panel.get_by_test_id("notification").first).to_contain_text("mia")
+    # The two requests read alike; each row shows its image.
+    for index in (1, 2):
+        expect(panel.get_by_role("img", name=f"Job #1, image {index}")).to_be_visible()
+    dora.wait_for_function(
+        "() => [...document.querySelectorAll('.notification-thumb')]"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
     shot(dora, "2-reviewer-bell")
     panel.get_by_test_id("notification").first.get_by_role("link").click()
     expect(dora).to_have_url(re.compile(rf"/generations/{job.public_id}/"))
