@@ -2,9 +2,9 @@
 
 The public API of the app (other apps call these, never the models directly):
 
-- `post(author, generation, body, image=None)`: a new comment, its @mentions, and the
-  notifications (a MENTION to each person named, a REPLY to everyone who wrote in the
-  thread before).
+- `post(author, generation, body, image=None, *, told=())`: a new comment, its
+  @mentions, and the notifications (a MENTION to each person named, a REPLY to everyone
+  who wrote in the thread before; none to `told`, whom the caller tells itself).
 - `counts_for(generation_ids)`: comment counts per job for tiles, in one query.
 
 Access is the views' business (`Generation.objects.visible_to`); these functions
