@@ -109,6 +109,15 @@ def test_a_revoked_or_expired_link_is_the_plain_404(link: ShareLink, ada: User, 
     page = client.get(f"/s/{link.token}/").content.decode()
     assert 'data-testid="error-404"' in page
     assert "Spring" not in page and "Team A" not in page
+    # The client of a share link has no account: no way into the studio.
+    assert "Back to the studio" not in page
+
+
+def test_a_signed_in_person_keeps_the_way_back_to_the_studio_on_a_404(
+    charlie_client: Client,
+) -> None:
+    page = charlie_client.get("/s/no-such-token/").content.decode()
+    assert 'data-testid="error-404"' in page and "Back to the studio" in page
 
 
 def test_a_link_works_through_its_last_day(alice_client: Client, job: Generation) -> None:
