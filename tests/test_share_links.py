@@ -17,6 +17,7 @@ from playground.audit.models import Action, AuditEntry
 from playground.gallery.models import Collection
 from playground.generations.models import Generation
 from playground.matrix.models import MatrixCell, MatrixRun
+from playground.reviews.models import ImageReview, ReviewStatus
 from playground.sharing.models import ShareLink
 from tests.share_links import job_with_images, share, share_job
 
@@ -41,6 +42,19 @@ def test_share_link_asks_for_the_options_first_and_makes_nothing(
     assert 'name="password"' in page and 'name="expires_on"' in page
     assert page.count(">Share link</button>") == 1
     assert not ShareLink.objects.exists()
+
+
+def test_the_options_say_how_many_images_approved_only_would_show(
+    alice_client: Client, job: Generation
+) -> None:
+    first, second = job.images.order_by("index")
+    ImageReview.objects.create(image=first, status=ReviewStatus.APPROVED)
+    ImageReview.objects.create(image=second, status=ReviewStatus.CHANGES_REQUESTED)
+    page = alice_client.post(
+        "/t/a/share-links/new/", {"source": "job", "source_id": str(job.public_id)}
+    ).content.decode()
+    hint = re.search(r'data-testid="share-approved-count">([^<]*)<', page)
+    assert hint and hint.group(1).startswith("1 of 2 images are approved now.")
 
 
 def test_a_member_shares_a_job_and_gets_its_address_to_copy(

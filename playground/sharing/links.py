@@ -24,6 +24,7 @@ from playground.audit.log import record
 from playground.audit.models import Action
 from playground.exports import sources
 from playground.generations.models import Generation, ResultImage
+from playground.reviews.models import ImageReview, ReviewStatus
 from playground.sharing.models import ShareLink, ShareLinkImage
 from playground.teams.access import AuthedRequest
 from playground.teams.models import Membership, Team
@@ -51,6 +52,11 @@ class Shareable:
     left_out: int
     # Said on the page the button was pressed on when there is nothing to share.
     empty_message: str = ""
+
+
+def approved_count(images: list[ResultImage]) -> int:
+    """How many of these images are approved now: what "Approved images only" would show."""
+    return ImageReview.objects.filter(image__in=images, status=ReviewStatus.APPROVED).count()
 
 
 def resolve(request: AuthedRequest, membership: Membership) -> Shareable:

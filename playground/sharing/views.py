@@ -71,6 +71,7 @@ def _options_page(
             "membership": membership,
             "form": form,
             "shareable": shareable,
+            "approved": links.approved_count(shareable.images),
             "too_many": too_many,
             "max_images": links.MAX_IMAGES,
         },
