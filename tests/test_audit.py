@@ -376,6 +376,15 @@ def test_a_sign_in_is_recorded_in_each_of_the_persons_teams(
         assert entry.actor == alice and entry.address == "127.0.0.1"
 
 
+def test_a_sign_in_says_it_came_with_a_password_on_the_audit_page(
+    ada: User, team_a: Team, client: Client, ada_client: Client
+) -> None:
+    client.post("/login/", {"username": "ada", "password": PASSWORD})
+    assert {entry.target for entry in entries(Action.SIGNED_IN)} == {"password"}
+    page = ada_client.get("/t/a/audit/").content.decode()
+    assert 'data-testid="sign-in-how">with a password</span>' in page
+
+
 def test_a_failed_sign_in_is_recorded_without_the_password(
     alice: User, team_a: Team, client: Client
 ) -> None:

@@ -182,6 +182,8 @@ def test_a_person_signed_in_with_a_password_may_still_sign_in_through_the_provid
     response = sign_in(alice_client, provider, "carol")
     assert response.status_code == 302
     assert alice_client.session["_auth_user_id"] == str(User.objects.get(username="carol").pk)
+    entry = AuditEntry.objects.get(action="signed_in", actor__username="carol")
+    assert entry.target == "single sign-on" and entry.sign_in_how() == "through single sign-on"
 
 
 # --- Refusals: issuer, audience, nonce, state, PKCE --------------------------------------

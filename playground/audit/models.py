@@ -63,6 +63,15 @@ class Action(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", _("API token revoked")
 
 
+# A sign-in's target: how the person came in. Stored in English (the CSV reads it as is);
+# the page says it in the reader's language.
+SIGNED_IN_BY_PASSWORD = "password"
+SIGNED_IN_BY_SSO = "single sign-on"
+SIGN_IN_HOW = {
+    SIGNED_IN_BY_PASSWORD: _("with a password"),
+    SIGNED_IN_BY_SSO: _("through single sign-on"),
+}
+
 # How the audit page names the fields of `changes` (an unknown one shows as stored).
 FIELD_LABELS = {
     "role": _("role"),
@@ -197,6 +206,12 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Audit entries are only removed by the retention purge.")
+
+    def sign_in_how(self) -> str:
+        """"with a password" or "through single sign-on" for a sign-in that says how."""
+        if self.action != Action.SIGNED_IN:
+            return ""
+        return str(SIGN_IN_HOW.get(self.target, ""))
 
     def change_lines(self) -> list[Change]:
         return [

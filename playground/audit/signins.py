@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
 from django.http import HttpRequest
 
 from playground.audit.log import record
-from playground.audit.models import Action
+from playground.audit.models import SIGNED_IN_BY_PASSWORD, SIGNED_IN_BY_SSO, Action
 from playground.teams.models import Team
 
 
@@ -27,11 +27,26 @@ def _teams(user: Any) -> list[Team]:
     return list(Team.objects.filter(memberships__user=user).order_by("pk"))
 
 
+# How a sign-in came, by the backend django.contrib.auth.login() stored in the session.
+# Named, not imported: playground.sso sits above the audit log.
+HOW = {
+    "django.contrib.auth.backends.ModelBackend": SIGNED_IN_BY_PASSWORD,
+    "playground.sso.backends.SignInBackend": SIGNED_IN_BY_SSO,
+}
+
+
+def _how(request: HttpRequest | None) -> str:
+    if request is None or not hasattr(request, "session"):
+        return ""
+    return HOW.get(str(request.session.get(BACKEND_SESSION_KEY, "")), "")
+
+
 def on_signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    how = _how(request)
     with transaction.atomic():
         teams: list[Team | None] = [*_teams(user)] or [None]
         for team in teams:
-            record(Action.SIGNED_IN, team=team, actor=user, request=request)
+            record(Action.SIGNED_IN, team=team, actor=user, request=request, target=how)
 
 
 def on_sign_in_failed(
