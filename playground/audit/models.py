@@ -63,12 +63,12 @@ class Action(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", _("API token revoked")
 
 
-# A sign-in's target: how the person came in. Stored in English (the CSV reads it as is);
-# the page says it in the reader's language.
-SIGNED_IN_BY_PASSWORD = "password"
+# A sign-in's target: how the person came in (the login form takes a password). Stored
+# in English (the CSV reads it as is); the page says it in the reader's language.
+SIGNED_IN_BY_FORM = "password"
 SIGNED_IN_BY_SSO = "single sign-on"
 SIGN_IN_HOW = {
-    SIGNED_IN_BY_PASSWORD: _("with a password"),
+    SIGNED_IN_BY_FORM: _("with a password"),
     SIGNED_IN_BY_SSO: _("through single sign-on"),
 }
 
@@ -208,7 +208,7 @@ class AuditEntry(models.Model):
         raise AppendOnlyError("Audit entries are only removed by the retention purge.")
 
     def sign_in_how(self) -> str:
-        """"with a password" or "through single sign-on" for a sign-in that says how."""
+        """How a sign-in came, in the reader's language; "" for other entries."""
         if self.action != Action.SIGNED_IN:
             return ""
         return str(SIGN_IN_HOW.get(self.target, ""))

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from playground.audit.log import record
-from playground.audit.models import SIGNED_IN_BY_PASSWORD, SIGNED_IN_BY_SSO, Action
+from playground.audit.models import SIGNED_IN_BY_FORM, SIGNED_IN_BY_SSO, Action
 from playground.teams.models import Team
 
 
@@ -30,7 +30,7 @@ def _teams(user: Any) -> list[Team]:
 # How a sign-in came, by the backend django.contrib.auth.login() stored in the session.
 # Named, not imported: playground.sso sits above the audit log.
 HOW = {
-    "django.contrib.auth.backends.ModelBackend": SIGNED_IN_BY_PASSWORD,
+    "django.contrib.auth.backends.ModelBackend": SIGNED_IN_BY_FORM,
     "playground.sso.backends.SignInBackend": SIGNED_IN_BY_SSO,
 }
 
