@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from playground.generations.models import Generation, State
+from playground.sso.models import MappedMembership
 from playground.teams.models import Invitation, Membership, Role, Team
 from tests.conftest import PASSWORD, logged_in, member
 from tests.factories import make_generation
@@ -78,6 +79,19 @@ def test_an_admin_sees_role_selects_removal_and_the_invitation_form(
     assert '<option value="admin" selected>' in ada_row
     # The last admin is not offered to leave (the server would refuse it anyway).
     assert "Leave the team" not in ada_row and "The last admin" in ada_row
+
+
+def test_a_role_set_by_the_providers_groups_says_so_on_its_row(
+    ada_client: Client, ada: User, bob: User, team_a: Team
+) -> None:
+    MappedMembership.objects.create(membership=Membership.objects.get(user=bob, team=team_a))
+    page = text(ada_client.get(MEMBERS))
+
+    def row(person: User) -> str:
+        return page.split(f'id="member-{membership_pk(person, team_a)}"', 1)[1].split("</tr>")[0]
+
+    assert "Set by the provider's groups at each sign-in" in row(bob)
+    assert 'data-testid="role-by-groups"' not in row(ada)
 
 
 def test_a_stranger_gets_404_for_the_members_page(charlie_client: Client, team_a: Team) -> None:

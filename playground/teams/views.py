@@ -14,6 +14,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -47,7 +48,13 @@ def _page(request: AuthedRequest, membership: Membership, **extra: Any) -> HttpR
     context: dict[str, Any] = {
         "team": team,
         "membership": membership,
-        "members": team.memberships.select_related("user").order_by("user__username"),
+        "members": team.memberships.select_related("user")
+        # The group mapping (playground.sso, above this app: named, not imported) sets the
+        # role of these at every sign-in, so a change made here does not last.
+        .annotate(
+            by_groups=ExpressionWrapper(Q(sso_mapping__isnull=False), output_field=BooleanField())
+        )
+        .order_by("user__username"),
         "roles": Role.choices,
         "add_form": AddMemberForm(team=team),
         "invite_form": InviteForm(),
