@@ -230,6 +230,10 @@ def test_a_failed_job_answers_why(alice: User) -> None:
     with pytest.raises(views.ApiError) as passing:
         views._answer(request, ended, "url")
     assert passing.value.status == 502
+    unsure = make_generation(alice, state=State.UNCERTAIN, error_code="uncertain")
+    with pytest.raises(views.ApiError) as uncertain:
+        views._answer(request, unsure, "url")
+    assert uncertain.value.status == 424  # never retried by a client on its own
 
 
 def test_usage_says_our_estimate_and_evolinks_charge(alice: User) -> None:
@@ -277,3 +281,14 @@ def test_the_tokens_value_is_in_no_log_line_nor_answer(
     for answer in answers:
         assert secret not in answer.content.decode()
     assert secret not in caplog.text
+
+
+def test_a_jobs_page_says_it_came_through_the_api(alice: User, bob_client: Client) -> None:
+    token, _value = token_of(alice)
+    job = make_generation(alice, api_token=token, state=State.COMPLETED)
+    page = bob_client.get(f"/generations/{job.public_id}/").content.decode()
+    assert 'via API · <span translate="no">script</span>' in page
+    token.delete()  # the job outlives its token
+    job.refresh_from_db()
+    assert job.api_token is None
+    assert "via API" not in bob_client.get(f"/generations/{job.public_id}/").content.decode()

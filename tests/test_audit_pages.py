@@ -284,6 +284,18 @@ def test_secrets_and_the_paths_of_urls_are_never_stored(team_a: Team, ada: User)
     assert lines["password"] == (None, "off")
 
 
+def test_an_empty_value_shows_as_the_dash_of_nothing(team_a: Team, ada: User) -> None:
+    record(
+        Action.BUDGET_CHANGED,
+        team=team_a,
+        actor=ada,
+        changes={"webhook_url": ["", "https://example.com/hook"], "thresholds": [[], [80]]},
+    )
+    page = logged_in(ada).get("/t/a/audit/").content.decode()
+    assert page.count('<span class="before">–</span> → <span class="after">') == 2
+    assert '<span class="before"></span>' not in page
+
+
 # --- Superusers' changes in /admin/ ---------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """axe-core (the npm package, pinned in .ci/axe) run by Playwright on the pages people
 work in: the studio (list and grid), a job's page, a failed job, the team page, the
-usage page and the login page. No serious or critical violation is allowed."""
+usage page, the API tokens page and the login page. No serious or critical violation is allowed."""
 
 from __future__ import annotations
 
@@ -51,11 +51,18 @@ def test_the_pages_people_work_in_have_no_serious_accessibility_problems(
         "team": "/t/north/members/",
         "usage": "/t/north/usage/",
         "keys": "/t/north/keys/",
+        "api tokens": "/t/north/tokens/",
         "review": "/t/north/review/",
     }
     for name, url in pages.items():
         page.goto(url)
         found[name] = serious_violations(page)
+    # A token just made: its value in a read-only field, with its Copy button.
+    page.goto("/t/north/tokens/")
+    page.get_by_label("Name").fill("batch renamer")
+    page.get_by_role("button", name="Make the token").click()
+    assert page.get_by_test_id("token-value").input_value().startswith("pgk_")
+    found["api tokens, a new token"] = serious_violations(page)
     page.goto("/t/north/")
     page.get_by_role("button", name="Grid").click()
     wait_for_htmx(page)

@@ -16,6 +16,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
+from playground.apitokens.models import ApiToken
 from playground.gallery.models import Collection, CollectionItem
 from playground.matrix.models import MatrixCell, MatrixRun
 from playground.teams.models import Invitation, Membership, Role, Team
@@ -132,6 +133,8 @@ def a_team_with_everything(settings) -> dict[str, str]:  # type: ignore[no-untyp
         run=run, generation=done, row=0, column=0, row_label="GPT Image 2", column_label="Low"
     )
     _link, token = Invitation.issue(team, Role.MEMBER, ana)
+    # A token of ana's: the API tokens page lists it with its Revoke button.
+    ApiToken.issue(Membership.objects.get(user=ana, team=team), name="batch renamer")
     south = Team.objects.create(name="Studio South", slug="south")
     sam = User.objects.create_user("sam", password=PASSWORD)
     Membership.objects.create(user=sam, team=south, role=Role.ADMIN)
@@ -149,6 +152,7 @@ def a_team_with_everything(settings) -> dict[str, str]:  # type: ignore[no-untyp
         "keys": "/t/north/keys/",
         "usage": "/t/north/usage/",
         "members": "/t/north/members/",
+        "api tokens": "/t/north/tokens/",
         "invitations": "/invitations/",
         "password": "/account/password/",
         "invitation link": f"/invite/{token}/",

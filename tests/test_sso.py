@@ -23,8 +23,10 @@ from django.core.checks import run_checks
 from django.http import HttpResponse
 from django.test import Client
 
+from playground.audit.models import AuditEntry
 from playground.sso import config
 from playground.sso.models import Identity, MappedMembership
+from playground.sso.people import MAPPING_ACTOR
 from playground.teams.models import Membership, Role, Team
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, PASSWORD, OpenIDProvider, running_provider
 
@@ -261,9 +263,22 @@ def test_a_sign_in_cancelled_at_the_provider_is_said_so(provider: OpenIDProvider
     state = parse_qs(urlsplit(authorize(client)).query)["state"][0]
     response = client.get("/sso/callback/", {"error": "access_denied", "state": state})
     refused_with(response, "Example ID did not sign you in (access_denied)")
+    # Once only; and a link with an error from anywhere signs nobody out.
+    response = client.get("/sso/callback/", {"error": "access_denied", "state": state})
+    refused_with(response, "not started in this browser")
 
 
-def test_every_refusal_is_a_failed_sign_in_for_the_audit_log(provider: OpenIDProvider) -> None:
+def test_an_error_link_from_elsewhere_signs_nobody_out(
+    provider: OpenIDProvider, alice_client: Client
+) -> None:
+    response = alice_client.get("/sso/callback/", {"error": "access_denied", "state": "x"})
+    assert response["Location"].startswith("/login/")
+    assert alice_client.get("/invitations/").status_code == 200
+
+
+def test_every_refusal_is_a_failed_sign_in_for_the_audit_log(
+    provider: OpenIDProvider, settings: Any
+) -> None:
     seen: list[dict[str, Any]] = []
 
     def heard(sender: Any, credentials: dict[str, Any], **kwargs: Any) -> None:
@@ -275,9 +290,8 @@ def test_every_refusal_is_a_failed_sign_in_for_the_audit_log(provider: OpenIDPro
         provider.tamper("aud")
         sign_in(Client(), provider, "mallory")
         provider.tamper("none")
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("django.conf.settings.OIDC_ALLOWED_DOMAINS", ["example.com"])
-            sign_in(Client(), provider, "mallory")
+        settings.OIDC_ALLOWED_DOMAINS = ["example.com"]
+        sign_in(Client(), provider, "mallory")
     finally:
         user_login_failed.disconnect(heard)
     assert seen == [
@@ -345,6 +359,16 @@ def test_groups_give_teams_and_roles_at_every_sign_in(
     assert roles() == {}  # out of designers: out of north; the team "nowhere" does not exist
     assert Membership.objects.filter(user=founder).count() == 1
 
+    # Each change in the team's audit log, by the mapping, with the role before → after.
+    changes = AuditEntry.objects.filter(target="alice", actor_name=MAPPING_ACTOR).order_by("pk")
+    assert [(e.action, e.team.slug, e.changes) for e in changes if e.team] == [
+        ("member_added", "north", {"role": [None, "admin"]}),
+        ("member_added", "south", {"role": [None, "viewer"]}),
+        ("role_changed", "north", {"role": ["admin", "member"]}),
+        ("member_removed", "south", {"role": ["viewer", None]}),
+        ("member_removed", "north", {"role": ["member", None]}),
+    ]
+
 
 def test_the_mapping_leaves_memberships_made_by_hand_alone(
     provider: OpenIDProvider, settings: Any, teams: dict[str, Team]
@@ -376,11 +400,22 @@ def test_a_team_keeps_its_last_admin_when_the_group_goes(
     assert list(teams["north"].admins().values_list("user__username", flat=True)) == ["alice"]
 
 
-def test_a_switched_off_account_cannot_sign_in(provider: OpenIDProvider) -> None:
+def test_a_switched_off_account_is_signed_out_and_cannot_sign_in(
+    provider: OpenIDProvider,
+) -> None:
     provider.person("alice", email="alice@example.com")
-    sign_in(Client(), provider, "alice")
+    client = Client()
+    sign_in(client, provider, "alice")
+    assert client.get("/invitations/").status_code == 200
     User.objects.filter(username="alice").update(is_active=False)
+    assert client.get("/invitations/")["Location"].startswith("/login/")
     refused_with(sign_in(Client(), provider, "alice"), "switched off here")
+    # Both in the audit log, through Django's sign-in signals.
+    assert list(
+        AuditEntry.objects.filter(actor__username="alice")
+        .order_by("pk")
+        .values_list("action", flat=True)
+    ) == ["signed_in", "sign_in_failed"]
 
 
 def test_the_group_mapping_is_read_as_documented(settings: Any) -> None:
@@ -394,6 +429,9 @@ def test_the_group_mapping_is_read_as_documented(settings: Any) -> None:
     with pytest.raises(config.BadGroupMapping):
         config.group_rules()
     assert [m.id for m in run_checks() if m.id.startswith("sso.")] == ["sso.E001"]
+    settings.OIDC_GROUP_TEAMS = ""
+    settings.OIDC_ISSUER, settings.OIDC_CLIENT_ID = "http://login.example.com", ""
+    assert [m.id for m in run_checks() if m.id.startswith("sso.")] == ["sso.E002", "sso.W002"]
 
 
 # --- The login page and the password switch ----------------------------------------------
@@ -446,3 +484,16 @@ def test_both_ends_answer_anyone_signed_in_or_not(
         response = client.get("/sso/callback/", {"code": "x", "state": "y"})
         assert response["Location"].startswith("/login/")
         assert any("not started" in message for message in said(response))
+
+
+def test_superusers_see_identities_and_mapped_memberships_read_only(
+    provider: OpenIDProvider,
+) -> None:
+    provider.person("alice", email="alice@example.com")
+    sign_in(Client(), provider, "alice")
+    root = Client()
+    root.force_login(User.objects.create_superuser("root", "root@example.com", "x"))
+    page = root.get("/admin/sso/identity/")
+    assert page.status_code == 200 and "alice@example.com" in page.content.decode()
+    assert root.get("/admin/sso/identity/add/").status_code == 403
+    assert root.get("/admin/sso/mappedmembership/").status_code == 200

@@ -19,6 +19,7 @@ def _error_responses(*statuses: int) -> dict[str, Any]:
         404: "No such job, or the model does not exist or is switched off for the team.",
         405: "Another method is expected.",
         429: "Too many requests with this token, or failed authentications from here.",
+        424: "The job's outcome is uncertain (it may be charged): see its page.",
         502: "The job failed upstream for a reason that may pass.",
     }
     return {
@@ -257,7 +258,7 @@ def description(server: str) -> dict[str, Any]:
                             {"$ref": "#/components/schemas/Job"},
                             "Not ready within the wait: follow the job's `url`.",
                         ),
-                        **_error_responses(400, 401, 402, 403, 404, 405, 429, 502),
+                        **_error_responses(400, 401, 402, 403, 404, 405, 424, 429, 502),
                     },
                 }
             },
@@ -279,7 +280,7 @@ def description(server: str) -> dict[str, Any]:
                             {"$ref": "#/components/schemas/Job"},
                             "Not ready within the wait: follow the job's `url`.",
                         ),
-                        **_error_responses(400, 401, 402, 403, 404, 405, 429, 502),
+                        **_error_responses(400, 401, 402, 403, 404, 405, 424, 429, 502),
                     },
                 }
             },

@@ -128,11 +128,17 @@ def _answer(request: HttpRequest, job: Generation, response_format: str) -> Http
         return JsonResponse(results.images_response(request, job, response_format))
     if job.state in (State.FAILED, State.UNCERTAIN, State.TIMED_OUT, State.CANCELLED):
         code = job.error_code or job.state
-        # A failure trying again cannot mend (a refused prompt) is the request's fault.
-        permanent = not catalogue.FAILURE_CODES.get(code, True) or job.state == State.CANCELLED
+        if job.state in (State.UNCERTAIN, State.TIMED_OUT):
+            # It may yet be (or have been) charged: 424, which OpenAI's clients do not
+            # retry, so that no second job is paid for before a person looks.
+            status = 424
+        elif job.state == State.CANCELLED or not catalogue.FAILURE_CODES.get(code, True):
+            status = 400  # trying again cannot mend it (a refused prompt)
+        else:
+            status = 502  # failed upstream, not charged: trying again may pass
         raise ApiError(
-            400 if permanent else 502,
-            _("Job %(id)s ended %(state)s: %(reason)s")
+            status,
+            _("Job %(id)s (%(state)s): %(reason)s")
             % {"id": job.public_id, "state": job.get_state_display(), "reason": job.error_text},
             code,
             type="image_generation_error",

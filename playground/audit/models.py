@@ -116,8 +116,10 @@ def _shown(value: Any) -> Any:
     if value is False:
         return _("off")
     if isinstance(value, list):
-        return ", ".join(str(_shown(item)) for item in value)
-    return value
+        value = ", ".join(str(_shown(item)) for item in value)
+    # Nothing before (a first webhook URL, no thresholds) reads as the page's dash, like
+    # None, not as a blank before the arrow.
+    return None if value == "" else value
 
 
 class AppendOnlyError(Exception):

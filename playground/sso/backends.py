@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 import requests
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest
@@ -76,6 +77,11 @@ class SignInBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_CLIENT_ID = settings.OIDC_CLIENT_ID
         self.OIDC_RP_CLIENT_SECRET = settings.OIDC_CLIENT_SECRET
 
+    def get_user(self, user_id: int) -> User | None:
+        # Django's, not the library's (which skips it): a switched-off account's
+        # sessions end at once.
+        return ModelBackend.get_user(self, user_id)
+
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
         # Only the callback view passes a nonce; a password login passes none.
         if request is None or "nonce" not in kwargs or not config.enabled():
@@ -87,8 +93,6 @@ class SignInBackend(OIDCAuthenticationBackend):
         self.OIDC_OP_TOKEN_ENDPOINT = self.provider.token_endpoint
         self.OIDC_OP_USER_ENDPOINT = self.provider.userinfo_endpoint
         self.OIDC_OP_JWKS_ENDPOINT = self.provider.jwks_uri
-        self.OIDC_RP_CLIENT_ID = settings.OIDC_CLIENT_ID
-        self.OIDC_RP_CLIENT_SECRET = settings.OIDC_CLIENT_SECRET
         try:
             user: User | None = super().authenticate(request, **kwargs)
         except requests.RequestException as error:
@@ -154,7 +158,7 @@ class SignInBackend(OIDCAuthenticationBackend):
         # who it is and who said so come from the checked ID token only.
         claims = {**payload, **userinfo, "iss": payload["iss"], "sub": payload["sub"]}
         check_domain(claims)
-        user = people.signed_in(self.provider.issuer, claims)
+        user = people.signed_in(self.provider.issuer, claims, self.request)
         if not user.is_active:
             raise SignInRefused(
                 _("This account is switched off here. Ask an administrator."), user.get_username()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
 from playground.sso import config
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @register()
@@ -21,6 +24,15 @@ def sso_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
         problems.append(
             Error(
                 "OIDC_ISSUER is set but OIDC_CLIENT_ID or OIDC_CLIENT_SECRET is not.", id="sso.E002"
+            )
+        )
+    issuer = urlsplit(settings.OIDC_ISSUER)
+    if issuer.scheme == "http" and issuer.hostname not in LOOPBACK:
+        problems.append(
+            Warning(
+                "OIDC_ISSUER is plain http: the provider's keys and tokens would travel "
+                "unencrypted. Use its https address.",
+                id="sso.W002",
             )
         )
     if not settings.PASSWORD_LOGIN and not config.enabled():

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from playground.audit.log import record
@@ -85,13 +86,30 @@ def account_for(issuer: str, claims: dict[str, Any]) -> User:
     return user
 
 
-def apply_group_mapping(user: User, groups: list[str]) -> None:
+# Who the audit log names for the mapping's changes: no person made them.
+MAPPING_ACTOR = "single sign-on (group mapping)"
+
+
+def apply_group_mapping(user: User, groups: list[str], request: HttpRequest | None = None) -> None:
     """Make the memberships the mapping manages match the person's groups: join the
     teams their groups give, with the highest role given; change a role that differs;
     leave the teams no group gives any more. Hand-made memberships are left alone, and
     a team never loses its last admin this way (Membership.set_role and leave refuse).
-    Call inside a transaction."""
+    Each change is in the team's audit log. Call inside a transaction."""
     wanted = config.roles_for(groups)
+    name = user.get_username()
+
+    def audit(action: Action, team: Team, before: str | None, after: str | None) -> None:
+        record(
+            action,
+            team=team,
+            actor=None,
+            actor_name=MAPPING_ACTOR,
+            request=request,
+            target=name,
+            changes={"role": [before, after]},
+        )
+
     managed = {
         mapped.membership.team.slug: mapped.membership
         for mapped in MappedMembership.objects.select_related("membership__team").filter(
@@ -109,42 +127,25 @@ def apply_group_mapping(user: User, groups: list[str]) -> None:
                 continue  # made by hand: not the mapping's to change
             membership = Membership.objects.create(user=user, team=team, role=role)
             MappedMembership.objects.create(membership=membership)
-            _audit(Action.MEMBER_ADDED, membership, [None, role])
+            audit(Action.MEMBER_ADDED, team, None, role)
         elif membership.role != role:
             before = membership.role
             if membership.set_role(role):
-                _audit(Action.ROLE_CHANGED, membership, [before, role])
+                audit(Action.ROLE_CHANGED, team, before, role)
             else:
                 logger.warning("%s stays the last admin of %s", user, team)
     for slug, membership in managed.items():
         if slug in wanted:
             continue
         if membership.leave():
-            _audit(Action.MEMBER_REMOVED, membership, [membership.role, None])
+            audit(Action.MEMBER_REMOVED, membership.team, membership.role, None)
         else:
             logger.warning("%s stays in %s as its last admin", user, membership.team)
 
 
-# Who acts when the group mapping changes a membership: the provider's groups, not a
-# person (the person's own sign-in is recorded beside it, from django's signal).
-MAPPING_ACTOR = "single sign-on"
-
-
-def _audit(action: Action, membership: Membership, role: list[str | None]) -> None:
-    """The mapping's change in the team's audit log (in the sign-in's transaction)."""
-    record(
-        action,
-        team=membership.team,
-        actor=None,
-        actor_name=MAPPING_ACTOR,
-        target=membership.user.get_username(),
-        changes={"role": role},
-    )
-
-
-def signed_in(issuer: str, claims: dict[str, Any]) -> User:
+def signed_in(issuer: str, claims: dict[str, Any], request: HttpRequest | None = None) -> User:
     """The account for these (already verified) claims, its teams brought up to date."""
     with transaction.atomic():
         user = account_for(issuer, claims)
-        apply_group_mapping(user, groups_of(claims))
+        apply_group_mapping(user, groups_of(claims), request)
     return user

@@ -86,6 +86,8 @@ class _Callback(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not config.enabled():
             raise Http404
+        if request.GET.get("error"):
+            return self.provider_said_no(request)
         try:
             response: HttpResponse = super().get(request)
         except SignInRefused as refusal:
@@ -94,14 +96,22 @@ class _Callback(OIDCAuthenticationCallbackView):
             return refused(request, not_started_here())
         return response
 
+    def provider_said_no(self, request: HttpRequest) -> HttpResponse:
+        """The provider sent the browser back with an error (the person cancelled, or
+        may not use this client). Unlike the library, never sign anyone out here: a
+        link from anywhere would otherwise end a session."""
+        states = request.session.get("oidc_states") or {}
+        if request.GET.get("state") not in states:
+            return refused(request, not_started_here())
+        del states[request.GET["state"]]  # used once, like a successful one
+        request.session.modified = True
+        return refused(
+            request,
+            _("%(provider)s did not sign you in (%(error)s).")
+            % {"provider": config.provider_name(), "error": request.GET["error"][:100]},
+        )
+
     def login_failure(self) -> HttpResponse:
-        error = self.request.GET.get("error")
-        if error:
-            return refused(
-                self.request,
-                _("%(provider)s did not sign you in (%(error)s).")
-                % {"provider": config.provider_name(), "error": error[:100]},
-            )
         return refused(self.request, not_started_here())
 
 
