@@ -55,7 +55,9 @@ def posted(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every comment a decision's note became."""
     calls: list[dict[str, Any]] = []
 
-    def record(author: User, generation: Generation, body: str, image: Any = None) -> None:
+    def record(
+        author: User, generation: Generation, body: str, image: Any = None, told: Any = ()
+    ) -> None:
         calls.append(
             {"author": author.username, "job": generation.pk, "body": body, "image": image}
         )

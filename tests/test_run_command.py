@@ -101,6 +101,7 @@ def test_the_run_command_serves_a_working_login_and_stops_everything(
         output = process.communicate(timeout=30)[0].decode()
     assert "Log in as:  demo / demo-playground   (Demo team admin)" in output
     assert "or:  demo-member / demo-playground   (Demo team member" in output
+    assert "or:  demo-reviewer / demo-playground   (Demo team viewer and reviewer" in output
     # It started the simulator, and says so; a fresh start prints no warning.
     assert "Ctrl-C stops the web server, the worker cluster and the simulator." in output
     assert "Warning" not in output and "No directory at" not in output

@@ -2,9 +2,9 @@
 
 The public API of the app (other apps call these, never the models directly):
 
-- `post(author, generation, body, image=None)`: a new comment, its @mentions, and the
-  notifications (a MENTION to each person named, a REPLY to everyone who wrote in the
-  thread before).
+- `post(author, generation, body, image=None, *, told=())`: a new comment, its
+  @mentions, and the notifications (a MENTION to each person named, a REPLY to everyone
+  who wrote in the thread before; none to `told`, whom the caller tells itself).
 - `counts_for(generation_ids)`: comment counts per job for tiles, in one query.
 
 Access is the views' business (`Generation.objects.visible_to`); these functions
@@ -47,10 +47,17 @@ EXCERPT_CHARS = 200
 
 
 def post(
-    author: User, generation: Generation, body: str, image: ResultImage | None = None
+    author: User,
+    generation: Generation,
+    body: str,
+    image: ResultImage | None = None,
+    *,
+    told: Iterable[User] = (),
 ) -> Comment:
     """A new comment on the job's thread (`image` None) or on one of its images.
 
+    `told`: people the caller notifies of this text itself (a review's decision carries
+    its note), who get no second notification for it; their mentions are still saved.
     Raises ValidationError (with a message for the page) for an empty or too long text.
     """
     text = clean_body(body)
@@ -66,9 +73,10 @@ def post(
             team_id=generation.team_id, generation=generation, image=image, author=author, body=text
         )
         named = _save_mentions(comment, mentionable(generation, text, author))
-        _notify(comment, named, Kind.MENTION)
+        quiet = {user.pk for user in told}
+        _notify(comment, [user for user in named if user.pk not in quiet], Kind.MENTION)
         # A reply needs no second notification for someone the comment also names.
-        repliers = list(User.objects.filter(pk__in=earlier - {u.pk for u in named}))
+        repliers = list(User.objects.filter(pk__in=earlier - {u.pk for u in named} - quiet))
         _notify(comment, repliers, Kind.REPLY)
         # The tiles' counts and the "has comments" filter are part of the history.
         HistoryClock.tick(team_ids=[generation.team_id])

@@ -77,6 +77,8 @@ def _thread_view(
         "image": image,
         "membership": membership,
         "place": _place(request),
+        # The thread comes back as its page drew it (the job's page: with the thumbnail).
+        "with_thumb": request.POST.get("with_thumb") == "1",
     }
     if request.method == "POST":
         body = request.POST.get("body", "")
@@ -126,6 +128,8 @@ def comment_edit(request: AuthedRequest, comment_id: int) -> HttpResponse:
         "membership": membership,
         "editing": True,
         "place": _place(request),
+        # The thread comes back as its page drew it (the job's page: with the thumbnail).
+        "with_thumb": request.POST.get("with_thumb") == "1",
     }
     if request.method == "POST":
         body = request.POST.get("body", "")

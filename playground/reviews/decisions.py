@@ -156,7 +156,9 @@ def decide(image: ResultImage, by: User, status: str, note: str = "") -> ImageRe
         ReviewEvent.objects.create(image=image, status=status, actor=by, created_at=now)
         HistoryClock.tick(team_ids=[job.team_id])
         if note:
-            threads.post(by, job, note, image=image)
+            # The decision's notification below carries the note: the image's author
+            # gets it once, not again as a mention or a reply.
+            threads.post(by, job, note, image=image, told=[job.owner])
     events.notify(
         job.owner,
         Kind.REVIEW_DECIDED,

@@ -88,7 +88,9 @@
 
   document.addEventListener("keydown", function (event) {
     var box = event.target;
-    if (!box.matches || !box.matches("textarea[data-mentions]")) return;
+    // Comment forms only: a review's note (also with mentions) has two submit buttons,
+    // and which one is meant is the person's choice, not a shortcut's.
+    if (!box.matches || !box.matches(".comment-form textarea[data-mentions]")) return;
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !picker) {
       event.preventDefault();
       box.form.requestSubmit();

@@ -168,6 +168,68 @@
     decide(key === "a" ? "approved" : "changes_requested");
   });
 
+  // --- A decision made by someone else ---------------------------------------------
+  // A job's page (and the Review page) shows each image's panel as it was when drawn.
+  // When the bell's count rises (a review asked of this person, a decision on their
+  // image: the event notifications.js gets from the live refresh), the page is asked
+  // once more and its panels and lightbox links take the new state, so the panel never
+  // says "Needs review" under a thread that says otherwise. A panel in which the person
+  // is writing a note is left as it is.
+  var unread = null;
+
+  function refreshPanels() {
+    fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok ? response.text() : "";
+      })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll(".review-panel[id]").forEach(function (panel) {
+          var next = fresh.getElementById(panel.id);
+          var note = panel.querySelector("textarea");
+          if (!next || panel.contains(document.activeElement) || (note && note.value.trim())) {
+            return;
+          }
+          panel.replaceWith(next);
+          if (window.htmx) window.htmx.process(next);
+        });
+        fresh.querySelectorAll("a[data-lightbox][data-image-id]").forEach(function (link) {
+          changed({
+            image: link.getAttribute("data-image-id"),
+            status: link.getAttribute("data-review-status") || "none",
+            label: link.getAttribute("data-review-label") || "",
+          });
+        });
+      })
+      .catch(function () {});
+  }
+
+  document.addEventListener("notifications-changed", function (event) {
+    var count = (event.detail || {}).unread;
+    if (typeof count !== "number") return;
+    if (unread === null) {
+      // The count the page was drawn with (this script's listener runs before
+      // notifications.js's, which writes the new one).
+      var drawn = document.querySelector("[data-bell-count]");
+      unread = drawn ? parseInt(drawn.textContent, 10) || 0 : 0;
+    }
+    var rose = count > unread;
+    unread = count;
+    if (rose && document.querySelector(".review-panel[id]")) refreshPanels();
+  });
+
+  // The lightbox's note names people as a comment does (it becomes one): it asks for
+  // them where the shown image's thread does, once that thread has loaded.
+  document.addEventListener("focusin", function (event) {
+    var note = event.target;
+    if (!note.matches || !note.matches("[data-lightbox-review-note]")) return;
+    var box = note.closest("dialog.lightbox");
+    var thread = box && box.querySelector(".lightbox-comments textarea[data-mentions]");
+    if (thread) note.setAttribute("data-mentions", thread.getAttribute("data-mentions"));
+    else note.removeAttribute("data-mentions");
+  });
+
   // A collection's review filter applies as soon as it changes.
   document.addEventListener("change", function (event) {
     var form = event.target.closest && event.target.closest("form[data-review-autosubmit]");

@@ -30,10 +30,12 @@ from playground import catalogue
 from playground.billing import paying
 from playground.teams.models import Membership, Role, Team
 
-# A demo team with two logins, so sharing can be seen in two browser windows at once.
+# A demo team with three logins, so sharing and reviews can be seen in two or three
+# browser windows at once.
 DEMO_TEAM = "Demo team"
 DEMO_ADMIN = "demo"  # the team's admin, and a superuser so /admin/ works too
 DEMO_MEMBER = "demo-member"
+DEMO_REVIEWER = "demo-reviewer"  # a viewer with the reviewer right: an art director
 DEMO_PASSWORD = "demo-playground"  # noqa: S105 - local demo logins, printed on purpose
 
 
@@ -124,14 +126,20 @@ class Command(BaseCommand):
             name=DEMO_TEAM, slug="demo"
         )
         User = get_user_model()
-        for username, role in ((DEMO_ADMIN, Role.ADMIN), (DEMO_MEMBER, Role.MEMBER)):
+        for username, role, reviewer in (
+            (DEMO_ADMIN, Role.ADMIN, False),
+            (DEMO_MEMBER, Role.MEMBER, False),
+            (DEMO_REVIEWER, Role.VIEWER, True),
+        ):
             user, created = User.objects.get_or_create(username=username)
             superuser = username == DEMO_ADMIN
             if created or not user.check_password(DEMO_PASSWORD) or user.is_superuser != superuser:
                 user.set_password(DEMO_PASSWORD)
                 user.is_staff = user.is_superuser = superuser
                 user.save()
-            Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
+            Membership.objects.update_or_create(
+                user=user, team=team, defaults={"role": role, "reviewer": reviewer}
+            )
         return team
 
     def _banner(self, options: dict[str, Any], simulated: bool, pays: str = "") -> None:
@@ -150,6 +158,8 @@ class Command(BaseCommand):
                 f"  Log in as:  {DEMO_ADMIN} / {DEMO_PASSWORD}   ({DEMO_TEAM} admin)\n"
                 f"         or:  {DEMO_MEMBER} / {DEMO_PASSWORD}   ({DEMO_TEAM} member: "
                 "log in as both, in two browser windows, to watch the shared history)\n"
+                f"         or:  {DEMO_REVIEWER} / {DEMO_PASSWORD}   ({DEMO_TEAM} viewer and "
+                "reviewer: approves or requests changes on what the member puts up for review)\n"
                 f"  Upstream:   {upstream}\n"
                 f"{pays_line}"
                 f"  Ctrl-C stops {stops}.\n"
