@@ -57,6 +57,11 @@ ALLOWED = {
     "Enter",
     "Esc",
     "USD",
+    # The alerts' webhook (team page): Slack is a product; URL an acronym like API;
+    # Japanese interfaces write "Webhook" in Latin letters (Korean says 웹훅).
+    "Slack",
+    "URL",
+    "Webhook",
 }
 
 # Every readable text of the page, but people's own words (translate="no") and what is

@@ -73,6 +73,9 @@ MEASURE = """([selector, min]) => {
 
 def small_targets(page: Page) -> list[str]:
     """The visible interactive elements under 44 px, and any sideways scroll."""
+    # Measured once the page is still: mid-transition (the grid tile's details sliding up
+    # under a finger that just tapped Grid) a 44 px link measures 43.9999 px.
+    page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
     found: list[str] = page.evaluate(MEASURE, [INTERACTIVE, MIN])
     width = page.evaluate("document.documentElement.scrollWidth")
     if width > page.viewport_size["width"]:  # type: ignore[index]

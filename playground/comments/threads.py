@@ -129,8 +129,8 @@ def edit(comment: Comment, by: User, body: str) -> Comment:
 def delete(comment: Comment, membership: Membership, *, request: HttpRequest | None = None) -> bool:
     """Delete a comment: its author, or an admin of its team. False if not allowed.
 
-    An admin deleting someone else's comment is moderation: the audit log keeps who,
-    whose, on which job and the start of the text, in the same transaction."""
+    An admin deleting someone else's comment is moderation: the team's audit log keeps
+    who, whose and on which job (never the text), in the same transaction."""
     if not may_delete(comment, membership):
         return False
     with transaction.atomic():
@@ -141,8 +141,8 @@ def delete(comment: Comment, membership: Membership, *, request: HttpRequest | N
                 team=membership.team,
                 actor=membership.user,
                 request=request,
-                target=f"#{generation.number or generation.pk} · {comment.author.get_username()}",
-                changes={"text": [Truncator(comment.body).chars(EXCERPT_CHARS), None]},
+                target=f"#{generation.number or generation.pk}",
+                changes={"author": [comment.author.get_username(), None]},
             )
         comment.delete()
         HistoryClock.tick(team_ids=[comment.team_id])

@@ -14,15 +14,12 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import ids
-from playground.audit.log import record
-from playground.audit.models import Action
 from playground.comments import threads
 from playground.comments.models import Comment
 from playground.generations.models import Generation, ResultImage
@@ -153,21 +150,8 @@ def comment_delete(request: AuthedRequest, comment_id: int) -> HttpResponse:
     """Its author, or an admin of its team; others get 403."""
     comment, membership = _comment(request, comment_id)
     address = _thread_address(comment.generation, comment.image)
-    author = comment.author.get_username()
-    with transaction.atomic():
-        if not threads.delete(comment, membership, request=request):
-            raise PermissionDenied
-        if comment.author_id != request.user.pk:
-            # An admin removing someone else's words: moderation, in the team's log
-            # (which job and whose comment; never its text).
-            record(
-                Action.COMMENT_DELETED,
-                team=comment.generation.team,
-                actor=request.user,
-                request=request,
-                target=f"#{comment.generation.number}",
-                changes={"author": [author, None]},
-            )
+    if not threads.delete(comment, membership, request=request):
+        raise PermissionDenied
     if request.htmx:
         return HttpResponse("")  # the comment's element goes
     return redirect(address)
